@@ -1,0 +1,122 @@
+package io.switchboard;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.switchboard.backplane.Backplane;
+import io.switchboard.backplane.local.LocalBackplane;
+import io.switchboard.config.SwitchboardConfig;
+import io.switchboard.edge.HttpServerVerticle;
+import io.switchboard.edge.Node;
+import io.switchboard.metrics.MicrometerSignalingMetrics;
+import io.switchboard.signaling.Hub;
+import io.switchboard.signaling.Limits;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One running Switchboard node: the entry point for {@link Main} and for tests.
+ *
+ * <p>{@link #start} deploys one {@link HttpServerVerticle} per event loop on one shared port, on
+ * the backplane the configuration selects (in-memory unless told otherwise). {@link #close}
+ * drains: readiness turns false, new sockets are refused, open ones are closed with 1012.
+ */
+public final class Switchboard {
+  private final Vertx vertx;
+  private final Node node;
+  private final Hub hub;
+  private final Backplane backplane;
+  private final List<String> deployments;
+  private final int port;
+
+  private Switchboard(Vertx vertx, Node node, Hub hub, Backplane backplane, List<String> deployments, int port) {
+    this.vertx = vertx;
+    this.node = node;
+    this.hub = hub;
+    this.backplane = backplane;
+    this.deployments = deployments;
+    this.port = port;
+  }
+
+  /** A Vert.x instance with {@code eventLoops} event loops whose metrics go to {@code registry}. */
+  public static Vertx createVertx(PrometheusMeterRegistry registry, int eventLoops) {
+    MicrometerMetricsOptions metrics = new MicrometerMetricsOptions()
+        .setEnabled(true)
+        .setJvmMetricsEnabled(true);
+    return Vertx.builder()
+        .with(new VertxOptions().setEventLoopPoolSize(eventLoops).setPreferNativeTransport(true).setMetricsOptions(metrics))
+        .withMetrics(new MicrometerMetricsFactory(registry))
+        .build();
+  }
+
+  /**
+   * Starts a node on {@code vertx}. With {@code PORT=0} every instance shares one free port,
+   * available from {@link #port()}.
+   */
+  public static Future<Switchboard> start(Vertx vertx, SwitchboardConfig config, PrometheusMeterRegistry registry) {
+    Backplane backplane = LocalBackplane.standalone(config.nodeId());
+    AtomicReference<Hub> hubRef = new AtomicReference<>();
+    MicrometerSignalingMetrics metrics = new MicrometerSignalingMetrics(registry,
+        () -> hubRef.get() == null ? 0 : hubRef.get().roomCount());
+    Hub hub = new Hub(backplane, Limits.from(config), metrics, config.nodeId());
+    hubRef.set(hub);
+    Node node = new Node(config, hub, backplane, metrics, registry);
+    List<String> deployments = new ArrayList<>();
+    HttpServerVerticle first = new HttpServerVerticle(node, config.port());
+    return backplane.start(hub::onBackplaneMessage)
+        .compose(v -> vertx.deployVerticle(first))
+        .compose(id -> {
+          deployments.add(id);
+          int port = first.actualPort();
+          if (config.eventLoops() == 1) {
+            return Future.succeededFuture(port);
+          }
+          // The others bind the port the first one got, which makes Vert.x share it among them.
+          return vertx.deployVerticle(() -> new HttpServerVerticle(node, port),
+                  new DeploymentOptions().setInstances(config.eventLoops() - 1))
+              .map(id2 -> {
+                deployments.add(id2);
+                return port;
+              });
+        })
+        .map(port -> new Switchboard(vertx, node, hub, backplane, deployments, port));
+  }
+
+  /** The port the node listens on. */
+  public int port() {
+    return port;
+  }
+
+  /** WebSocket sessions open on this node. */
+  public int openConnections() {
+    return hub.sessionCount();
+  }
+
+  /** Rooms with at least one member on this node. */
+  public int roomCount() {
+    return hub.roomCount();
+  }
+
+  /** What {@code /health/ready} reports. */
+  public boolean ready() {
+    return node.ready();
+  }
+
+  /**
+   * Drains and stops the node: readiness false, sockets closed with 1012, servers closed, then
+   * the backplane. Does not close the Vertx instance.
+   */
+  public Future<Void> close() {
+    node.startDraining();
+    List<Future<Void>> undeploys = new ArrayList<>();
+    for (String id : deployments) {
+      undeploys.add(vertx.undeploy(id));
+    }
+    return Future.join(undeploys).transform(ar -> backplane.close());
+  }
+}

@@ -1,0 +1,56 @@
+package io.switchboard.backplane;
+
+import io.switchboard.signaling.Member;
+import io.switchboard.signaling.PeerId;
+import io.switchboard.signaling.RoomId;
+import io.vertx.core.Future;
+
+/**
+ * What a node shares with the other nodes of its cluster: room membership and the fan-out of
+ * room events. The only type that knows other nodes exist.
+ *
+ * <p>Every method is non-blocking and thread-safe; returned futures may complete on any thread.
+ * A failed future carries either a {@link io.switchboard.signaling.SignalingException} (a refusal
+ * the client should hear about, such as {@code room-full}) or an infrastructure failure.
+ *
+ * <p>Lifecycle: {@link #start} once before anything else, {@link #close} once at the end.
+ */
+public interface Backplane {
+
+  /** Starts the backplane; {@code listener} receives what other nodes publish. */
+  Future<Void> start(BackplaneListener listener);
+
+  /**
+   * Atomically, cluster-wide: if {@code room} has fewer than {@code maxPeers} members, adds
+   * {@code member} as a member on this node and returns the members that were already there.
+   * Fails with {@code room-full} otherwise. Joining twice with the same peer id replaces the entry.
+   */
+  Future<JoinResult> join(RoomId room, Member member, int maxPeers);
+
+  /** Removes {@code peer} from {@code room}; succeeds whether or not it was a member. */
+  Future<Void> leave(RoomId room, PeerId peer);
+
+  /** The members of {@code room} on all nodes, in join order. */
+  Future<java.util.List<Member>> roster(RoomId room);
+
+  /**
+   * Starts receiving {@code room}'s events from other nodes. Counted: each call must be matched by
+   * one {@link #unsubscribe}, and the node stays subscribed while the count is above zero.
+   */
+  Future<Void> subscribe(RoomId room);
+
+  /** Undoes one {@link #subscribe}. */
+  Future<Void> unsubscribe(RoomId room);
+
+  /**
+   * Delivers {@code message} once to every other node subscribed to its room. Never back to
+   * this node: local members are served by the hub directly.
+   */
+  Future<Void> publish(BackplaneMessage message);
+
+  /** True while the backplane can serve cross-node traffic; drives {@code /health/ready}. */
+  boolean ready();
+
+  /** Stops the backplane and releases what it holds. */
+  Future<Void> close();
+}

@@ -1,0 +1,113 @@
+package io.switchboard.backplane.local;
+
+import io.switchboard.backplane.Backplane;
+import io.switchboard.backplane.BackplaneListener;
+import io.switchboard.backplane.BackplaneMessage;
+import io.switchboard.backplane.JoinResult;
+import io.switchboard.signaling.ErrorCode;
+import io.switchboard.signaling.Member;
+import io.switchboard.signaling.PeerId;
+import io.switchboard.signaling.RoomId;
+import io.switchboard.signaling.SignalingException;
+import io.vertx.core.Future;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The in-memory backplane: the default when no Redis is configured. Every operation completes
+ * before it returns. Several instances made with {@link #sharing} form an in-process cluster,
+ * which is how tests exercise cross-node paths without Redis.
+ */
+public final class LocalBackplane implements Backplane {
+  private final LocalCluster cluster;
+  private final String nodeId;
+  // Room -> subscription count on this node.
+  private final ConcurrentHashMap<RoomId, Integer> subscriptions = new ConcurrentHashMap<>();
+  private volatile BackplaneListener listener;
+
+  private LocalBackplane(LocalCluster cluster, String nodeId) {
+    this.cluster = cluster;
+    this.nodeId = nodeId;
+  }
+
+  /** A backplane for a single node. */
+  public static LocalBackplane standalone(String nodeId) {
+    return new LocalBackplane(new LocalCluster(), nodeId);
+  }
+
+  /** Another node on the same in-process cluster as {@code other}. */
+  public static LocalBackplane sharing(LocalBackplane other, String nodeId) {
+    return new LocalBackplane(other.cluster, nodeId);
+  }
+
+  String nodeId() {
+    return nodeId;
+  }
+
+  @Override
+  public Future<Void> start(BackplaneListener listener) {
+    this.listener = listener;
+    cluster.register(nodeId, this);
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<JoinResult> join(RoomId room, Member member, int maxPeers) {
+    JoinResult result = cluster.join(room, member, nodeId, maxPeers);
+    return result == null
+        ? Future.failedFuture(new SignalingException(ErrorCode.ROOM_FULL, null))
+        : Future.succeededFuture(result);
+  }
+
+  @Override
+  public Future<Void> leave(RoomId room, PeerId peer) {
+    cluster.leave(room, peer);
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<List<Member>> roster(RoomId room) {
+    return Future.succeededFuture(cluster.roster(room));
+  }
+
+  @Override
+  public Future<Void> subscribe(RoomId room) {
+    subscriptions.merge(room, 1, Integer::sum);
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<Void> unsubscribe(RoomId room) {
+    subscriptions.computeIfPresent(room, (k, n) -> n == 1 ? null : n - 1);
+    return Future.succeededFuture();
+  }
+
+  /** Rooms this node is subscribed to; zero once every member has left (checked by tests). */
+  public int subscribedRooms() {
+    return subscriptions.size();
+  }
+
+  @Override
+  public Future<Void> publish(BackplaneMessage message) {
+    cluster.publish(message);
+    return Future.succeededFuture();
+  }
+
+  void deliver(BackplaneMessage message) {
+    BackplaneListener l = listener;
+    if (l != null && subscriptions.containsKey(message.room())) {
+      l.onMessage(message);
+    }
+  }
+
+  @Override
+  public boolean ready() {
+    return true;
+  }
+
+  @Override
+  public Future<Void> close() {
+    cluster.unregister(nodeId);
+    return Future.succeededFuture();
+  }
+}

@@ -1,0 +1,88 @@
+package io.switchboard.backplane.local;
+
+import io.switchboard.backplane.BackplaneMessage;
+import io.switchboard.backplane.JoinResult;
+import io.switchboard.signaling.Member;
+import io.switchboard.signaling.PeerId;
+import io.switchboard.signaling.RoomId;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The shared in-memory state behind {@link LocalBackplane}s: what Redis is to the Redis
+ * backplane. One per process normally (one node); tests put several nodes on one to exercise
+ * cross-node paths without Redis.
+ *
+ * <p>Thread-safe. Each room's membership is changed only inside {@link ConcurrentHashMap#compute},
+ * which makes join's capacity check and insert one atomic step.
+ */
+final class LocalCluster {
+  private record Entry(Member member, String node) {}
+
+  // Room -> members in join order. Values are never mutated after publication: each change
+  // replaces the map inside compute().
+  private final ConcurrentHashMap<RoomId, Map<PeerId, Entry>> rooms = new ConcurrentHashMap<>();
+  // Node -> its backplane, for delivery of published messages.
+  private final ConcurrentHashMap<String, LocalBackplane> nodes = new ConcurrentHashMap<>();
+
+  void register(String node, LocalBackplane backplane) {
+    if (nodes.putIfAbsent(node, backplane) != null) {
+      throw new IllegalStateException("node id already in use: " + node);
+    }
+  }
+
+  void unregister(String node) {
+    nodes.remove(node);
+  }
+
+  /** Atomic capacity check + add; null when the room is full. */
+  JoinResult join(RoomId room, Member member, String node, int maxPeers) {
+    List<JoinResult.Placed> before = new ArrayList<>();
+    boolean[] admitted = {false};
+    rooms.compute(room, (key, members) -> {
+      Map<PeerId, Entry> current = members == null ? Map.of() : members;
+      boolean rejoin = current.containsKey(member.peer());
+      if (!rejoin && current.size() >= maxPeers) {
+        return members;
+      }
+      Map<PeerId, Entry> next = new LinkedHashMap<>(current);
+      next.put(member.peer(), new Entry(member, node));
+      for (Entry e : current.values()) {
+        if (!e.member().peer().equals(member.peer())) {
+          before.add(new JoinResult.Placed(e.member(), e.node()));
+        }
+      }
+      admitted[0] = true;
+      return next;
+    });
+    return admitted[0] ? new JoinResult(before) : null;
+  }
+
+  void leave(RoomId room, PeerId peer) {
+    rooms.computeIfPresent(room, (key, members) -> {
+      if (!members.containsKey(peer)) {
+        return members;
+      }
+      Map<PeerId, Entry> next = new LinkedHashMap<>(members);
+      next.remove(peer);
+      return next.isEmpty() ? null : next;
+    });
+  }
+
+  List<Member> roster(RoomId room) {
+    Map<PeerId, Entry> members = rooms.getOrDefault(room, Map.of());
+    return members.values().stream().map(Entry::member).toList();
+  }
+
+  /** Hands {@code message} to every node but its origin that is subscribed to its room. */
+  void publish(BackplaneMessage message) {
+    for (LocalBackplane node : nodes.values()) {
+      if (!node.nodeId().equals(message.originNode())) {
+        node.deliver(message);
+      }
+    }
+  }
+}

@@ -1,0 +1,2 @@
+/** The in-memory backplane: one process, no external dependencies. */
+package io.switchboard.backplane.local;

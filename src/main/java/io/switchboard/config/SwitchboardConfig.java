@@ -1,0 +1,187 @@
+package io.switchboard.config;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * Every setting of a Switchboard node, read once from environment variables at start-up.
+ *
+ * <p>Immutable and validated: an instance that exists is usable. {@link #fromEnv(Map)} throws
+ * {@link ConfigException} naming the first bad variable. The variables, their defaults and their
+ * meaning are listed in {@code docs/configuration.md} and the README; {@link Setting} is the single
+ * source of those names.
+ */
+public record SwitchboardConfig(
+    String host,
+    int port,
+    String nodeId,
+    int eventLoops,
+    int maxMessageBytes,
+    int maxFrameBytesHard,
+    int maxRoomsPerConnection,
+    int maxPeersPerRoom,
+    int rateLimitPerSecond,
+    int rateLimitBurst,
+    int floodCloseAfter,
+    int idleTimeoutSeconds,
+    int pingIntervalSeconds,
+    int maxConnections,
+    Set<String> allowedOrigins,
+    boolean permessageDeflate,
+    int writeQueueMaxBytes,
+    int shutdownGraceSeconds,
+    LogFormat logFormat,
+    String logLevel) {
+
+  /** How log lines are written. */
+  public enum LogFormat { JSON, TEXT }
+
+  /** The environment variables, with their defaults as text (empty = unset). */
+  public enum Setting {
+    HOST("0.0.0.0"),
+    PORT("8080"),
+    NODE_ID(""),
+    EVENT_LOOPS(""),
+    MAX_MESSAGE_BYTES("65536"),
+    MAX_FRAME_BYTES_HARD("1048576"),
+    MAX_ROOMS_PER_CONNECTION("16"),
+    MAX_PEERS_PER_ROOM("50"),
+    RATE_LIMIT_PER_SECOND("50"),
+    RATE_LIMIT_BURST("100"),
+    FLOOD_CLOSE_AFTER("100"),
+    IDLE_TIMEOUT_SECONDS("60"),
+    PING_INTERVAL_SECONDS("20"),
+    MAX_CONNECTIONS("10000"),
+    ALLOWED_ORIGINS(""),
+    WS_PERMESSAGE_DEFLATE("false"),
+    WRITE_QUEUE_MAX_BYTES("1048576"),
+    SHUTDOWN_GRACE_SECONDS("10"),
+    LOG_FORMAT("json"),
+    LOG_LEVEL("INFO");
+
+    public final String defaultValue;
+
+    Setting(String defaultValue) {
+      this.defaultValue = defaultValue;
+    }
+  }
+
+  public SwitchboardConfig {
+    require(port >= 0 && port <= 65535, Setting.PORT, "a TCP port 0-65535");
+    require(nodeId.matches("[A-Za-z0-9._-]{1,64}"), Setting.NODE_ID, "1-64 of A-Z a-z 0-9 . _ -");
+    require(eventLoops >= 1 && eventLoops <= 256, Setting.EVENT_LOOPS, "an integer 1-256");
+    require(maxMessageBytes >= 1024, Setting.MAX_MESSAGE_BYTES, "an integer >= 1024");
+    require(maxFrameBytesHard >= maxMessageBytes, Setting.MAX_FRAME_BYTES_HARD,
+        "an integer >= MAX_MESSAGE_BYTES (" + maxMessageBytes + ")");
+    require(maxRoomsPerConnection >= 1, Setting.MAX_ROOMS_PER_CONNECTION, "an integer >= 1");
+    require(maxPeersPerRoom >= 2, Setting.MAX_PEERS_PER_ROOM, "an integer >= 2");
+    require(rateLimitPerSecond >= 1, Setting.RATE_LIMIT_PER_SECOND, "an integer >= 1");
+    require(rateLimitBurst >= 1, Setting.RATE_LIMIT_BURST, "an integer >= 1");
+    require(floodCloseAfter >= 1, Setting.FLOOD_CLOSE_AFTER, "an integer >= 1");
+    require(idleTimeoutSeconds >= 1, Setting.IDLE_TIMEOUT_SECONDS, "an integer >= 1");
+    require(pingIntervalSeconds >= 1 && pingIntervalSeconds < idleTimeoutSeconds,
+        Setting.PING_INTERVAL_SECONDS, "an integer >= 1 and below IDLE_TIMEOUT_SECONDS");
+    require(maxConnections >= 1, Setting.MAX_CONNECTIONS, "an integer >= 1");
+    require(writeQueueMaxBytes >= 1024, Setting.WRITE_QUEUE_MAX_BYTES, "an integer >= 1024");
+    require(shutdownGraceSeconds >= 0, Setting.SHUTDOWN_GRACE_SECONDS, "an integer >= 0");
+    require(logLevel.matches("TRACE|DEBUG|INFO|WARN|ERROR|OFF"), Setting.LOG_LEVEL,
+        "one of TRACE, DEBUG, INFO, WARN, ERROR, OFF");
+    allowedOrigins = Set.copyOf(allowedOrigins);
+  }
+
+  /** The configuration with every default: one node, in-memory backplane, port 8080. */
+  public static SwitchboardConfig defaults() {
+    return fromEnv(Map.of());
+  }
+
+  /**
+   * Reads the configuration from {@code env} (normally {@code System.getenv()}); variables not
+   * present take their default. Blank values count as unset.
+   *
+   * @throws ConfigException naming the first variable whose value is not accepted
+   */
+  public static SwitchboardConfig fromEnv(Map<String, String> env) {
+    Function<Setting, String> get = s -> {
+      String v = env.get(s.name());
+      return v == null || v.isBlank() ? s.defaultValue : v.trim();
+    };
+    String nodeId = get.apply(Setting.NODE_ID);
+    if (nodeId.isEmpty()) {
+      nodeId = "node-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+    }
+    String loops = get.apply(Setting.EVENT_LOOPS);
+    int eventLoops = loops.isEmpty() ? Runtime.getRuntime().availableProcessors() : integer(Setting.EVENT_LOOPS, loops);
+    return new SwitchboardConfig(
+        get.apply(Setting.HOST),
+        integer(Setting.PORT, get.apply(Setting.PORT)),
+        nodeId,
+        eventLoops,
+        integer(Setting.MAX_MESSAGE_BYTES, get.apply(Setting.MAX_MESSAGE_BYTES)),
+        integer(Setting.MAX_FRAME_BYTES_HARD, get.apply(Setting.MAX_FRAME_BYTES_HARD)),
+        integer(Setting.MAX_ROOMS_PER_CONNECTION, get.apply(Setting.MAX_ROOMS_PER_CONNECTION)),
+        integer(Setting.MAX_PEERS_PER_ROOM, get.apply(Setting.MAX_PEERS_PER_ROOM)),
+        integer(Setting.RATE_LIMIT_PER_SECOND, get.apply(Setting.RATE_LIMIT_PER_SECOND)),
+        integer(Setting.RATE_LIMIT_BURST, get.apply(Setting.RATE_LIMIT_BURST)),
+        integer(Setting.FLOOD_CLOSE_AFTER, get.apply(Setting.FLOOD_CLOSE_AFTER)),
+        integer(Setting.IDLE_TIMEOUT_SECONDS, get.apply(Setting.IDLE_TIMEOUT_SECONDS)),
+        integer(Setting.PING_INTERVAL_SECONDS, get.apply(Setting.PING_INTERVAL_SECONDS)),
+        integer(Setting.MAX_CONNECTIONS, get.apply(Setting.MAX_CONNECTIONS)),
+        origins(get.apply(Setting.ALLOWED_ORIGINS)),
+        bool(Setting.WS_PERMESSAGE_DEFLATE, get.apply(Setting.WS_PERMESSAGE_DEFLATE)),
+        integer(Setting.WRITE_QUEUE_MAX_BYTES, get.apply(Setting.WRITE_QUEUE_MAX_BYTES)),
+        integer(Setting.SHUTDOWN_GRACE_SECONDS, get.apply(Setting.SHUTDOWN_GRACE_SECONDS)),
+        logFormat(get.apply(Setting.LOG_FORMAT)),
+        get.apply(Setting.LOG_LEVEL).toUpperCase(Locale.ROOT));
+  }
+
+  /** True when any Origin may open a socket. */
+  public boolean allowsAnyOrigin() {
+    return allowedOrigins.isEmpty();
+  }
+
+  private static void require(boolean ok, Setting setting, String expected) {
+    if (!ok) {
+      throw new ConfigException(setting.name(), expected);
+    }
+  }
+
+  private static int integer(Setting setting, String value) {
+    try {
+      return Integer.parseInt(value);
+    } catch (NumberFormatException e) {
+      throw new ConfigException(setting.name(), "an integer, got '" + value + "'");
+    }
+  }
+
+  private static boolean bool(Setting setting, String value) {
+    return switch (value.toLowerCase(Locale.ROOT)) {
+      case "true", "1", "yes" -> true;
+      case "false", "0", "no" -> false;
+      default -> throw new ConfigException(setting.name(), "true or false, got '" + value + "'");
+    };
+  }
+
+  private static LogFormat logFormat(String value) {
+    return switch (value.toLowerCase(Locale.ROOT)) {
+      case "json" -> LogFormat.JSON;
+      case "text" -> LogFormat.TEXT;
+      default -> throw new ConfigException(Setting.LOG_FORMAT.name(), "json or text, got '" + value + "'");
+    };
+  }
+
+  private static Set<String> origins(String value) {
+    List<String> parts = Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    for (String origin : parts) {
+      if (!origin.matches("https?://[^/\\s]+")) {
+        throw new ConfigException(Setting.ALLOWED_ORIGINS.name(),
+            "a comma-separated list of origins like https://app.example.com, got '" + origin + "'");
+      }
+    }
+    return parts.stream().map(o -> o.toLowerCase(Locale.ROOT)).collect(Collectors.toUnmodifiableSet());
+  }
+}

@@ -1,0 +1,2 @@
+/** Start-up configuration: environment variables, defaults, validation. */
+package io.switchboard.config;

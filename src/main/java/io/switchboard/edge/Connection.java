@@ -1,0 +1,201 @@
+package io.switchboard.edge;
+
+import io.switchboard.config.SwitchboardConfig;
+import io.switchboard.edge.dialect.switchboard.NativeDialect;
+import io.switchboard.metrics.SignalingMetrics;
+import io.switchboard.signaling.CloseReason;
+import io.switchboard.signaling.ErrorCode;
+import io.switchboard.signaling.Hub;
+import io.switchboard.signaling.Outbound;
+import io.switchboard.signaling.Session;
+import io.switchboard.signaling.SignalingException;
+import io.switchboard.signaling.command.Command;
+import io.switchboard.signaling.event.Event;
+import io.vertx.core.Context;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.WebSocketFrame;
+import io.vertx.core.http.WebSocketFrameType;
+import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
+
+/**
+ * One accepted WebSocket: reassembles frames into messages, enforces the size and rate limits,
+ * feeds the hub, and writes the hub's events back as frames.
+ *
+ * <p>Every field is owned by the socket's event loop ({@link #context}); other threads reach
+ * this object only through {@link Outbound}, whose methods hop onto that loop.
+ */
+final class Connection implements Outbound {
+  private static final Buffer PING_PAYLOAD = Buffer.buffer("sb");
+
+  private final ServerWebSocket ws;
+  private final Context context;
+  private final Hub hub;
+  private final NativeDialect dialect;
+  private final SignalingMetrics metrics;
+  private final int maxMessageBytes;
+  private final Session session;
+
+  private long lastHeardNanos;
+  private long lastPingNanos;
+  // A message arriving in several frames; null while none is in progress.
+  private Buffer partial;
+  private boolean partialBinary;
+  private boolean partialTooLarge;
+  private boolean closed;
+
+  Connection(ServerWebSocket ws, Context context, Hub hub, NativeDialect dialect,
+      SignalingMetrics metrics, SwitchboardConfig config) {
+    this.ws = ws;
+    this.context = context;
+    this.hub = hub;
+    this.dialect = dialect;
+    this.metrics = metrics;
+    this.maxMessageBytes = config.maxMessageBytes();
+    this.lastHeardNanos = System.nanoTime();
+    ws.setWriteQueueMaxSize(config.writeQueueMaxBytes());
+    this.session = hub.open(this, lastHeardNanos);
+    ws.frameHandler(this::onFrame);
+  }
+
+  Session session() {
+    return session;
+  }
+
+  // ---- inbound ----
+
+  private void onFrame(WebSocketFrame frame) {
+    lastHeardNanos = System.nanoTime();
+    WebSocketFrameType type = frame.type();
+    switch (type) {
+      case TEXT, BINARY -> {
+        partial = null;
+        partialBinary = type == WebSocketFrameType.BINARY;
+        partialTooLarge = false;
+        if (frame.isFinal()) {
+          Buffer data = frame.binaryData();
+          onMessage(data.length() > maxMessageBytes ? null : data, data.length(), partialBinary);
+        } else {
+          append(frame.binaryData());
+        }
+      }
+      case CONTINUATION -> {
+        append(frame.binaryData());
+        if (frame.isFinal()) {
+          Buffer whole = partial;
+          int length = whole == null ? 0 : whole.length();
+          partial = null;
+          onMessage(partialTooLarge ? null : whole, length, partialBinary);
+        }
+      }
+      default -> { } // ping is answered by Vert.x; pong and close only count as signs of life
+    }
+  }
+
+  private void append(Buffer piece) {
+    if (partialTooLarge) {
+      return;
+    }
+    if (partial == null) {
+      partial = Buffer.buffer(Math.min(maxMessageBytes, Math.max(256, piece.length() * 2)));
+    }
+    if (partial.length() + piece.length() > maxMessageBytes) {
+      partialTooLarge = true;
+      partial = null;
+    } else {
+      partial.appendBuffer(piece);
+    }
+  }
+
+  /** One whole message; {@code data} is null when it was too large to keep. */
+  private void onMessage(Buffer data, int length, boolean binary) {
+    if (closed) {
+      return;
+    }
+    metrics.bytesIn(length);
+    switch (session.admit(lastHeardNanos)) {
+      case REJECT -> {
+        hub.reject(session, ErrorCode.RATE_LIMITED, ErrorCode.RATE_LIMITED.defaultMessage(), null);
+        return;
+      }
+      case CLOSE -> {
+        closeNow(CloseReason.FLOODING);
+        return;
+      }
+      case ACCEPT -> { }
+    }
+    if (binary) {
+      hub.reject(session, ErrorCode.BINARY_NOT_SUPPORTED, ErrorCode.BINARY_NOT_SUPPORTED.defaultMessage(), null);
+    } else if (data == null) {
+      hub.reject(session, ErrorCode.TOO_LARGE, "message larger than " + maxMessageBytes + " bytes", null);
+    } else {
+      Command command;
+      try {
+        command = dialect.decode(data.getBytes());
+      } catch (SignalingException e) {
+        hub.reject(session, e.code(), e.getMessage(), e.requestId());
+        return;
+      }
+      hub.handle(session, command);
+    }
+  }
+
+  /** Called by the verticle's sweep: pings a quiet socket, closes a silent one. Own loop only. */
+  void checkAlive(long nowNanos, long pingAfterNanos, long idleAfterNanos) {
+    long quiet = nowNanos - lastHeardNanos;
+    if (quiet >= idleAfterNanos) {
+      closeNow(CloseReason.IDLE_TIMEOUT);
+    } else if (quiet >= pingAfterNanos && nowNanos - lastPingNanos >= pingAfterNanos && !closed) {
+      lastPingNanos = nowNanos;
+      ws.writePing(PING_PAYLOAD);
+    }
+  }
+
+  /** The socket closed, whoever closed it. Own loop only. */
+  void onClosed() {
+    closed = true;
+    partial = null;
+    hub.close(session);
+  }
+
+  // ---- outbound ----
+
+  @Override
+  public void send(Event event) {
+    context.runOnContext(v -> write(event));
+  }
+
+  @Override
+  public void close(CloseReason reason) {
+    context.runOnContext(v -> closeNow(reason));
+  }
+
+  @Override
+  public void execute(Runnable task) {
+    context.runOnContext(v -> task.run());
+  }
+
+  private void write(Event event) {
+    if (closed) {
+      return;
+    }
+    if (ws.writeQueueFull()) {
+      closeNow(CloseReason.SLOW_CONSUMER);
+      return;
+    }
+    byte[] frame = dialect.encode(event);
+    metrics.bytesOut(frame.length);
+    // Vert.x has no public text frame over bytes; this keeps the relay from decoding to a
+    // String and encoding it back for every receiver.
+    ws.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, frame, true));
+  }
+
+  void closeNow(CloseReason reason) {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    metrics.closedBy(reason);
+    ws.close(reason.code(), reason.text());
+  }
+}

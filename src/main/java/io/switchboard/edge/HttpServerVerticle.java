@@ -1,0 +1,138 @@
+package io.switchboard.edge;
+
+import io.switchboard.signaling.CloseReason;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.ServerWebSocketHandshake;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.micrometer.PrometheusScrapingHandler;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One HTTP server instance: {@code /ws} upgrades, health probes and metrics. A node deploys one
+ * instance per event loop, all sharing the port; each owns the sockets it accepted.
+ *
+ * <p>Stopping the verticle closes its sockets with 1012 (service restart) so clients reconnect
+ * elsewhere.
+ */
+public final class HttpServerVerticle extends VerticleBase {
+  private static final Logger log = LoggerFactory.getLogger(HttpServerVerticle.class);
+
+  private final Node node;
+  private final int port;
+  // Owned by this verticle's event loop.
+  private final Set<Connection> connections = new HashSet<>();
+  private HttpServer server;
+  private long sweepTimer;
+
+  /** @param port the port to listen on, 0 for any free one */
+  public HttpServerVerticle(Node node, int port) {
+    this.node = node;
+    this.port = port;
+  }
+
+  /** The port actually bound; valid once started. */
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  @Override
+  public Future<?> start() {
+    var config = node.config;
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(config.host())
+        .setPort(port)
+        .setMaxWebSocketFrameSize(config.maxFrameBytesHard())
+        .setMaxWebSocketMessageSize(config.maxFrameBytesHard())
+        .setPerMessageWebSocketCompressionSupported(config.permessageDeflate())
+        .setPerFrameWebSocketCompressionSupported(config.permessageDeflate())
+        .setTcpNoDelay(true);
+
+    Router router = Router.router(vertx);
+    router.get("/health/live").handler(rc -> rc.json(new JsonObject().put("status", "UP")));
+    router.get("/health/ready").handler(rc -> {
+      boolean ready = node.ready();
+      rc.response().setStatusCode(ready ? 200 : 503);
+      rc.json(new JsonObject()
+          .put("status", ready ? "UP" : "DOWN")
+          .put("draining", node.draining())
+          .put("backplane", node.backplane.ready() ? "UP" : "DOWN"));
+    });
+    router.get("/metrics").handler(PrometheusScrapingHandler.create(node.registry));
+
+    long pingAfter = TimeUnit.SECONDS.toNanos(config.pingIntervalSeconds());
+    long idleAfter = TimeUnit.SECONDS.toNanos(config.idleTimeoutSeconds());
+    long sweepMillis = Math.max(100, Math.min(1000, config.pingIntervalSeconds() * 1000L / 4));
+    sweepTimer = vertx.setPeriodic(sweepMillis, id -> {
+      long now = System.nanoTime();
+      // Copy: a close may remove entries while we iterate.
+      for (Connection c : new ArrayList<>(connections)) {
+        c.checkAlive(now, pingAfter, idleAfter);
+      }
+    });
+
+    server = vertx.createHttpServer(options)
+        .webSocketHandshakeHandler(this::onHandshake)
+        .requestHandler(router);
+    return server.listen();
+  }
+
+  private void onHandshake(ServerWebSocketHandshake handshake) {
+    if (!"/ws".equals(handshake.path())) {
+      handshake.reject(404);
+      return;
+    }
+    if (node.draining()) {
+      node.metrics.connectionRejected("draining");
+      handshake.reject(503);
+      return;
+    }
+    String origin = handshake.headers().get("Origin");
+    if (!node.config.allowsAnyOrigin() && origin != null
+        && !node.config.allowedOrigins().contains(origin.toLowerCase(Locale.ROOT))) {
+      node.metrics.connectionRejected("origin");
+      handshake.reject(403);
+      return;
+    }
+    if (!node.tryAcquireConnection()) {
+      node.metrics.connectionRejected("capacity");
+      handshake.reject(503);
+      return;
+    }
+    handshake.accept()
+        .onSuccess(this::onOpen)
+        .onFailure(e -> node.releaseConnection());
+  }
+
+  private void onOpen(ServerWebSocket ws) {
+    node.metrics.connectionOpened();
+    Connection connection = new Connection(ws, context, node.hub, node.dialect, node.metrics, node.config);
+    connections.add(connection);
+    ws.closeHandler(v -> {
+      connections.remove(connection);
+      connection.onClosed();
+      node.metrics.connectionClosed();
+      node.releaseConnection();
+    });
+    ws.exceptionHandler(e -> log.debug("socket error on peer {}", connection.session().peer(), e));
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(sweepTimer);
+    for (Connection c : new ArrayList<>(connections)) {
+      c.closeNow(CloseReason.SHUTTING_DOWN);
+    }
+    return server.shutdown(node.config.shutdownGraceSeconds(), TimeUnit.SECONDS);
+  }
+}

@@ -1,0 +1,30 @@
+package io.switchboard.metrics;
+
+/**
+ * Every meter Switchboard registers, in Micrometer's dotted form (Prometheus shows
+ * {@code switchboard.joins} as {@code switchboard_joins_total}). docs/metrics.md lists the same set.
+ */
+public final class MetricNames {
+  /** Gauge: WebSocket connections open on this node. */
+  public static final String CONNECTIONS_OPEN = "switchboard.connections.open";
+  /** Counter, tag {@code reason} (origin, capacity, draining): upgrades refused. */
+  public static final String CONNECTIONS_REJECTED = "switchboard.connections.rejected";
+  /** Counter, tag {@code reason} (a close reason such as idle-timeout): sockets the server closed. */
+  public static final String CLOSES = "switchboard.closes";
+  /** Gauge: rooms with at least one member on this node. */
+  public static final String ROOMS = "switchboard.rooms";
+  /** Counter: successful joins. */
+  public static final String JOINS = "switchboard.joins";
+  /** Counter: members that left a room, by leave or disconnect. */
+  public static final String LEAVES = "switchboard.leaves";
+  /** Counter, tag {@code type}: messages relayed (counted once per sent message, not per receiver). */
+  public static final String MESSAGES_RELAYED = "switchboard.messages.relayed";
+  /** Counter, tag {@code code}: error replies sent. */
+  public static final String ERRORS = "switchboard.errors";
+  /** Counter: bytes of WebSocket messages received. */
+  public static final String BYTES_IN = "switchboard.bytes.in";
+  /** Counter: bytes of WebSocket messages sent. */
+  public static final String BYTES_OUT = "switchboard.bytes.out";
+
+  private MetricNames() {}
+}

@@ -1,0 +1,105 @@
+package io.switchboard.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.switchboard.signaling.CloseReason;
+import io.switchboard.signaling.ErrorCode;
+import io.switchboard.signaling.command.RelayKind;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * {@link SignalingMetrics} recorded in a Micrometer registry. Every counter is registered up front
+ * and looked up by enum, so recording allocates nothing.
+ */
+public final class MicrometerSignalingMetrics implements SignalingMetrics {
+  private final AtomicInteger open = new AtomicInteger();
+  private final Map<RelayKind, Counter> relayed = new EnumMap<>(RelayKind.class);
+  private final Map<ErrorCode, Counter> errors = new EnumMap<>(ErrorCode.class);
+  private final Map<CloseReason, Counter> closes = new EnumMap<>(CloseReason.class);
+  private final Map<String, Counter> rejected = new ConcurrentHashMap<>();
+  private final MeterRegistry registry;
+  private final Counter joins;
+  private final Counter leaves;
+  private final Counter bytesIn;
+  private final Counter bytesOut;
+
+  /** @param rooms reads the node's current room count for the rooms gauge */
+  public MicrometerSignalingMetrics(MeterRegistry registry, Supplier<Number> rooms) {
+    // Supplier rather than the hub itself: the hub is built with these metrics.
+    this.registry = registry;
+    Gauge.builder(MetricNames.CONNECTIONS_OPEN, open, AtomicInteger::get)
+        .description("WebSocket connections open on this node").register(registry);
+    Gauge.builder(MetricNames.ROOMS, rooms).description("Rooms with a member on this node").register(registry);
+    joins = Counter.builder(MetricNames.JOINS).description("Successful joins").register(registry);
+    leaves = Counter.builder(MetricNames.LEAVES).description("Members that left a room").register(registry);
+    bytesIn = Counter.builder(MetricNames.BYTES_IN).description("Bytes of WebSocket messages received").register(registry);
+    bytesOut = Counter.builder(MetricNames.BYTES_OUT).description("Bytes of WebSocket messages sent").register(registry);
+    for (RelayKind kind : RelayKind.values()) {
+      relayed.put(kind, Counter.builder(MetricNames.MESSAGES_RELAYED).tag("type", kind.wire())
+          .description("Messages relayed, once per sent message").register(registry));
+    }
+    for (ErrorCode code : ErrorCode.values()) {
+      errors.put(code, Counter.builder(MetricNames.ERRORS).tag("code", code.wire())
+          .description("Error replies sent").register(registry));
+    }
+    for (CloseReason reason : CloseReason.values()) {
+      closes.put(reason, Counter.builder(MetricNames.CLOSES)
+          .tag("reason", reason.text().replace(' ', '-').toLowerCase(Locale.ROOT))
+          .description("Sockets closed by the server").register(registry));
+    }
+    for (String reason : new String[] {"origin", "capacity", "draining"}) {
+      rejected(reason);
+    }
+  }
+
+  private Counter rejected(String reason) {
+    return rejected.computeIfAbsent(reason, r -> Counter.builder(MetricNames.CONNECTIONS_REJECTED)
+        .tag("reason", r).description("WebSocket upgrades refused").register(registry));
+  }
+
+  @Override public void connectionOpened() {
+    open.incrementAndGet();
+  }
+
+  @Override public void connectionClosed() {
+    open.decrementAndGet();
+  }
+
+  @Override public void connectionRejected(String reason) {
+    rejected(reason).increment();
+  }
+
+  @Override public void closedBy(CloseReason reason) {
+    closes.get(reason).increment();
+  }
+
+  @Override public void joined() {
+    joins.increment();
+  }
+
+  @Override public void left() {
+    leaves.increment();
+  }
+
+  @Override public void relayed(RelayKind kind) {
+    relayed.get(kind).increment();
+  }
+
+  @Override public void error(ErrorCode code) {
+    errors.get(code).increment();
+  }
+
+  @Override public void bytesIn(int bytes) {
+    bytesIn.increment(bytes);
+  }
+
+  @Override public void bytesOut(int bytes) {
+    bytesOut.increment(bytes);
+  }
+}

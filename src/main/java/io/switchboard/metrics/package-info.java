@@ -1,0 +1,2 @@
+/** Metrics: the recording interface the core sees, and its Micrometer implementation. */
+package io.switchboard.metrics;

@@ -1,0 +1,37 @@
+package io.switchboard.signaling;
+
+/**
+ * Why the server closes a socket, with the WebSocket close code sent and whether the client
+ * should reconnect. docs/protocol.md lists the same table.
+ */
+public enum CloseReason {
+  NORMAL(1000, "normal", false),
+  FRAME_TOO_BIG(1009, "frame too big", false),
+  INTERNAL(1011, "internal error", true),
+  SHUTTING_DOWN(1012, "service restart", true),
+  IDLE_TIMEOUT(4000, "idle timeout", true),
+  SLOW_CONSUMER(4001, "slow consumer", true),
+  FLOODING(4008, "flooding", true);
+
+  private final short code;
+  private final String text;
+  private final boolean reconnect;
+
+  CloseReason(int code, String text, boolean reconnect) {
+    this.code = (short) code;
+    this.text = text;
+    this.reconnect = reconnect;
+  }
+
+  public short code() {
+    return code;
+  }
+
+  public String text() {
+    return text;
+  }
+
+  public boolean reconnect() {
+    return reconnect;
+  }
+}

@@ -1,0 +1,42 @@
+package io.switchboard.signaling;
+
+/**
+ * Every error a client can receive, with its wire code, default message and whether retrying the
+ * same request later can succeed. docs/protocol.md lists the same set; a test keeps them in step.
+ */
+public enum ErrorCode {
+  BAD_JSON("bad-json", "message is not a JSON object", false),
+  BAD_MESSAGE("bad-message", "missing or invalid field", false),
+  UNKNOWN_TYPE("unknown-type", "unknown message type", false),
+  TOO_LARGE("too-large", "message too large", false),
+  BINARY_NOT_SUPPORTED("binary-not-supported", "binary frames are not supported; send JSON text", false),
+  RATE_LIMITED("rate-limited", "too many messages; slow down", true),
+  ROOM_FULL("room-full", "room is full", true),
+  TOO_MANY_ROOMS("too-many-rooms", "too many rooms on this connection", false),
+  NOT_IN_ROOM("not-in-room", "not a member of this room", false),
+  PEER_NOT_FOUND("peer-not-found", "no such peer in this room", false),
+  INTERNAL("internal", "internal error", true);
+
+  private final String wire;
+  private final String defaultMessage;
+  private final boolean retryable;
+
+  ErrorCode(String wire, String defaultMessage, boolean retryable) {
+    this.wire = wire;
+    this.defaultMessage = defaultMessage;
+    this.retryable = retryable;
+  }
+
+  /** The code as sent in {@code error.code}. */
+  public String wire() {
+    return wire;
+  }
+
+  public String defaultMessage() {
+    return defaultMessage;
+  }
+
+  public boolean retryable() {
+    return retryable;
+  }
+}

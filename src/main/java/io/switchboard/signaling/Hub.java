@@ -1,0 +1,358 @@
+package io.switchboard.signaling;
+
+import io.switchboard.backplane.Backplane;
+import io.switchboard.backplane.BackplaneMessage;
+import io.switchboard.backplane.JoinResult;
+import io.switchboard.metrics.SignalingMetrics;
+import io.switchboard.signaling.command.Command;
+import io.switchboard.signaling.command.Join;
+import io.switchboard.signaling.command.Leave;
+import io.switchboard.signaling.command.Ping;
+import io.switchboard.signaling.command.Relay;
+import io.switchboard.signaling.event.ErrorReply;
+import io.switchboard.signaling.event.Event;
+import io.switchboard.signaling.event.Joined;
+import io.switchboard.signaling.event.LeaveReason;
+import io.switchboard.signaling.event.Left;
+import io.switchboard.signaling.event.PeerJoined;
+import io.switchboard.signaling.event.PeerLeft;
+import io.switchboard.signaling.event.Pong;
+import io.switchboard.signaling.event.Relayed;
+import io.switchboard.signaling.event.Welcome;
+import io.vertx.core.AsyncResult;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The signaling core of one node: sessions, the node's view of its rooms, and the routing rules.
+ * It does no I/O of its own: it talks to clients through {@link Outbound} and to other nodes
+ * through the {@link Backplane}.
+ *
+ * <p>Threading. {@link #open}, {@link #handle} and {@link #close} are called on the socket's own
+ * thread. A room's view is replaced atomically inside {@link ConcurrentHashMap#compute}, and every
+ * membership event is queued to its receivers inside that same step, so each receiver sees joins,
+ * leaves and the relays that follow them in one consistent order. Relays read the current view
+ * without locking.
+ */
+public final class Hub {
+  private static final Logger log = LoggerFactory.getLogger(Hub.class);
+
+  private final Backplane backplane;
+  private final Limits limits;
+  private final SignalingMetrics metrics;
+  private final String nodeId;
+  private final SecureRandom random = new SecureRandom();
+  private final ConcurrentHashMap<RoomId, RoomView> rooms = new ConcurrentHashMap<>();
+  private final AtomicInteger sessions = new AtomicInteger();
+
+  public Hub(Backplane backplane, Limits limits, SignalingMetrics metrics, String nodeId) {
+    this.backplane = backplane;
+    this.limits = limits;
+    this.metrics = metrics;
+    this.nodeId = nodeId;
+  }
+
+  /** Sessions currently open on this node. */
+  public int sessionCount() {
+    return sessions.get();
+  }
+
+  /** Rooms with at least one member on this node. */
+  public int roomCount() {
+    return rooms.size();
+  }
+
+  /** Registers a new connection and sends it its welcome. Socket thread. */
+  public Session open(Outbound outbound, long nowNanos) {
+    Session session = new Session(PeerId.random(random), outbound, limits, nowNanos);
+    sessions.incrementAndGet();
+    outbound.send(new Welcome(session.peer()));
+    return session;
+  }
+
+  /** Carries out one client command. Socket thread. */
+  public void handle(Session session, Command command) {
+    if (command instanceof Relay relay) {
+      relay(session, relay);
+    } else if (command instanceof Join join) {
+      join(session, join);
+    } else if (command instanceof Leave leave) {
+      leave(session, leave);
+    } else if (command instanceof Ping ping) {
+      session.outbound().send(new Pong(ping.requestId()));
+    }
+  }
+
+  /** Tells the client its request was refused, and counts it. Any thread. */
+  public void reject(Session session, ErrorCode code, String message, String requestId) {
+    metrics.error(code);
+    session.outbound().send(new ErrorReply(code, message, requestId));
+  }
+
+  private void reject(Session session, SignalingException e) {
+    reject(session, e.code(), e.getMessage(), e.requestId());
+  }
+
+  /** The socket is gone: leave every room with reason {@code disconnect}. Socket thread; once. */
+  public void close(Session session) {
+    if (session.closed()) {
+      return;
+    }
+    session.markClosed();
+    sessions.decrementAndGet();
+    for (RoomId room : session.takeAllRooms()) {
+      departed(session, room, LeaveReason.DISCONNECT);
+    }
+  }
+
+  // ---- relay: the hot path ----
+
+  private void relay(Session session, Relay relay) {
+    RoomId room = relay.room();
+    RoomView view = session.inRoom(room) ? rooms.get(room) : null;
+    if (view == null) {
+      reject(session, ErrorCode.NOT_IN_ROOM, "not a member of room " + room, relay.requestId());
+      return;
+    }
+    Relayed event = new Relayed(relay.kind(), room, session.peer(), relay.data());
+    PeerId to = relay.to();
+    if (to != null) {
+      if (to.equals(session.peer())) {
+        reject(session, ErrorCode.BAD_MESSAGE, "cannot relay to yourself", relay.requestId());
+        return;
+      }
+      Entry target = view.find(to);
+      if (target == null) {
+        reject(session, ErrorCode.PEER_NOT_FOUND, "no peer " + to + " in room " + room, relay.requestId());
+        return;
+      }
+      if (target.local != null) {
+        target.local.outbound().send(event);
+      } else {
+        publish(new BackplaneMessage(nodeId, room, to, event));
+      }
+    } else {
+      for (Entry entry : view.entries) {
+        if (entry.local != null && entry.local != session) {
+          entry.local.outbound().send(event);
+        }
+      }
+      if (view.remoteCount > 0) {
+        publish(new BackplaneMessage(nodeId, room, null, event));
+      }
+    }
+    metrics.relayed(relay.kind());
+  }
+
+  // ---- membership ----
+
+  private void join(Session session, Join join) {
+    RoomId room = join.room();
+    if (session.inRoom(room)) {
+      RoomView view = rooms.get(room);
+      session.outbound().send(new Joined(room, session.peer(),
+          view == null ? List.of() : view.membersExcept(session.peer()), join.requestId()));
+      return;
+    }
+    if (session.joiningOrIn(room)) {
+      reject(session, ErrorCode.BAD_MESSAGE, "already joining room " + room, join.requestId());
+      return;
+    }
+    if (session.roomsHeldOrPending() >= limits.maxRoomsPerConnection()) {
+      reject(session, ErrorCode.TOO_MANY_ROOMS,
+          "already in " + limits.maxRoomsPerConnection() + " rooms", join.requestId());
+      return;
+    }
+    session.startJoining(room);
+    Member me = new Member(session.peer(), join.metaJson());
+    // Subscribe before joining so no event published after our join can be missed.
+    backplane.subscribe(room)
+        .compose(v -> backplane.join(room, me, limits.maxPeersPerRoom()))
+        .onComplete(result -> session.outbound().execute(() -> finishJoin(session, join, me, result)));
+  }
+
+  private void finishJoin(Session session, Join join, Member me, AsyncResult<JoinResult> result) {
+    RoomId room = join.room();
+    boolean admitted = result.succeeded() && !session.closed();
+    session.finishJoining(room, admitted);
+    if (result.failed()) {
+      backplane.unsubscribe(room);
+      if (result.cause() instanceof SignalingException refusal) {
+        reject(session, refusal.code(), refusal.getMessage() + ": " + room, join.requestId());
+      } else {
+        log.warn("join of room {} failed", room, result.cause());
+        reject(session, ErrorCode.INTERNAL, "join failed; retry", join.requestId());
+      }
+      return;
+    }
+    if (!admitted) {
+      // The socket closed while the join was in flight.
+      backplane.leave(room, me.peer()).onFailure(e -> log.warn("leave of room {} failed", room, e));
+      backplane.unsubscribe(room);
+      return;
+    }
+    rooms.compute(room, (key, view) -> {
+      List<Entry> entries = view == null ? new ArrayList<>() : new ArrayList<>(List.of(view.entries));
+      for (JoinResult.Placed other : result.result().others()) {
+        if (!other.node().equals(nodeId) && find(entries, other.member().peer()) == null) {
+          entries.add(new Entry(other.member(), null));
+        }
+      }
+      List<Member> roster = new ArrayList<>(entries.size());
+      PeerJoined announcement = new PeerJoined(room, me);
+      for (Entry entry : entries) {
+        roster.add(entry.member);
+        if (entry.local != null) {
+          entry.local.outbound().send(announcement);
+        }
+      }
+      session.outbound().send(new Joined(room, me.peer(), roster, join.requestId()));
+      entries.add(new Entry(me, session));
+      return new RoomView(entries);
+    });
+    metrics.joined();
+    publish(new BackplaneMessage(nodeId, room, null, new PeerJoined(room, me)));
+  }
+
+  private void leave(Session session, Leave leave) {
+    if (!session.removeRoom(leave.room())) {
+      reject(session, ErrorCode.NOT_IN_ROOM, "not a member of room " + leave.room(), leave.requestId());
+      return;
+    }
+    departed(session, leave.room(), LeaveReason.LEAVE);
+    session.outbound().send(new Left(leave.room(), leave.requestId()));
+  }
+
+  private void departed(Session session, RoomId room, LeaveReason reason) {
+    PeerLeft announcement = new PeerLeft(room, session.peer(), reason);
+    rooms.computeIfPresent(room, (key, view) -> {
+      List<Entry> entries = new ArrayList<>(view.entries.length);
+      boolean localsRemain = false;
+      for (Entry entry : view.entries) {
+        if (entry.local != session) {
+          entries.add(entry);
+          localsRemain |= entry.local != null;
+        }
+      }
+      for (Entry entry : entries) {
+        if (entry.local != null) {
+          entry.local.outbound().send(announcement);
+        }
+      }
+      // With no local member left the node unsubscribes, so its picture of remote members
+      // would go stale: drop it, and rebuild it from the roster on the next local join.
+      return localsRemain ? new RoomView(entries) : null;
+    });
+    metrics.left();
+    backplane.leave(room, session.peer()).onFailure(e -> log.warn("leave of room {} failed", room, e));
+    publish(new BackplaneMessage(nodeId, room, null, announcement));
+    backplane.unsubscribe(room);
+  }
+
+  // ---- events from other nodes ----
+
+  /** Delivers what another node published to this node's members. Any thread. */
+  public void onBackplaneMessage(BackplaneMessage message) {
+    if (message.originNode().equals(nodeId)) {
+      return;
+    }
+    RoomId room = message.room();
+    Event event = message.event();
+    if (event instanceof Relayed) {
+      RoomView view = rooms.get(room);
+      if (view == null) {
+        return;
+      }
+      for (Entry entry : view.entries) {
+        if (entry.local != null && (message.to() == null || entry.member.peer().equals(message.to()))) {
+          entry.local.outbound().send(event);
+        }
+      }
+    } else if (event instanceof PeerJoined joined) {
+      rooms.computeIfPresent(room, (key, view) -> {
+        if (view.find(joined.member().peer()) != null) {
+          return view;
+        }
+        view.sendToLocals(joined);
+        List<Entry> entries = new ArrayList<>(List.of(view.entries));
+        entries.add(new Entry(joined.member(), null));
+        return new RoomView(entries);
+      });
+    } else if (event instanceof PeerLeft left) {
+      rooms.computeIfPresent(room, (key, view) -> {
+        Entry gone = view.find(left.peer());
+        if (gone == null || gone.local != null) {
+          return view;
+        }
+        List<Entry> entries = new ArrayList<>(List.of(view.entries));
+        entries.remove(gone);
+        RoomView next = new RoomView(entries);
+        next.sendToLocals(left);
+        return next;
+      });
+    }
+  }
+
+  private void publish(BackplaneMessage message) {
+    backplane.publish(message).onFailure(e -> log.debug("publish to room {} failed", message.room(), e));
+  }
+
+  private static Entry find(List<Entry> entries, PeerId peer) {
+    for (Entry entry : entries) {
+      if (entry.member.peer().equals(peer)) {
+        return entry;
+      }
+    }
+    return null;
+  }
+
+  /** A room member as this node sees it; {@code local} is null for a member on another node. */
+  private record Entry(Member member, Session local) {}
+
+  /** An immutable snapshot of one room on this node, replaced on every membership change. */
+  private static final class RoomView {
+    final Entry[] entries;
+    final int remoteCount;
+
+    RoomView(List<Entry> entries) {
+      this.entries = entries.toArray(new Entry[0]);
+      int remote = 0;
+      for (Entry entry : this.entries) {
+        remote += entry.local == null ? 1 : 0;
+      }
+      this.remoteCount = remote;
+    }
+
+    Entry find(PeerId peer) {
+      for (Entry entry : entries) {
+        if (entry.member.peer().equals(peer)) {
+          return entry;
+        }
+      }
+      return null;
+    }
+
+    List<Member> membersExcept(PeerId peer) {
+      List<Member> members = new ArrayList<>(entries.length);
+      for (Entry entry : entries) {
+        if (!entry.member.peer().equals(peer)) {
+          members.add(entry.member);
+        }
+      }
+      return members;
+    }
+
+    void sendToLocals(Event event) {
+      for (Entry entry : entries) {
+        if (entry.local != null) {
+          entry.local.outbound().send(event);
+        }
+      }
+    }
+  }
+}

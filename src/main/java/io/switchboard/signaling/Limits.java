@@ -1,0 +1,21 @@
+package io.switchboard.signaling;
+
+import io.switchboard.config.SwitchboardConfig;
+
+/**
+ * The per-connection and per-room bounds the hub enforces. Each has an error or close code, a
+ * metric and a test.
+ *
+ * @param maxRoomsPerConnection rooms one socket may be in at once ({@code too-many-rooms})
+ * @param maxPeersPerRoom members a room may hold, cluster-wide ({@code room-full})
+ * @param ratePerSecond sustained messages per second per socket ({@code rate-limited})
+ * @param rateBurst messages a socket may send at once after being quiet
+ * @param floodCloseAfter rate-limited messages in a row after which the socket is closed (4008)
+ */
+public record Limits(int maxRoomsPerConnection, int maxPeersPerRoom, int ratePerSecond, int rateBurst, int floodCloseAfter) {
+
+  public static Limits from(SwitchboardConfig config) {
+    return new Limits(config.maxRoomsPerConnection(), config.maxPeersPerRoom(),
+        config.rateLimitPerSecond(), config.rateLimitBurst(), config.floodCloseAfter());
+  }
+}

@@ -1,0 +1,93 @@
+package io.switchboard.signaling;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One client connection as the hub sees it: its peer id, the rooms it is in, its rate limiter
+ * and the {@link Outbound} to reach it.
+ *
+ * <p>Mutable state is touched only on the socket's own thread (the edge calls the hub from there,
+ * and the hub hops back there through {@link Outbound#execute} before touching it). Other threads
+ * only read the final fields.
+ */
+public final class Session {
+  private final PeerId peer;
+  private final Outbound outbound;
+  private final TokenBucket bucket;
+  private final int floodCloseAfter;
+
+  // Guarded by the socket's thread. A handful of rooms at most, so a list beats a set.
+  private final List<RoomId> rooms = new ArrayList<>(2);
+  private final List<RoomId> joining = new ArrayList<>(1);
+  private int rejectedInARow;
+  private boolean closed;
+
+  Session(PeerId peer, Outbound outbound, Limits limits, long nowNanos) {
+    this.peer = peer;
+    this.outbound = outbound;
+    this.bucket = new TokenBucket(limits.ratePerSecond(), limits.rateBurst(), nowNanos);
+    this.floodCloseAfter = limits.floodCloseAfter();
+  }
+
+  public PeerId peer() {
+    return peer;
+  }
+
+  public Outbound outbound() {
+    return outbound;
+  }
+
+  /** The verdict of the rate limiter on one incoming message. */
+  public enum Admission { ACCEPT, REJECT, CLOSE }
+
+  /** Charges one incoming message to the rate limiter. Socket thread only. */
+  public Admission admit(long nowNanos) {
+    if (bucket.tryTake(nowNanos)) {
+      rejectedInARow = 0;
+      return Admission.ACCEPT;
+    }
+    return ++rejectedInARow >= floodCloseAfter ? Admission.CLOSE : Admission.REJECT;
+  }
+
+  boolean inRoom(RoomId room) {
+    return rooms.contains(room);
+  }
+
+  boolean joiningOrIn(RoomId room) {
+    return rooms.contains(room) || joining.contains(room);
+  }
+
+  int roomsHeldOrPending() {
+    return rooms.size() + joining.size();
+  }
+
+  void startJoining(RoomId room) {
+    joining.add(room);
+  }
+
+  void finishJoining(RoomId room, boolean joined) {
+    joining.remove(room);
+    if (joined) {
+      rooms.add(room);
+    }
+  }
+
+  boolean removeRoom(RoomId room) {
+    return rooms.remove(room);
+  }
+
+  List<RoomId> takeAllRooms() {
+    List<RoomId> all = new ArrayList<>(rooms);
+    rooms.clear();
+    return all;
+  }
+
+  boolean closed() {
+    return closed;
+  }
+
+  void markClosed() {
+    closed = true;
+  }
+}
