@@ -1,0 +1,190 @@
+package io.switchboard.backplane;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.switchboard.signaling.ErrorCode;
+import io.switchboard.signaling.Member;
+import io.switchboard.signaling.PeerId;
+import io.switchboard.signaling.RoomId;
+import io.switchboard.signaling.SignalingException;
+import io.switchboard.signaling.command.RawJson;
+import io.switchboard.signaling.command.RelayKind;
+import io.switchboard.signaling.event.Relayed;
+import io.vertx.core.Future;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every behaviour a {@link Backplane} promises. Subclasses only say how to make a node; all
+ * nodes made in one test share one cluster.
+ */
+public abstract class BackplaneContractTest {
+  private static final Duration WAIT = Duration.ofSeconds(5);
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final List<Backplane> nodes = new ArrayList<>();
+
+  /** A new node on this test's cluster. */
+  protected abstract Backplane newNode(String nodeId);
+
+  /** A room name no other test uses. */
+  protected RoomId freshRoom() {
+    return new RoomId("room-" + Long.toHexString(RANDOM.nextLong()));
+  }
+
+  /** A started node whose received messages land in {@code inbox}. */
+  protected Backplane started(String nodeId, LinkedBlockingQueue<BackplaneMessage> inbox) throws Exception {
+    Backplane node = newNode(nodeId);
+    nodes.add(node);
+    await(node.start(inbox::add));
+    return node;
+  }
+
+  @AfterEach
+  void closeNodes() throws Exception {
+    for (Backplane node : nodes) {
+      await(node.close());
+    }
+  }
+
+  protected static <T> T await(Future<T> future) throws Exception {
+    try {
+      return future.toCompletionStage().toCompletableFuture().get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof Exception cause ? cause : e;
+    }
+  }
+
+  private static Member member() {
+    return new Member(PeerId.random(RANDOM), "{\"n\":1}");
+  }
+
+  private static Relayed relayed(RoomId room, PeerId from, String data) {
+    byte[] bytes = data.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    return new Relayed(RelayKind.SIGNAL, room, from, new RawJson(bytes, 0, bytes.length));
+  }
+
+  @Test
+  void joinReturnsTheMembersAlreadyThereInJoinOrderWithTheirNodes() throws Exception {
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", new LinkedBlockingQueue<>());
+    RoomId room = freshRoom();
+    Member first = member();
+    Member second = member();
+    Member third = member();
+    assertEquals(List.of(), await(a.join(room, first, 10)).others());
+    assertEquals(List.of(new JoinResult.Placed(first, "a")), await(b.join(room, second, 10)).others());
+    assertEquals(List.of(new JoinResult.Placed(first, "a"), new JoinResult.Placed(second, "b")),
+        await(a.join(room, third, 10)).others());
+    assertEquals(List.of(first, second, third), await(b.roster(room)));
+  }
+
+  @Test
+  void joinRefusesBeyondCapacityWithRoomFull() throws Exception {
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    RoomId room = freshRoom();
+    await(a.join(room, member(), 2));
+    await(a.join(room, member(), 2));
+    Exception refused = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> await(a.join(room, member(), 2)));
+    assertEquals(ErrorCode.ROOM_FULL, assertInstanceOf(SignalingException.class, refused).code());
+  }
+
+  @Test
+  void racingJoinsFromSeveralNodesNeverExceedCapacity() throws Exception {
+    List<Backplane> racers = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      racers.add(started("n" + i, new LinkedBlockingQueue<>()));
+    }
+    RoomId room = freshRoom();
+    int capacity = 5;
+    List<Thread> threads = new ArrayList<>();
+    List<Future<JoinResult>> shared = java.util.Collections.synchronizedList(new ArrayList<>());
+    for (int i = 0; i < 30; i++) {
+      Backplane node = racers.get(i % racers.size());
+      Thread t = new Thread(() -> shared.add(node.join(room, member(), capacity)));
+      threads.add(t);
+    }
+    threads.forEach(Thread::start);
+    for (Thread t : threads) {
+      t.join(WAIT.toMillis());
+    }
+    int admitted = 0;
+    int full = 0;
+    for (Future<JoinResult> attempt : new ArrayList<>(shared)) {
+      try {
+        await(attempt);
+        admitted++;
+      } catch (SignalingException e) {
+        assertEquals(ErrorCode.ROOM_FULL, e.code());
+        full++;
+      }
+    }
+    assertEquals(capacity, admitted);
+    assertEquals(30 - capacity, full);
+    assertEquals(capacity, await(racers.get(0).roster(room)).size());
+  }
+
+  @Test
+  void leaveFreesASeatAndIsHarmlessForNonMembers() throws Exception {
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    RoomId room = freshRoom();
+    Member m = member();
+    await(a.join(room, m, 1));
+    await(a.leave(room, PeerId.random(RANDOM)));
+    await(a.leave(room, m.peer()));
+    assertEquals(List.of(), await(a.roster(room)));
+    await(a.join(room, member(), 1));
+  }
+
+  @Test
+  void publishReachesEverySubscribedOtherNodeOnceAndNeverTheSender() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> inboxA = new LinkedBlockingQueue<>();
+    LinkedBlockingQueue<BackplaneMessage> inboxB = new LinkedBlockingQueue<>();
+    LinkedBlockingQueue<BackplaneMessage> inboxC = new LinkedBlockingQueue<>();
+    Backplane a = started("a", inboxA);
+    Backplane b = started("b", inboxB);
+    started("c", inboxC);
+    RoomId room = freshRoom();
+    await(a.subscribe(room));
+    await(b.subscribe(room));
+    BackplaneMessage sent = new BackplaneMessage("a", room, null, relayed(room, PeerId.random(RANDOM), "{\"k\":[1, 2]}"));
+    await(a.publish(sent));
+    BackplaneMessage got = inboxB.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    assertEquals("a", got.originNode());
+    assertEquals("{\"k\":[1, 2]}", ((Relayed) got.event()).data().toString());
+    // A later message from b proves a and c had time to (wrongly) receive the first one.
+    await(b.publish(new BackplaneMessage("b", room, null, relayed(room, PeerId.random(RANDOM), "2"))));
+    assertEquals("b", inboxA.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS).originNode());
+    assertTrue(inboxA.isEmpty());
+    assertNull(inboxB.poll(100, TimeUnit.MILLISECONDS));
+    assertTrue(inboxC.isEmpty(), "c never subscribed");
+  }
+
+  @Test
+  void subscriptionsAreCountedAndEndWithTheLastUnsubscribe() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> inboxB = new LinkedBlockingQueue<>();
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", inboxB);
+    RoomId room = freshRoom();
+    await(b.subscribe(room));
+    await(b.subscribe(room));
+    await(b.unsubscribe(room));
+    BackplaneMessage first = new BackplaneMessage("a", room, null, relayed(room, PeerId.random(RANDOM), "1"));
+    await(a.publish(first));
+    assertSame(Relayed.class, inboxB.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS).event().getClass());
+    await(b.unsubscribe(room));
+    await(a.publish(new BackplaneMessage("a", room, null, relayed(room, PeerId.random(RANDOM), "2"))));
+    assertNull(inboxB.poll(300, TimeUnit.MILLISECONDS));
+  }
+}

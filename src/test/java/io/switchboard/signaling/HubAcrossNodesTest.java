@@ -1,0 +1,151 @@
+package io.switchboard.signaling;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.switchboard.backplane.local.LocalBackplane;
+import io.switchboard.metrics.SignalingMetrics;
+import io.switchboard.signaling.command.Join;
+import io.switchboard.signaling.command.Leave;
+import io.switchboard.signaling.command.RawJson;
+import io.switchboard.signaling.command.Relay;
+import io.switchboard.signaling.command.RelayKind;
+import io.switchboard.signaling.event.ErrorReply;
+import io.switchboard.signaling.event.Event;
+import io.switchboard.signaling.event.Joined;
+import io.switchboard.signaling.event.LeaveReason;
+import io.switchboard.signaling.event.PeerJoined;
+import io.switchboard.signaling.event.PeerLeft;
+import io.switchboard.signaling.event.Relayed;
+import io.switchboard.signaling.event.Welcome;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The hub's routing rules with no sockets: two hubs on one in-process cluster, so every rule is
+ * checked both for members on the same node and for members on another node.
+ */
+class HubAcrossNodesTest {
+  private static final Limits LIMITS = new Limits(4, 3, 1000, 1000, 100);
+  private static final RoomId ROOM = new RoomId("call");
+
+  /** An Outbound that records events and runs tasks at once (single-threaded test). */
+  static final class Recorder implements Outbound {
+    final List<Event> events = new ArrayList<>();
+
+    @Override public void send(Event event) {
+      events.add(event);
+    }
+
+    @Override public void close(CloseReason reason) {}
+
+    @Override public void execute(Runnable task) {
+      task.run();
+    }
+
+    <T extends Event> List<T> all(Class<T> type) {
+      return events.stream().filter(type::isInstance).map(type::cast).toList();
+    }
+  }
+
+  private Hub nodeA;
+  private Hub nodeB;
+
+  @BeforeEach
+  void twoNodes() {
+    LocalBackplane a = LocalBackplane.standalone("a");
+    LocalBackplane b = LocalBackplane.sharing(a, "b");
+    nodeA = new Hub(a, LIMITS, SignalingMetrics.NOOP, "a");
+    nodeB = new Hub(b, LIMITS, SignalingMetrics.NOOP, "b");
+    a.start(nodeA::onBackplaneMessage);
+    b.start(nodeB::onBackplaneMessage);
+  }
+
+  private static RawJson data(String json) {
+    byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
+    return new RawJson(bytes, 0, bytes.length);
+  }
+
+  private Session join(Hub hub, Recorder out, String meta) {
+    Session s = hub.open(out, System.nanoTime());
+    hub.handle(s, new Join(ROOM, meta, null));
+    return s;
+  }
+
+  @Test
+  void rosterAndPeerJoinedSpanNodes() {
+    Recorder ra = new Recorder();
+    Recorder rb = new Recorder();
+    Recorder rc = new Recorder();
+    Session a = join(nodeA, ra, "{\"n\":\"a\"}");
+    Session b = join(nodeB, rb, null);
+    Session c = join(nodeA, rc, null);
+
+    assertInstanceOf(Welcome.class, rb.events.get(0));
+    Joined joinedB = rb.all(Joined.class).get(0);
+    assertEquals(List.of(new Member(a.peer(), "{\"n\":\"a\"}")), joinedB.peers());
+    Joined joinedC = rc.all(Joined.class).get(0);
+    assertEquals(List.of(a.peer(), b.peer()), joinedC.peers().stream().map(Member::peer).toList());
+    assertEquals(List.of(b.peer(), c.peer()), ra.all(PeerJoined.class).stream().map(p -> p.member().peer()).toList());
+    assertEquals(List.of(c.peer()), rb.all(PeerJoined.class).stream().map(p -> p.member().peer()).toList());
+  }
+
+  @Test
+  void relaysReachRemoteAndLocalMembersExactlyOnce() {
+    Recorder ra = new Recorder();
+    Recorder rb = new Recorder();
+    Recorder rc = new Recorder();
+    Session a = join(nodeA, ra, null);
+    Session b = join(nodeB, rb, null);
+    join(nodeA, rc, null);
+
+    nodeA.handle(a, new Relay(RelayKind.CANDIDATE, ROOM, null, data("{\"c\":1}"), null));
+    assertEquals(1, rb.all(Relayed.class).size());
+    assertEquals(1, rc.all(Relayed.class).size());
+    assertEquals(0, ra.all(Relayed.class).size());
+
+    nodeB.handle(b, new Relay(RelayKind.OFFER, ROOM, a.peer(), data("\"sdp\""), null));
+    List<Relayed> toA = ra.all(Relayed.class);
+    assertEquals(1, toA.size());
+    assertEquals(b.peer(), toA.get(0).from());
+    assertEquals("\"sdp\"", toA.get(0).data().toString());
+    assertEquals(1, rc.all(Relayed.class).size(), "c was not addressed");
+  }
+
+  @Test
+  void capacityHoldsAcrossNodes() {
+    join(nodeA, new Recorder(), null);
+    join(nodeB, new Recorder(), null);
+    join(nodeA, new Recorder(), null);
+    Recorder late = new Recorder();
+    join(nodeB, late, null);
+    assertEquals(ErrorCode.ROOM_FULL, late.all(ErrorReply.class).get(0).code());
+  }
+
+  @Test
+  void leaveAndDisconnectAreAnnouncedOnEveryNode() {
+    Recorder ra = new Recorder();
+    Recorder rb = new Recorder();
+    Recorder rc = new Recorder();
+    Session a = join(nodeA, ra, null);
+    Session b = join(nodeB, rb, null);
+    Session c = join(nodeB, rc, null);
+
+    nodeB.handle(b, new Leave(ROOM, "1"));
+    nodeB.close(c);
+    assertEquals(List.of(LeaveReason.LEAVE, LeaveReason.DISCONNECT),
+        ra.all(PeerLeft.class).stream().map(PeerLeft::reason).toList());
+    assertEquals(0, nodeB.roomCount());
+
+    nodeA.handle(a, new Relay(RelayKind.SIGNAL, ROOM, b.peer(), data("1"), null));
+    assertEquals(ErrorCode.PEER_NOT_FOUND, ra.all(ErrorReply.class).get(0).code());
+    nodeA.close(a);
+    assertEquals(0, nodeA.roomCount());
+    assertEquals(0, nodeA.sessionCount());
+    assertTrue(rb.all(PeerLeft.class).isEmpty(), "b had left before anyone else did");
+  }
+}
