@@ -45,7 +45,7 @@ public final class Main {
       return;
     }
     log.info("switchboard node {} listening on {}:{} (event loops {}, backplane {})",
-        config.nodeId(), config.host(), node.port(), config.eventLoops(), "in-memory");
+        config.nodeId(), config.host(), node.port(), config.eventLoops(), config.clustered() ? "redis" : "in-memory");
 
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       log.info("shutting down: draining connections");

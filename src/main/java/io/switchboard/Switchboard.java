@@ -3,6 +3,7 @@ package io.switchboard;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.switchboard.backplane.Backplane;
 import io.switchboard.backplane.local.LocalBackplane;
+import io.switchboard.backplane.redis.RedisBackplane;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.edge.HttpServerVerticle;
 import io.switchboard.edge.Node;
@@ -15,8 +16,8 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -31,15 +32,15 @@ public final class Switchboard {
   private final Node node;
   private final Hub hub;
   private final Backplane backplane;
-  private final List<String> deployments;
+  private final String deployment;
   private final int port;
 
-  private Switchboard(Vertx vertx, Node node, Hub hub, Backplane backplane, List<String> deployments, int port) {
+  private Switchboard(Vertx vertx, Node node, Hub hub, Backplane backplane, String deployment, int port) {
     this.vertx = vertx;
     this.node = node;
     this.hub = hub;
     this.backplane = backplane;
-    this.deployments = deployments;
+    this.deployment = deployment;
     this.port = port;
   }
 
@@ -59,32 +60,30 @@ public final class Switchboard {
    * available from {@link #port()}.
    */
   public static Future<Switchboard> start(Vertx vertx, SwitchboardConfig config, PrometheusMeterRegistry registry) {
-    Backplane backplane = LocalBackplane.standalone(config.nodeId());
     AtomicReference<Hub> hubRef = new AtomicReference<>();
     MicrometerSignalingMetrics metrics = new MicrometerSignalingMetrics(registry,
         () -> hubRef.get() == null ? 0 : hubRef.get().roomCount());
+    Backplane backplane = config.clustered()
+        ? new RedisBackplane(vertx, config.redisUrl(), config.redisKeyPrefix(), config.nodeId(),
+            config.nodeHeartbeatMillis(), config.nodeTimeoutMillis(), config.redisTimeoutMillis(), metrics)
+        : LocalBackplane.standalone(config.nodeId());
     Hub hub = new Hub(backplane, Limits.from(config), metrics, config.nodeId());
     hubRef.set(hub);
     Node node = new Node(config, hub, backplane, metrics, registry);
-    List<String> deployments = new ArrayList<>();
-    HttpServerVerticle first = new HttpServerVerticle(node, config.port());
+    // A negative port asks Vert.x for one random port shared by every instance; port 0 would
+    // give each instance a port of its own.
+    int listenPort = config.port() == 0 ? -1 : config.port();
+    List<HttpServerVerticle> instances = new CopyOnWriteArrayList<>();
     return backplane.start(hub::onBackplaneMessage)
-        .compose(v -> vertx.deployVerticle(first))
-        .compose(id -> {
-          deployments.add(id);
-          int port = first.actualPort();
-          if (config.eventLoops() == 1) {
-            return Future.succeededFuture(port);
-          }
-          // The others bind the port the first one got, which makes Vert.x share it among them.
-          return vertx.deployVerticle(() -> new HttpServerVerticle(node, port),
-                  new DeploymentOptions().setInstances(config.eventLoops() - 1))
-              .map(id2 -> {
-                deployments.add(id2);
-                return port;
-              });
-        })
-        .map(port -> new Switchboard(vertx, node, hub, backplane, deployments, port));
+        .recover(e -> Future.failedFuture(new IllegalStateException(
+            "backplane did not start (REDIS_URL " + (config.clustered() ? "set" : "unset") + "): " + e.getMessage(), e)))
+        .compose(v -> vertx.deployVerticle(() -> {
+          HttpServerVerticle instance = new HttpServerVerticle(node, listenPort);
+          instances.add(instance);
+          return instance;
+        }, new DeploymentOptions().setInstances(config.eventLoops())))
+        .recover(e -> backplane.close().transform(ar -> Future.failedFuture(e)))
+        .map(id -> new Switchboard(vertx, node, hub, backplane, id, instances.get(0).actualPort()));
   }
 
   /** The port the node listens on. */
@@ -113,10 +112,6 @@ public final class Switchboard {
    */
   public Future<Void> close() {
     node.startDraining();
-    List<Future<Void>> undeploys = new ArrayList<>();
-    for (String id : deployments) {
-      undeploys.add(vertx.undeploy(id));
-    }
-    return Future.join(undeploys).transform(ar -> backplane.close());
+    return vertx.undeploy(deployment).transform(ar -> backplane.close());
   }
 }

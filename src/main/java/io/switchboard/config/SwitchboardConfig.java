@@ -36,7 +36,12 @@ public record SwitchboardConfig(
     int writeQueueMaxBytes,
     int shutdownGraceSeconds,
     LogFormat logFormat,
-    String logLevel) {
+    String logLevel,
+    String redisUrl,
+    String redisKeyPrefix,
+    int nodeHeartbeatMillis,
+    int nodeTimeoutMillis,
+    int redisTimeoutMillis) {
 
   /** How log lines are written. */
   public enum LogFormat { JSON, TEXT }
@@ -62,7 +67,12 @@ public record SwitchboardConfig(
     WRITE_QUEUE_MAX_BYTES("1048576"),
     SHUTDOWN_GRACE_SECONDS("10"),
     LOG_FORMAT("json"),
-    LOG_LEVEL("INFO");
+    LOG_LEVEL("INFO"),
+    REDIS_URL(""),
+    REDIS_KEY_PREFIX("sb"),
+    NODE_HEARTBEAT_MS("1000"),
+    NODE_TIMEOUT_MS("5000"),
+    REDIS_TIMEOUT_MS("2000");
 
     public final String defaultValue;
 
@@ -91,6 +101,13 @@ public record SwitchboardConfig(
     require(shutdownGraceSeconds >= 0, Setting.SHUTDOWN_GRACE_SECONDS, "an integer >= 0");
     require(logLevel.matches("TRACE|DEBUG|INFO|WARN|ERROR|OFF"), Setting.LOG_LEVEL,
         "one of TRACE, DEBUG, INFO, WARN, ERROR, OFF");
+    require(redisUrl.isEmpty() || redisUrl.matches("rediss?://\\S+"), Setting.REDIS_URL,
+        "a redis:// or rediss:// URL, e.g. redis://:password@redis:6379/0");
+    require(redisKeyPrefix.matches("[A-Za-z0-9._-]{1,32}"), Setting.REDIS_KEY_PREFIX, "1-32 of A-Z a-z 0-9 . _ -");
+    require(nodeHeartbeatMillis >= 100, Setting.NODE_HEARTBEAT_MS, "an integer >= 100");
+    require(nodeTimeoutMillis >= 2 * nodeHeartbeatMillis, Setting.NODE_TIMEOUT_MS,
+        "an integer >= 2 x NODE_HEARTBEAT_MS (" + 2 * nodeHeartbeatMillis + ")");
+    require(redisTimeoutMillis >= 100, Setting.REDIS_TIMEOUT_MS, "an integer >= 100");
     allowedOrigins = Set.copyOf(allowedOrigins);
   }
 
@@ -136,7 +153,17 @@ public record SwitchboardConfig(
         integer(Setting.WRITE_QUEUE_MAX_BYTES, get.apply(Setting.WRITE_QUEUE_MAX_BYTES)),
         integer(Setting.SHUTDOWN_GRACE_SECONDS, get.apply(Setting.SHUTDOWN_GRACE_SECONDS)),
         logFormat(get.apply(Setting.LOG_FORMAT)),
-        get.apply(Setting.LOG_LEVEL).toUpperCase(Locale.ROOT));
+        get.apply(Setting.LOG_LEVEL).toUpperCase(Locale.ROOT),
+        get.apply(Setting.REDIS_URL),
+        get.apply(Setting.REDIS_KEY_PREFIX),
+        integer(Setting.NODE_HEARTBEAT_MS, get.apply(Setting.NODE_HEARTBEAT_MS)),
+        integer(Setting.NODE_TIMEOUT_MS, get.apply(Setting.NODE_TIMEOUT_MS)),
+        integer(Setting.REDIS_TIMEOUT_MS, get.apply(Setting.REDIS_TIMEOUT_MS)));
+  }
+
+  /** True when REDIS_URL selects the Redis backplane (a cluster of nodes). */
+  public boolean clustered() {
+    return !redisUrl.isEmpty();
   }
 
   /** True when any Origin may open a socket. */

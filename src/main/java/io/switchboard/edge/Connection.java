@@ -176,7 +176,7 @@ final class Connection implements Outbound {
   }
 
   private void write(Event event) {
-    if (closed) {
+    if (closed || ws.isClosed()) {
       return;
     }
     if (ws.writeQueueFull()) {

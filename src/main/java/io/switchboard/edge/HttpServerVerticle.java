@@ -35,7 +35,7 @@ public final class HttpServerVerticle extends VerticleBase {
   private HttpServer server;
   private long sweepTimer;
 
-  /** @param port the port to listen on, 0 for any free one */
+  /** @param port the port to listen on; negative for a free one shared by all instances */
   public HttpServerVerticle(Node node, int port) {
     this.node = node;
     this.port = port;

@@ -26,5 +26,16 @@ public final class MetricNames {
   /** Counter: bytes of WebSocket messages sent. */
   public static final String BYTES_OUT = "switchboard.bytes.out";
 
+  /** Counter: messages published to other nodes (one per message, not per receiver). */
+  public static final String BACKPLANE_PUBLISHED = "switchboard.backplane.published";
+  /** Counter: messages received from other nodes. */
+  public static final String BACKPLANE_RECEIVED = "switchboard.backplane.received";
+  /** Counter, tag {@code operation}: failed backplane operations. */
+  public static final String BACKPLANE_ERRORS = "switchboard.backplane.errors";
+  /** Counter: reconnections of the backplane after a lost connection. */
+  public static final String BACKPLANE_RECONNECTS = "switchboard.backplane.reconnects";
+  /** Timer (histogram): publish-to-receipt time of relays between nodes. */
+  public static final String CROSS_NODE_LATENCY = "switchboard.crossnode.latency";
+
   private MetricNames() {}
 }

@@ -3,13 +3,16 @@ package io.switchboard.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.switchboard.signaling.CloseReason;
 import io.switchboard.signaling.ErrorCode;
 import io.switchboard.signaling.command.RelayKind;
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
@@ -28,6 +31,11 @@ public final class MicrometerSignalingMetrics implements SignalingMetrics {
   private final Counter leaves;
   private final Counter bytesIn;
   private final Counter bytesOut;
+  private final Counter published;
+  private final Counter received;
+  private final Counter reconnects;
+  private final Map<String, Counter> backplaneErrors = new ConcurrentHashMap<>();
+  private final Timer crossNodeLatency;
 
   /** @param rooms reads the node's current room count for the rooms gauge */
   public MicrometerSignalingMetrics(MeterRegistry registry, Supplier<Number> rooms) {
@@ -40,6 +48,18 @@ public final class MicrometerSignalingMetrics implements SignalingMetrics {
     leaves = Counter.builder(MetricNames.LEAVES).description("Members that left a room").register(registry);
     bytesIn = Counter.builder(MetricNames.BYTES_IN).description("Bytes of WebSocket messages received").register(registry);
     bytesOut = Counter.builder(MetricNames.BYTES_OUT).description("Bytes of WebSocket messages sent").register(registry);
+    published = Counter.builder(MetricNames.BACKPLANE_PUBLISHED)
+        .description("Messages published to other nodes").register(registry);
+    received = Counter.builder(MetricNames.BACKPLANE_RECEIVED)
+        .description("Messages received from other nodes").register(registry);
+    reconnects = Counter.builder(MetricNames.BACKPLANE_RECONNECTS)
+        .description("Backplane reconnections").register(registry);
+    crossNodeLatency = Timer.builder(MetricNames.CROSS_NODE_LATENCY)
+        .description("Publish-to-receipt time of relays between nodes")
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofNanos(50_000))
+        .maximumExpectedValue(Duration.ofSeconds(2))
+        .register(registry);
     for (RelayKind kind : RelayKind.values()) {
       relayed.put(kind, Counter.builder(MetricNames.MESSAGES_RELAYED).tag("type", kind.wire())
           .description("Messages relayed, once per sent message").register(registry));
@@ -101,5 +121,26 @@ public final class MicrometerSignalingMetrics implements SignalingMetrics {
 
   @Override public void bytesOut(int bytes) {
     bytesOut.increment(bytes);
+  }
+
+  @Override public void backplanePublished() {
+    published.increment();
+  }
+
+  @Override public void backplaneReceived() {
+    received.increment();
+  }
+
+  @Override public void backplaneError(String operation) {
+    backplaneErrors.computeIfAbsent(operation, op -> Counter.builder(MetricNames.BACKPLANE_ERRORS)
+        .tag("operation", op).description("Failed backplane operations").register(registry)).increment();
+  }
+
+  @Override public void backplaneReconnected() {
+    reconnects.increment();
+  }
+
+  @Override public void crossNodeLatencyMicros(long micros) {
+    crossNodeLatency.record(Math.max(0, micros), TimeUnit.MICROSECONDS);
   }
 }

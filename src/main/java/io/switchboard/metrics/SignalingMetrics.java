@@ -32,6 +32,21 @@ public interface SignalingMetrics {
 
   void bytesOut(int bytes);
 
+  /** One message published to other nodes. */
+  void backplanePublished();
+
+  /** One message received from another node. */
+  void backplaneReceived();
+
+  /** A backplane operation failed; {@code operation} names it (publish, join, heartbeat...). */
+  void backplaneError(String operation);
+
+  /** The backplane reconnected after losing its connection. */
+  void backplaneReconnected();
+
+  /** Time from PUBLISH on the sending node to receipt on this one (wall clocks; skew counts). */
+  void crossNodeLatencyMicros(long micros);
+
   SignalingMetrics NOOP = new SignalingMetrics() {
     @Override public void connectionOpened() {}
     @Override public void connectionClosed() {}
@@ -43,5 +58,10 @@ public interface SignalingMetrics {
     @Override public void error(ErrorCode code) {}
     @Override public void bytesIn(int bytes) {}
     @Override public void bytesOut(int bytes) {}
+    @Override public void backplanePublished() {}
+    @Override public void backplaneReceived() {}
+    @Override public void backplaneError(String operation) {}
+    @Override public void backplaneReconnected() {}
+    @Override public void crossNodeLatencyMicros(long micros) {}
   };
 }

@@ -16,4 +16,14 @@ public enum RelayKind {
   public String wire() {
     return wire;
   }
+
+  /** @throws IllegalArgumentException for an unknown type */
+  public static RelayKind fromWire(String wire) {
+    for (RelayKind k : values()) {
+      if (k.wire.equals(wire)) {
+        return k;
+      }
+    }
+    throw new IllegalArgumentException("unknown relay type: " + wire);
+  }
 }

@@ -5,7 +5,9 @@ public enum LeaveReason {
   /** The peer asked to leave. */
   LEAVE("leave"),
   /** The peer's socket closed. */
-  DISCONNECT("disconnect");
+  DISCONNECT("disconnect"),
+  /** The node holding the peer's socket stopped heartbeating (crash, kill, partition). */
+  NODE_LOST("node-lost");
 
   private final String wire;
 
@@ -15,5 +17,15 @@ public enum LeaveReason {
 
   public String wire() {
     return wire;
+  }
+
+  /** @throws IllegalArgumentException for an unknown reason */
+  public static LeaveReason fromWire(String wire) {
+    for (LeaveReason r : values()) {
+      if (r.wire.equals(wire)) {
+        return r;
+      }
+    }
+    throw new IllegalArgumentException("unknown leave reason: " + wire);
   }
 }

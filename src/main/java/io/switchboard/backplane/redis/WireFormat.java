@@ -1,0 +1,109 @@
+package io.switchboard.backplane.redis;
+
+import io.switchboard.backplane.BackplaneMessage;
+import io.switchboard.signaling.Member;
+import io.switchboard.signaling.PeerId;
+import io.switchboard.signaling.RoomId;
+import io.switchboard.signaling.command.RawJson;
+import io.switchboard.signaling.command.RelayKind;
+import io.switchboard.signaling.event.Event;
+import io.switchboard.signaling.event.LeaveReason;
+import io.switchboard.signaling.event.PeerJoined;
+import io.switchboard.signaling.event.PeerLeft;
+import io.switchboard.signaling.event.Relayed;
+import io.vertx.core.buffer.Buffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * How a {@link BackplaneMessage} travels through a Redis channel: one header line of
+ * space-separated fields, then the body bytes unchanged.
+ *
+ * <pre>
+ * 1 ORIGIN KIND PEER TO SENT_MICROS\nBODY
+ * </pre>
+ * KIND is a relay type (body = the relayed data, byte for byte), {@code joined} (body = meta) or
+ * {@code left} (body = the reason). PEER is the sender or the member; TO is {@code -} for the
+ * whole room. SENT_MICROS is the publisher's wall clock, for the cross-node latency histogram.
+ * Every header field is from a safe character set, so no escaping is needed.
+ */
+final class WireFormat {
+  private static final String VERSION = "1";
+
+  private WireFormat() {}
+
+  static Buffer encode(BackplaneMessage message, long sentMicros) {
+    Event event = message.event();
+    String kind;
+    String peer;
+    byte[] body;
+    int bodyStart;
+    int bodyLength;
+    if (event instanceof Relayed r) {
+      kind = r.kind().wire();
+      peer = r.from().value();
+      body = r.data().source();
+      bodyStart = r.data().start();
+      bodyLength = r.data().length();
+    } else if (event instanceof PeerJoined j) {
+      kind = "joined";
+      peer = j.member().peer().value();
+      body = j.member().metaJson().getBytes(StandardCharsets.UTF_8);
+      bodyStart = 0;
+      bodyLength = body.length;
+    } else {
+      PeerLeft l = (PeerLeft) event;
+      kind = "left";
+      peer = l.peer().value();
+      body = l.reason().wire().getBytes(StandardCharsets.US_ASCII);
+      bodyStart = 0;
+      bodyLength = body.length;
+    }
+    String header = VERSION + ' ' + message.originNode() + ' ' + kind + ' ' + peer + ' '
+        + (message.to() == null ? "-" : message.to().value()) + ' ' + sentMicros + '\n';
+    byte[] head = header.getBytes(StandardCharsets.US_ASCII);
+    byte[] out = new byte[head.length + bodyLength];
+    System.arraycopy(head, 0, out, 0, head.length);
+    System.arraycopy(body, bodyStart, out, head.length, bodyLength);
+    return Buffer.buffer(out);
+  }
+
+  /** A decoded message and the publisher's send time. */
+  record Decoded(BackplaneMessage message, long sentMicros) {}
+
+  /** @throws IllegalArgumentException when the payload is not a message of this format */
+  static Decoded decode(RoomId room, Buffer payload) {
+    byte[] bytes = payload.getBytes();
+    int newline = indexOf(bytes, (byte) '\n');
+    if (newline < 0) {
+      throw new IllegalArgumentException("no header");
+    }
+    String[] f = new String(bytes, 0, newline, StandardCharsets.US_ASCII).split(" ");
+    if (f.length != 6 || !VERSION.equals(f[0])) {
+      throw new IllegalArgumentException("bad header");
+    }
+    String origin = f[1];
+    PeerId peer = new PeerId(f[3]);
+    PeerId to = "-".equals(f[4]) ? null : new PeerId(f[4]);
+    long sentMicros = Long.parseLong(f[5]);
+    int bodyStart = newline + 1;
+    Event event = switch (f[2]) {
+      case "joined" -> new PeerJoined(room, new Member(peer, body(bytes, bodyStart)));
+      case "left" -> new PeerLeft(room, peer, LeaveReason.fromWire(body(bytes, bodyStart)));
+      default -> new Relayed(RelayKind.fromWire(f[2]), room, peer, new RawJson(bytes, bodyStart, bytes.length));
+    };
+    return new Decoded(new BackplaneMessage(origin, room, to, event), sentMicros);
+  }
+
+  private static String body(byte[] bytes, int start) {
+    return new String(bytes, start, bytes.length - start, StandardCharsets.UTF_8);
+  }
+
+  private static int indexOf(byte[] bytes, byte b) {
+    for (int i = 0; i < bytes.length; i++) {
+      if (bytes[i] == b) {
+        return i;
+      }
+    }
+    return -1;
+  }
+}

@@ -1,0 +1,82 @@
+package io.switchboard.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.switchboard.support.RedisFixture;
+import io.switchboard.support.ServerFixture;
+import io.switchboard.support.TestClient;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Redis goes away and comes back on the same port while peers stay connected: local relays keep
+ * working, readiness goes false then true, and cross-node relays resume without reconnecting
+ * any client.
+ */
+class RedisReconnectTest {
+  private RedisFixture redis;
+  private ServerFixture north;
+  private ServerFixture south;
+
+  @AfterEach
+  void tearDown() {
+    if (north != null) {
+      north.close();
+    }
+    if (south != null) {
+      south.close();
+    }
+    if (redis != null) {
+      redis.close();
+    }
+  }
+
+  private ServerFixture node(String id) {
+    return ServerFixture.start(Map.of("REDIS_URL", redis.uri(), "NODE_ID", id,
+        "NODE_HEARTBEAT_MS", "200", "NODE_TIMEOUT_MS", "3000", "REDIS_TIMEOUT_MS", "500"));
+  }
+
+  private static String relay(String room, TestClient to, int n) {
+    return "{\"type\":\"signal\",\"room\":\"" + room + "\",\"to\":\"" + to.peerId() + "\",\"data\":" + n + "}";
+  }
+
+  @Test
+  void relaysResumeAfterRedisRestartsWithoutClientsReconnecting() {
+    redis = RedisFixture.ownProcess();
+    north = node("north");
+    south = node("south");
+    String room = "restart";
+    TestClient a = north.connect();
+    TestClient local = north.connect();
+    TestClient b = south.connect();
+    a.join(room, null);
+    local.join(room, null);
+    b.join(room, null);
+    a.next("peer-joined");
+    a.next("peer-joined");
+    local.next("peer-joined");
+
+    a.send(relay(room, b, 1));
+    assertEquals(1, b.next("signal").getInteger("data"));
+
+    redis.stopProcess();
+    north.awaitCondition(() -> !north.server().ready(), Duration.ofSeconds(5), "north not ready while Redis is down");
+    assertEquals(503, north.get("/health/ready").status());
+    assertEquals(200, north.get("/health/live").status());
+
+    a.send(relay(room, local, 2));
+    assertEquals(2, local.next("signal").getInteger("data"), "local relays keep working during the outage");
+
+    redis.startProcess();
+    north.awaitCondition(() -> north.server().ready(), Duration.ofSeconds(10), "north ready again");
+    south.awaitCondition(() -> south.server().ready(), Duration.ofSeconds(10), "south ready again");
+    assertEquals(200, north.get("/health/ready").status());
+
+    a.send(relay(room, b, 3));
+    assertEquals(3, b.next("signal").getInteger("data"));
+    b.send(relay(room, a, 4));
+    assertEquals(4, a.nextOfType("signal", TestClient.WAIT).getInteger("data"));
+  }
+}
