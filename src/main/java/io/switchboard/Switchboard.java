@@ -74,7 +74,7 @@ public final class Switchboard {
     // give each instance a port of its own.
     int listenPort = config.port() == 0 ? -1 : config.port();
     List<HttpServerVerticle> instances = new CopyOnWriteArrayList<>();
-    return backplane.start(hub::onBackplaneMessage)
+    return backplane.start(hub)
         .recover(e -> Future.failedFuture(new IllegalStateException(
             "backplane did not start (REDIS_URL " + (config.clustered() ? "set" : "unset") + "): " + e.getMessage(), e)))
         .compose(v -> vertx.deployVerticle(() -> {

@@ -1,6 +1,7 @@
 package io.switchboard.signaling;
 
 import io.switchboard.backplane.Backplane;
+import io.switchboard.backplane.BackplaneListener;
 import io.switchboard.backplane.BackplaneMessage;
 import io.switchboard.backplane.JoinResult;
 import io.switchboard.metrics.SignalingMetrics;
@@ -39,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * leaves and the relays that follow them in one consistent order. Relays read the current view
  * without locking.
  */
-public final class Hub {
+public final class Hub implements BackplaneListener {
   private static final Logger log = LoggerFactory.getLogger(Hub.class);
 
   private final Backplane backplane;
@@ -257,7 +258,8 @@ public final class Hub {
   // ---- events from other nodes ----
 
   /** Delivers what another node published to this node's members. Any thread. */
-  public void onBackplaneMessage(BackplaneMessage message) {
+  @Override
+  public void onMessage(BackplaneMessage message) {
     if (message.originNode().equals(nodeId)) {
       return;
     }
@@ -296,6 +298,35 @@ public final class Hub {
         return next;
       });
     }
+  }
+
+  /**
+   * Reconciles this node's view of {@code room} with the backplane's full membership, after the
+   * node may have missed events: remote members it did not know are announced with
+   * {@code peer-joined}, remote members that are gone with {@code peer-left} ({@code disconnect}).
+   * Any thread.
+   */
+  @Override
+  public void onResync(RoomId room, List<JoinResult.Placed> members) {
+    rooms.computeIfPresent(room, (key, view) -> {
+      List<Entry> entries = new ArrayList<>();
+      for (Entry entry : view.entries) {
+        boolean stillThere = entry.local != null || members.stream()
+            .anyMatch(p -> p.member().peer().equals(entry.member.peer()) && !p.node().equals(nodeId));
+        if (stillThere) {
+          entries.add(entry);
+        } else {
+          view.sendToLocals(new PeerLeft(room, entry.member.peer(), LeaveReason.DISCONNECT));
+        }
+      }
+      for (JoinResult.Placed placed : members) {
+        if (!placed.node().equals(nodeId) && find(entries, placed.member().peer()) == null) {
+          new RoomView(entries).sendToLocals(new PeerJoined(room, placed.member()));
+          entries.add(new Entry(placed.member(), null));
+        }
+      }
+      return new RoomView(entries);
+    });
   }
 
   private void publish(BackplaneMessage message) {

@@ -47,7 +47,15 @@ public abstract class BackplaneContractTest {
   protected Backplane started(String nodeId, LinkedBlockingQueue<BackplaneMessage> inbox) throws Exception {
     Backplane node = newNode(nodeId);
     nodes.add(node);
-    await(node.start(inbox::add));
+    await(node.start(new BackplaneListener() {
+      @Override
+      public void onMessage(BackplaneMessage message) {
+        inbox.add(message);
+      }
+
+      @Override
+      public void onResync(RoomId room, List<JoinResult.Placed> members) {}
+    }));
     return node;
   }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.support.ServerFixture;
 import io.switchboard.support.TestClient;
+import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -51,12 +52,17 @@ class RedisReconnectTest {
     TestClient a = north.connect();
     TestClient local = north.connect();
     TestClient b = south.connect();
+    TestClient leaver = south.connect();
     a.join(room, null);
     local.join(room, null);
     b.join(room, null);
-    a.next("peer-joined");
-    a.next("peer-joined");
+    leaver.join(room, null);
+    for (int i = 0; i < 3; i++) {
+      a.next("peer-joined");
+    }
     local.next("peer-joined");
+    local.next("peer-joined");
+    b.next("peer-joined");
 
     a.send(relay(room, b, 1));
     assertEquals(1, b.next("signal").getInteger("data"));
@@ -68,11 +74,16 @@ class RedisReconnectTest {
 
     a.send(relay(room, local, 2));
     assertEquals(2, local.next("signal").getInteger("data"), "local relays keep working during the outage");
+    leaver.close();
+    assertEquals(leaver.peerId(), b.next("peer-left").getString("peer"), "same-node peers hear of it at once");
 
     redis.startProcess();
     north.awaitCondition(() -> north.server().ready(), Duration.ofSeconds(10), "north ready again");
     south.awaitCondition(() -> south.server().ready(), Duration.ofSeconds(10), "south ready again");
     assertEquals(200, north.get("/health/ready").status());
+
+    JsonObject left = a.nextOfType("peer-left", Duration.ofSeconds(10));
+    assertEquals(leaver.peerId(), left.getString("peer"), "a leave during the outage reaches other nodes after it");
 
     a.send(relay(room, b, 3));
     assertEquals(3, b.next("signal").getInteger("data"));

@@ -61,8 +61,8 @@ class HubAcrossNodesTest {
     LocalBackplane b = LocalBackplane.sharing(a, "b");
     nodeA = new Hub(a, LIMITS, SignalingMetrics.NOOP, "a");
     nodeB = new Hub(b, LIMITS, SignalingMetrics.NOOP, "b");
-    a.start(nodeA::onBackplaneMessage);
-    b.start(nodeB::onBackplaneMessage);
+    a.start(nodeA);
+    b.start(nodeB);
   }
 
   private static RawJson data(String json) {

@@ -75,6 +75,8 @@ public final class RedisBackplane implements Backplane {
   private final ConcurrentHashMap<String, Promise<Void>> pendingSubscribes = new ConcurrentHashMap<>();
   // Room -> peer -> meta: the members this node has asserted, re-asserted after an outage.
   private final ConcurrentHashMap<RoomId, ConcurrentHashMap<PeerId, String>> held = new ConcurrentHashMap<>();
+  // Leaves that failed (Redis unreachable): retried, and announced, once it is back.
+  private final java.util.Set<BackplaneMessage> failedLeaves = ConcurrentHashMap.newKeySet();
 
   private volatile BackplaneListener listener;
   private volatile RedisConnection subscriber;
@@ -135,6 +137,7 @@ public final class RedisBackplane implements Backplane {
         })
         .compose(v -> heartbeat())
         .compose(v -> reassertHeld())
+        .compose(v -> retryFailedLeaves())
         .timeout(commandTimeoutMs * 3, TimeUnit.MILLISECONDS)
         .onSuccess(v -> {
           connected = true;
@@ -173,6 +176,9 @@ public final class RedisBackplane implements Backplane {
       if (ar.succeeded()) {
         metrics.backplaneReconnected();
         log.info("redis backplane reconnected; resubscribed {} rooms", subscriptions.size());
+        // Wait one node timeout first: by then every live node has reconnected and re-asserted
+        // its members (a restarted Redis may have lost them all), so only real departures show.
+        vertx.setTimer(nodeTimeoutMs, t -> resyncRooms());
       } else if (!closed) {
         log.debug("redis reconnect failed: {}", ar.cause().toString());
         scheduleReconnect();
@@ -331,8 +337,26 @@ public final class RedisBackplane implements Backplane {
       peers.remove(peer);
       return peers.isEmpty() ? null : peers;
     });
+    return runLeave(room, peer)
+        .onFailure(e -> failedLeaves.add(new BackplaneMessage(nodeId, room, null,
+            new PeerLeft(room, peer, LeaveReason.DISCONNECT))));
+  }
+
+  private Future<Void> runLeave(RoomId room, PeerId peer) {
     return script(LuaScripts.LEAVE, List.of(keys.members(room), keys.seq(room), keys.nodeRooms(nodeId)),
         List.of(peer.value(), nodeId, room.value())).mapEmpty();
+  }
+
+  // The hub's own peer-left announcement was lost with the connection, so it is sent again here.
+  private Future<Void> retryFailedLeaves() {
+    List<Future<Void>> done = new ArrayList<>();
+    for (BackplaneMessage announcement : List.copyOf(failedLeaves)) {
+      PeerLeft left = (PeerLeft) announcement.event();
+      done.add(runLeave(left.room(), left.peer())
+          .compose(v -> publisherSend(announcement))
+          .onSuccess(v -> failedLeaves.remove(announcement)));
+    }
+    return Future.all(done).mapEmpty();
   }
 
   @Override
@@ -367,6 +391,20 @@ public final class RedisBackplane implements Backplane {
     }
     return pub.send(Request.cmd(Command.PUBLISH).arg(keys.events(message.room()))
         .arg(WireFormat.encode(message, nowMicros()))).mapEmpty();
+  }
+
+  // Rooms may have changed while we could not hear their events: hand each held room's
+  // membership to the hub, which reconciles its view and tells local members what changed.
+  private void resyncRooms() {
+    if (!connected) {
+      return; // down again; the next reconnection schedules another resync
+    }
+    for (RoomId room : subscriptions.keySet()) {
+      command(Request.cmd(Command.HGETALL).arg(keys.members(room)))
+          .onSuccess(all -> listener.onResync(room, parseMembers(all).stream()
+              .map(m -> new JoinResult.Placed(m.member(), m.node())).toList()))
+          .onFailure(e -> log.debug("resync of room {} failed", room, e));
+    }
   }
 
   // ---- liveness ----
