@@ -16,6 +16,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.http.WebSocketFrameType;
+import io.vertx.core.http.impl.WebSocketImplBase;
 import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
 
 /**
@@ -27,6 +28,8 @@ import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
  */
 final class Connection implements Outbound {
   private static final Buffer PING_PAYLOAD = Buffer.buffer("sb");
+  /** How long a client gets to answer our close frame before its TCP connection is dropped. */
+  static final long CLOSE_GRACE_MILLIS = 2000;
 
   private final ServerWebSocket ws;
   private final Context context;
@@ -43,6 +46,7 @@ final class Connection implements Outbound {
   private boolean partialBinary;
   private boolean partialTooLarge;
   private boolean closed;
+  private boolean tcpClosed;
 
   Connection(ServerWebSocket ws, Context context, Hub hub, NativeDialect dialect,
       SignalingMetrics metrics, SwitchboardConfig config) {
@@ -154,6 +158,7 @@ final class Connection implements Outbound {
   /** The socket closed, whoever closed it. Own loop only. */
   void onClosed() {
     closed = true;
+    tcpClosed = true;
     partial = null;
     hub.close(session);
   }
@@ -190,12 +195,26 @@ final class Connection implements Outbound {
     ws.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, frame, true));
   }
 
+  /**
+   * Sends the close frame and takes the peer out of its rooms at once, so that the other members
+   * hear {@code peer-left} now rather than when the TCP connection finally ends. A client that
+   * does not answer the close (an idle or slow one never will) loses the TCP connection after
+   * {@link #CLOSE_GRACE_MILLIS}.
+   */
   void closeNow(CloseReason reason) {
     if (closed) {
       return;
     }
     closed = true;
     metrics.closedBy(reason);
+    hub.close(session);
     ws.close(reason.code(), reason.text());
+    context.owner().setTimer(CLOSE_GRACE_MILLIS, id -> {
+      if (!tcpClosed) {
+        // Vert.x offers no public way to drop the transport; the close frame may be stuck
+        // behind a full write queue, so waiting for it is not an option.
+        ((WebSocketImplBase<?>) ws).channelHandlerContext().close();
+      }
+    });
   }
 }

@@ -1,5 +1,6 @@
 package io.switchboard.edge;
 
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.switchboard.signaling.CloseReason;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -124,7 +125,16 @@ public final class HttpServerVerticle extends VerticleBase {
       node.metrics.connectionClosed();
       node.releaseConnection();
     });
-    ws.exceptionHandler(e -> log.debug("socket error on peer {}", connection.session().peer(), e));
+    ws.exceptionHandler(e -> {
+      // Netty refuses a frame over the hard limit before any handler sees it; answer with the
+      // close code that says why, before Vert.x drops the connection.
+      if (e instanceof CorruptedWebSocketFrameException corrupt
+          && corrupt.closeStatus().code() == CloseReason.FRAME_TOO_BIG.code()) {
+        connection.closeNow(CloseReason.FRAME_TOO_BIG);
+      } else {
+        log.debug("socket error on peer {}", connection.session().peer(), e);
+      }
+    });
   }
 
   @Override

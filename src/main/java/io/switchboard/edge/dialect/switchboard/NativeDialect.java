@@ -129,16 +129,16 @@ public final class NativeDialect {
         JsonToken value = p.nextToken();
         switch (name) {
           case "type" -> {
-            e.typeInvalid = value != JsonToken.VALUE_STRING;
-            e.type = e.typeInvalid ? null : p.getText();
+            e.type = stringOrNull(p);
+            e.typeInvalid = e.type == null;
           }
           case "room" -> {
-            e.roomInvalid = value != JsonToken.VALUE_STRING;
-            e.room = e.roomInvalid ? null : p.getText();
+            e.room = stringOrNull(p);
+            e.roomInvalid = e.room == null;
           }
           case "to" -> {
-            e.toInvalid = value != JsonToken.VALUE_STRING;
-            e.to = e.toInvalid ? null : p.getText();
+            e.to = stringOrNull(p);
+            e.toInvalid = e.to == null;
           }
           case "id" -> {
             if (value == JsonToken.VALUE_NUMBER_INT
@@ -174,6 +174,15 @@ public final class NativeDialect {
     } catch (IOException ex) {
       throw new SignalingException(ErrorCode.BAD_JSON, "unreadable message", e.id);
     }
+  }
+
+  /** The string value the parser is on, or null (having skipped the value) when it is not one. */
+  private static String stringOrNull(JsonParser p) throws IOException {
+    if (p.currentToken() == JsonToken.VALUE_STRING) {
+      return p.getText();
+    }
+    p.skipChildren();
+    return null;
   }
 
   /** The exact bytes of the value the parser is positioned on, skipping over its contents. */

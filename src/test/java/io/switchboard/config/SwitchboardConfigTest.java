@@ -1,0 +1,143 @@
+package io.switchboard.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+/** Reading and validating the environment: defaults, and a ConfigException naming each bad variable. */
+class SwitchboardConfigTest {
+
+  @Test
+  void usesDocumentedDefaultsWhenNothingIsSet() {
+    SwitchboardConfig c = SwitchboardConfig.fromEnv(Map.of());
+    assertEquals("0.0.0.0", c.host());
+    assertEquals(8080, c.port());
+    assertTrue(c.nodeId().matches("node-[0-9a-f]{8}"), c.nodeId());
+    assertEquals(Runtime.getRuntime().availableProcessors(), c.eventLoops());
+    assertEquals(65536, c.maxMessageBytes());
+    assertEquals(1048576, c.maxFrameBytesHard());
+    assertEquals(16, c.maxRoomsPerConnection());
+    assertEquals(50, c.maxPeersPerRoom());
+    assertEquals(50, c.rateLimitPerSecond());
+    assertEquals(100, c.rateLimitBurst());
+    assertEquals(100, c.floodCloseAfter());
+    assertEquals(60, c.idleTimeoutSeconds());
+    assertEquals(20, c.pingIntervalSeconds());
+    assertEquals(10000, c.maxConnections());
+    assertTrue(c.allowedOrigins().isEmpty());
+    assertTrue(c.allowsAnyOrigin());
+    assertFalse(c.permessageDeflate());
+    assertEquals(1048576, c.writeQueueMaxBytes());
+    assertEquals(10, c.shutdownGraceSeconds());
+    assertEquals(SwitchboardConfig.LogFormat.JSON, c.logFormat());
+    assertEquals("INFO", c.logLevel());
+    assertEquals(SwitchboardConfig.defaults().port(), c.port());
+  }
+
+  @Test
+  void readsEveryVariable() {
+    Map<String, String> env = new HashMap<>();
+    env.put("HOST", "127.0.0.1");
+    env.put("PORT", "0");
+    env.put("NODE_ID", "edge-1");
+    env.put("EVENT_LOOPS", "3");
+    env.put("MAX_MESSAGE_BYTES", "2048");
+    env.put("MAX_FRAME_BYTES_HARD", "4096");
+    env.put("MAX_ROOMS_PER_CONNECTION", "4");
+    env.put("MAX_PEERS_PER_ROOM", "2");
+    env.put("RATE_LIMIT_PER_SECOND", "7");
+    env.put("RATE_LIMIT_BURST", "9");
+    env.put("FLOOD_CLOSE_AFTER", "11");
+    env.put("IDLE_TIMEOUT_SECONDS", "5");
+    env.put("PING_INTERVAL_SECONDS", "4");
+    env.put("MAX_CONNECTIONS", "12");
+    env.put("ALLOWED_ORIGINS", " https://A.example , http://b.example:8080 ");
+    env.put("WS_PERMESSAGE_DEFLATE", "TRUE");
+    env.put("WRITE_QUEUE_MAX_BYTES", "1024");
+    env.put("SHUTDOWN_GRACE_SECONDS", "0");
+    env.put("LOG_FORMAT", "Text");
+    env.put("LOG_LEVEL", "debug");
+    SwitchboardConfig c = SwitchboardConfig.fromEnv(env);
+    assertEquals("127.0.0.1", c.host());
+    assertEquals(0, c.port());
+    assertEquals("edge-1", c.nodeId());
+    assertEquals(3, c.eventLoops());
+    assertEquals(2048, c.maxMessageBytes());
+    assertEquals(4096, c.maxFrameBytesHard());
+    assertEquals(4, c.maxRoomsPerConnection());
+    assertEquals(2, c.maxPeersPerRoom());
+    assertEquals(7, c.rateLimitPerSecond());
+    assertEquals(9, c.rateLimitBurst());
+    assertEquals(11, c.floodCloseAfter());
+    assertEquals(5, c.idleTimeoutSeconds());
+    assertEquals(4, c.pingIntervalSeconds());
+    assertEquals(12, c.maxConnections());
+    assertEquals(Set.of("https://a.example", "http://b.example:8080"), c.allowedOrigins());
+    assertFalse(c.allowsAnyOrigin());
+    assertTrue(c.permessageDeflate());
+    assertEquals(1024, c.writeQueueMaxBytes());
+    assertEquals(0, c.shutdownGraceSeconds());
+    assertEquals(SwitchboardConfig.LogFormat.TEXT, c.logFormat());
+    assertEquals("DEBUG", c.logLevel());
+  }
+
+  @Test
+  void treatsBlankValuesAsUnset() {
+    SwitchboardConfig c = SwitchboardConfig.fromEnv(Map.of("PORT", "  ", "LOG_FORMAT", ""));
+    assertEquals(8080, c.port());
+    assertEquals(SwitchboardConfig.LogFormat.JSON, c.logFormat());
+  }
+
+  @ParameterizedTest(name = "{0}={1}")
+  @CsvSource(delimiter = '|', value = {
+      "PORT|abc",
+      "PORT|70000",
+      "PORT|-1",
+      "EVENT_LOOPS|0",
+      "NODE_ID|bad id",
+      "MAX_MESSAGE_BYTES|100",
+      "MAX_PEERS_PER_ROOM|1",
+      "MAX_ROOMS_PER_CONNECTION|0",
+      "RATE_LIMIT_PER_SECOND|0",
+      "RATE_LIMIT_BURST|x",
+      "FLOOD_CLOSE_AFTER|0",
+      "IDLE_TIMEOUT_SECONDS|0",
+      "MAX_CONNECTIONS|0",
+      "WRITE_QUEUE_MAX_BYTES|10",
+      "SHUTDOWN_GRACE_SECONDS|-1",
+      "LOG_FORMAT|xml",
+      "LOG_LEVEL|LOUD",
+      "ALLOWED_ORIGINS|not-a-url",
+      "ALLOWED_ORIGINS|https://ok.example,https://ok.example/path",
+      "WS_PERMESSAGE_DEFLATE|maybe"})
+  void rejectsABadValueNamingTheVariable(String variable, String value) {
+    ConfigException e = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(Map.of(variable, value)));
+    assertEquals(variable, e.variable());
+    assertTrue(e.getMessage().contains(variable), e.getMessage());
+  }
+
+  @ParameterizedTest(name = "PING_INTERVAL_SECONDS={0}, IDLE_TIMEOUT_SECONDS={1}")
+  @CsvSource({"10,10", "11,10", "0,10"})
+  void rejectsPingIntervalNotBelowIdleTimeout(String ping, String idle) {
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> SwitchboardConfig.fromEnv(Map.of("PING_INTERVAL_SECONDS", ping, "IDLE_TIMEOUT_SECONDS", idle)));
+    assertEquals("PING_INTERVAL_SECONDS", e.variable());
+    assertTrue(e.getMessage().contains("PING_INTERVAL_SECONDS"), e.getMessage());
+  }
+
+  @Test
+  void rejectsHardFrameLimitBelowMessageLimit() {
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> SwitchboardConfig.fromEnv(Map.of("MAX_MESSAGE_BYTES", "8192", "MAX_FRAME_BYTES_HARD", "4096")));
+    assertEquals("MAX_FRAME_BYTES_HARD", e.variable());
+    assertTrue(e.getMessage().contains("MAX_FRAME_BYTES_HARD"), e.getMessage());
+  }
+}
