@@ -11,6 +11,7 @@ import io.switchboard.signaling.Session;
 import io.switchboard.signaling.SignalingException;
 import io.switchboard.signaling.command.Command;
 import io.switchboard.signaling.event.Event;
+import io.switchboard.signaling.event.Relayed;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
@@ -18,6 +19,7 @@ import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.http.WebSocketFrameType;
 import io.vertx.core.http.impl.WebSocketImplBase;
 import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One accepted WebSocket: reassembles frames into messages, enforces the size and rate limits,
@@ -39,6 +41,10 @@ final class Connection implements Outbound {
   private final int maxMessageBytes;
   private final Session session;
 
+  private final Thread eventLoopThread;
+  // Events queued for this socket and not yet written; any thread.
+  private final AtomicInteger queued = new AtomicInteger();
+
   private long lastHeardNanos;
   private long lastPingNanos;
   // A message arriving in several frames; null while none is in progress.
@@ -56,6 +62,7 @@ final class Connection implements Outbound {
     this.dialect = dialect;
     this.metrics = metrics;
     this.maxMessageBytes = config.maxMessageBytes();
+    this.eventLoopThread = Thread.currentThread();
     this.lastHeardNanos = System.nanoTime();
     ws.setWriteQueueMaxSize(config.writeQueueMaxBytes());
     this.session = hub.open(this, lastHeardNanos);
@@ -167,7 +174,19 @@ final class Connection implements Outbound {
 
   @Override
   public void send(Event event) {
-    context.runOnContext(v -> write(event));
+    // The relay hot path: from a sender on this socket's own event loop, write at once, unless
+    // something is already queued for this socket, which must go out first. Membership events
+    // always queue: the hub sends them inside a room update, where a write that fails could
+    // re-enter that update.
+    if (event instanceof Relayed && Thread.currentThread() == eventLoopThread && queued.get() == 0) {
+      write(event);
+      return;
+    }
+    queued.incrementAndGet();
+    context.runOnContext(v -> {
+      queued.decrementAndGet();
+      write(event);
+    });
   }
 
   @Override

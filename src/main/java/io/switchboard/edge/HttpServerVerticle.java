@@ -57,7 +57,10 @@ public final class HttpServerVerticle extends VerticleBase {
         .setMaxWebSocketMessageSize(config.maxFrameBytesHard())
         .setPerMessageWebSocketCompressionSupported(config.permessageDeflate())
         .setPerFrameWebSocketCompressionSupported(config.permessageDeflate())
-        .setTcpNoDelay(true);
+        .setTcpNoDelay(true)
+        // Every HTTP response here is written on its event loop, which lets Vert.x skip a
+        // 4 KiB cross-thread write queue per connection (kept for the life of a WebSocket).
+        .setStrictThreadMode(true);
 
     Router router = Router.router(vertx);
     router.get("/health/live").handler(rc -> rc.json(new JsonObject().put("status", "UP")));
