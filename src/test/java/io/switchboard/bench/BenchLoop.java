@@ -1,0 +1,276 @@
+package io.switchboard.bench;
+
+import io.vertx.core.Context;
+import io.vertx.core.Handler;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The benchmark's state for one client event loop: the peers whose sockets live on it, the send
+ * schedule, and the receive-side counters and histograms. Everything here runs on {@link #context}
+ * only (no locks); the main thread reads it through {@code context.runOnContext} after the run.
+ */
+final class BenchLoop extends Counters {
+
+  final int index;
+  final Context context;
+  final String threadName;
+
+  /** Shared with the main thread for progress lines only. */
+  final LongAdder progressSent;
+  final LongAdder progressReceived;
+  final LongAdder progressMeasuredSent;
+  final LongAdder progressMeasuredDelivered;
+
+  final List<BenchPeer> senders = new ArrayList<>();
+  private final StringBuilder sb = new StringBuilder(1024);
+
+  // Schedule, set on this loop before the timer starts.
+  long measureStartNs;
+  long measureEndNs;
+  long rate;
+  int payload;
+  char[] pad;
+  long timerId = -1;
+
+  boolean closingAll;
+  String firstProblem;
+
+  private final Handler<Throwable> onWriteFailure = e -> writeFailures++;
+
+  BenchLoop(int index, Context context, String threadName, LongAdder sent, LongAdder received,
+      LongAdder measuredSent, LongAdder measuredDelivered) {
+    this.index = index;
+    this.context = context;
+    this.threadName = threadName;
+    this.progressSent = sent;
+    this.progressReceived = received;
+    this.progressMeasuredSent = measuredSent;
+    this.progressMeasuredDelivered = measuredDelivered;
+  }
+
+  private void problem(String what) {
+    if (firstProblem == null) {
+      firstProblem = what;
+    }
+  }
+
+  /**
+   * The 1 ms periodic tick: sends every message whose scheduled time has passed, for every peer
+   * of this loop, without waiting for anything (open loop). Messages scheduled at or after the end
+   * of the measured window are not sent.
+   */
+  void tick() {
+    long now = System.nanoTime();
+    for (int i = 0, n = senders.size(); i < n; i++) {
+      BenchPeer p = senders.get(i);
+      int burst = 0;
+      while (p.nextSendNs <= now && p.nextSendNs < measureEndNs) {
+        long scheduled = p.nextSendNs;
+        long seq = p.seq++;
+        p.nextSendNs = p.baseNs + (p.seq * 1_000_000_000L) / rate;
+        boolean measured = scheduled >= measureStartNs;
+        long t = System.nanoTime();
+        if (p.closed) {
+          closedSkips++; // counted as sent (it was due) and so as lost
+        } else {
+          String msg = p.message(sb, seq, t, measured, payload, pad);
+          try {
+            p.ws.writeTextMessage(msg).onFailure(onWriteFailure);
+          } catch (RuntimeException e) { // Vert.x throws when the socket has just closed
+            writeFailures++;
+          }
+        }
+        long lagNs = t - scheduled;
+        if (lagNs > maxLagAllNs) {
+          maxLagAllNs = lagNs;
+        }
+        sentTotal++;
+        progressSent.increment();
+        if (measured) {
+          sentMeasured++;
+          progressMeasuredSent.increment();
+          lag.recordNanos(lagNs);
+        }
+        if (!p.closed && p.ws.writeQueueFull()) {
+          writeQueueFullSeen++;
+        }
+        if (++burst >= 10_000) { // bound one tick; the rest goes out on the next one
+          tickCapHits++;
+          break;
+        }
+      }
+    }
+  }
+
+  /** A relayed benchmark message arrived at {@code p}; {@code t} is the index of the time key. */
+  void onRelay(BenchPeer p, String text, int t, long nowNs) {
+    long sentNs;
+    long seq;
+    boolean measured;
+    try {
+      sentNs = parseLong(text, t + BenchPeer.T_KEY.length());
+      int s = text.indexOf(BenchPeer.S_KEY, t);
+      seq = parseLong(text, s + BenchPeer.S_KEY.length());
+      int m = text.indexOf(BenchPeer.M_KEY, s);
+      measured = text.charAt(m + BenchPeer.M_KEY.length()) == '1';
+    } catch (RuntimeException e) {
+      badEnvelope++;
+      problem("unparsable relay: " + abbreviate(text));
+      return;
+    }
+    progressReceived.increment();
+    if (!p.firstRelayChecked || seq % 64 == 0) {
+      checkEnvelope(p, text, seq, sentNs, measured);
+      p.firstRelayChecked = true;
+    }
+    if (seq <= p.lastSeq) {
+      outOfOrder++;
+    } else {
+      p.lastSeq = seq;
+    }
+    if (nowNs >= measureStartNs && nowNs < measureEndNs) {
+      receivedInWindow++;
+    }
+    if (measured) {
+      if (p.measuredSeen.get((int) seq)) {
+        duplicates++;
+      } else {
+        p.measuredSeen.set((int) seq);
+        deliveredMeasured++;
+        progressMeasuredDelivered.increment();
+        latency.recordNanos(nowNs - sentNs);
+      }
+    }
+  }
+
+  /** Full check of one relayed frame: envelope fields, and data byte for byte as the partner wrote it. */
+  private void checkEnvelope(BenchPeer p, String text, long seq, long sentNs, boolean measured) {
+    try {
+      JsonObject j = new JsonObject(text);
+      String type = String.valueOf(j.getValue("type"));
+      String expectedType = (seq & 1) == 0 ? "signal" : "candidate";
+      if (!expectedType.equals(type) || !p.room.equals(j.getValue("room"))
+          || !String.valueOf(p.partnerId).equals(j.getValue("from")) || !(j.getValue("data") instanceof JsonObject)) {
+        badEnvelope++;
+        problem("unexpected relay envelope (want type=" + expectedType + " room=" + p.room + " from="
+            + p.partnerId + "): " + abbreviate(text));
+        return;
+      }
+    } catch (RuntimeException e) {
+      badEnvelope++;
+      problem("relay is not a JSON object: " + abbreviate(text));
+      return;
+    }
+    String expected = p.partner.expectedData(sb, seq, sentNs, measured, payload, pad);
+    int d = text.indexOf("\"data\":");
+    if (d < 0 || !text.startsWith(expected, d + 7)) {
+      dataMismatch++;
+      problem("data not relayed byte for byte: got " + abbreviate(text) + " expected data " + abbreviate(expected));
+    }
+  }
+
+  /** Any non-benchmark frame: welcome, joined, peer-joined, peer-left, error... */
+  void onControl(BenchPeer p, String text) {
+    JsonObject j;
+    try {
+      j = new JsonObject(text);
+    } catch (RuntimeException e) {
+      unexpectedFrames++;
+      problem("non-JSON frame: " + abbreviate(text));
+      return;
+    }
+    String type = String.valueOf(j.getValue("type"));
+    switch (type) {
+      case "welcome" -> {
+        if (p.selfId == null && j.getValue("peer") instanceof String id) {
+          p.selfId = id;
+        }
+      }
+      case "joined" -> {
+        if (j.getValue("peer") instanceof String id) {
+          p.selfId = id;
+        }
+        if (j.getValue("peers") instanceof JsonArray peers) {
+          for (Object o : peers) {
+            if (o instanceof JsonObject member && member.getValue("peer") instanceof String other) {
+              p.learnPartner(other);
+              break;
+            }
+          }
+        }
+        p.joined.complete(null);
+      }
+      case "peer-joined" -> {
+        if (j.getValue("peer") instanceof String other) {
+          p.learnPartner(other);
+        }
+      }
+      case "peer-left" -> peerLeft++;
+      case "error" -> {
+        String code = String.valueOf(j.getValue("code"));
+        errors.merge(code, 1L, Long::sum);
+        problem("error frame: " + abbreviate(text));
+        if (!p.joined.isDone() && "join".equals(String.valueOf(j.getValue("id")))) {
+          p.joined.completeExceptionally(new IllegalStateException("join refused: " + text));
+        }
+      }
+      case "pong" -> { }
+      default -> {
+        unexpectedFrames++;
+        problem("unexpected frame: " + abbreviate(text));
+      }
+    }
+  }
+
+  void onClose(BenchPeer p) {
+    p.closed = true;
+    if (!closingAll) {
+      unexpectedCloses++;
+      Short code = p.ws == null ? null : p.ws.closeStatusCode();
+      closeCodes.merge(String.valueOf(code), 1L, Long::sum);
+      problem("socket of peer " + p.index + " (room " + p.room + ") closed by the server, code " + code
+          + (p.ws != null && p.ws.closeReason() != null ? " reason '" + p.ws.closeReason() + "'" : ""));
+    }
+    p.joined.completeExceptionally(new IllegalStateException("closed before joined"));
+    p.partnerKnown.completeExceptionally(new IllegalStateException("closed before the partner joined"));
+  }
+
+  void onException(BenchPeer p, Throwable e) {
+    if (!closingAll) {
+      socketExceptions++;
+      problem("socket exception on peer " + p.index + ": " + e);
+    }
+  }
+
+  private static long parseLong(String s, int from) {
+    int i = from;
+    int n = s.length();
+    long v = 0;
+    boolean any = false;
+    boolean negative = i < n && s.charAt(i) == '-';
+    if (negative) {
+      i++;
+    }
+    while (i < n) {
+      char c = s.charAt(i);
+      if (c < '0' || c > '9') {
+        break;
+      }
+      v = v * 10 + (c - '0');
+      any = true;
+      i++;
+    }
+    if (!any) {
+      throw new NumberFormatException("no digits at " + from);
+    }
+    return negative ? -v : v;
+  }
+
+  static String abbreviate(String s) {
+    return s.length() <= 300 ? s : s.substring(0, 300) + "...(" + s.length() + " chars)";
+  }
+}

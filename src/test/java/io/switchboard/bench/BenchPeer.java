@@ -1,0 +1,106 @@
+package io.switchboard.bench;
+
+import io.vertx.core.http.WebSocket;
+import java.util.BitSet;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One simulated client of the relay benchmark: one WebSocket, one room. All mutable state is
+ * touched only on the event loop of {@link #loop}, except the futures (completed there, awaited by
+ * the main thread) and the fields written once during set-up, before the load starts.
+ */
+final class BenchPeer {
+
+  /** Fields of {@code data} the benchmark itself reads; no other key of data contains them. */
+  static final String T_KEY = "\"bench_t\":";
+  static final String S_KEY = "\"bench_s\":";
+  static final String M_KEY = "\"bench_m\":";
+
+  private static final String CANDIDATE_LINE =
+      "candidate:842163049 1 udp 1677729535 203.0.113.7 46154 typ srflx raddr 192.0.2.10 rport 46154"
+          + " generation 0 ufrag EsAw network-cost 999";
+
+  final int index;
+  final BenchLoop loop;
+  final String room;
+  /** The other member of the room for load peers; null for idle peers. */
+  BenchPeer partner;
+
+  WebSocket ws;
+  volatile String selfId;
+  volatile String partnerId;
+  volatile boolean closed;
+
+  final CompletableFuture<Void> joined = new CompletableFuture<>();
+  final CompletableFuture<Void> partnerKnown = new CompletableFuture<>();
+
+  // Sending (loop thread only, after set-up).
+  private String signalPrefix;
+  private String candidatePrefix;
+  long baseNs;     // scheduled time of message 0
+  long nextSendNs; // scheduled time of message seq
+  long seq;
+
+  // Receiving (loop thread only).
+  final BitSet measuredSeen = new BitSet();
+  long lastSeq = -1;
+  boolean firstRelayChecked;
+
+  BenchPeer(int index, BenchLoop loop, String room) {
+    this.index = index;
+    this.loop = loop;
+    this.room = room;
+  }
+
+  void learnPartner(String id) {
+    if (partnerId == null && id != null) {
+      partnerId = id;
+      partnerKnown.complete(null);
+    }
+  }
+
+  /** Builds the envelope prefixes once the partner's id is known; called before the load starts. */
+  void prepareMessages() {
+    String head = ",\"room\":\"" + room + "\",\"to\":\"" + partnerId + "\",\"data\":{";
+    signalPrefix = "{\"type\":\"signal\"" + head + "\"kind\":\"renegotiate\",\"muted\":false,";
+    candidatePrefix = "{\"type\":\"candidate\"" + head + "\"candidate\":\"" + CANDIDATE_LINE
+        + "\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0,";
+  }
+
+  /**
+   * The text frame for message {@code seq}: alternately a {@code signal} and a {@code candidate},
+   * whose {@code data} carries the send time, the sequence number and whether it belongs to the
+   * measured window, padded so that the whole frame is {@code payload} bytes (when it fits).
+   */
+  String message(StringBuilder sb, long seq, long sentNs, boolean measured, int payload, char[] pad) {
+    sb.setLength(0);
+    sb.append((seq & 1) == 0 ? signalPrefix : candidatePrefix)
+        .append(T_KEY).append(sentNs)
+        .append(',').append(S_KEY).append(seq)
+        .append(',').append(M_KEY).append(measured ? '1' : '0')
+        .append(",\"pad\":\"");
+    int padLen = payload - sb.length() - 3;
+    if (padLen > 0) {
+      sb.append(pad, 0, Math.min(padLen, pad.length));
+    }
+    sb.append("\"}}");
+    return sb.toString();
+  }
+
+  /** The {@code data} JSON of {@link #message} (everything after {@code "data":}, minus the final brace). */
+  String expectedData(StringBuilder sb, long seq, long sentNs, boolean measured, int payload, char[] pad) {
+    String m = message(sb, seq, sentNs, measured, payload, pad);
+    int d = m.indexOf("\"data\":");
+    return m.substring(d + 7, m.length() - 1);
+  }
+
+  void onText(String text) {
+    long now = System.nanoTime();
+    int t = text.indexOf(T_KEY);
+    if (t >= 0) {
+      loop.onRelay(this, text, t, now);
+    } else {
+      loop.onControl(this, text);
+    }
+  }
+}

@@ -1,0 +1,884 @@
+package io.switchboard.bench;
+
+import io.vertx.core.Context;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+
+/**
+ * Relay benchmark of a Switchboard node: latency, throughput, CPU per relayed message and memory
+ * per idle connection, measured against the real fat jar running as its own OS process.
+ *
+ * <p>Not a JUnit test (surefire does not pick it up); run it after packaging:
+ * <pre>
+ *   mvn -q -DskipTests package
+ *   java -cp target/switchboard.jar:target/test-classes io.switchboard.bench.RelayBenchmark \
+ *       [--pairs 500] [--rate 10] [--seconds 30] [--warmup 10] [--idle 5000] [--payload 400] \
+ *       [--jar target/switchboard.jar] [--server-jvm-opts "-XX:+UseParallelGC -Xms256m -Xmx256m"]
+ * </pre>
+ *
+ * <p>What it does, in order:
+ * <ol>
+ *   <li>Starts {@code java OPTS -jar JAR} with PORT = a free port on 127.0.0.1, HOST=127.0.0.1,
+ *       LOG_LEVEL=WARN and limits (connections, rate limit, idle timeout) set so that they never
+ *       interfere; its output goes to {@code bench-server-*.log} next to the jar. Waits at most
+ *       30 s for {@code GET /health/ready} = 200. The process is always killed at the end (finally
+ *       block and shutdown hook).</li>
+ *   <li>Opens {@code --pairs} pairs of peers (one room and two WebSockets per pair) from a Vert.x
+ *       with two event loops, at most {@code --concurrency} (100) handshakes in flight.</li>
+ *   <li>Open-loop load: every peer sends {@code --rate} messages per second to its partner on a
+ *       fixed schedule, start times staggered uniformly over one period; a 1 ms periodic timer per
+ *       event loop sends every message whose time has come, never waiting for replies. Messages
+ *       alternate {@code signal} / {@code candidate}; {@code data} carries the send
+ *       {@code System.nanoTime()}, a sequence number and padding to {@code --payload} bytes.</li>
+ *   <li>{@code --warmup} seconds not counted, then {@code --seconds} measured (a message is
+ *       measured when its scheduled send time is in the window), then up to 2 s of drain. Lost =
+ *       measured messages never received. Server CPU is the utime+stime delta of its
+ *       /proc/PID/stat over the window; the benchmark's own CPU and that of every other process
+ *       on the machine are shown too (all share the same cores: a busy machine is flagged).</li>
+ *   <li>Memory per idle connection, measured after the load phase (the load sockets stay open
+ *       and silent): full GC in the server ({@code jcmd PID GC.run}), VmRSS and heap in use;
+ *       {@code --idle} more sockets joined in rooms of two, 2 s to settle; full GC again, VmRSS
+ *       and heap again. RSS growth counts every page touched for the first time (heap the
+ *       handshakes' garbage reached included); the heap-in-use growth after GC shows the Java
+ *       objects each connection keeps.</li>
+ * </ol>
+ * Exits 0 after printing the summary; non-zero only when the benchmark could not run (server did
+ * not start or died, sockets could not be set up, the open-files limit is too low).
+ */
+public final class RelayBenchmark {
+
+  static final String DEFAULT_SERVER_JVM_OPTS = "-XX:+UseParallelGC -Xms256m -Xmx256m";
+
+  private static final String USAGE = """
+      usage: java -cp target/switchboard.jar:target/test-classes io.switchboard.bench.RelayBenchmark [options]
+        --pairs N            pairs of peers under load, one room per pair (default 500)
+        --rate N             messages per second sent by each peer to its partner (default 10)
+        --seconds N          measured window in seconds (default 30)
+        --warmup N           warm-up seconds before the window, not counted (default 10)
+        --idle N             extra idle connections for the memory measurement, 0 to skip (default 5000)
+        --idle-room-size N   peers per room for the idle connections (default 2)
+        --payload N          bytes per relayed frame, 350-60000 (default 400)
+        --concurrency N      WebSocket handshakes in flight during set-up (default 100)
+        --drain-ms N         how long to wait for late messages after the window (default 2000)
+        --histo N            also print the N classes whose heap footprint grew most per idle
+                             connection (jcmd GC.class_histogram; default 0 = off)
+        --jar PATH           the server fat jar (default target/switchboard.jar)
+        --server-jvm-opts S  JVM options of the server, split on spaces
+                             (default "-XX:+UseParallelGC -Xms256m -Xmx256m")
+      """;
+
+  /** Command-line options. */
+  static final class Options {
+    int pairs = 500;
+    int rate = 10;
+    int seconds = 30;
+    int warmup = 10;
+    int idle = 5000;
+    int idleRoomSize = 2;
+    int payload = 400;
+    int concurrency = 100;
+    int drainMs = 2000;
+    int histo = 0;
+    String jar = "target/switchboard.jar";
+    String serverJvmOpts = DEFAULT_SERVER_JVM_OPTS;
+    boolean help;
+
+    static Options parse(String[] args) {
+      Options o = new Options();
+      for (int i = 0; i < args.length; i++) {
+        String a = args[i];
+        if (a.equals("-h") || a.equals("--help")) {
+          o.help = true;
+          continue;
+        }
+        String name;
+        String value;
+        int eq = a.indexOf('=');
+        if (a.startsWith("--") && eq > 0) {
+          name = a.substring(2, eq);
+          value = a.substring(eq + 1);
+        } else if (a.startsWith("--")) {
+          name = a.substring(2);
+          if (i + 1 >= args.length) {
+            throw new IllegalArgumentException("missing value for " + a);
+          }
+          value = args[++i];
+        } else {
+          throw new IllegalArgumentException("unexpected argument '" + a + "'");
+        }
+        switch (name) {
+          case "pairs" -> o.pairs = intArg(name, value, 1, 100_000);
+          case "rate" -> o.rate = intArg(name, value, 1, 10_000);
+          case "seconds" -> o.seconds = intArg(name, value, 1, 3_600);
+          case "warmup" -> o.warmup = intArg(name, value, 0, 3_600);
+          case "idle" -> o.idle = intArg(name, value, 0, 1_000_000);
+          case "idle-room-size" -> o.idleRoomSize = intArg(name, value, 1, 50);
+          case "payload" -> o.payload = intArg(name, value, 350, 60_000);
+          case "concurrency" -> o.concurrency = intArg(name, value, 1, 10_000);
+          case "drain-ms" -> o.drainMs = intArg(name, value, 0, 60_000);
+          case "histo" -> o.histo = intArg(name, value, 0, 1000);
+          case "jar" -> o.jar = value;
+          case "server-jvm-opts" -> o.serverJvmOpts = value;
+          default -> throw new IllegalArgumentException("unknown option --" + name);
+        }
+      }
+      return o;
+    }
+
+    private static int intArg(String name, String value, int min, int max) {
+      int v;
+      try {
+        v = Integer.parseInt(value.trim());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("--" + name + " wants an integer, got '" + value + "'");
+      }
+      if (v < min || v > max) {
+        throw new IllegalArgumentException("--" + name + " must be in " + min + ".." + max + ", got " + v);
+      }
+      return v;
+    }
+
+    List<String> serverJvmOptList() {
+      String s = serverJvmOpts.trim();
+      return s.isEmpty() ? List.of() : Arrays.asList(s.split("\\s+"));
+    }
+  }
+
+  /** Thrown for a failure that ends the run with a clear message (no stack trace). */
+  static final class BenchFailure extends Exception {
+    BenchFailure(String message) {
+      super(message);
+    }
+  }
+
+  public static void main(String[] args) {
+    Options o;
+    try {
+      o = Options.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("error: " + e.getMessage());
+      System.err.print(USAGE);
+      System.exit(2);
+      return;
+    }
+    if (o.help) {
+      System.out.print(USAGE);
+      System.exit(0);
+      return;
+    }
+    int code;
+    try {
+      code = new RelayBenchmark(o).run();
+    } catch (BenchFailure e) {
+      System.err.println("BENCHMARK FAILED: " + e.getMessage());
+      code = 1;
+    } catch (Throwable t) {
+      System.err.println("BENCHMARK FAILED: " + t);
+      t.printStackTrace();
+      code = 1;
+    }
+    System.out.flush();
+    System.err.flush();
+    System.exit(code);
+  }
+
+  private final Options o;
+  private final long t0 = System.nanoTime();
+  private final LongAdder sentAdder = new LongAdder();
+  private final LongAdder receivedAdder = new LongAdder();
+  private final LongAdder measuredSentAdder = new LongAdder();
+  private final LongAdder measuredDeliveredAdder = new LongAdder();
+
+  private ServerProcess server;
+  private Vertx vertx;
+  private WebSocketClient client;
+  private BenchLoop[] loops;
+  private final List<BenchPeer> loadPeers = new ArrayList<>();
+  private final List<BenchPeer> idlePeers = new ArrayList<>();
+  private long clockTicks;
+
+  RelayBenchmark(Options o) {
+    this.o = o;
+  }
+
+  private void log(String msg) {
+    System.out.printf(Locale.ROOT, "[bench %6.1fs] %s%n", (System.nanoTime() - t0) / 1e9, msg);
+  }
+
+  int run() throws Exception {
+    startWatchdog();
+    Path jar = Path.of(o.jar);
+    if (!Files.isRegularFile(jar)) {
+      throw new BenchFailure("server jar not found: " + jar.toAbsolutePath() + " (build it with mvn -DskipTests package)");
+    }
+    int totalConns = 2 * o.pairs + o.idle;
+    long fdNeeded = totalConns + 256L;
+    long fdLimit = ServerProcess.openFilesLimit("self");
+    if (fdLimit >= 0 && fdLimit < fdNeeded) {
+      throw new BenchFailure("the open-files limit (ulimit -n) is " + fdLimit + " but this run needs about "
+          + fdNeeded + " file descriptors in the benchmark and as many in the server (" + totalConns
+          + " sockets): raise it (ulimit -n " + Math.max(fdNeeded, 20_000) + ") or lower --pairs/--idle");
+    }
+    int[] ports = ServerProcess.ephemeralPortRange();
+    if (ports != null && totalConns + 500 > ports[1] - ports[0] + 1) {
+      throw new BenchFailure("this run opens " + totalConns + " sockets from 127.0.0.1 to one port, but the ephemeral"
+          + " port range (/proc/sys/net/ipv4/ip_local_port_range) has only " + (ports[1] - ports[0] + 1)
+          + " ports: lower --pairs/--idle");
+    }
+    clockTicks = ServerProcess.clockTicksPerSecond();
+
+    int port = ServerProcess.freeLoopbackPort();
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("PORT", Integer.toString(port));
+    env.put("HOST", "127.0.0.1");
+    env.put("LOG_LEVEL", "WARN");
+    env.put("MAX_CONNECTIONS", Integer.toString(totalConns + 1_000));
+    env.put("RATE_LIMIT_PER_SECOND", Integer.toString(Math.max(1_000, o.rate * 10)));
+    env.put("RATE_LIMIT_BURST", Integer.toString(Math.max(2_000, o.rate * 20)));
+    env.put("FLOOD_CLOSE_AFTER", "1000000");
+    env.put("IDLE_TIMEOUT_SECONDS", "3600");
+    env.put("PING_INTERVAL_SECONDS", "1800");
+    env.put("MAX_PEERS_PER_ROOM", Integer.toString(Math.max(50, o.idleRoomSize)));
+    // BENCH_SERVER_X=v in the benchmark's environment sets X=v for the server (e.g. EVENT_LOOPS).
+    System.getenv().forEach((k, v) -> {
+      if (k.startsWith("BENCH_SERVER_")) {
+        env.put(k.substring("BENCH_SERVER_".length()), v);
+      }
+    });
+    env.put("SHUTDOWN_GRACE_SECONDS", "2");
+    String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+    Path serverLog = jar.toAbsolutePath().getParent().resolve("bench-server-" + stamp + ".log");
+
+    server = ServerProcess.start(jar, o.serverJvmOptList(), env, serverLog, port);
+    ServerProcess s = server;
+    Runtime.getRuntime().addShutdownHook(new Thread(s::close, "bench-kill-server"));
+    log("server pid " + s.pid + ": " + String.join(" ", s.command));
+    log("server env: " + env);
+    log("server output: " + serverLog);
+    try {
+      return runAgainstServer(port);
+    } finally {
+      closeClient();
+      server.close();
+      log("server stopped" + (server.alive() ? " (STILL ALIVE?)" : ", exit code " + server.process.exitValue()));
+    }
+  }
+
+  private void startWatchdog() {
+    long budgetS = 150L + o.warmup + o.seconds + (2L * o.pairs + o.idle) / 50;
+    Thread w = new Thread(() -> {
+      try {
+        Thread.sleep(budgetS * 1000);
+        System.err.println("BENCHMARK FAILED: still running after its time budget of " + budgetS + " s; aborting");
+        System.exit(3); // the shutdown hook kills the server
+      } catch (InterruptedException e) {
+        // not reached: daemon thread
+      }
+    }, "bench-watchdog");
+    w.setDaemon(true);
+    w.start();
+  }
+
+  private int runAgainstServer(int port) throws Exception {
+    long readyStart = System.nanoTime();
+    if (!server.awaitReady(Duration.ofSeconds(30))) {
+      String state = server.alive() ? "is running but /health/ready did not answer 200 within 30 s"
+          : "exited with code " + server.process.exitValue();
+      throw new BenchFailure("server " + state + "; last lines of " + server.log + ":\n" + server.logTail(30));
+    }
+    log(String.format(Locale.ROOT, "server ready after %.1f s; open-files limit: bench %d, server %d",
+        (System.nanoTime() - readyStart) / 1e9, ServerProcess.openFilesLimit("self"),
+        ServerProcess.openFilesLimit(Long.toString(server.pid))));
+
+    startClient(port);
+
+    // ---- 1. pairs ----
+    long setupStart = System.nanoTime();
+    setupPairs();
+    log(String.format(Locale.ROOT, "%d pairs connected and joined in %.1f s", o.pairs, (System.nanoTime() - setupStart) / 1e9));
+
+    // ---- 2. load ----
+    LoadResult load = runLoad();
+
+    // ---- 3. idle connections ----
+    IdleResult idle = o.idle > 0 ? runIdle() : null;
+
+    // ---- 4. report ----
+    Snapshot after = snapshot();
+    printSummary(load, idle, after);
+    if (idle != null && idle.failed > 0) {
+      System.err.println("BENCHMARK FAILED: " + idle.failed + " of " + idle.requested
+          + " idle connections could not be opened and joined; first: " + idle.firstFailure);
+      return 1;
+    }
+    return 0;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Client side
+
+  private void startClient(int port) throws Exception {
+    // Native epoll when the jar has it (the server prefers it too): less client CPU on the shared cores.
+    vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2).setPreferNativeTransport(true));
+    ConcurrentLinkedQueue<Context> contexts = new ConcurrentLinkedQueue<>();
+    vertx.deployVerticle(() -> new VerticleBase() {
+      @Override
+      public Future<?> start() {
+        contexts.add(context);
+        return Future.succeededFuture();
+      }
+    }, new DeploymentOptions().setInstances(2)).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    loops = new BenchLoop[2];
+    int i = 0;
+    for (Context c : contexts) {
+      CompletableFuture<String> name = new CompletableFuture<>();
+      c.runOnContext(v -> name.complete(Thread.currentThread().getName()));
+      loops[i] = new BenchLoop(i, c, name.get(10, TimeUnit.SECONDS), sentAdder, receivedAdder,
+          measuredSentAdder, measuredDeliveredAdder);
+      i++;
+    }
+    if (loops[0].threadName.equals(loops[1].threadName)) {
+      log("WARNING: both client contexts run on the same event loop thread " + loops[0].threadName);
+    }
+    int totalConns = 2 * o.pairs + o.idle;
+    client = vertx.createWebSocketClient(new WebSocketClientOptions()
+        .setDefaultHost("127.0.0.1")
+        .setDefaultPort(port)
+        .setMaxConnections(totalConns + 100)
+        .setConnectTimeout(10_000));
+    log("client: Vert.x with 2 event loops (" + loops[0].threadName + ", " + loops[1].threadName + "), "
+        + (vertx.isNativeTransportEnabled() ? "native" : "NIO") + " transport");
+  }
+
+  private CompletableFuture<Void> connectAndJoin(BenchPeer p) {
+    p.loop.context.runOnContext(v -> client.connect(new WebSocketConnectOptions()
+            .setHost("127.0.0.1").setPort(server.port).setURI("/ws"))
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            p.joined.completeExceptionally(ar.cause());
+            return;
+          }
+          WebSocket ws = ar.result();
+          p.ws = ws;
+          ws.textMessageHandler(p::onText);
+          ws.closeHandler(x -> p.loop.onClose(p));
+          ws.exceptionHandler(e -> p.loop.onException(p, e));
+          ws.writeTextMessage("{\"type\":\"join\",\"room\":\"" + p.room + "\",\"id\":\"join\"}");
+        }));
+    return p.joined;
+  }
+
+  private void setupPairs() throws Exception {
+    Semaphore inFlight = new Semaphore(o.concurrency);
+    ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+    AtomicInteger failed = new AtomicInteger();
+    List<CompletableFuture<Void>> all = new ArrayList<>();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60 + o.pairs / 20);
+    for (int i = 0; i < o.pairs; i++) {
+      if (!inFlight.tryAcquire(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+        throw new BenchFailure("set-up of the pairs timed out after " + i + " of " + o.pairs + " pairs"
+            + firstOf(failures));
+      }
+      if (failed.get() > 0 && failed.get() >= Math.max(10, i / 10)) {
+        break; // the server is refusing; stop hammering it
+      }
+      if (!server.alive()) {
+        throw new BenchFailure("server died during set-up; last lines of " + server.log + ":\n" + server.logTail(30));
+      }
+      BenchPeer a = new BenchPeer(2 * i, loops[i % 2], "bench-" + i);
+      BenchPeer b = new BenchPeer(2 * i + 1, loops[(i + 1) % 2], "bench-" + i);
+      a.partner = b;
+      b.partner = a;
+      loadPeers.add(a);
+      loadPeers.add(b);
+      CompletableFuture<Void> f = connectAndJoin(a)
+          .thenCompose(x -> connectAndJoin(b))
+          .thenCompose(x -> CompletableFuture.allOf(a.partnerKnown, b.partnerKnown))
+          .orTimeout(20, TimeUnit.SECONDS);
+      final int pair = i;
+      // Collect the whenComplete stage, so that the counters are final once all have completed.
+      all.add(f.whenComplete((x, e) -> {
+        inFlight.release();
+        if (e != null) {
+          failed.incrementAndGet();
+          failures.add("pair " + pair + ": " + rootCause(e));
+        }
+      }));
+    }
+    try {
+      CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
+          .get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (ExecutionException e) {
+      // counted in failures
+    } catch (TimeoutException e) {
+      throw new BenchFailure("set-up of the pairs did not finish in time" + firstOf(failures));
+    }
+    if (failed.get() > 0 || all.size() < o.pairs) {
+      throw new BenchFailure(failed.get() + " of " + all.size() + " pairs could not be set up" + firstOf(failures)
+          + problems());
+    }
+    for (int i = 0; i < loadPeers.size(); i += 2) {
+      BenchPeer a = loadPeers.get(i);
+      BenchPeer b = loadPeers.get(i + 1);
+      if (!a.partnerId.equals(b.selfId) || !b.partnerId.equals(a.selfId)) {
+        throw new BenchFailure("room " + a.room + ": peer ids do not match: A is " + a.selfId + " and was told B is "
+            + a.partnerId + "; B is " + b.selfId + " and was told A is " + a.partnerId);
+      }
+    }
+  }
+
+  private static String firstOf(ConcurrentLinkedQueue<String> failures) {
+    StringBuilder sb = new StringBuilder();
+    int n = 0;
+    for (String f : failures) {
+      sb.append(n == 0 ? "; first failures:\n  " : "\n  ").append(f);
+      if (++n == 5) {
+        break;
+      }
+    }
+    return sb.toString();
+  }
+
+  private String problems() {
+    StringBuilder sb = new StringBuilder();
+    for (BenchLoop l : loops) {
+      if (l.firstProblem != null) {
+        sb.append("\n  loop ").append(l.index).append(": ").append(l.firstProblem);
+      }
+    }
+    return sb.toString();
+  }
+
+  private static String rootCause(Throwable e) {
+    Throwable c = e;
+    while (c.getCause() != null && c.getCause() != c) {
+      c = c.getCause();
+    }
+    return c instanceof TimeoutException ? "timed out after 20 s" : c.toString();
+  }
+
+  /** Runs {@code body} on the loop's event-loop thread and returns its result (bounded wait). */
+  private static <T> T onLoop(BenchLoop loop, Supplier<T> body) throws Exception {
+    CompletableFuture<T> f = new CompletableFuture<>();
+    loop.context.runOnContext(v -> {
+      try {
+        f.complete(body.get());
+      } catch (Throwable t) {
+        f.completeExceptionally(t);
+      }
+    });
+    return f.get(10, TimeUnit.SECONDS);
+  }
+
+  private void closeClient() {
+    if (vertx == null) {
+      return;
+    }
+    try {
+      if (loops != null) {
+        for (BenchLoop l : loops) {
+          onLoop(l, () -> l.closingAll = true);
+        }
+      }
+    } catch (Exception e) {
+      // closing anyway
+    }
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log("client Vert.x did not close cleanly: " + e);
+    }
+    vertx = null;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Load phase
+
+  record LoadResult(long windowNs, long serverTicks, long benchTicks, long otherTicks, long benchGcs, long benchGcMs,
+      Snapshot snap, long drainNs) {}
+
+  private static long[] benchGc() {
+    long n = 0;
+    long ms = 0;
+    for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+      n += Math.max(0, gc.getCollectionCount());
+      ms += Math.max(0, gc.getCollectionTime());
+    }
+    return new long[] {n, ms};
+  }
+
+  private LoadResult runLoad() throws Exception {
+    long startNs = System.nanoTime() + 300_000_000L;
+    long measureStartNs = startNs + TimeUnit.SECONDS.toNanos(o.warmup);
+    long measureEndNs = measureStartNs + TimeUnit.SECONDS.toNanos(o.seconds);
+    int n = loadPeers.size();
+    double periodNs = 1e9 / o.rate;
+    char[] pad = new char[o.payload];
+    Arrays.fill(pad, 'x');
+    for (int k = 0; k < n; k++) {
+      BenchPeer p = loadPeers.get(k);
+      p.prepareMessages();
+      p.baseNs = startNs + (long) (k * periodNs / n);
+      p.nextSendNs = p.baseNs;
+      p.seq = 0;
+    }
+    for (BenchLoop l : loops) {
+      List<BenchPeer> mine = loadPeers.stream().filter(p -> p.loop == l).toList();
+      onLoop(l, () -> {
+        l.measureStartNs = measureStartNs;
+        l.measureEndNs = measureEndNs;
+        l.rate = o.rate;
+        l.payload = o.payload;
+        l.pad = pad;
+        l.senders.addAll(mine);
+        l.timerId = vertx.setPeriodic(1, id -> l.tick());
+        return null;
+      });
+    }
+    log(String.format(Locale.ROOT, "load: %d peers x %d msg/s = %d msg/s offered; warm-up %d s, then %d s measured",
+        n, o.rate, (long) n * o.rate, o.warmup, o.seconds));
+
+    long nextProgress = startNs + 5_000_000_000L;
+    long serverTicks0 = 0;
+    long benchTicks0 = 0;
+    Map<Long, Long> others0 = Map.of();
+    long[] gc0 = {0, 0};
+    long wall0 = 0;
+    boolean started = false;
+    while (true) {
+      long target = started ? Math.min(nextProgress, measureEndNs) : Math.min(nextProgress, measureStartNs);
+      sleepUntil(target);
+      requireServerAlive("during the load");
+      long now = System.nanoTime();
+      if (!started && now >= measureStartNs) {
+        serverTicks0 = server.cpuTicks();
+        benchTicks0 = ServerProcess.selfCpuTicks();
+        others0 = ServerProcess.otherProcessTicks(server.pid, ProcessHandle.current().pid());
+        gc0 = benchGc();
+        wall0 = System.nanoTime();
+        started = true;
+        log("measured window starts");
+      }
+      if (started && now >= measureEndNs) {
+        break;
+      }
+      if (now >= nextProgress) {
+        log(String.format(Locale.ROOT, "%s: sent %d, received %d", now < measureStartNs ? "warm-up" : "measuring",
+            sentAdder.sum(), receivedAdder.sum()));
+        nextProgress += 5_000_000_000L;
+      }
+    }
+    long serverTicks1 = server.cpuTicks();
+    long benchTicks1 = ServerProcess.selfCpuTicks();
+    long otherTicks = ServerProcess.otherTicksDelta(others0,
+        ServerProcess.otherProcessTicks(server.pid, ProcessHandle.current().pid()));
+    long[] gc1 = benchGc();
+    long wall1 = System.nanoTime();
+    for (BenchLoop l : loops) {
+      // A last tick first: it sends whatever was scheduled before the end but not yet sent (a late
+      // timer), so every measured message is sent; nothing scheduled after the end is.
+      onLoop(l, () -> {
+        l.tick();
+        return vertx.cancelTimer(l.timerId);
+      });
+    }
+    long drainStart = System.nanoTime();
+    long drainDeadline = drainStart + TimeUnit.MILLISECONDS.toNanos(o.drainMs);
+    while (System.nanoTime() < drainDeadline && measuredDeliveredAdder.sum() < measuredSentAdder.sum()) {
+      Thread.sleep(20);
+    }
+    long drainNs = System.nanoTime() - drainStart;
+    Snapshot snap = snapshot();
+    log(String.format(Locale.ROOT, "window over; drained for %.2f s: measured sent %d, delivered %d",
+        drainNs / 1e9, snap.sentMeasured, snap.deliveredMeasured));
+    return new LoadResult(wall1 - wall0, serverTicks1 - serverTicks0, benchTicks1 - benchTicks0,
+        otherTicks, gc1[0] - gc0[0], gc1[1] - gc0[1], snap, drainNs);
+  }
+
+  private void sleepUntil(long targetNs) throws InterruptedException {
+    while (true) {
+      long left = targetNs - System.nanoTime();
+      if (left <= 0) {
+        return;
+      }
+      if (left > 2_000_000) {
+        Thread.sleep(Math.min(1000, (left - 1_000_000) / 1_000_000));
+      } else {
+        java.util.concurrent.locks.LockSupport.parkNanos(left);
+      }
+    }
+  }
+
+  private void requireServerAlive(String when) throws BenchFailure {
+    if (!server.alive()) {
+      throw new BenchFailure("server died " + when + " (exit code " + server.process.exitValue() + "); last lines of "
+          + server.log + ":\n" + server.logTail(30));
+    }
+  }
+
+  /** Everything counted so far, merged over both loops (read on the loops' own threads). */
+  static final class Snapshot extends Counters {
+    final List<String> problems = new ArrayList<>();
+  }
+
+  private Snapshot snapshot() throws Exception {
+    Snapshot s = new Snapshot();
+    for (BenchLoop l : loops) {
+      onLoop(l, () -> {
+        s.add(l);
+        if (l.firstProblem != null) {
+          s.problems.add(l.firstProblem);
+        }
+        return null;
+      });
+    }
+    return s;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Idle connections
+
+  record IdleResult(int requested, int joined, int failed, String firstFailure, long rssBeforeKiB, long rssAfterKiB,
+      long heapBeforeKiB, long heapAfterKiB, double openSeconds, List<String> histo) {}
+
+  private IdleResult runIdle() throws Exception {
+    requireServerAlive("before the idle phase");
+    log("idle phase: full GC in the server, then RSS and heap before");
+    server.fullGc(1500);
+    long rssBefore = server.statusKiB("VmRSS");
+    long heapBefore = server.heapUsedKiB();
+    log(String.format(Locale.ROOT, "before: RSS %.1f MiB, heap in use %s", rssBefore / 1024.0, mib(heapBefore)));
+    Map<String, long[]> histoBefore = o.histo > 0 ? server.classHistogram() : Map.of();
+
+    Semaphore inFlight = new Semaphore(o.concurrency);
+    ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+    AtomicInteger failed = new AtomicInteger();
+    AtomicInteger joined = new AtomicInteger();
+    List<CompletableFuture<Void>> all = new ArrayList<>();
+    long openStart = System.nanoTime();
+    long deadline = openStart + TimeUnit.SECONDS.toNanos(60 + o.idle / 100);
+    for (int k = 0; k < o.idle; k++) {
+      if (!inFlight.tryAcquire(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+        failures.add("timed out opening idle connection " + k);
+        break;
+      }
+      if (failed.get() >= Math.max(10, k / 10)) {
+        inFlight.release();
+        break; // the server is refusing; stop hammering it
+      }
+      BenchPeer p = new BenchPeer(100_000_000 + k, loops[k % 2], "idle-" + (k / o.idleRoomSize));
+      idlePeers.add(p);
+      final int idx = k;
+      CompletableFuture<Void> f = connectAndJoin(p).orTimeout(20, TimeUnit.SECONDS);
+      all.add(f.whenComplete((x, e) -> {
+        inFlight.release();
+        if (e == null) {
+          joined.incrementAndGet();
+        } else {
+          failed.incrementAndGet();
+          failures.add("idle connection " + idx + ": " + rootCause(e));
+        }
+      }));
+    }
+    try {
+      CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
+          .get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      // counted below
+    }
+    double openSeconds = (System.nanoTime() - openStart) / 1e9;
+    log(String.format(Locale.ROOT, "%d of %d idle connections joined in %.1f s; settling 2 s, then full GC",
+        joined.get(), o.idle, openSeconds));
+    Thread.sleep(2000);
+    requireServerAlive("during the idle phase");
+    server.fullGc(1500);
+    long rssAfter = server.statusKiB("VmRSS");
+    long heapAfter = server.heapUsedKiB();
+    log(String.format(Locale.ROOT, "after: RSS %.1f MiB, heap in use %s", rssAfter / 1024.0, mib(heapAfter)));
+    List<String> histo = new ArrayList<>();
+    if (o.histo > 0 && joined.get() > 0) {
+      Map<String, long[]> histoAfter = server.classHistogram();
+      int c = joined.get();
+      histoAfter.entrySet().stream()
+          .map(e -> {
+            long[] b = histoBefore.getOrDefault(e.getKey(), new long[2]);
+            return Map.entry(e.getKey(), new long[] {e.getValue()[0] - b[0], e.getValue()[1] - b[1]});
+          })
+          .filter(e -> e.getValue()[1] > 0)
+          .sorted((x, y) -> Long.compare(y.getValue()[1], x.getValue()[1]))
+          .limit(o.histo)
+          .forEach(e -> histo.add(String.format(Locale.ROOT, "%8.0f B %7.2f objects  %s",
+              e.getValue()[1] / (double) c, e.getValue()[0] / (double) c, e.getKey())));
+    }
+    String first = failures.isEmpty() ? null : failures.peek();
+    return new IdleResult(o.idle, joined.get(), o.idle - joined.get(), first, rssBefore, rssAfter, heapBefore, heapAfter,
+        openSeconds, histo);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Report
+
+  private static String mib(long kib) {
+    return kib < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f MiB", kib / 1024.0);
+  }
+
+  private static String ms(long ns) {
+    double v = ns / 1e6;
+    if (v < 10) {
+      return String.format(Locale.ROOT, "%.3f ms", v);
+    }
+    return String.format(Locale.ROOT, "%.1f ms", v);
+  }
+
+  private void printSummary(LoadResult load, IdleResult idle, Snapshot after) {
+    Snapshot s = load.snap;
+    // The CPU samples are taken by the main thread at the window's edges, give or take a few ms
+    // (more on a busy machine); per-message CPU scales the message count to that sampled span.
+    double windowS = load.windowNs / 1e9;
+    long lost = s.sentMeasured - s.deliveredMeasured;
+    double serverCpuS = (double) load.serverTicks / clockTicks;
+    double benchCpuS = (double) load.benchTicks / clockTicks;
+    StringBuilder out = new StringBuilder();
+    out.append('\n');
+    out.append(String.format(Locale.ROOT, "Switchboard relay benchmark  (server pid %d, jvm opts %s)%n", server.pid,
+        o.serverJvmOpts.isBlank() ? "(none)" : o.serverJvmOpts.trim()));
+    out.append(String.format(Locale.ROOT,
+        "pairs=%d rate=%d/s per peer (%d msg/s offered) payload=%d B warmup=%d s measured=%d s%n",
+        o.pairs, o.rate, 2L * o.pairs * o.rate, o.payload, o.warmup, o.seconds));
+    out.append(String.format(Locale.ROOT,
+        "sent=%d delivered=%d lost=%d  achieved=%.1f msg/s sent, %.1f msg/s received in the window"
+            + "  schedule lag: p99=%s max=%s (max incl. warm-up %s)%n",
+        s.sentMeasured, s.deliveredMeasured, lost, s.sentMeasured / (double) o.seconds,
+        s.receivedInWindow / windowS, ms(s.lag.percentileNanos(99)), ms(s.lag.maxNanos()), ms(s.maxLagAllNs)));
+    MicrosHistogram h = s.latency;
+    out.append(String.format(Locale.ROOT, "latency one-way: p50=%s p90=%s p99=%s p99.9=%s max=%s (mean %s, n=%d)%n",
+        ms(h.percentileNanos(50)), ms(h.percentileNanos(90)), ms(h.percentileNanos(99)),
+        ms(h.percentileNanos(99.9)), ms(h.maxNanos()), ms((long) h.meanNanos()), h.count()));
+    out.append(String.format(Locale.ROOT,
+        "server CPU: %.2f s over %.1f s (%.0f %% of one core) = %.1f µs per relayed message (%d msgs received in"
+            + " the window; /proc ticks of 1/%d s)%n",
+        serverCpuS, windowS, 100 * serverCpuS / windowS,
+        s.receivedInWindow == 0 ? 0.0 : serverCpuS * 1e6 / (s.receivedInWindow * windowS / o.seconds),
+        s.receivedInWindow, clockTicks));
+    double otherCpuS = (double) load.otherTicks / clockTicks;
+    int cores = Runtime.getRuntime().availableProcessors();
+    out.append(String.format(Locale.ROOT,
+        "bench CPU: %.2f s over %.1f s (%.0f %% of one core, %d GCs taking %d ms); other processes: %.0f %% of one"
+            + " core; the machine has %d cores%n",
+        benchCpuS, windowS, 100 * benchCpuS / windowS, load.benchGcs, load.benchGcMs,
+        100 * otherCpuS / windowS, cores));
+    if (otherCpuS / windowS > 0.2) {
+      out.append(String.format(Locale.ROOT, "  WARNING: other processes used %.0f %% of a core during the window: the"
+          + " latency, lag and CPU figures are disturbed; rerun on a quiet machine%n", 100 * otherCpuS / windowS));
+    }
+    if (idle != null) {
+      int rooms = (idle.requested + o.idleRoomSize - 1) / o.idleRoomSize;
+      double rssPer = idle.joined == 0 ? 0 : (idle.rssAfterKiB - idle.rssBeforeKiB) / (double) idle.joined;
+      String heapPart = idle.heapBeforeKiB < 0 || idle.heapAfterKiB < 0 ? "heap in use n/a"
+          : String.format(Locale.ROOT, "heap in use after GC %s -> %s = %.1f KiB per connection",
+              mib(idle.heapBeforeKiB), mib(idle.heapAfterKiB),
+              idle.joined == 0 ? 0 : (idle.heapAfterKiB - idle.heapBeforeKiB) / (double) idle.joined);
+      out.append(String.format(Locale.ROOT,
+          "idle connections: %d joined (%d rooms of %d, opened in %.1f s, measured after the load phase with the"
+              + " %d load sockets still open);%n"
+              + "  RSS %s -> %s after GC = %.1f KiB per connection; %s%n",
+          idle.joined, rooms, o.idleRoomSize, idle.openSeconds, loadPeers.size(),
+          mib(idle.rssBeforeKiB), mib(idle.rssAfterKiB), rssPer, heapPart));
+      out.append("  (RSS growth counts every page touched for the first time, including heap the handshakes' garbage"
+          + " reached;\n   heap-in-use growth after a full GC is the Java objects each connection keeps)\n");
+      if (!idle.histo.isEmpty()) {
+        out.append("  heap growth per idle connection by class (jcmd GC.class_histogram):\n");
+        idle.histo.forEach(l -> out.append("    ").append(l).append('\n'));
+      }
+      if (idle.failed > 0) {
+        out.append(String.format(Locale.ROOT, "  WARNING: %d idle connections failed; first: %s%n", idle.failed,
+            idle.firstFailure));
+      }
+    }
+    // Anomalies, over the whole run (load + idle phases).
+    List<String> anomalies = new ArrayList<>();
+    if (lost > 0) {
+      anomalies.add(lost + " measured messages lost");
+    }
+    if (after.errors.size() > 0) {
+      anomalies.add("error frames " + after.errors);
+    }
+    if (after.unexpectedCloses > 0) {
+      anomalies.add(after.unexpectedCloses + " sockets closed by the server, close codes " + after.closeCodes);
+    }
+    if (after.socketExceptions > 0) {
+      anomalies.add(after.socketExceptions + " socket exceptions");
+    }
+    if (after.peerLeft > 0) {
+      anomalies.add(after.peerLeft + " peer-left notifications");
+    }
+    if (after.outOfOrder > 0) {
+      anomalies.add(after.outOfOrder + " out-of-order deliveries");
+    }
+    if (after.duplicates > 0) {
+      anomalies.add(after.duplicates + " duplicate deliveries");
+    }
+    if (after.dataMismatch > 0 || after.badEnvelope > 0) {
+      anomalies.add(after.dataMismatch + " data mismatches, " + after.badEnvelope + " bad envelopes (sampled check)");
+    }
+    if (after.unexpectedFrames > 0) {
+      anomalies.add(after.unexpectedFrames + " unexpected frames");
+    }
+    if (after.writeFailures > 0) {
+      anomalies.add(after.writeFailures + " client write failures");
+    }
+    if (after.closedSkips > 0) {
+      anomalies.add(after.closedSkips + " sends skipped because the peer's socket had closed");
+    }
+    if (s.writeQueueFullSeen > 0) {
+      anomalies.add("client write queue full " + s.writeQueueFullSeen + " times");
+    }
+    if (s.tickCapHits > 0) {
+      anomalies.add("sender hit its per-tick cap " + s.tickCapHits + " times (fell far behind schedule)");
+    }
+    long sentAfterWindow = after.sentTotal - s.sentTotal;
+    if (sentAfterWindow != 0) {
+      anomalies.add(sentAfterWindow + " messages sent after the window (should be 0)");
+    }
+    out.append("anomalies: ").append(anomalies.isEmpty() ? "none" : String.join("; ", anomalies)).append('\n');
+    for (String p : after.problems) {
+      out.append("  first problem seen: ").append(p).append('\n');
+    }
+    long warnLines = server.logLinesContaining("WARN");
+    long errorLines = server.logLinesContaining("ERROR");
+    out.append(String.format(Locale.ROOT, "server log: %s (%d lines with WARN, %d with ERROR)%n", server.log,
+        warnLines, errorLines));
+    for (String line : server.logLinesMatching(List.of("WARN", "ERROR", "Exception"), 5)) {
+      out.append("  ").append(BenchLoop.abbreviate(line)).append('\n');
+    }
+    System.out.print(out);
+    System.out.flush();
+  }
+}
