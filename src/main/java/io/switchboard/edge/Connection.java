@@ -20,6 +20,8 @@ import io.vertx.core.http.WebSocketFrameType;
 import io.vertx.core.http.impl.WebSocketImplBase;
 import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One accepted WebSocket: reassembles frames into messages, enforces the size and rate limits,
@@ -29,6 +31,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * this object only through {@link Outbound}, whose methods hop onto that loop.
  */
 final class Connection implements Outbound {
+  private static final Logger log = LoggerFactory.getLogger(Connection.class);
   private static final Buffer PING_PAYLOAD = Buffer.buffer("sb");
   /** How long a client gets to answer our close frame before its TCP connection is dropped. */
   static final long CLOSE_GRACE_MILLIS = 2000;
@@ -51,6 +54,7 @@ final class Connection implements Outbound {
   private Buffer partial;
   private boolean partialBinary;
   private boolean partialTooLarge;
+  private int partialBytes;
   private boolean closed;
   private boolean tcpClosed;
 
@@ -83,6 +87,7 @@ final class Connection implements Outbound {
         partial = null;
         partialBinary = type == WebSocketFrameType.BINARY;
         partialTooLarge = false;
+        partialBytes = 0;
         if (frame.isFinal()) {
           Buffer data = frame.binaryData();
           onMessage(data.length() > maxMessageBytes ? null : data, data.length(), partialBinary);
@@ -94,9 +99,8 @@ final class Connection implements Outbound {
         append(frame.binaryData());
         if (frame.isFinal()) {
           Buffer whole = partial;
-          int length = whole == null ? 0 : whole.length();
           partial = null;
-          onMessage(partialTooLarge ? null : whole, length, partialBinary);
+          onMessage(partialTooLarge ? null : whole, partialBytes, partialBinary);
         }
       }
       default -> { } // ping is answered by Vert.x; pong and close only count as signs of life
@@ -104,6 +108,7 @@ final class Connection implements Outbound {
   }
 
   private void append(Buffer piece) {
+    partialBytes += piece.length();
     if (partialTooLarge) {
       return;
     }
@@ -147,7 +152,13 @@ final class Connection implements Outbound {
         hub.reject(session, e.code(), e.getMessage(), e.requestId());
         return;
       }
-      hub.handle(session, command);
+      try {
+        hub.handle(session, command);
+      } catch (RuntimeException e) {
+        // A bug, not bad input: the client hears 'internal' and keeps its socket.
+        log.error("failed to handle {} from peer {}", command.getClass().getSimpleName(), session.peer(), e);
+        hub.reject(session, ErrorCode.INTERNAL, ErrorCode.INTERNAL.defaultMessage(), command.requestId());
+      }
     }
   }
 

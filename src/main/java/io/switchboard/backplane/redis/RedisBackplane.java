@@ -75,6 +75,8 @@ public final class RedisBackplane implements Backplane {
   private final ConcurrentHashMap<String, Promise<Void>> pendingSubscribes = new ConcurrentHashMap<>();
   // Room -> peer -> meta: the members this node has asserted, re-asserted after an outage.
   private final ConcurrentHashMap<RoomId, ConcurrentHashMap<PeerId, String>> held = new ConcurrentHashMap<>();
+  // Leaves not yet answered, which close() waits for.
+  private final java.util.Set<Future<Void>> leavesInFlight = ConcurrentHashMap.newKeySet();
   // Leaves that failed (Redis unreachable): retried, and announced, once it is back.
   private final java.util.Set<BackplaneMessage> failedLeaves = ConcurrentHashMap.newKeySet();
 
@@ -337,9 +339,11 @@ public final class RedisBackplane implements Backplane {
       peers.remove(peer);
       return peers.isEmpty() ? null : peers;
     });
-    return runLeave(room, peer)
+    Future<Void> done = runLeave(room, peer)
         .onFailure(e -> failedLeaves.add(new BackplaneMessage(nodeId, room, null,
             new PeerLeft(room, peer, LeaveReason.DISCONNECT))));
+    leavesInFlight.add(done);
+    return done.onComplete(ar -> leavesInFlight.remove(done));
   }
 
   private Future<Void> runLeave(RoomId room, PeerId peer) {
@@ -508,9 +512,16 @@ public final class RedisBackplane implements Backplane {
     if (timerId >= 0) {
       vertx.cancelTimer(timerId);
     }
-    List<Future<Void>> leaves = new ArrayList<>();
+    List<Future<Void>> leaves = new ArrayList<>(leavesInFlight);
     held.forEach((room, peers) -> peers.keySet().forEach(peer -> leaves.add(leave(room, peer))));
     return Future.join(leaves)
+        // A PING answered on the publisher connection means every PUBLISH before it (the
+        // peer-left announcements of the sockets just closed) has reached Redis.
+        .transform(ar -> {
+          RedisConnection pub = publisher;
+          return pub == null ? Future.succeededFuture()
+              : pub.send(Request.cmd(Command.PING)).timeout(commandTimeoutMs, TimeUnit.MILLISECONDS);
+        })
         // Without the heartbeat key, any member we failed to remove is reaped by another node.
         .transform(ar -> command(Request.cmd(Command.DEL).arg(keys.node(nodeId))))
         .transform(ar -> {
