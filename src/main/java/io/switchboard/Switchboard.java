@@ -1,5 +1,6 @@
 package io.switchboard;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.switchboard.backplane.Backplane;
 import io.switchboard.backplane.local.LocalBackplane;
@@ -7,6 +8,7 @@ import io.switchboard.backplane.redis.RedisBackplane;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.edge.HttpServerVerticle;
 import io.switchboard.edge.Node;
+import io.switchboard.metrics.MetricNames;
 import io.switchboard.metrics.MicrometerSignalingMetrics;
 import io.switchboard.signaling.Hub;
 import io.switchboard.signaling.Limits;
@@ -63,10 +65,16 @@ public final class Switchboard {
     AtomicReference<Hub> hubRef = new AtomicReference<>();
     MicrometerSignalingMetrics metrics = new MicrometerSignalingMetrics(registry,
         () -> hubRef.get() == null ? 0 : hubRef.get().roomCount());
-    Backplane backplane = config.clustered()
-        ? new RedisBackplane(vertx, config.redisUrl(), config.redisKeyPrefix(), config.nodeId(),
-            config.nodeHeartbeatMillis(), config.nodeTimeoutMillis(), config.redisTimeoutMillis(), metrics)
-        : LocalBackplane.standalone(config.nodeId());
+    Backplane backplane;
+    if (config.clustered()) {
+      RedisBackplane redis = new RedisBackplane(vertx, config.redisUrl(), config.redisKeyPrefix(), config.nodeId(),
+          config.nodeHeartbeatMillis(), config.nodeTimeoutMillis(), config.redisTimeoutMillis(), metrics);
+      Gauge.builder(MetricNames.BACKPLANE_SUBSCRIPTIONS, redis, RedisBackplane::subscribedRooms)
+          .description("Rooms whose channel this node is subscribed to").register(registry);
+      backplane = redis;
+    } else {
+      backplane = LocalBackplane.standalone(config.nodeId());
+    }
     Hub hub = new Hub(backplane, Limits.from(config), metrics, config.nodeId());
     hubRef.set(hub);
     Node node = new Node(config, hub, backplane, metrics, registry);

@@ -34,6 +34,8 @@ public final class MetricNames {
   public static final String BACKPLANE_ERRORS = "switchboard.backplane.errors";
   /** Counter: reconnections of the backplane after a lost connection. */
   public static final String BACKPLANE_RECONNECTS = "switchboard.backplane.reconnects";
+  /** Gauge: rooms whose channel this node is subscribed to. */
+  public static final String BACKPLANE_SUBSCRIPTIONS = "switchboard.backplane.subscriptions";
   /** Timer (histogram): publish-to-receipt time of relays between nodes. */
   public static final String CROSS_NODE_LATENCY = "switchboard.crossnode.latency";
 

@@ -3,6 +3,7 @@ package io.switchboard.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.switchboard.support.Metrics;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.support.ServerFixture;
 import io.switchboard.support.TestClient;
@@ -54,7 +55,10 @@ class RelayAcrossNodesTest {
 
   @AfterEach
   void noLeftovers() {
-    nodes.forEach(ServerFixture::closeClients);
+    for (ServerFixture node : nodes) {
+      node.closeClients();
+      assertEquals(0.0, node.scrape().value("switchboard_backplane_subscriptions"), "no room channel left subscribed");
+    }
   }
 
   private static String room() {
@@ -86,6 +90,13 @@ class RelayAcrossNodesTest {
       assertEquals(i, bob.next("candidate").getJsonObject("data").getInteger("i"));
     }
     alice.expectNothing();
+
+    Metrics bobsNode = nodes.get(1).scrape();
+    Metrics alicesNode = nodes.get(0).scrape();
+    assertTrue(bobsNode.value("switchboard_backplane_published_total") >= 1, "offer published once");
+    assertTrue(alicesNode.value("switchboard_backplane_received_total") >= 1, "offer received from the other node");
+    assertTrue(alicesNode.value("switchboard_crossnode_latency_seconds_count") >= 1, "cross-node latency recorded");
+    assertEquals(1.0, alicesNode.value("switchboard_backplane_subscriptions"), "subscribed to the one room");
 
     bob.send("{\"type\":\"leave\",\"room\":\"" + room + "\"}");
     bob.next("left");
