@@ -20,7 +20,6 @@ import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One running Switchboard node: the entry point for {@link Main} and for tests.
@@ -62,9 +61,7 @@ public final class Switchboard {
    * available from {@link #port()}.
    */
   public static Future<Switchboard> start(Vertx vertx, SwitchboardConfig config, PrometheusMeterRegistry registry) {
-    AtomicReference<Hub> hubRef = new AtomicReference<>();
-    MicrometerSignalingMetrics metrics = new MicrometerSignalingMetrics(registry,
-        () -> hubRef.get() == null ? 0 : hubRef.get().roomCount());
+    MicrometerSignalingMetrics metrics = new MicrometerSignalingMetrics(registry);
     Backplane backplane;
     if (config.clustered()) {
       RedisBackplane redis = new RedisBackplane(vertx, config.redisUrl(), config.redisKeyPrefix(), config.nodeId(),
@@ -76,7 +73,8 @@ public final class Switchboard {
       backplane = LocalBackplane.standalone(config.nodeId());
     }
     Hub hub = new Hub(backplane, Limits.from(config), metrics, config.nodeId());
-    hubRef.set(hub);
+    Gauge.builder(MetricNames.ROOMS, hub, Hub::roomCount)
+        .description("Rooms with a member on this node").register(registry);
     Node node = new Node(config, hub, backplane, metrics, registry);
     // A negative port asks Vert.x for one random port shared by every instance; port 0 would
     // give each instance a port of its own.

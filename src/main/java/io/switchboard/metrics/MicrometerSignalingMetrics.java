@@ -14,7 +14,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 
 /**
  * {@link SignalingMetrics} recorded in a Micrometer registry. Every counter is registered up front
@@ -37,13 +36,10 @@ public final class MicrometerSignalingMetrics implements SignalingMetrics {
   private final Map<String, Counter> backplaneErrors = new ConcurrentHashMap<>();
   private final Timer crossNodeLatency;
 
-  /** @param rooms reads the node's current room count for the rooms gauge */
-  public MicrometerSignalingMetrics(MeterRegistry registry, Supplier<Number> rooms) {
-    // Supplier rather than the hub itself: the hub is built with these metrics.
+  public MicrometerSignalingMetrics(MeterRegistry registry) {
     this.registry = registry;
     Gauge.builder(MetricNames.CONNECTIONS_OPEN, open, AtomicInteger::get)
         .description("WebSocket connections open on this node").register(registry);
-    Gauge.builder(MetricNames.ROOMS, rooms).description("Rooms with a member on this node").register(registry);
     joins = Counter.builder(MetricNames.JOINS).description("Successful joins").register(registry);
     leaves = Counter.builder(MetricNames.LEAVES).description("Members that left a room").register(registry);
     bytesIn = Counter.builder(MetricNames.BYTES_IN).description("Bytes of WebSocket messages received").register(registry);
