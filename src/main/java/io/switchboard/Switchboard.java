@@ -64,8 +64,9 @@ public final class Switchboard {
     MicrometerSignalingMetrics metrics = new MicrometerSignalingMetrics(registry);
     Backplane backplane;
     if (config.clustered()) {
-      RedisBackplane redis = new RedisBackplane(vertx, config.redisUrl(), config.redisKeyPrefix(), config.nodeId(),
-          config.nodeHeartbeatMillis(), config.nodeTimeoutMillis(), config.redisTimeoutMillis(), metrics);
+      RedisBackplane redis = new RedisBackplane(vertx, config.redisUrl(), config.redisTlsCaFile(),
+          config.redisKeyPrefix(), config.nodeId(), config.nodeHeartbeatMillis(), config.nodeTimeoutMillis(),
+          config.redisTimeoutMillis(), metrics);
       Gauge.builder(MetricNames.BACKPLANE_SUBSCRIPTIONS, redis, RedisBackplane::subscribedRooms)
           .description("Rooms whose channel this node is subscribed to").register(registry);
       backplane = redis;

@@ -38,6 +38,7 @@ public record SwitchboardConfig(
     LogFormat logFormat,
     String logLevel,
     String redisUrl,
+    String redisTlsCaFile,
     String redisKeyPrefix,
     int nodeHeartbeatMillis,
     int nodeTimeoutMillis,
@@ -69,6 +70,7 @@ public record SwitchboardConfig(
     LOG_FORMAT("json"),
     LOG_LEVEL("INFO"),
     REDIS_URL(""),
+    REDIS_TLS_CA_FILE(""),
     REDIS_KEY_PREFIX("sb"),
     NODE_HEARTBEAT_MS("1000"),
     NODE_TIMEOUT_MS("5000"),
@@ -103,6 +105,8 @@ public record SwitchboardConfig(
         "one of TRACE, DEBUG, INFO, WARN, ERROR, OFF");
     require(redisUrl.isEmpty() || redisUrl.matches("rediss?://\\S+"), Setting.REDIS_URL,
         "a redis:// or rediss:// URL, e.g. redis://:password@redis:6379/0");
+    require(redisTlsCaFile.isEmpty() || java.nio.file.Files.isReadable(java.nio.file.Path.of(redisTlsCaFile)),
+        Setting.REDIS_TLS_CA_FILE, "a readable PEM file of CA certificates, got '" + redisTlsCaFile + "'");
     require(redisKeyPrefix.matches("[A-Za-z0-9._-]{1,32}"), Setting.REDIS_KEY_PREFIX, "1-32 of A-Z a-z 0-9 . _ -");
     require(nodeHeartbeatMillis >= 100, Setting.NODE_HEARTBEAT_MS, "an integer >= 100");
     require(nodeTimeoutMillis >= 2 * nodeHeartbeatMillis, Setting.NODE_TIMEOUT_MS,
@@ -156,6 +160,7 @@ public record SwitchboardConfig(
         logFormat(get.apply(Setting.LOG_FORMAT)),
         get.apply(Setting.LOG_LEVEL).toUpperCase(Locale.ROOT),
         get.apply(Setting.REDIS_URL),
+        get.apply(Setting.REDIS_TLS_CA_FILE),
         get.apply(Setting.REDIS_KEY_PREFIX),
         integer(Setting.NODE_HEARTBEAT_MS, get.apply(Setting.NODE_HEARTBEAT_MS)),
         integer(Setting.NODE_TIMEOUT_MS, get.apply(Setting.NODE_TIMEOUT_MS)),

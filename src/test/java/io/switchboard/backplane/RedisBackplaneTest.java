@@ -30,6 +30,6 @@ class RedisBackplaneTest extends BackplaneContractTest {
 
   @Override
   protected Backplane newNode(String nodeId) {
-    return new RedisBackplane(vertx, RedisFixture.shared().uri(), prefix, nodeId, 200, 1000, 2000, SignalingMetrics.NOOP);
+    return new RedisBackplane(vertx, RedisFixture.shared().uri(), "", prefix, nodeId, 200, 1000, 2000, SignalingMetrics.NOOP);
   }
 }

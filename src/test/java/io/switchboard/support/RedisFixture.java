@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.testcontainers.DockerClientFactory;
@@ -37,6 +38,8 @@ public final class RedisFixture implements AutoCloseable {
   private final GenericContainer<?> container;
   private Process process;
   private Path workDir;
+  private List<String> extraArgs = List.of();
+  private boolean tls;
 
   private RedisFixture(String uri, int port, GenericContainer<?> container, Process process, Path workDir) {
     this.uri = uri;
@@ -63,12 +66,32 @@ public final class RedisFixture implements AutoCloseable {
 
   /** A Redis of this test's own, as a local process, so that the test may stop and restart it. */
   public static RedisFixture ownProcess() {
+    return ownProcess(List.of(), "redis://127.0.0.1:", false);
+  }
+
+  /** An own Redis that requires {@code password}; its URI carries the password. */
+  public static RedisFixture withPassword(String password) {
+    return ownProcess(List.of("--requirepass", password), "redis://:" + password + "@127.0.0.1:", false);
+  }
+
+  /**
+   * An own Redis that speaks only TLS ({@code rediss://}), with {@code cert}/{@code key} (PEM) as
+   * its certificate; clients are not asked for certificates.
+   */
+  public static RedisFixture withTls(Path cert, Path key) {
+    return ownProcess(List.of("--tls-cert-file", cert.toString(), "--tls-key-file", key.toString(),
+        "--tls-ca-cert-file", cert.toString(), "--tls-auth-clients", "no"), "rediss://127.0.0.1:", true);
+  }
+
+  private static RedisFixture ownProcess(List<String> extraArgs, String uriPrefix, boolean tls) {
     if (!onPath("redis-server")) {
       throw new AssertionError("Tests need Redis: no REDIS_URL, no Docker engine, and no redis-server on PATH."
           + " Install it (Debian: apt-get install redis-server) or set REDIS_URL=redis://host:port.");
     }
     int port = freePort();
-    RedisFixture fixture = new RedisFixture("redis://127.0.0.1:" + port, port, null, null, null);
+    RedisFixture fixture = new RedisFixture(uriPrefix + port, port, null, null, null);
+    fixture.extraArgs = extraArgs;
+    fixture.tls = tls;
     fixture.startProcess();
     return fixture;
   }
@@ -106,8 +129,12 @@ public final class RedisFixture implements AutoCloseable {
       if (workDir == null) {
         workDir = Files.createTempDirectory("switchboard-redis");
       }
-      process = new ProcessBuilder(List.of("redis-server", "--port", Integer.toString(port),
-              "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workDir.toString()))
+      List<String> command = new ArrayList<>(List.of("redis-server", "--bind", "127.0.0.1", "--save", "",
+          "--appendonly", "no", "--dir", workDir.toString()));
+      command.addAll(tls ? List.of("--port", "0", "--tls-port", Integer.toString(port))
+          : List.of("--port", Integer.toString(port)));
+      command.addAll(extraArgs);
+      process = new ProcessBuilder(command)
           .redirectErrorStream(true)
           .redirectOutput(workDir.resolve("redis.log").toFile())
           .start();
@@ -128,9 +155,13 @@ public final class RedisFixture implements AutoCloseable {
     }
   }
 
+  // Plain: PONG, or NOAUTH from a server that wants a password. TLS: accepting connections.
   private boolean ping() {
     try (Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
+      if (tls) {
+        return true;
+      }
       socket.setSoTimeout(500);
       OutputStream out = socket.getOutputStream();
       out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -138,7 +169,8 @@ public final class RedisFixture implements AutoCloseable {
       InputStream in = socket.getInputStream();
       byte[] reply = new byte[7];
       int n = in.read(reply);
-      return n > 0 && new String(reply, 0, n, StandardCharsets.US_ASCII).startsWith("+PONG");
+      String answer = n > 0 ? new String(reply, 0, n, StandardCharsets.US_ASCII) : "";
+      return answer.startsWith("+PONG") || answer.startsWith("-NOAUTH");
     } catch (IOException e) {
       return false;
     }

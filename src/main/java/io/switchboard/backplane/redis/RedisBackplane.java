@@ -17,6 +17,8 @@ import io.switchboard.signaling.event.Relayed;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.PemTrustOptions;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
@@ -91,9 +93,11 @@ public final class RedisBackplane implements Backplane {
 
   /**
    * @param url a {@code redis://} or {@code rediss://} URL, with password if needed
+   * @param tlsCaFile PEM file of the CA certificates to trust for {@code rediss://}, or empty for
+   *     the JVM's default trust store
    * @param prefix prefix of every key and channel
    */
-  public RedisBackplane(Vertx vertx, String url, String prefix, String nodeId, long heartbeatMs,
+  public RedisBackplane(Vertx vertx, String url, String tlsCaFile, String prefix, String nodeId, long heartbeatMs,
       long nodeTimeoutMs, long commandTimeoutMs, SignalingMetrics metrics) {
     this.vertx = vertx;
     this.keys = new RedisKeys(prefix);
@@ -102,8 +106,17 @@ public final class RedisBackplane implements Backplane {
     this.nodeTimeoutMs = nodeTimeoutMs;
     this.commandTimeoutMs = commandTimeoutMs;
     this.metrics = metrics;
+    // The client upgrades a rediss:// connection to TLS with these options; the certificate's
+    // name must match the URL's host.
+    NetClientOptions net = new NetClientOptions()
+        .setConnectTimeout((int) commandTimeoutMs)
+        .setHostnameVerificationAlgorithm("HTTPS");
+    if (!tlsCaFile.isEmpty()) {
+      net.setTrustOptions(new PemTrustOptions().addCertPath(tlsCaFile));
+    }
     this.redis = Redis.createClient(vertx, new RedisOptions()
         .setConnectionString(url)
+        .setNetClientOptions(net)
         .setMaxPoolSize(8)
         .setMaxPoolWaiting(4096)
         .setMaxWaitingHandlers(65536));
