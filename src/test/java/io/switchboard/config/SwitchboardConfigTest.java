@@ -117,7 +117,13 @@ class SwitchboardConfigTest {
       "LOG_LEVEL|LOUD",
       "ALLOWED_ORIGINS|not-a-url",
       "ALLOWED_ORIGINS|https://ok.example,https://ok.example/path",
-      "WS_PERMESSAGE_DEFLATE|maybe"})
+      "WS_PERMESSAGE_DEFLATE|maybe",
+      "REDIS_URL|http://redis:6379",
+      "REDIS_TLS_CA_FILE|/no/such/ca.pem",
+      "REDIS_KEY_PREFIX|has space",
+      "NODE_HEARTBEAT_MS|10",
+      "NODE_TIMEOUT_MS|1500",
+      "REDIS_TIMEOUT_MS|0"})
   void rejectsABadValueNamingTheVariable(String variable, String value) {
     ConfigException e = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(Map.of(variable, value)));
     assertEquals(variable, e.variable());
