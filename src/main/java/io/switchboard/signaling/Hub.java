@@ -135,7 +135,7 @@ public final class Hub implements BackplaneListener {
       if (target.local != null) {
         target.local.outbound().send(event);
       } else {
-        publish(new BackplaneMessage(nodeId, room, to, event));
+        relayToOtherNodes(session, new BackplaneMessage(nodeId, room, to, event), relay.requestId());
       }
     } else {
       for (Entry entry : view.entries) {
@@ -144,7 +144,7 @@ public final class Hub implements BackplaneListener {
         }
       }
       if (view.remoteCount > 0) {
-        publish(new BackplaneMessage(nodeId, room, null, event));
+        relayToOtherNodes(session, new BackplaneMessage(nodeId, room, null, event), relay.requestId());
       }
     }
     metrics.relayed(relay.kind());
@@ -327,6 +327,12 @@ public final class Hub implements BackplaneListener {
       }
       return new RoomView(entries);
     });
+  }
+
+  // A relay that cannot leave this node (backplane down) is lost: say so, so the client can retry.
+  private void relayToOtherNodes(Session sender, BackplaneMessage message, String requestId) {
+    backplane.publish(message).onFailure(e -> reject(sender, ErrorCode.INTERNAL,
+        "could not reach members on other nodes; retry", requestId));
   }
 
   private void publish(BackplaneMessage message) {

@@ -74,6 +74,10 @@ class RedisReconnectTest {
 
     a.send(relay(room, local, 2));
     assertEquals(2, local.next("signal").getInteger("data"), "local relays keep working during the outage");
+    a.send("{\"type\":\"signal\",\"room\":\"" + room + "\",\"to\":\"" + b.peerId() + "\",\"data\":0,\"id\":\"lost\"}");
+    JsonObject refused = a.next("error");
+    assertEquals("internal", refused.getString("code"), "a relay that cannot cross nodes is reported");
+    assertEquals("lost", refused.getString("id"));
     leaver.close();
     assertEquals(leaver.peerId(), b.next("peer-left").getString("peer"), "same-node peers hear of it at once");
 
