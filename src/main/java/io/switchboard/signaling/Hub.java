@@ -186,14 +186,14 @@ public final class Hub implements BackplaneListener {
       if (result.cause() instanceof SignalingException refusal) {
         reject(session, refusal.code(), refusal.getMessage() + ": " + room, join.requestId());
       } else {
-        log.warn("join of room {} failed", room, result.cause());
+        log.warn("join of room {} failed: {}", room, result.cause().toString());
         reject(session, ErrorCode.INTERNAL, "join failed; retry", join.requestId());
       }
       return;
     }
     if (!admitted) {
       // The socket closed while the join was in flight.
-      backplane.leave(room, me.peer()).onFailure(e -> log.warn("leave of room {} failed", room, e));
+      backplane.leave(room, me.peer()).onFailure(e -> log.debug("leave of room {} failed", room, e));
       backplane.unsubscribe(room);
       return;
     }
@@ -250,7 +250,8 @@ public final class Hub implements BackplaneListener {
       return localsRemain ? new RoomView(entries) : null;
     });
     metrics.left();
-    backplane.leave(room, session.peer()).onFailure(e -> log.warn("leave of room {} failed", room, e));
+    // Counted by the backplane, and retried by it once it is reachable again.
+    backplane.leave(room, session.peer()).onFailure(e -> log.debug("leave of room {} failed", room, e));
     publish(new BackplaneMessage(nodeId, room, null, announcement));
     backplane.unsubscribe(room);
   }
