@@ -312,17 +312,12 @@ public final class RedisBackplane implements Backplane {
 
   @Override
   public Future<Void> publish(BackplaneMessage message) {
-    RedisConnection pub = publisher;
-    if (!connected || pub == null) {
+    if (!connected) {
       metrics.backplaneError("publish");
       return Future.failedFuture("redis backplane not connected");
     }
     metrics.backplanePublished();
-    return pub.send(Request.cmd(Command.PUBLISH)
-            .arg(keys.events(message.room()))
-            .arg(WireFormat.encode(message, nowMicros())))
-        .onFailure(e -> metrics.backplaneError("publish"))
-        .mapEmpty();
+    return publisherSend(message).onFailure(e -> metrics.backplaneError("publish"));
   }
 
   // ---- membership ----
@@ -400,7 +395,7 @@ public final class RedisBackplane implements Backplane {
     return Future.all(done).mapEmpty();
   }
 
-  // Publishing before 'connected' is set, during reconnection.
+  // Also used while reconnecting, before 'connected' is set.
   private Future<Void> publisherSend(BackplaneMessage message) {
     RedisConnection pub = publisher;
     if (pub == null) {
