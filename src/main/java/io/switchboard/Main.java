@@ -5,13 +5,16 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.switchboard.config.ConfigException;
 import io.switchboard.config.SwitchboardConfig;
 import io.vertx.core.Vertx;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Starts a node from environment variables and runs it until SIGTERM/SIGINT, then drains it
- * within {@code SHUTDOWN_GRACE_SECONDS}. The only production code that blocks on a Future.
+ * ({@link Switchboard#drain}) and exits within {@code DRAIN_DELAY_SECONDS} +
+ * {@code SHUTDOWN_GRACE_SECONDS}: 0 when the drain completed, 1 when time ran out. The only
+ * production code that blocks on a Future.
  */
 public final class Main {
   private Main() {}
@@ -48,15 +51,28 @@ public final class Main {
         config.nodeId(), config.host(), node.port(), config.eventLoops(), config.clustered() ? "redis" : "in-memory");
 
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      log.info("shutting down: draining connections");
-      long graceMillis = TimeUnit.SECONDS.toMillis(config.shutdownGraceSeconds()) + 2000;
+      Duration delay = Duration.ofSeconds(config.drainDelaySeconds());
+      long deadline = System.nanoTime() + delay.plusSeconds(config.shutdownGraceSeconds()).toNanos();
+      log.info("draining: not ready, new sockets refused; open sockets close in {} s", delay.toSeconds());
+      boolean clean;
       try {
-        node.close().toCompletionStage().toCompletableFuture().get(graceMillis, TimeUnit.MILLISECONDS);
-        vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        node.drain(delay).toCompletionStage().toCompletableFuture().get(nanosLeft(deadline), TimeUnit.NANOSECONDS);
+        vertx.close().toCompletionStage().toCompletableFuture().get(nanosLeft(deadline), TimeUnit.NANOSECONDS);
+        clean = true;
       } catch (Exception e) {
-        log.warn("shutdown did not finish cleanly: {}", e.toString());
+        log.warn("shutdown did not finish cleanly within DRAIN_DELAY_SECONDS + SHUTDOWN_GRACE_SECONDS ({} s): {}",
+            delay.toSeconds() + config.shutdownGraceSeconds(), e.toString());
+        clean = false;
       }
       log.info("stopped");
+      // A JVM ended by a signal reports 128 + the signal (143) even when everything went well;
+      // halting says how the drain went instead. Nothing else is left to run: logs are written
+      // synchronously.
+      Runtime.getRuntime().halt(clean ? 0 : 1);
     }, "switchboard-shutdown"));
+  }
+
+  private static long nanosLeft(long deadline) {
+    return Math.max(0, deadline - System.nanoTime());
   }
 }

@@ -14,10 +14,12 @@ import io.switchboard.signaling.Hub;
 import io.switchboard.signaling.Limits;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -114,8 +116,23 @@ public final class Switchboard {
   }
 
   /**
+   * SIGTERM's path: readiness turns false and new sockets are refused at once, while open ones
+   * keep working for {@code delay}, the time load balancers need to notice and stop routing
+   * here; then {@link #close}.
+   */
+  public Future<Void> drain(Duration delay) {
+    node.startDraining();
+    if (delay.isZero()) {
+      return close();
+    }
+    Promise<Void> elapsed = Promise.promise();
+    vertx.setTimer(delay.toMillis(), id -> elapsed.complete());
+    return elapsed.future().compose(v -> close());
+  }
+
+  /**
    * Drains and stops the node: readiness false, sockets closed with 1012, servers closed, then
-   * the backplane. Does not close the Vertx instance.
+   * the backplane, which removes this node's members from it. Does not close the Vertx instance.
    */
   public Future<Void> close() {
     node.startDraining();

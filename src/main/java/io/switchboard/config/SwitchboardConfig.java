@@ -35,6 +35,7 @@ public record SwitchboardConfig(
     boolean permessageDeflate,
     int writeQueueMaxBytes,
     int shutdownGraceSeconds,
+    int drainDelaySeconds,
     LogFormat logFormat,
     String logLevel,
     String redisUrl,
@@ -67,6 +68,7 @@ public record SwitchboardConfig(
     WS_PERMESSAGE_DEFLATE("false"),
     WRITE_QUEUE_MAX_BYTES("1048576"),
     SHUTDOWN_GRACE_SECONDS("10"),
+    DRAIN_DELAY_SECONDS("5"),
     LOG_FORMAT("json"),
     LOG_LEVEL("INFO"),
     REDIS_URL(""),
@@ -101,6 +103,7 @@ public record SwitchboardConfig(
     require(maxConnections >= 1, Setting.MAX_CONNECTIONS, "an integer >= 1");
     require(writeQueueMaxBytes >= 1024, Setting.WRITE_QUEUE_MAX_BYTES, "an integer >= 1024");
     require(shutdownGraceSeconds >= 0, Setting.SHUTDOWN_GRACE_SECONDS, "an integer >= 0");
+    require(drainDelaySeconds >= 0 && drainDelaySeconds <= 300, Setting.DRAIN_DELAY_SECONDS, "an integer 0-300");
     require(logLevel.matches("TRACE|DEBUG|INFO|WARN|ERROR|OFF"), Setting.LOG_LEVEL,
         "one of TRACE, DEBUG, INFO, WARN, ERROR, OFF");
     require(redisUrl.isEmpty() || redisUrl.matches("rediss?://\\S+"), Setting.REDIS_URL,
@@ -157,6 +160,7 @@ public record SwitchboardConfig(
         bool(Setting.WS_PERMESSAGE_DEFLATE, get.apply(Setting.WS_PERMESSAGE_DEFLATE)),
         integer(Setting.WRITE_QUEUE_MAX_BYTES, get.apply(Setting.WRITE_QUEUE_MAX_BYTES)),
         integer(Setting.SHUTDOWN_GRACE_SECONDS, get.apply(Setting.SHUTDOWN_GRACE_SECONDS)),
+        integer(Setting.DRAIN_DELAY_SECONDS, get.apply(Setting.DRAIN_DELAY_SECONDS)),
         logFormat(get.apply(Setting.LOG_FORMAT)),
         get.apply(Setting.LOG_LEVEL).toUpperCase(Locale.ROOT),
         get.apply(Setting.REDIS_URL),

@@ -37,6 +37,7 @@ class SwitchboardConfigTest {
     assertFalse(c.permessageDeflate());
     assertEquals(1048576, c.writeQueueMaxBytes());
     assertEquals(10, c.shutdownGraceSeconds());
+    assertEquals(5, c.drainDelaySeconds());
     assertEquals(SwitchboardConfig.LogFormat.JSON, c.logFormat());
     assertEquals("INFO", c.logLevel());
     assertEquals(SwitchboardConfig.defaults().port(), c.port());
@@ -63,6 +64,7 @@ class SwitchboardConfigTest {
     env.put("WS_PERMESSAGE_DEFLATE", "TRUE");
     env.put("WRITE_QUEUE_MAX_BYTES", "1024");
     env.put("SHUTDOWN_GRACE_SECONDS", "0");
+    env.put("DRAIN_DELAY_SECONDS", "0");
     env.put("LOG_FORMAT", "Text");
     env.put("LOG_LEVEL", "debug");
     SwitchboardConfig c = SwitchboardConfig.fromEnv(env);
@@ -85,6 +87,7 @@ class SwitchboardConfigTest {
     assertTrue(c.permessageDeflate());
     assertEquals(1024, c.writeQueueMaxBytes());
     assertEquals(0, c.shutdownGraceSeconds());
+    assertEquals(0, c.drainDelaySeconds());
     assertEquals(SwitchboardConfig.LogFormat.TEXT, c.logFormat());
     assertEquals("DEBUG", c.logLevel());
   }
@@ -113,6 +116,8 @@ class SwitchboardConfigTest {
       "MAX_CONNECTIONS|0",
       "WRITE_QUEUE_MAX_BYTES|10",
       "SHUTDOWN_GRACE_SECONDS|-1",
+      "DRAIN_DELAY_SECONDS|-1",
+      "DRAIN_DELAY_SECONDS|301",
       "LOG_FORMAT|xml",
       "LOG_LEVEL|LOUD",
       "ALLOWED_ORIGINS|not-a-url",

@@ -49,6 +49,7 @@ public final class TestClient implements AutoCloseable {
   private final LinkedBlockingQueue<Buffer> pongs = new LinkedBlockingQueue<>();
   private final CompletableFuture<Short> closed = new CompletableFuture<>();
   private volatile String peerId;
+  private volatile String closeReason;
 
   private TestClient(String name, ClientWebSocket socket) {
     this.name = name;
@@ -92,7 +93,10 @@ public final class TestClient implements AutoCloseable {
     ws.textMessageHandler(text -> c.frames.add(new Frame(false, text, parse(text))));
     ws.binaryMessageHandler(data -> c.frames.add(new Frame(true, data.length() + " bytes", null)));
     ws.pongHandler(c.pongs::add);
-    ws.closeHandler(v -> c.closed.complete(ws.closeStatusCode()));
+    ws.closeHandler(v -> {
+      c.closeReason = ws.closeReason();
+      c.closed.complete(ws.closeStatusCode());
+    });
     ws.exceptionHandler(t -> { });
     Wait.await(ws.connect(options), WAIT.plusSeconds(1));
     return c;
@@ -262,6 +266,11 @@ public final class TestClient implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
+  }
+
+  /** The reason text of the close frame, once {@link #awaitClose} has returned; null if none was given. */
+  public String closeReason() {
+    return closeReason;
   }
 
   public boolean isClosed() {

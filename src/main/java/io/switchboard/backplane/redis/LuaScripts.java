@@ -25,6 +25,7 @@ final class LuaScripts {
   static final Script LEAVE = load("leave");
   static final Script REAP = load("reap");
   static final Script REASSERT = load("reassert");
+  static final Script DEREGISTER = load("deregister");
 
   private LuaScripts() {}
 

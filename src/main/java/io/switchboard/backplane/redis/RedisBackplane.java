@@ -527,11 +527,11 @@ public final class RedisBackplane implements Backplane {
         // peer-left announcements of the sockets just closed) has reached Redis.
         .transform(ar -> {
           RedisConnection pub = publisher;
-          return pub == null ? Future.succeededFuture()
+          Future<?> flushed = pub == null ? Future.succeededFuture()
               : pub.send(Request.cmd(Command.PING)).timeout(commandTimeoutMs, TimeUnit.MILLISECONDS);
+          return flushed.transform(pinged -> script(LuaScripts.DEREGISTER,
+              List.of(keys.node(nodeId), keys.nodeRooms(nodeId), keys.nodes()), List.of(nodeId)));
         })
-        // Without the heartbeat key, any member we failed to remove is reaped by another node.
-        .transform(ar -> command(Request.cmd(Command.DEL).arg(keys.node(nodeId))))
         .transform(ar -> {
           connected = false;
           closeConnections();
