@@ -1,14 +1,14 @@
 package io.switchboard.edge;
 
 import io.switchboard.config.SwitchboardConfig;
-import io.switchboard.edge.dialect.switchboard.NativeDialect;
+import io.switchboard.edge.dialect.Dialect;
+import io.switchboard.edge.dialect.Link;
 import io.switchboard.metrics.SignalingMetrics;
 import io.switchboard.signaling.CloseReason;
 import io.switchboard.signaling.ErrorCode;
 import io.switchboard.signaling.Hub;
 import io.switchboard.signaling.Outbound;
 import io.switchboard.signaling.Session;
-import io.switchboard.signaling.SignalingException;
 import io.switchboard.signaling.command.Command;
 import io.switchboard.signaling.event.Event;
 import io.switchboard.signaling.event.Relayed;
@@ -20,17 +20,18 @@ import io.vertx.core.http.WebSocketFrameType;
 import io.vertx.core.http.impl.WebSocketImplBase;
 import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One accepted WebSocket: reassembles frames into messages, enforces the size and rate limits,
- * feeds the hub, and writes the hub's events back as frames.
+ * hands each message to its {@link Dialect}, and writes the hub's events back as frames.
  *
  * <p>Every field is owned by the socket's event loop ({@link #context}); other threads reach
  * this object only through {@link Outbound}, whose methods hop onto that loop.
  */
-final class Connection implements Outbound {
+final class Connection implements Outbound, Link {
   private static final Logger log = LoggerFactory.getLogger(Connection.class);
   private static final Buffer PING_PAYLOAD = Buffer.buffer("sb");
   /** How long a client gets to answer our close frame before its TCP connection is dropped. */
@@ -39,7 +40,7 @@ final class Connection implements Outbound {
   private final ServerWebSocket ws;
   private final Context context;
   private final Hub hub;
-  private final NativeDialect dialect;
+  private final Dialect dialect;
   private final SignalingMetrics metrics;
   private final int maxMessageBytes;
   private final Session session;
@@ -58,22 +59,25 @@ final class Connection implements Outbound {
   private boolean closed;
   private boolean tcpClosed;
 
-  Connection(ServerWebSocket ws, Context context, Hub hub, NativeDialect dialect,
+  Connection(ServerWebSocket ws, Context context, Hub hub, Function<Link, Dialect> dialect,
       SignalingMetrics metrics, SwitchboardConfig config) {
     this.ws = ws;
     this.context = context;
     this.hub = hub;
-    this.dialect = dialect;
     this.metrics = metrics;
     this.maxMessageBytes = config.maxMessageBytes();
     this.eventLoopThread = Thread.currentThread();
     this.lastHeardNanos = System.nanoTime();
     ws.setWriteQueueMaxSize(config.writeQueueMaxBytes());
     this.session = hub.open(this, lastHeardNanos);
+    // The welcome the hub just sent waits on the event loop, so it is encoded after this.
+    this.dialect = dialect.apply(this);
     ws.frameHandler(this::onFrame);
+    this.dialect.opened();
   }
 
-  Session session() {
+  @Override
+  public Session session() {
     return session;
   }
 
@@ -131,7 +135,7 @@ final class Connection implements Outbound {
     metrics.bytesIn(length);
     switch (session.admit(lastHeardNanos)) {
       case REJECT -> {
-        hub.reject(session, ErrorCode.RATE_LIMITED, ErrorCode.RATE_LIMITED.defaultMessage(), null);
+        reject(ErrorCode.RATE_LIMITED, ErrorCode.RATE_LIMITED.defaultMessage(), null);
         return;
       }
       case CLOSE -> {
@@ -140,26 +144,27 @@ final class Connection implements Outbound {
       }
       case ACCEPT -> { }
     }
-    if (binary) {
-      hub.reject(session, ErrorCode.BINARY_NOT_SUPPORTED, ErrorCode.BINARY_NOT_SUPPORTED.defaultMessage(), null);
-    } else if (data == null) {
-      hub.reject(session, ErrorCode.TOO_LARGE, "message larger than " + maxMessageBytes + " bytes", null);
+    if (data == null) {
+      reject(ErrorCode.TOO_LARGE, "message larger than " + maxMessageBytes + " bytes", null);
     } else {
-      Command command;
-      try {
-        command = dialect.decode(data.getBytes());
-      } catch (SignalingException e) {
-        hub.reject(session, e.code(), e.getMessage(), e.requestId());
-        return;
-      }
-      try {
-        hub.handle(session, command);
-      } catch (RuntimeException e) {
-        // A bug, not bad input: the client hears 'internal' and keeps its socket.
-        log.error("failed to handle {} from peer {}", command.getClass().getSimpleName(), session.peer(), e);
-        hub.reject(session, ErrorCode.INTERNAL, ErrorCode.INTERNAL.defaultMessage(), command.requestId());
-      }
+      dialect.receive(data.getBytes(), binary);
     }
+  }
+
+  @Override
+  public void handle(Command command) {
+    try {
+      hub.handle(session, command);
+    } catch (RuntimeException e) {
+      // A bug, not bad input: the client hears 'internal' and keeps its socket.
+      log.error("failed to handle {} from peer {}", command.getClass().getSimpleName(), session.peer(), e);
+      reject(ErrorCode.INTERNAL, ErrorCode.INTERNAL.defaultMessage(), command.requestId());
+    }
+  }
+
+  @Override
+  public void reject(ErrorCode code, String message, String requestId) {
+    hub.reject(session, code, message, requestId);
   }
 
   /** Called by the verticle's sweep: pings a quiet socket, closes a silent one. Own loop only. */
@@ -175,6 +180,9 @@ final class Connection implements Outbound {
 
   /** The socket closed, whoever closed it. Own loop only. */
   void onClosed() {
+    if (!closed) {
+      dialect.closing();
+    }
     closed = true;
     tcpClosed = true;
     partial = null;
@@ -210,7 +218,30 @@ final class Connection implements Outbound {
     context.runOnContext(v -> task.run());
   }
 
+  @Override
+  public void write(byte[] message, boolean binary) {
+    if (queued.get() == 0) {
+      writeFrame(message, binary);
+      return;
+    }
+    queued.incrementAndGet();
+    context.runOnContext(v -> {
+      queued.decrementAndGet();
+      writeFrame(message, binary);
+    });
+  }
+
   private void write(Event event) {
+    if (closed || ws.isClosed()) {
+      return;
+    }
+    byte[] message = dialect.encode(event);
+    if (message != null) {
+      writeFrame(message, dialect.binary(event));
+    }
+  }
+
+  private void writeFrame(byte[] message, boolean binary) {
     if (closed || ws.isClosed()) {
       return;
     }
@@ -218,11 +249,10 @@ final class Connection implements Outbound {
       closeNow(CloseReason.SLOW_CONSUMER);
       return;
     }
-    byte[] frame = dialect.encode(event);
-    metrics.bytesOut(frame.length);
+    metrics.bytesOut(message.length);
     // Vert.x has no public text frame over bytes; this keeps the relay from decoding to a
     // String and encoding it back for every receiver.
-    ws.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, frame, true));
+    ws.writeFrame(new WebSocketFrameImpl(binary ? WebSocketFrameType.BINARY : WebSocketFrameType.TEXT, message, true));
   }
 
   /**
@@ -235,6 +265,7 @@ final class Connection implements Outbound {
     if (closed) {
       return;
     }
+    dialect.closing();
     closed = true;
     metrics.closedBy(reason);
     hub.close(session);

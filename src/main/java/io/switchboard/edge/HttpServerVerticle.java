@@ -1,7 +1,13 @@
 package io.switchboard.edge;
 
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
+import io.switchboard.edge.dialect.Dialect;
+import io.switchboard.edge.dialect.Link;
+import io.switchboard.edge.dialect.direct.DirectDialect;
+import io.switchboard.edge.dialect.relay.RelayDialect;
+import io.switchboard.edge.dialect.switchboard.NativeDialect;
 import io.switchboard.signaling.CloseReason;
+import io.switchboard.signaling.RoomId;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -16,11 +22,13 @@ import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One HTTP server instance: {@code /ws} upgrades, health probes and metrics. A node deploys one
+ * One HTTP server instance: the WebSocket endpoints of every dialect ({@code /ws},
+ * {@code /direct}, {@code /relay/{room}}), health probes and metrics. A node deploys one
  * instance per event loop, all sharing the port; each owns the sockets it accepted.
  *
  * <p>Stopping the verticle closes its sockets with 1012 (service restart) so clients reconnect
@@ -28,6 +36,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class HttpServerVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(HttpServerVerticle.class);
+  private static final String RELAY_PREFIX = "/relay/";
 
   private final Node node;
   private final int port;
@@ -91,8 +100,24 @@ public final class HttpServerVerticle extends VerticleBase {
     return server.listen();
   }
 
+  /** The protocol spoken at {@code path}, or null for a path with no WebSocket endpoint. */
+  static Function<Link, Dialect> dialectAt(String path) {
+    if ("/ws".equals(path)) {
+      return NativeDialect::new;
+    }
+    if ("/direct".equals(path)) {
+      return DirectDialect::new;
+    }
+    if (path.startsWith(RELAY_PREFIX)) {
+      RoomId room = RelayDialect.room(path.substring(RELAY_PREFIX.length()));
+      return room == null ? null : link -> new RelayDialect(link, room);
+    }
+    return null;
+  }
+
   private void onHandshake(ServerWebSocketHandshake handshake) {
-    if (!"/ws".equals(handshake.path())) {
+    Function<Link, Dialect> dialect = dialectAt(handshake.path());
+    if (dialect == null) {
       handshake.reject(404);
       return;
     }
@@ -114,13 +139,13 @@ public final class HttpServerVerticle extends VerticleBase {
       return;
     }
     handshake.accept()
-        .onSuccess(this::onOpen)
+        .onSuccess(ws -> onOpen(ws, dialect))
         .onFailure(e -> node.releaseConnection());
   }
 
-  private void onOpen(ServerWebSocket ws) {
+  private void onOpen(ServerWebSocket ws, Function<Link, Dialect> dialect) {
     node.metrics.connectionOpened();
-    Connection connection = new Connection(ws, context, node.hub, node.dialect, node.metrics, node.config);
+    Connection connection = new Connection(ws, context, node.hub, dialect, node.metrics, node.config);
     connections.add(connection);
     ws.closeHandler(v -> {
       connections.remove(connection);

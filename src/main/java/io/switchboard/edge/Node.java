@@ -3,7 +3,6 @@ package io.switchboard.edge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.switchboard.backplane.Backplane;
 import io.switchboard.config.SwitchboardConfig;
-import io.switchboard.edge.dialect.switchboard.NativeDialect;
 import io.switchboard.metrics.SignalingMetrics;
 import io.switchboard.signaling.Hub;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -18,7 +17,6 @@ public final class Node {
   final Backplane backplane;
   final SignalingMetrics metrics;
   final PrometheusMeterRegistry registry;
-  final NativeDialect dialect = new NativeDialect();
   private final AtomicInteger connections = new AtomicInteger();
   private volatile boolean draining;
 

@@ -11,6 +11,7 @@ public enum CloseReason {
   SHUTTING_DOWN(1012, "service restart", true),
   IDLE_TIMEOUT(4000, "idle timeout", true),
   SLOW_CONSUMER(4001, "slow consumer", true),
+  ROOM_FULL(4009, "room full", true),
   FLOODING(4008, "flooding", true);
 
   private final short code;

@@ -6,6 +6,7 @@ import io.switchboard.backplane.BackplaneMessage;
 import io.switchboard.backplane.JoinResult;
 import io.switchboard.metrics.SignalingMetrics;
 import io.switchboard.signaling.command.Command;
+import io.switchboard.signaling.command.Deliver;
 import io.switchboard.signaling.command.Join;
 import io.switchboard.signaling.command.Leave;
 import io.switchboard.signaling.command.Ping;
@@ -21,6 +22,7 @@ import io.switchboard.signaling.event.Pong;
 import io.switchboard.signaling.event.Relayed;
 import io.switchboard.signaling.event.Welcome;
 import io.vertx.core.AsyncResult;
+import io.vertx.core.Future;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
@@ -80,6 +82,8 @@ public final class Hub implements BackplaneListener {
   public void handle(Session session, Command command) {
     if (command instanceof Relay relay) {
       relay(session, relay);
+    } else if (command instanceof Deliver deliver) {
+      session.chainDelivery(() -> deliver(session, deliver));
     } else if (command instanceof Join join) {
       join(session, join);
     } else if (command instanceof Leave leave) {
@@ -150,6 +154,53 @@ public final class Hub implements BackplaneListener {
     metrics.relayed(relay.kind());
   }
 
+  /** Runs after the session's previous delivery has gone out; never fails. Any thread. */
+  private Future<Void> deliver(Session session, Deliver deliver) {
+    RoomId room = deliver.room();
+    Relayed event = new Relayed(deliver.kind(), room, session.peer(), deliver.data());
+    RoomView view = rooms.get(room);
+    if (view != null) {
+      boolean reached = false;
+      for (Entry entry : view.entries) {
+        if (entry.local != null && entry.local != session) {
+          entry.local.outbound().send(event);
+          reached = true;
+        }
+      }
+      if (view.remoteCount > 0) {
+        return publishDelivery(session, event, deliver);
+      }
+      if (!reached) {
+        reject(session, ErrorCode.PEER_NOT_FOUND, "nobody to deliver to", deliver.requestId());
+      } else {
+        metrics.relayed(deliver.kind());
+      }
+      return Future.succeededFuture();
+    }
+    return backplane.roster(room).transform(roster -> {
+      if (roster.failed()) {
+        reject(session, ErrorCode.INTERNAL, "could not reach other nodes; retry", deliver.requestId());
+        return Future.succeededFuture();
+      }
+      if (roster.result().isEmpty()) {
+        reject(session, ErrorCode.PEER_NOT_FOUND, "nobody to deliver to", deliver.requestId());
+        return Future.succeededFuture();
+      }
+      return publishDelivery(session, event, deliver);
+    });
+  }
+
+  private Future<Void> publishDelivery(Session session, Relayed event, Deliver deliver) {
+    return backplane.publish(new BackplaneMessage(nodeId, deliver.room(), null, event)).transform(sent -> {
+      if (sent.failed()) {
+        reject(session, ErrorCode.INTERNAL, "could not reach members on other nodes; retry", deliver.requestId());
+      } else {
+        metrics.relayed(deliver.kind());
+      }
+      return Future.<Void>succeededFuture();
+    });
+  }
+
   // ---- membership ----
 
   private void join(Session session, Join join) {
@@ -173,7 +224,7 @@ public final class Hub implements BackplaneListener {
     Member me = new Member(session.peer(), join.metaJson());
     // Subscribe before joining so no event published after our join can be missed.
     backplane.subscribe(room)
-        .compose(v -> backplane.join(room, me, limits.maxPeersPerRoom()))
+        .compose(v -> backplane.join(room, me, join.capacity() > 0 ? join.capacity() : limits.maxPeersPerRoom()))
         .onComplete(result -> session.outbound().execute(() -> finishJoin(session, join, me, result)));
   }
 

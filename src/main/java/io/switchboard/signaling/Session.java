@@ -1,7 +1,9 @@
 package io.switchboard.signaling;
 
+import io.vertx.core.Future;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * One client connection as the hub sees it: its peer id, the rooms it is in, its rate limiter
@@ -22,6 +24,8 @@ public final class Session {
   private final List<RoomId> joining = new ArrayList<>(1);
   private int rejectedInARow;
   private boolean closed;
+  // The last of this session's deliveries; the next one starts when it completes.
+  private Future<Void> lastDelivery = Future.succeededFuture();
 
   Session(PeerId peer, Outbound outbound, Limits limits, long nowNanos) {
     this.peer = peer;
@@ -81,6 +85,11 @@ public final class Session {
     List<RoomId> all = new ArrayList<>(rooms);
     rooms.clear();
     return all;
+  }
+
+  /** Starts {@code delivery} once every earlier one has completed, to keep them in order. */
+  void chainDelivery(Supplier<Future<Void>> delivery) {
+    lastDelivery = lastDelivery.transform(previous -> delivery.get());
   }
 
   boolean closed() {

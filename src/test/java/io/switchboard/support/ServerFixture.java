@@ -127,6 +127,21 @@ public final class ServerFixture implements AutoCloseable {
     return track(TestClient.connect(wsClient, port(), origin, "client" + names.incrementAndGet()));
   }
 
+  /** A client of the WebSocket endpoint at {@code path} (another dialect's); nothing consumed. */
+  public TestClient open(String path, String name) {
+    return track(TestClient.open(wsClient, TestClient.options(port(), path, null), name));
+  }
+
+  /** The HTTP status with which an upgrade of {@code path} is refused; fails if it is accepted. */
+  public int openRejected(String path) {
+    try {
+      TestClient accepted = open(path, "rejected");
+      return org.junit.jupiter.api.Assertions.fail("upgrade of " + path + " was accepted: " + accepted);
+    } catch (io.vertx.core.http.UpgradeRejectedException e) {
+      return e.getStatus();
+    }
+  }
+
   /** The HTTP status with which an upgrade sending {@code origin} is refused; fails if it is accepted. */
   public int connectRejected(String origin) {
     try {

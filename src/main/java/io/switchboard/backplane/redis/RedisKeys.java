@@ -41,7 +41,7 @@ final class RedisKeys {
       return null;
     }
     String name = channel.substring(head.length(), channel.length() - tail.length());
-    return RoomId.isValid(name) ? new RoomId(name) : null;
+    return RoomId.parse(name);
   }
 
   /** String with a TTL: present while the node heartbeats. */

@@ -1,11 +1,15 @@
 package io.switchboard.signaling.command;
 
-/** The four relayed message types. They behave identically; the type is passed through. */
+/**
+ * The relayed message types. They behave identically; the type is passed through. The native
+ * protocol has the first four; {@code BINARY} carries a binary message of the relay dialect.
+ */
 public enum RelayKind {
   OFFER("offer"),
   ANSWER("answer"),
   CANDIDATE("candidate"),
-  SIGNAL("signal");
+  SIGNAL("signal"),
+  BINARY("binary");
 
   private final String wire;
 

@@ -22,8 +22,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
-class NativeDialectTest {
-  private final NativeDialect dialect = new NativeDialect();
+class NativeCodecTest {
+  private final NativeCodec dialect = new NativeCodec();
 
   private static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);

@@ -1,30 +1,31 @@
-package io.switchboard.edge.dialect.switchboard;
+package io.switchboard.edge.dialect;
 
+import io.switchboard.signaling.command.RawJson;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
-/** A small builder of UTF-8 JSON text for the server's own (non-relayed) messages. */
-final class JsonText {
+/** A small builder of UTF-8 JSON text for the messages the server writes itself. */
+public final class JsonText {
   private final ByteArrayOutputStream out;
 
-  JsonText(int capacity) {
+  public JsonText(int capacity) {
     out = new ByteArrayOutputStream(capacity);
   }
 
   /** Appends text known to need no escaping. */
-  JsonText ascii(String s) {
+  public JsonText ascii(String s) {
     out.writeBytes(s.getBytes(StandardCharsets.ISO_8859_1));
     return this;
   }
 
   /** Appends raw JSON text (already valid JSON) as UTF-8. */
-  JsonText utf8(String json) {
+  public JsonText utf8(String json) {
     out.writeBytes(json.getBytes(StandardCharsets.UTF_8));
     return this;
   }
 
   /** Appends {@code s} as a quoted, escaped JSON string. */
-  JsonText string(String s) {
+  public JsonText string(String s) {
     StringBuilder b = new StringBuilder(s.length() + 2).append('"');
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
@@ -46,7 +47,18 @@ final class JsonText {
     return utf8(b.append('"').toString());
   }
 
-  byte[] toBytes() {
+  /** Appends a value exactly as a client sent it. */
+  public JsonText raw(RawJson json) {
+    out.write(json.source(), json.start(), json.length());
+    return this;
+  }
+
+  @Override
+  public String toString() {
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  public byte[] toBytes() {
     return out.toByteArray();
   }
 }

@@ -1,0 +1,239 @@
+package io.switchboard.edge.dialect.direct;
+
+import io.switchboard.edge.dialect.Dialect;
+import io.switchboard.edge.dialect.JsonFields;
+import io.switchboard.edge.dialect.JsonText;
+import io.switchboard.edge.dialect.Link;
+import io.switchboard.signaling.ErrorCode;
+import io.switchboard.signaling.RoomId;
+import io.switchboard.signaling.command.Deliver;
+import io.switchboard.signaling.command.Join;
+import io.switchboard.signaling.command.RawJson;
+import io.switchboard.signaling.command.RelayKind;
+import io.switchboard.signaling.event.ErrorReply;
+import io.switchboard.signaling.event.Event;
+import io.switchboard.signaling.event.Joined;
+import io.switchboard.signaling.event.Relayed;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The tutorial's login protocol at {@code /direct} (docs/dialects.md): users log in with a name
+ * and call each other by name.
+ *
+ * <p>A name is a room of capacity 1 in the {@code direct} scope, so the backplane's atomic join
+ * makes names unique across the cluster, and the room's membership (released on close or when
+ * the node dies) says who holds it. Messages to a name are {@link Deliver}ed to that room; the
+ * sender builds the exact frame the receiver gets, so the receiving node only forwards bytes.
+ */
+public final class DirectDialect implements Dialect {
+  /** The longest name accepted, in characters. */
+  public static final int MAX_NAME_CHARS = 128;
+
+  // Carried in the request id of our own commands, so a reply can be told apart.
+  private static final String LOGIN = "login";
+  private static final String TO = "to:";
+  private static final String LEAVE = "leave:";
+
+  private static final byte[] LOGIN_SUCCESS =
+      "{\"type\":\"login\",\"success\":true}".getBytes(StandardCharsets.US_ASCII);
+
+  private final Link link;
+  private String name;
+  private String pendingName;
+  // Whom this user last called or answered: told with 'leave' when this socket closes.
+  private String otherName;
+
+  public DirectDialect(Link link) {
+    this.link = link;
+  }
+
+  @Override
+  public void receive(byte[] message, boolean binary) {
+    if (binary) {
+      error(ErrorCode.BINARY_NOT_SUPPORTED, "Binary messages are not supported; send JSON text");
+      return;
+    }
+    JsonFields fields;
+    try {
+      fields = JsonFields.parse(message);
+    } catch (JsonFields.MalformedJson e) {
+      error(ErrorCode.BAD_JSON, "Invalid JSON");
+      return;
+    }
+    String type = fields.text("type");
+    if (type == null) {
+      error(ErrorCode.BAD_MESSAGE, "Message has no type");
+      return;
+    }
+    switch (type) {
+      case "login" -> login(fields);
+      case "offer" -> call(fields, RelayKind.OFFER, "offer", true);
+      case "answer" -> call(fields, RelayKind.ANSWER, "answer", false);
+      case "candidate" -> call(fields, RelayKind.CANDIDATE, "candidate", false);
+      case "leave" -> leave(fields);
+      default -> error(ErrorCode.UNKNOWN_TYPE, "Command not found: " + printable(type));
+    }
+  }
+
+  private void login(JsonFields fields) {
+    String wanted = fields.text("name");
+    if (!validName(wanted)) {
+      error(ErrorCode.BAD_MESSAGE, "name must be a string of 1-" + MAX_NAME_CHARS + " characters");
+    } else if (pendingName != null) {
+      error(ErrorCode.BAD_MESSAGE, "Login already in progress");
+    } else if (name != null && !name.equals(wanted)) {
+      error(ErrorCode.BAD_MESSAGE, "Already logged in as " + name);
+    } else if (name != null) {
+      link.write(LOGIN_SUCCESS, false);
+    } else {
+      pendingName = wanted;
+      String meta = new JsonText(32).ascii("{\"name\":").string(wanted).ascii("}").toString();
+      link.handle(new Join(nameRoom(wanted), meta, LOGIN, 1));
+    }
+  }
+
+  private void call(JsonFields fields, RelayKind kind, String payloadField, boolean withCaller) {
+    String target = target(fields);
+    if (target == null) {
+      return;
+    }
+    JsonFields.Field payload = fields.get(payloadField);
+    if (payload == null) {
+      error(ErrorCode.BAD_MESSAGE, payloadField + " is required");
+      return;
+    }
+    JsonText frame = new JsonText(payload.value().length() + 64)
+        .ascii("{\"type\":\"").ascii(payloadField).ascii("\",\"").ascii(payloadField).ascii("\":")
+        .raw(payload.value());
+    if (withCaller) {
+      frame.ascii(",\"name\":").string(name);
+    }
+    if (kind != RelayKind.CANDIDATE) {
+      otherName = target;
+    }
+    deliver(kind, target, frame.ascii("}").toBytes(), TO + target);
+  }
+
+  private void leave(JsonFields fields) {
+    String target = target(fields);
+    if (target == null) {
+      return;
+    }
+    if (target.equals(otherName)) {
+      otherName = null;
+    }
+    deliver(RelayKind.SIGNAL, target, leaveFrame(), LEAVE + target);
+  }
+
+  /** The name a call message is for, or null after telling the client what is wrong. */
+  private String target(JsonFields fields) {
+    if (name == null) {
+      error(ErrorCode.BAD_MESSAGE, "Not logged in: send login first");
+      return null;
+    }
+    String target = fields.text("name");
+    if (!validName(target)) {
+      error(ErrorCode.BAD_MESSAGE, "name must be a string of 1-" + MAX_NAME_CHARS + " characters");
+      return null;
+    }
+    if (target.equals(name)) {
+      error(ErrorCode.BAD_MESSAGE, "Cannot call yourself");
+      return null;
+    }
+    return target;
+  }
+
+  private void deliver(RelayKind kind, String target, byte[] frame, String marker) {
+    link.handle(new Deliver(kind, nameRoom(target), new RawJson(frame, 0, frame.length), marker));
+  }
+
+  private byte[] leaveFrame() {
+    return new JsonText(32).ascii("{\"type\":\"leave\",\"name\":").string(name).ascii("}").toBytes();
+  }
+
+  @Override
+  public void closing() {
+    if (name != null && otherName != null) {
+      deliver(RelayKind.SIGNAL, otherName, leaveFrame(), LEAVE + otherName);
+      otherName = null;
+    }
+  }
+
+  // ---- events ----
+
+  @Override
+  public byte[] encode(Event event) {
+    if (event instanceof Relayed relayed) {
+      if (relayed.kind() == RelayKind.SIGNAL) {
+        hungUpBy(relayed.data());
+      }
+      RawJson data = relayed.data();
+      return data.start() == 0 && data.end() == data.source().length
+          ? data.source() : data.toString().getBytes(StandardCharsets.UTF_8);
+    }
+    if (event instanceof Joined joined && LOGIN.equals(joined.requestId())) {
+      name = pendingName;
+      pendingName = null;
+      return LOGIN_SUCCESS;
+    }
+    if (event instanceof ErrorReply error) {
+      return encodeError(error);
+    }
+    return null; // the tutorial protocol has no welcome, roster or membership events
+  }
+
+  private byte[] encodeError(ErrorReply error) {
+    String marker = error.requestId();
+    if (LOGIN.equals(marker)) {
+      pendingName = null;
+      String why = error.code() == ErrorCode.ROOM_FULL ? "Name is taken" : error.message();
+      return new JsonText(64).ascii("{\"type\":\"login\",\"success\":false,\"message\":").string(why)
+          .ascii("}").toBytes();
+    }
+    if (marker != null && marker.startsWith(LEAVE)) {
+      // Hanging up on someone who is already gone is not an error.
+      return error.code() == ErrorCode.PEER_NOT_FOUND ? null : errorFrame(error.code(), error.message());
+    }
+    if (marker != null && marker.startsWith(TO) && error.code() == ErrorCode.PEER_NOT_FOUND) {
+      return errorFrame(error.code(), "User " + marker.substring(TO.length()) + " is not logged in");
+    }
+    return errorFrame(error.code(), error.message());
+  }
+
+  /** A 'leave' from the user we were talking to ends that call on this side too. */
+  private void hungUpBy(RawJson leave) {
+    if (otherName == null) {
+      return;
+    }
+    try {
+      if (otherName.equals(JsonFields.parse(leave.source(), leave.start(), leave.end()).text("name"))) {
+        otherName = null;
+      }
+    } catch (JsonFields.MalformedJson e) {
+      // Built by a Switchboard node, so never malformed; nothing to clear either way.
+    }
+  }
+
+  private void error(ErrorCode code, String message) {
+    link.reject(code, message, null);
+  }
+
+  private static byte[] errorFrame(ErrorCode code, String message) {
+    return new JsonText(64).ascii("{\"type\":\"error\",\"code\":\"").ascii(code.wire())
+        .ascii("\",\"message\":").string(message).ascii("}").toBytes();
+  }
+
+
+  static RoomId nameRoom(String name) {
+    return RoomId.scoped("direct", name);
+  }
+
+  private static boolean validName(String name) {
+    return name != null && !name.isEmpty() && name.length() <= MAX_NAME_CHARS;
+  }
+
+  private static String printable(String s) {
+    String cut = s.length() > 32 ? s.substring(0, 32) + "..." : s;
+    return cut.replaceAll("[\\p{Cntrl}]", "?");
+  }
+}
