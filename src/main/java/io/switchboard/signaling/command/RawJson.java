@@ -1,6 +1,7 @@
 package io.switchboard.signaling.command;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * A JSON value kept as the UTF-8 bytes a client sent: the range {@code [start, end)} of
@@ -16,6 +17,11 @@ public record RawJson(byte[] source, int start, int end) {
 
   public int length() {
     return end - start;
+  }
+
+  /** The bytes themselves: the source array when the range is all of it, else a copy. */
+  public byte[] bytes() {
+    return start == 0 && end == source.length ? source : Arrays.copyOfRange(source, start, end);
   }
 
   @Override

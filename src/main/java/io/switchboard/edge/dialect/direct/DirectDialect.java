@@ -167,9 +167,7 @@ public final class DirectDialect implements Dialect {
       if (relayed.kind() == RelayKind.SIGNAL) {
         hungUpBy(relayed.data());
       }
-      RawJson data = relayed.data();
-      return data.start() == 0 && data.end() == data.source().length
-          ? data.source() : data.toString().getBytes(StandardCharsets.UTF_8);
+      return relayed.data().bytes();
     }
     if (event instanceof Joined joined && LOGIN.equals(joined.requestId())) {
       name = pendingName;

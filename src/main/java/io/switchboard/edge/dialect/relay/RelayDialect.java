@@ -14,7 +14,6 @@ import io.switchboard.signaling.event.ErrorReply;
 import io.switchboard.signaling.event.Event;
 import io.switchboard.signaling.event.Joined;
 import io.switchboard.signaling.event.Relayed;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -69,9 +68,7 @@ public final class RelayDialect implements Dialect {
   @Override
   public byte[] encode(Event event) {
     if (event instanceof Relayed relayed) {
-      RawJson data = relayed.data();
-      return data.start() == 0 && data.end() == data.source().length
-          ? data.source() : data.toString().getBytes(StandardCharsets.UTF_8);
+      return relayed.data().bytes();
     }
     if (event instanceof Joined j && JOIN.equals(j.requestId())) {
       joined = true;
