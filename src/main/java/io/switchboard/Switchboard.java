@@ -78,7 +78,7 @@ public final class Switchboard {
     Hub hub = new Hub(backplane, Limits.from(config), metrics, config.nodeId());
     Gauge.builder(MetricNames.ROOMS, hub, Hub::roomCount)
         .description("Rooms with a member on this node").register(registry);
-    Node node = new Node(config, hub, backplane, metrics, registry);
+    Node node = new Node(vertx, config, hub, backplane, metrics, registry);
     // A negative port asks Vert.x for one random port shared by every instance; port 0 would
     // give each instance a port of its own.
     int listenPort = config.port() == 0 ? -1 : config.port();

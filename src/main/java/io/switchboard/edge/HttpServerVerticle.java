@@ -6,6 +6,7 @@ import io.switchboard.edge.dialect.Link;
 import io.switchboard.edge.dialect.direct.DirectDialect;
 import io.switchboard.edge.dialect.relay.RelayDialect;
 import io.switchboard.edge.dialect.switchboard.NativeDialect;
+import io.switchboard.edge.engineio.EngineIoServer;
 import io.switchboard.signaling.CloseReason;
 import io.switchboard.signaling.RoomId;
 import io.vertx.core.Future;
@@ -16,10 +17,10 @@ import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.ServerWebSocketHandshake;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.micrometer.PrometheusScrapingHandler;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -82,6 +83,9 @@ public final class HttpServerVerticle extends VerticleBase {
           .put("backplane", node.backplane.ready() ? "UP" : "DOWN"));
     });
     router.get("/metrics").handler(PrometheusScrapingHandler.create(node.registry));
+    router.route(EngineIoServer.PATH)
+        .handler(BodyHandler.create(false).setBodyLimit(config.maxFrameBytesHard()))
+        .handler(node.engineIo::handle);
 
     long pingAfter = TimeUnit.SECONDS.toNanos(config.pingIntervalSeconds());
     long idleAfter = TimeUnit.SECONDS.toNanos(config.idleTimeoutSeconds());
@@ -116,26 +120,24 @@ public final class HttpServerVerticle extends VerticleBase {
   }
 
   private void onHandshake(ServerWebSocketHandshake handshake) {
+    if (EngineIoServer.PATH.equals(handshake.path())) {
+      node.engineIo.handshake(handshake);
+      return;
+    }
     Function<Link, Dialect> dialect = dialectAt(handshake.path());
     if (dialect == null) {
       handshake.reject(404);
       return;
     }
-    if (node.draining()) {
-      node.metrics.connectionRejected("draining");
-      handshake.reject(503);
-      return;
-    }
     String origin = handshake.headers().get("Origin");
-    if (!node.config.allowsAnyOrigin() && origin != null
-        && !node.config.allowedOrigins().contains(origin.toLowerCase(Locale.ROOT))) {
+    if (origin != null && !node.originAllowed(origin)) {
       node.metrics.connectionRejected("origin");
       handshake.reject(403);
       return;
     }
-    if (!node.tryAcquireConnection()) {
-      node.metrics.connectionRejected("capacity");
-      handshake.reject(503);
+    Integer refusal = node.admitConnection();
+    if (refusal != null) {
+      handshake.reject(refusal);
       return;
     }
     handshake.accept()
@@ -171,6 +173,7 @@ public final class HttpServerVerticle extends VerticleBase {
     for (Connection c : new ArrayList<>(connections)) {
       c.closeNow(CloseReason.SHUTTING_DOWN);
     }
+    node.engineIo.closeSessionsOf(context, CloseReason.SHUTTING_DOWN);
     return server.shutdown(node.config.shutdownGraceSeconds(), TimeUnit.SECONDS);
   }
 }

@@ -1,0 +1,315 @@
+package io.switchboard.edge.engineio;
+
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.switchboard.edge.dialect.Dialect;
+import io.switchboard.edge.dialect.Link;
+import io.switchboard.edge.engineio.EngineIoSession.Poll;
+import io.switchboard.metrics.SignalingMetrics;
+import io.switchboard.signaling.CloseReason;
+import io.switchboard.signaling.ErrorCode;
+import io.switchboard.signaling.Hub;
+import io.vertx.core.Context;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.ServerWebSocketHandshake;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiFunction;
+import java.util.function.Predicate;
+
+/**
+ * The Engine.IO endpoint (protocol versions 3 and 4) that Socket.IO clients reach at
+ * {@code /socket.io/}: the handshake, HTTP long-polling, the upgrade to WebSocket, heartbeats.
+ * It knows nothing of Socket.IO itself: the dialect made for each session reads and writes the
+ * Engine.IO message packets. One per node, shared by all event loops; thread-safe.
+ *
+ * <p>Errors use engine.io's own codes and messages, which clients recognise: 0 transport unknown,
+ * 1 session ID unknown, 3 bad request, 4 forbidden, 5 unsupported protocol version.
+ */
+public final class EngineIoServer {
+  public static final String PATH = "/socket.io/";
+  static final int TRANSPORT_UNKNOWN = 0;
+  static final int UNKNOWN_SID = 1;
+  static final int BAD_REQUEST = 3;
+  static final int FORBIDDEN = 4;
+  static final int UNSUPPORTED_VERSION = 5;
+
+  /** The node's connection budget, shared with its other endpoints. */
+  public interface Admission {
+    /** Takes a connection slot and returns null, or returns the HTTP status refusing the client. */
+    Integer admit();
+
+    /** Gives back a slot taken by {@link #admit}. */
+    void release();
+  }
+
+  final Vertx vertx;
+  final Hub hub;
+  final SignalingMetrics metrics;
+  final int maxMessageBytes;
+  final int writeQueueMaxChars;
+  final long pingIntervalMillis;
+  final long pingTimeoutMillis;
+  private final Admission admission;
+  private final Predicate<String> originAllowed;
+  private final BiFunction<Link, Integer, Dialect> dialect;
+  private final SecureRandom random = new SecureRandom();
+  private final ConcurrentHashMap<String, EngineIoSession> sessions = new ConcurrentHashMap<>();
+
+  /**
+   * @param dialect makes the protocol spoken over a session, given its Engine.IO version
+   * @param pingIntervalMillis how often a ping is due (sent by the v3 client, by the server in v4)
+   * @param pingTimeoutMillis how much longer a silent client is kept
+   */
+  public EngineIoServer(Vertx vertx, Hub hub, SignalingMetrics metrics, Admission admission,
+      Predicate<String> originAllowed, BiFunction<Link, Integer, Dialect> dialect, int maxMessageBytes,
+      int writeQueueMaxBytes, long pingIntervalMillis, long pingTimeoutMillis) {
+    this.vertx = vertx;
+    this.hub = hub;
+    this.metrics = metrics;
+    this.admission = admission;
+    this.originAllowed = originAllowed;
+    this.dialect = dialect;
+    this.maxMessageBytes = maxMessageBytes;
+    this.writeQueueMaxChars = writeQueueMaxBytes;
+    this.pingIntervalMillis = pingIntervalMillis;
+    this.pingTimeoutMillis = pingTimeoutMillis;
+  }
+
+  /** Sessions open on this node. */
+  public int sessionCount() {
+    return sessions.size();
+  }
+
+  // ---- HTTP long-polling ----
+
+  /** Handles a request to {@link #PATH} on the current event loop; the body has been read. */
+  public void handle(RoutingContext rc) {
+    HttpServerRequest request = rc.request();
+    HttpServerResponse response = rc.response();
+    String origin = request.getHeader("Origin");
+    if (origin != null) {
+      if (!originAllowed.test(origin)) {
+        metrics.connectionRejected("origin");
+        error(response, 403, FORBIDDEN, "Forbidden");
+        return;
+      }
+      // Credentials are allowed, so the origin must be named, never '*'.
+      response.putHeader("Access-Control-Allow-Origin", origin)
+          .putHeader("Access-Control-Allow-Credentials", "true")
+          .putHeader("Vary", "Origin");
+    }
+    if (request.method() == HttpMethod.OPTIONS) {
+      String headers = request.getHeader("Access-Control-Request-Headers");
+      response.putHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+      if (headers != null) {
+        response.putHeader("Access-Control-Allow-Headers", headers);
+      }
+      response.setStatusCode(204).end();
+      return;
+    }
+    MultiMap query = request.params();
+    EngineIoCodec codec = codec(query.get("EIO"));
+    if (codec == null) {
+      error(response, 400, UNSUPPORTED_VERSION, "Unsupported protocol version");
+      return;
+    }
+    if (!"polling".equals(query.get("transport")) || query.get("j") != null) {
+      // JSONP polling ('j') is for browsers without XHR; not supported.
+      error(response, 400, TRANSPORT_UNKNOWN, "Transport unknown");
+      return;
+    }
+    Context here = vertx.getOrCreateContext();
+    String sid = query.get("sid");
+    if (sid == null) {
+      if (request.method() != HttpMethod.GET) {
+        error(response, 400, 2, "Bad handshake method");
+        return;
+      }
+      handshake(response, here, codec);
+      return;
+    }
+    EngineIoSession session = sessions.get(sid);
+    if (session == null || session.codec != codec) {
+      error(response, 400, UNKNOWN_SID, "Session ID unknown");
+      return;
+    }
+    Poll poll = new Poll(response, here);
+    if (request.method() == HttpMethod.GET) {
+      response.closeHandler(v -> session.owner.runOnContext(w -> session.pollGone(poll)));
+      session.owner.runOnContext(v -> session.poll(poll));
+    } else if (request.method() == HttpMethod.POST) {
+      List<EngineIoPacket> packets;
+      try {
+        packets = codec.decodePayload(rc.body().asString(StandardCharsets.UTF_8.name()));
+      } catch (EngineIoException e) {
+        metrics.error(ErrorCode.BAD_MESSAGE);
+        error(response, 400, BAD_REQUEST, "Bad request: " + e.getMessage());
+        return;
+      }
+      session.owner.runOnContext(v -> session.received(packets));
+      response.putHeader("Content-Type", "text/html; charset=UTF-8").end("ok");
+    } else {
+      error(response, 400, BAD_REQUEST, "Bad request");
+    }
+  }
+
+  private void handshake(HttpServerResponse response, Context here, EngineIoCodec codec) {
+    Integer refusal = admission.admit();
+    if (refusal != null) {
+      error(response, refusal, BAD_REQUEST, refusal == 503 ? "Service unavailable" : "Bad request");
+      return;
+    }
+    EngineIoSession session = open(codec, List.of("websocket"));
+    session.poll(new Poll(response, here));
+  }
+
+  private EngineIoSession open(EngineIoCodec codec, List<String> upgrades) {
+    String sid = newSid();
+    int version = codec.version();
+    EngineIoSession session = new EngineIoSession(this, sid, codec, link -> dialect.apply(link, version), System.nanoTime());
+    sessions.put(sid, session);
+    metrics.connectionOpened();
+    JsonObject open = new JsonObject()
+        .put("sid", sid)
+        .put("upgrades", new JsonArray(new ArrayList<>(upgrades)))
+        .put("pingInterval", pingIntervalMillis)
+        .put("pingTimeout", pingTimeoutMillis);
+    if (version == 4) {
+      open.put("maxPayload", maxMessageBytes);
+    }
+    session.start(open.encode());
+    return session;
+  }
+
+  // ---- WebSocket ----
+
+  /** Handles a WebSocket upgrade of {@link #PATH}: a new session, or the upgrade of a polling one. */
+  public void handshake(ServerWebSocketHandshake handshake) {
+    Map<String, List<String>> query = new QueryStringDecoder(handshake.uri()).parameters();
+    EngineIoCodec codec = codec(first(query, "EIO"));
+    if (codec == null || !"websocket".equals(first(query, "transport"))) {
+      handshake.reject(400);
+      return;
+    }
+    String origin = handshake.headers().get("Origin");
+    if (origin != null && !originAllowed.test(origin)) {
+      metrics.connectionRejected("origin");
+      handshake.reject(403);
+      return;
+    }
+    Context here = vertx.getOrCreateContext();
+    String sid = first(query, "sid");
+    if (sid != null) {
+      EngineIoSession session = sessions.get(sid);
+      if (session == null || session.codec != codec) {
+        handshake.reject(400);
+        return;
+      }
+      handshake.accept().onSuccess(ws -> {
+        listen(ws, session, here);
+        session.owner.runOnContext(v -> session.upgradeTo(ws, here));
+      });
+      return;
+    }
+    Integer refusal = admission.admit();
+    if (refusal != null) {
+      handshake.reject(refusal);
+      return;
+    }
+    handshake.accept()
+        .onSuccess(ws -> {
+          EngineIoSession session = open(codec, List.of());
+          session.attach(ws, here);
+          listen(ws, session, here);
+        })
+        .onFailure(e -> admission.release());
+  }
+
+  private void listen(ServerWebSocket ws, EngineIoSession session, Context here) {
+    ws.textMessageHandler(text -> session.owner.runOnContext(v -> session.onWebSocketText(ws, text)));
+    ws.binaryMessageHandler(data -> session.owner.runOnContext(v -> session.onWebSocketBinary(ws, data.getBytes())));
+    ws.closeHandler(v -> session.owner.runOnContext(w -> session.onWebSocketClosed(ws)));
+    ws.exceptionHandler(e -> { });
+  }
+
+  // ---- shared by sessions ----
+
+  /** Closes, with a close packet and {@code reason}, the sessions owned by {@code context}. */
+  public void closeSessionsOf(Context context, CloseReason reason) {
+    for (EngineIoSession session : sessions.values()) {
+      if (session.owner == context) {
+        session.closeNow(reason, true);
+      }
+    }
+  }
+
+  void forget(EngineIoSession session) {
+    if (sessions.remove(session.sid, session)) {
+      metrics.connectionClosed();
+      admission.release();
+    }
+  }
+
+  void respondPayload(Poll poll, EngineIoCodec codec, List<EngineIoPacket> packets) {
+    String body = codec.encodePayload(packets);
+    poll.context().runOnContext(v -> {
+      if (!poll.response().ended() && !poll.response().closed()) {
+        poll.response().putHeader("Content-Type", "text/plain; charset=UTF-8").end(body);
+      }
+    });
+  }
+
+  void respondError(Poll poll, int status, int code, String message) {
+    poll.context().runOnContext(v -> {
+      if (!poll.response().ended() && !poll.response().closed()) {
+        error(poll.response(), status, code, message);
+      }
+    });
+  }
+
+  void closeSocket(ServerWebSocket socket, Context context) {
+    context.runOnContext(v -> {
+      if (!socket.isClosed()) {
+        socket.close();
+      }
+    });
+  }
+
+  private static void error(HttpServerResponse response, int status, int code, String message) {
+    response.setStatusCode(status)
+        .putHeader("Content-Type", "application/json")
+        .end(new JsonObject().put("code", code).put("message", message).encode());
+  }
+
+  private static String first(Map<String, List<String>> query, String name) {
+    List<String> values = query.get(name);
+    return values == null || values.isEmpty() ? null : values.get(0);
+  }
+
+  private static EngineIoCodec codec(String eio) {
+    if ("3".equals(eio)) {
+      return EngineIoCodec.V3;
+    }
+    return "4".equals(eio) ? EngineIoCodec.V4 : null;
+  }
+
+  // 20 random bytes: a sid is the only credential of a polling client.
+  private String newSid() {
+    byte[] bytes = new byte[20];
+    random.nextBytes(bytes);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+  }
+}
