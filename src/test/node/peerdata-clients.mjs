@@ -16,6 +16,7 @@
 // b64=1 on every polling request; by default their XMLHttpRequest is an XHR2, as in every current
 // browser, and b64 is never asked for.
 //
+// A client counts as joined once the server's 'log' event echoes its CONNECT (see connectEchoed).
 // Each client sends CONNECT for the room, then acts as a peer-data peer does: OFFER to every peer
 // whose CONNECT it receives, ANSWER to every OFFER, and 2 CANDIDATEs to the other side once it has
 // sent or received an ANSWER. Every event is peer-data's SignalingEvent, {type, caller: {id:
@@ -131,6 +132,13 @@ function main() {
     if (allJoined && missing().length === 0) finish('complete');
   }
 
+  // The server's 'log' echo of the peer's own CONNECT: the join is done (peer-data-server echoes
+  // every message; Switchboard echoes a CONNECT once its join has completed). Without it the
+  // first peer's join could still be in flight when the second one joins.
+  function connectEchoed(peer) {
+    return peer.logs.some((entry) => JSON.stringify(entry).includes('"type":"CONNECT"'));
+  }
+
   // What `to` must have received from `from` when their exchange is over: the later joiner's
   // CONNECT reaches the earlier one, who offers; the answer goes back; each side sends 2 candidates.
   function expected(to, from) {
@@ -226,7 +234,7 @@ function main() {
     for (const type of ['CONNECT', 'DISCONNECT', 'OFFER', 'ANSWER', 'CANDIDATE', 'ERROR']) {
       dispatcher.register(type, (event) => onEvent(peer, type, event));
     }
-    dispatcher.register('log', (entry) => peer.logs.push(entry));
+    dispatcher.register('log', (entry) => { peer.logs.push(entry); progress(); });
     globalThis.location = new URL(peer.url);
     const transports = TRANSPORTS[peer.transport];
     const channel = new SocketChannel(dispatcher, transports ? { transports } : peer.url);
@@ -240,7 +248,7 @@ function main() {
     const socket = io(peer.url, { forceNew: true, ...(transports ? { transports } : {}) });
     socket.on('message', (event) => onEvent(peer, event?.type ?? null, event));
     // Logged as peer-data's SocketChannel would pass them to its dispatcher.
-    socket.on('log', (...args) => peer.logs.push(args));
+    socket.on('log', (...args) => { peer.logs.push(args); progress(); });
     socket.on('ipaddr', (ip) => peer.logs.push(`Server IP address is: ${ip}`));
     peer.send = (event) => socket.emit('message', event);
     watch(peer, socket);
@@ -308,7 +316,7 @@ function main() {
       // Sent at once, as peer-data's Room does: socket.io buffers it until the server's CONNECT.
       send(peer, 'CONNECT', null, { from: peer.name });
       await new Promise((resolve) => {
-        joinCondition = () => peer.socket.connected
+        joinCondition = () => peer.socket.connected && connectEchoed(peer)
           && peers.slice(0, peer.index).every((earlier) => countFrom(earlier, peer.name, 'CONNECT') > 0);
         joinResolve = resolve;
         progress();

@@ -83,6 +83,8 @@ public final class SocketIoDialect implements Dialect {
   // the join (a DISCONNECT would find no room, and the join would then strand it there).
   private int joinsInFlight;
   private final ArrayDeque<byte[]> held = new ArrayDeque<>();
+  // The rewritten CONNECT of each join in flight, echoed to the client once it completes.
+  private final Map<RoomId, byte[]> connecting = new HashMap<>();
 
   /**
    * @param engineIoVersion 3 or 4, from the {@code EIO} query parameter
@@ -258,6 +260,7 @@ public final class SocketIoDialect implements Dialect {
               "a CONNECT event may be at most " + MAX_CONNECT_BYTES + " bytes", mark);
         }
         joinsInFlight++;
+        connecting.put(room, event);
         link.handle(new Join(room, new String(event, StandardCharsets.UTF_8), CONNECT_MARK + roomName));
       }
       case "DISCONNECT" -> {
@@ -330,8 +333,11 @@ public final class SocketIoDialect implements Dialect {
     }
     if (event instanceof Joined joined && isConnect(joined.requestId())) {
       rooms.put(joined.room(), joined.requestId().substring(CONNECT_MARK.length()));
+      byte[] connect = connecting.remove(joined.room());
       joinFinished();
-      return null; // peer-data-server tells the joiner nothing
+      // peer-data-server echoes each message to its sender in a 'log' event, which SocketChannel
+      // hands to the app; echoing the CONNECT once joined tells a client its join is complete.
+      return new JsonText(connect.length + 32).ascii("2[\"log\",\"SERVER_LOG\",").raw(raw(connect)).ascii("]").toBytes();
     }
     if (event instanceof Left left) {
       rooms.remove(left.room());
@@ -343,6 +349,7 @@ public final class SocketIoDialect implements Dialect {
         return frame;
       }
       link.write(frame, false); // ahead of anything the messages it releases produce
+      connecting.remove(RoomId.scoped(SCOPE, error.requestId().substring(CONNECT_MARK.length())));
       joinFinished();
       return null;
     }

@@ -147,7 +147,8 @@ class SocketIoDialectTest {
     send(dialect, emit(event("CONNECT", roomId, null)));
     assertEquals(before + 1, link.commands.size(), () -> "rejects: " + link.rejects);
     Join join = last(Join.class);
-    assertNull(dialect.encode(new Joined(join.room(), link.session.peer(), List.of(), join.requestId())));
+    assertEquals("2[\"log\",\"SERVER_LOG\"," + join.metaJson() + "]",
+        text(dialect.encode(new Joined(join.room(), link.session.peer(), List.of(), join.requestId()))));
     return join;
   }
 
@@ -272,8 +273,10 @@ class SocketIoDialectTest {
     assertEquals(new RoomId("#sio:test-room"), join.room());
     assertEquals(forwarded("CONNECT", "test-room", null), join.metaJson());
     assertEquals(0, join.capacity());
-    // The joiner hears nothing; the others get the CONNECT as the joiner's peer-joined.
-    assertNull(dialect.encode(new Joined(join.room(), link.session.peer(), List.of(), join.requestId())));
+    // The joiner gets its CONNECT echoed in a 'log' event, as peer-data-server echoes every
+    // message; the others get the CONNECT as the joiner's peer-joined.
+    assertEquals("2[\"log\",\"SERVER_LOG\"," + join.metaJson() + "]",
+        text(dialect.encode(new Joined(join.room(), link.session.peer(), List.of(), join.requestId()))));
     assertEquals("2[\"message\"," + join.metaJson() + "]",
         text(dialect.encode(new PeerJoined(join.room(), new Member(OTHER, join.metaJson())))));
   }
@@ -505,7 +508,8 @@ class SocketIoDialectTest {
     assertEquals(1, link.commands.size());
     assertEquals(List.of("0"), link.writes);
 
-    assertNull(dialect.encode(new Joined(join.room(), link.session.peer(), List.of(), join.requestId())));
+    assertEquals("2[\"log\",\"SERVER_LOG\"," + join.metaJson() + "]",
+        text(dialect.encode(new Joined(join.room(), link.session.peer(), List.of(), join.requestId()))));
     assertInstanceOf(Relay.class, link.commands.get(1));
     assertInstanceOf(Leave.class, link.commands.get(2));
     assertEquals(List.of("0", "35[]"), link.writes);
