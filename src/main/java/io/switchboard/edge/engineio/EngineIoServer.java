@@ -173,7 +173,9 @@ public final class EngineIoServer {
       return;
     }
     EngineIoSession session = open(codec, List.of("websocket"));
-    session.poll(new Poll(response, here));
+    // After the greetings the session has queued on this loop, so they share one response.
+    Poll poll = new Poll(response, here);
+    here.runOnContext(v -> session.poll(poll));
   }
 
   private EngineIoSession open(EngineIoCodec codec, List<String> upgrades) {

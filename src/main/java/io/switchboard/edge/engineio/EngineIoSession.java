@@ -15,6 +15,7 @@ import io.vertx.core.http.ServerWebSocket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +46,8 @@ final class EngineIoSession implements Outbound, Link {
   private final long createdNanos;
 
   private final List<EngineIoPacket> outbox = new ArrayList<>();
+  // Events handed to the owner loop and not yet encoded; any thread.
+  private final AtomicInteger queued = new AtomicInteger();
   private int outboxChars;
   private Poll pendingPoll;
   // The upgraded transport, or the only one of a WebSocket-only client.
@@ -265,7 +268,9 @@ final class EngineIoSession implements Outbound, Link {
 
   @Override
   public void send(Event event) {
+    queued.incrementAndGet();
     owner.runOnContext(v -> {
+      queued.decrementAndGet();
       if (!closed) {
         byte[] message = dialect.encode(event);
         if (message != null) {
@@ -277,7 +282,16 @@ final class EngineIoSession implements Outbound, Link {
 
   @Override
   public void write(byte[] message, boolean binary) {
-    pushMessage(message);
+    if (queued.get() == 0) {
+      pushMessage(message);
+      return;
+    }
+    // Behind the events already on their way (an error the hub just sent, say).
+    queued.incrementAndGet();
+    owner.runOnContext(v -> {
+      queued.decrementAndGet();
+      pushMessage(message);
+    });
   }
 
   private void pushMessage(byte[] message) {
