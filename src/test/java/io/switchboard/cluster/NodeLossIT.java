@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Three nodes as separate OS processes running the real jar on one Redis. One is SIGKILLed (no
  * goodbye); peers on the survivors must get {@code peer-left} with reason {@code node-lost}
- * within the documented bound (10 s with default settings).
+ * within the documented bound (10 s with default settings), and the names its {@code /direct}
+ * users held become free.
  */
 class NodeLossIT {
   private static final Duration DOCUMENTED_BOUND = Duration.ofSeconds(10);
@@ -47,6 +48,13 @@ class NodeLossIT {
     return node.port();
   }
 
+  private static boolean login(TestClient client, String name) {
+    client.send(new JsonObject().put("type", "login").put("name", name).encode());
+    JsonObject reply = client.next();
+    assertEquals("login", reply.getString("type"), reply.encode());
+    return reply.getBoolean("success");
+  }
+
   @Test
   void peersOnSurvivingNodesHearNodeLostWithinTheBound() throws Exception {
     Path logs = NodeProcess.logDirectory();
@@ -65,6 +73,14 @@ class NodeLossIT {
     peers.get(0).next("peer-joined");
     peers.get(0).next("peer-joined");
     peers.get(1).next("peer-joined");
+    // A /direct user on the doomed node holds a name that nobody else can take while it lives.
+    String name = "carol-" + prefix;
+    TestClient carol = TestClient.open(ws, TestClient.options(ports[2], "/direct", null), "carol");
+    clients.add(carol);
+    assertTrue(login(carol, name), "carol logs in");
+    TestClient rival = TestClient.open(ws, TestClient.options(ports[0], "/direct", null), "rival");
+    clients.add(rival);
+    assertTrue(!login(rival, name), "the name is taken cluster-wide");
 
     long killedAt = System.nanoTime();
     nodes.get(2).kill();
@@ -77,6 +93,8 @@ class NodeLossIT {
       assertTrue(tookMillis <= DOCUMENTED_BOUND.toMillis(), "peer-left took " + tookMillis + " ms");
       System.out.println("peer" + i + " heard node-lost " + tookMillis + " ms after SIGKILL");
     }
+    // The dead node's names are released with its members.
+    assertTrue(login(rival, name), "the name is free once its node is reaped");
     // The survivors still relay to each other across nodes.
     peers.get(0).send("{\"type\":\"signal\",\"room\":\"" + room + "\",\"to\":\"" + peers.get(1).peerId() + "\",\"data\":1}");
     assertEquals(1, peers.get(1).next("signal").getInteger("data"));
