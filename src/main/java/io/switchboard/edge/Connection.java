@@ -21,8 +21,6 @@ import io.vertx.core.http.impl.WebSocketImplBase;
 import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One accepted WebSocket: reassembles frames into messages, enforces the size and rate limits,
@@ -32,7 +30,6 @@ import org.slf4j.LoggerFactory;
  * this object only through {@link Outbound}, whose methods hop onto that loop.
  */
 final class Connection implements Outbound, Link {
-  private static final Logger log = LoggerFactory.getLogger(Connection.class);
   private static final Buffer PING_PAYLOAD = Buffer.buffer("sb");
   /** How long a client gets to answer our close frame before its TCP connection is dropped. */
   static final long CLOSE_GRACE_MILLIS = 2000;
@@ -153,13 +150,7 @@ final class Connection implements Outbound, Link {
 
   @Override
   public void handle(Command command) {
-    try {
-      hub.handle(session, command);
-    } catch (RuntimeException e) {
-      // A bug, not bad input: the client hears 'internal' and keeps its socket.
-      log.error("failed to handle {} from peer {}", command.getClass().getSimpleName(), session.peer(), e);
-      reject(ErrorCode.INTERNAL, ErrorCode.INTERNAL.defaultMessage(), command.requestId());
-    }
+    hub.handle(session, command);
   }
 
   @Override

@@ -78,8 +78,20 @@ public final class Hub implements BackplaneListener {
     return session;
   }
 
-  /** Carries out one client command. Socket thread. */
+  /**
+   * Carries out one client command. Socket thread. A failure here is a bug, not bad input: it is
+   * logged, and the client hears {@code internal} and keeps its connection.
+   */
   public void handle(Session session, Command command) {
+    try {
+      dispatch(session, command);
+    } catch (RuntimeException e) {
+      log.error("failed to handle {} from peer {}", command.getClass().getSimpleName(), session.peer(), e);
+      reject(session, ErrorCode.INTERNAL, ErrorCode.INTERNAL.defaultMessage(), command.requestId());
+    }
+  }
+
+  private void dispatch(Session session, Command command) {
     if (command instanceof Relay relay) {
       relay(session, relay);
     } else if (command instanceof Deliver deliver) {

@@ -353,12 +353,7 @@ final class EngineIoSession implements Outbound, Link {
 
   @Override
   public void handle(Command command) {
-    try {
-      server.hub.handle(session, command);
-    } catch (RuntimeException e) {
-      log.error("failed to handle {} from peer {}", command.getClass().getSimpleName(), session.peer(), e);
-      reject(ErrorCode.INTERNAL, ErrorCode.INTERNAL.defaultMessage(), command.requestId());
-    }
+    server.hub.handle(session, command);
   }
 
   @Override

@@ -7,14 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.switchboard.support.ServerFixture;
 import io.switchboard.support.TestClient;
 import io.switchboard.support.Topology;
+import io.switchboard.support.TopologyCases;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -43,27 +41,9 @@ class DirectDialectTest {
     }
   }
 
-  abstract static class Cases {
-    private final Supplier<Topology> start;
-    Topology nodes;
-
+  abstract static class Cases extends TopologyCases {
     Cases(Supplier<Topology> start) {
-      this.start = start;
-    }
-
-    @BeforeAll
-    void startNodes() {
-      nodes = start.get();
-    }
-
-    @AfterEach
-    void noLeftovers() {
-      nodes.closeClients();
-    }
-
-    @AfterAll
-    void stopNodes() {
-      nodes.close();
+      super(start);
     }
 
     private static String uniqueName(String base) {
