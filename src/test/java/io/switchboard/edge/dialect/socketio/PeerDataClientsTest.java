@@ -9,6 +9,7 @@ import io.switchboard.support.NodeScript;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.support.ServerFixture;
 import io.switchboard.support.Topology;
+import io.switchboard.support.TopologyCases;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
@@ -17,68 +18,75 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
 /**
- * Unmodified npm clients against two nodes on one Redis: peer-data's own SocketChannel
- * (socket.io-client 2, Engine.IO v3) and socket.io-client 4 (Engine.IO v4), run in Node by
- * src/test/node/peerdata-clients.mjs. Peers of one room sit on different nodes, so every
- * CONNECT, OFFER, ANSWER and CANDIDATE between them crosses the backplane.
+ * Unmodified npm clients: peer-data's own SocketChannel (socket.io-client 2, Engine.IO v3) and
+ * socket.io-client 4 (Engine.IO v4), run in Node by src/test/node/peerdata-clients.mjs, on one
+ * node and on two nodes of one Redis. On two, peers of one room sit on different nodes, so
+ * CONNECT, OFFER, ANSWER and CANDIDATE between them cross the backplane.
  */
 class PeerDataClientsTest {
   private static final Duration SCRIPT_TIMEOUT = Duration.ofSeconds(40);
-  private static Topology nodes;
+  private static final Map<String, String> ENV = Map.of("HOST", "127.0.0.1");
 
-  @BeforeAll
-  static void startNodes() {
-    nodes = Topology.twoNodesOnRedis(Map.of("HOST", "127.0.0.1"));
+  @Nested
+  @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+  class OnOneNode extends Cases {
+    OnOneNode() {
+      super(() -> Topology.oneNode(ENV));
+    }
   }
 
-  @AfterEach
-  void noLeftovers() {
-    nodes.closeClients();
-  }
-
-  @AfterAll
-  static void stopNodes() {
-    nodes.close();
+  @Nested
+  @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+  class AcrossTwoNodes extends Cases {
+    AcrossTwoNodes() {
+      super(() -> Topology.twoNodesOnRedis(ENV));
+    }
   }
 
   private record Client(String name, ServerFixture node, String transport, String library) {}
 
-  @Test
-  void threePeerDataClientsOnTwoNodesReachExactlyTheRightPeers() {
-    run(List.of(
-        new Client("a", nodes.a(), "default", "peer-data"),
-        new Client("b", nodes.b(), "default", "peer-data"),
-        new Client("c", nodes.a(), "default", "peer-data")));
-  }
+  abstract static class Cases extends TopologyCases {
+    Cases(Supplier<Topology> start) {
+      super(start);
+    }
 
-  @Test
-  void pollingOnlySessions() {
-    run(List.of(
-        new Client("a", nodes.a(), "polling", "peer-data"),
-        new Client("b", nodes.b(), "polling", "peer-data"),
-        new Client("c", nodes.b(), "polling", "socketio4")));
-  }
+    @Test
+    void threePeerDataClientsReachExactlyTheRightPeers() {
+      run(List.of(
+          new Client("a", nodes.a(), "default", "peer-data"),
+          new Client("b", nodes.b(), "default", "peer-data"),
+          new Client("c", nodes.a(), "default", "peer-data")));
+    }
 
-  @Test
-  void webSocketOnlySessions() {
-    run(List.of(
-        new Client("a", nodes.a(), "websocket", "peer-data"),
-        new Client("b", nodes.b(), "websocket", "socketio4"),
-        new Client("c", nodes.a(), "websocket", "peer-data")));
-  }
+    @Test
+    void pollingOnlySessions() {
+      run(List.of(
+          new Client("a", nodes.a(), "polling", "peer-data"),
+          new Client("b", nodes.b(), "polling", "peer-data"),
+          new Client("c", nodes.b(), "polling", "socketio4")));
+    }
 
-  @Test
-  void currentSocketIoClientsUpgradeToo() {
-    run(List.of(
-        new Client("a", nodes.a(), "default", "socketio4"),
-        new Client("b", nodes.b(), "default", "socketio4"),
-        new Client("c", nodes.b(), "default", "peer-data")));
+    @Test
+    void webSocketOnlySessions() {
+      run(List.of(
+          new Client("a", nodes.a(), "websocket", "peer-data"),
+          new Client("b", nodes.b(), "websocket", "socketio4"),
+          new Client("c", nodes.a(), "websocket", "peer-data")));
+    }
+
+    @Test
+    void currentSocketIoClientsUpgradeToo() {
+      run(List.of(
+          new Client("a", nodes.a(), "default", "socketio4"),
+          new Client("b", nodes.b(), "default", "socketio4"),
+          new Client("c", nodes.b(), "default", "peer-data")));
+    }
   }
 
   /**
