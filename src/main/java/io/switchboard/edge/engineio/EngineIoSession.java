@@ -212,9 +212,9 @@ final class EngineIoSession implements Outbound, Link {
     }
   }
 
+  // Engine.IO has no error packet; the dialect's error event is the clear answer it can get.
   private void malformed(EngineIoException e) {
-    server.metrics.error(ErrorCode.BAD_MESSAGE);
-    log.debug("malformed Engine.IO packet from peer {}: {}", session.peer(), e.getMessage());
+    reject(ErrorCode.BAD_MESSAGE, "malformed Engine.IO packet: " + e.getMessage(), null);
   }
 
   private void onPacket(EngineIoPacket packet) {
