@@ -13,7 +13,7 @@ import java.util.stream.Collectors;
  *
  * <p>Immutable and validated: an instance that exists is usable. {@link #fromEnv(Map)} throws
  * {@link ConfigException} naming the first bad variable. The variables, their defaults and their
- * meaning are listed in {@code docs/configuration.md} and the README; {@link Setting} is the single
+ * meaning are listed in the README and {@code docs/operations.md}; {@link Setting} is the single
  * source of those names.
  */
 public record SwitchboardConfig(

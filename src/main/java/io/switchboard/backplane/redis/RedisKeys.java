@@ -3,7 +3,7 @@ package io.switchboard.backplane.redis;
 import io.switchboard.signaling.RoomId;
 
 /**
- * Every Redis key and channel name Switchboard uses (the table in docs/architecture.md). All keys
+ * Every Redis key and channel name Switchboard uses (the table in docs/clustering.md). All keys
  * of one room share the hash tag {@code {room}}; room names are from a safe character set, so
  * no escaping is needed.
  */
