@@ -151,6 +151,12 @@ class DeploymentManifestsTest {
         assertTrue(settings.contains(name), e.getKey() + " sets " + name + ", which the server does not read");
       }
     }
+    for (String doc : List.of(readme, operations)) {
+      Matcher row = Pattern.compile("(?m)^\\| `([A-Z][A-Z0-9_]*)` \\|").matcher(doc);
+      while (row.find()) {
+        assertTrue(settings.contains(row.group(1)), "a table documents " + row.group(1) + ", which the server does not read");
+      }
+    }
     for (String name : settings) {
       assertTrue(Pattern.compile("(?m)^\\| `" + name + "` \\|").matcher(readme).find(), name + " missing from the README table");
       assertTrue(operations.contains("`" + name + "`"), name + " missing from docs/operations.md");
