@@ -85,7 +85,8 @@ public final class HttpServerVerticle extends VerticleBase {
     router.get("/metrics").handler(PrometheusScrapingHandler.create(node.registry));
     router.route(EngineIoServer.PATH)
         .handler(BodyHandler.create(false).setBodyLimit(config.maxFrameBytesHard()))
-        .handler(node.engineIo::handle);
+        .handler(node.engineIo::handle)
+        .failureHandler(node.engineIo::failed);
 
     long pingAfter = TimeUnit.SECONDS.toNanos(config.pingIntervalSeconds());
     long idleAfter = TimeUnit.SECONDS.toNanos(config.idleTimeoutSeconds());

@@ -28,6 +28,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiFunction;
 import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Engine.IO endpoint (protocol versions 3 and 4) that Socket.IO clients reach at
@@ -39,6 +41,7 @@ import java.util.function.Predicate;
  * 1 session ID unknown, 3 bad request, 4 forbidden, 5 unsupported protocol version.
  */
 public final class EngineIoServer {
+  private static final Logger log = LoggerFactory.getLogger(EngineIoServer.class);
   public static final String PATH = "/socket.io/";
   static final int TRANSPORT_UNKNOWN = 0;
   static final int UNKNOWN_SID = 1;
@@ -100,16 +103,10 @@ public final class EngineIoServer {
     HttpServerRequest request = rc.request();
     HttpServerResponse response = rc.response();
     String origin = request.getHeader("Origin");
-    if (origin != null) {
-      if (!originAllowed.test(origin)) {
-        metrics.connectionRejected("origin");
-        error(response, 403, FORBIDDEN, "Forbidden");
-        return;
-      }
-      // Credentials are allowed, so the origin must be named, never '*'.
-      response.putHeader("Access-Control-Allow-Origin", origin)
-          .putHeader("Access-Control-Allow-Credentials", "true")
-          .putHeader("Vary", "Origin");
+    if (origin != null && !allowCrossOrigin(origin, response)) {
+      metrics.connectionRejected("origin");
+      error(response, 403, FORBIDDEN, "Forbidden");
+      return;
     }
     if (request.method() == HttpMethod.OPTIONS) {
       String headers = request.getHeader("Access-Control-Request-Headers");
@@ -153,7 +150,9 @@ public final class EngineIoServer {
     } else if (request.method() == HttpMethod.POST) {
       List<EngineIoPacket> packets;
       try {
-        packets = codec.decodePayload(rc.body().asString(StandardCharsets.UTF_8.name()));
+        // Vert.x gives no text at all for an empty body; the codec refuses "" as it should.
+        String body = rc.body().asString(StandardCharsets.UTF_8.name());
+        packets = codec.decodePayload(body == null ? "" : body);
       } catch (EngineIoException e) {
         metrics.error(ErrorCode.BAD_MESSAGE);
         error(response, 400, BAD_REQUEST, "Bad request: " + e.getMessage());
@@ -164,6 +163,33 @@ public final class EngineIoServer {
     } else {
       error(response, 400, BAD_REQUEST, "Bad request");
     }
+  }
+
+  /**
+   * Answers a request the router failed before {@link #handle}: a body over the limit (413)
+   * quietly, as a client's mistake; anything else as the bug it is.
+   */
+  public void failed(RoutingContext rc) {
+    int status = rc.statusCode() > 0 ? rc.statusCode() : 500;
+    if (status >= 500) {
+      log.error("Engine.IO request failed", rc.failure());
+    }
+    String origin = rc.request().getHeader("Origin");
+    if (origin != null) {
+      allowCrossOrigin(origin, rc.response());
+    }
+    error(rc.response(), status, BAD_REQUEST, status == 413 ? "Payload too large" : "Bad request");
+  }
+
+  // Credentials are allowed, so the origin must be named, never '*'.
+  private boolean allowCrossOrigin(String origin, HttpServerResponse response) {
+    if (!originAllowed.test(origin)) {
+      return false;
+    }
+    response.putHeader("Access-Control-Allow-Origin", origin)
+        .putHeader("Access-Control-Allow-Credentials", "true")
+        .putHeader("Vary", "Origin");
+    return true;
   }
 
   private void handshake(HttpServerResponse response, Context here, EngineIoCodec codec) {
