@@ -174,7 +174,7 @@ public final class HttpServerVerticle extends VerticleBase {
     for (Connection c : new ArrayList<>(connections)) {
       c.closeNow(CloseReason.SHUTTING_DOWN);
     }
-    node.engineIo.closeSessionsOf(context, CloseReason.SHUTTING_DOWN);
+    node.engineIo.closeOwnSessions(CloseReason.SHUTTING_DOWN);
     return server.shutdown(node.config.shutdownGraceSeconds(), TimeUnit.SECONDS);
   }
 }

@@ -275,10 +275,13 @@ public final class EngineIoServer {
 
   // ---- shared by sessions ----
 
-  /** Closes, with a close packet and {@code reason}, the sessions owned by {@code context}. */
-  public void closeSessionsOf(Context context, CloseReason reason) {
+  /**
+   * Closes, with a close packet and {@code reason}, the sessions owned by the calling event loop:
+   * a stopping verticle closes its own.
+   */
+  public void closeOwnSessions(CloseReason reason) {
     for (EngineIoSession session : sessions.values()) {
-      if (session.owner == context) {
+      if (session.ownerThread == Thread.currentThread()) {
         session.closeNow(reason, true);
       }
     }

@@ -39,6 +39,9 @@ final class EngineIoSession implements Outbound, Link {
 
   final String sid;
   final Context owner;
+  // The owner's thread: request handlers run on duplicates of the verticle's context, so the
+  // context itself cannot tell which verticle a session belongs to.
+  final Thread ownerThread = Thread.currentThread();
   final EngineIoCodec codec;
   private final EngineIoServer server;
   private final Session session;
