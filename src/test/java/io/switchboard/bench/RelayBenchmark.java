@@ -273,6 +273,8 @@ public final class RelayBenchmark {
       }
     });
     env.put("SHUTDOWN_GRACE_SECONDS", "2");
+    // No load balancer to wait for: stop within the 5 s the benchmark gives the server.
+    env.put("DRAIN_DELAY_SECONDS", "0");
     String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     Path serverLog = jar.toAbsolutePath().getParent().resolve("bench-server-" + stamp + ".log");
 
