@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One HTTP server instance: the WebSocket endpoints of every dialect ({@code /ws},
- * {@code /direct}, {@code /relay/{room}}), health probes and metrics. A node deploys one
- * instance per event loop, all sharing the port; each owns the sockets it accepted.
+ * {@code /direct}, {@code /relay/{room}}), health probes, metrics and the browser client with its
+ * demo page ({@link Webroot}). A node deploys one instance per event loop, all sharing the port;
+ * each owns the sockets it accepted.
  *
  * <p>Stopping the verticle closes its sockets with 1012 (service restart) so clients reconnect
  * elsewhere.
@@ -87,6 +88,7 @@ public final class HttpServerVerticle extends VerticleBase {
         .handler(BodyHandler.create(false).setBodyLimit(config.maxFrameBytesHard()))
         .handler(node.engineIo::handle)
         .failureHandler(node.engineIo::failed);
+    Webroot.mount(router);
 
     long pingAfter = TimeUnit.SECONDS.toNanos(config.pingIntervalSeconds());
     long idleAfter = TimeUnit.SECONDS.toNanos(config.idleTimeoutSeconds());

@@ -1,0 +1,748 @@
+// switchboard.js: the browser client of Switchboard's native protocol (docs/protocol.md), with a
+// helper that connects an RTCPeerConnection to every other member of a room.
+// An ES module with no dependencies: import it straight from the server.
+//   import { SwitchboardClient, Mesh } from '/switchboard.js';
+// Documented in docs/client.md.
+
+/** The relayed message types; the server treats them alike and receivers dispatch on them. */
+export const RELAYED_TYPES = Object.freeze(['offer', 'answer', 'candidate', 'signal']);
+
+const ROOM_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
+
+// Close codes after which connecting again cannot help (docs/protocol.md, "Close codes").
+const FINAL_CLOSE_CODES = new Set([1000, 1009]);
+// The node is shutting down and another will take the client: retry at once, not after a backoff.
+const SERVICE_RESTART = 1012;
+// A connection that lived this long was healthy, so the next failure starts the backoff afresh;
+// one that keeps dying young (refused, flooding) keeps backing off.
+const STABLE_AFTER_MS = 10_000;
+
+/** An error the server sent (its `code` is one of docs/protocol.md's) or one of the client's own. */
+export class SwitchboardError extends Error {
+  /**
+   * @param {string} code a server error code, or `timeout`, `disconnected`, `closed`, `left`
+   * @param {string} message
+   * @param {object} [details] e.g. `{room}`
+   */
+  constructor(code, message, details = {}) {
+    super(message);
+    this.name = 'SwitchboardError';
+    this.code = code;
+    Object.assign(this, details);
+  }
+}
+
+/** `true` when `name` is a room name the server accepts. */
+export function isValidRoomName(name) {
+  return typeof name === 'string' && ROOM_NAME.test(name);
+}
+
+/** Minimal event emitter: `on` returns a function that removes the listener. */
+class Emitter {
+  #listeners = new Map();
+
+  on(type, listener) {
+    if (!this.#listeners.has(type)) this.#listeners.set(type, new Set());
+    this.#listeners.get(type).add(listener);
+    return () => this.off(type, listener);
+  }
+
+  once(type, listener) {
+    const off = this.on(type, (event) => {
+      off();
+      listener(event);
+    });
+    return off;
+  }
+
+  off(type, listener) {
+    this.#listeners.get(type)?.delete(listener);
+  }
+
+  emit(type, event) {
+    for (const listener of [...(this.#listeners.get(type) ?? [])]) {
+      try {
+        listener(event);
+      } catch (e) {
+        // A throwing listener must not break the client's own bookkeeping or the other listeners.
+        reportListenerError(e);
+      }
+    }
+  }
+}
+
+function reportListenerError(e) {
+  if (typeof globalThis.reportError === 'function') globalThis.reportError(e);
+  else setTimeout(() => { throw e; });
+}
+
+function defaultUrl() {
+  const loc = globalThis.location;
+  if (!loc || !/^https?:$/.test(loc.protocol)) return undefined;
+  return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
+}
+
+/**
+ * One connection to a Switchboard server, kept open: after a drop it reconnects with exponential
+ * backoff and jitter and joins its rooms again (under a new peer id: the server assigns one per
+ * connection).
+ *
+ * Events (`client.on(type, listener)`): `state`, `welcome`, `joined`, `left`, `peer-joined`,
+ * `peer-left`, `offer`, `answer`, `candidate`, `signal`, `error`.
+ */
+export class SwitchboardClient extends Emitter {
+  #options;
+  #ws = null;
+  #state = 'idle';
+  #welcome = null;
+  #attempt = 0;
+  #openedAt = 0;
+  #retryTimer = null;
+  #heartbeatTimer = null;
+  #nextId = 1;
+  // Request id -> {type, room?, resolve, reject, timer} for replies that carry the id back.
+  #pending = new Map();
+  // Rooms this client wants to be in: name -> {meta, joined, requestId, waiters: [{resolve, reject}]}.
+  #rooms = new Map();
+  #openWaiters = [];
+
+  /**
+   * @param {object} [options]
+   * @param {string | (() => string)} [options.url] the WebSocket URL, or a function called before
+   *   each attempt (to rotate nodes or refresh a token); default `/ws` on the page's own host
+   * @param {string | string[]} [options.protocols] WebSocket subprotocols to offer
+   * @param {boolean} [options.reconnect=true] reconnect after the connection drops
+   * @param {number} [options.minDelayMs=500] first reconnect delay (before jitter)
+   * @param {number} [options.maxDelayMs=15000] largest reconnect delay
+   * @param {number} [options.requestTimeoutMs=10000] how long join, leave and ping wait for a reply
+   * @param {number} [options.heartbeatMs=25000] send a `ping` this often and reconnect when its
+   *   `pong` does not come back in time (finds dead connections after sleep or a network
+   *   change); 0 turns it off
+   * @param {typeof WebSocket} [options.WebSocket] the WebSocket class (e.g. npm `ws` in Node)
+   */
+  constructor(options = {}) {
+    super();
+    this.#options = {
+      url: defaultUrl(),
+      protocols: undefined,
+      reconnect: true,
+      minDelayMs: 500,
+      maxDelayMs: 15_000,
+      requestTimeoutMs: 10_000,
+      heartbeatMs: 25_000,
+      WebSocket: globalThis.WebSocket,
+      ...options,
+    };
+    if (!this.#options.url) throw new TypeError('options.url is required outside a web page');
+    if (typeof this.#options.WebSocket !== 'function') throw new TypeError('no WebSocket class: pass options.WebSocket');
+  }
+
+  /** `idle`, `connecting`, `open` (welcomed), `reconnecting` (waiting to retry) or `closed`. */
+  get state() {
+    return this.#state;
+  }
+
+  /** This connection's peer id, or null while not connected. */
+  get peer() {
+    return this.#state === 'open' ? this.#welcome.peer : null;
+  }
+
+  /** The ICE servers the server handed out in `welcome` (TURN credentials), or null if none. */
+  get iceServers() {
+    const servers = this.#welcome?.iceServers;
+    return Array.isArray(servers) ? servers : null;
+  }
+
+  /** The rooms this client is in or joining. */
+  get rooms() {
+    return [...this.#rooms.keys()];
+  }
+
+  /** Connects (if not already) and resolves with the `welcome` message once the server sent it. */
+  connect() {
+    if (this.#state === 'closed') return Promise.reject(new SwitchboardError('closed', 'the client was closed'));
+    const opened = this.#whenOpen();
+    if (this.#state === 'idle') this.#open();
+    return opened;
+  }
+
+  /**
+   * Joins `room`, connecting first if needed. Resolves with the `joined` message (`peers` is the
+   * roster without you). After a reconnect the client joins again by itself and emits `joined`
+   * with `rejoined: true`. Rejects with a SwitchboardError: the server's code (`room-full`,
+   * `too-many-rooms`, `bad-message`, `internal`…), or `timeout`, `left`, `closed`.
+   */
+  join(room, meta = {}) {
+    if (this.#state === 'closed') return Promise.reject(new SwitchboardError('closed', 'the client was closed', { room }));
+    let entry = this.#rooms.get(room);
+    if (!entry) {
+      entry = { meta, joined: false, requestId: null, waiters: [] };
+      this.#rooms.set(room, entry);
+    }
+    entry.meta = meta;
+    const result = new Promise((resolve, reject) => entry.waiters.push({ resolve, reject }));
+    if (this.#state === 'idle') this.#open();
+    else if (this.#state === 'open' && entry.requestId === null) this.#sendJoin(room, entry);
+    return result;
+  }
+
+  /** Leaves `room`; resolves once the server confirmed (at once if not connected or not in it). */
+  async leave(room) {
+    const entry = this.#rooms.get(room);
+    if (!entry) return;
+    this.#rooms.delete(room);
+    const wasOnServer = entry.joined || entry.requestId !== null;
+    for (const w of entry.waiters) w.reject(new SwitchboardError('left', `left ${room} before joining it`, { room }));
+    if (this.#state !== 'open' || !wasOnServer) return;
+    try {
+      await this.#request({ type: 'leave', room });
+    } catch (e) {
+      // Already out is what was asked for; a dropped connection took us out of every room.
+      if (e.code !== 'not-in-room' && e.code !== 'disconnected') throw e;
+    }
+  }
+
+  /** Relays an offer to peer `to` in `room` (to everyone else in it when `to` is null). */
+  offer(room, to, data) {
+    return this.#relay('offer', room, to, data);
+  }
+
+  answer(room, to, data) {
+    return this.#relay('answer', room, to, data);
+  }
+
+  candidate(room, to, data) {
+    return this.#relay('candidate', room, to, data);
+  }
+
+  /** Anything else for the other peers (mute state, renegotiation…); `data` is any JSON value. */
+  signal(room, to, data) {
+    return this.#relay('signal', room, to, data);
+  }
+
+  /** Resolves with the round-trip time in milliseconds of an application-level ping. */
+  async ping() {
+    const started = performance.now();
+    await this.#request({ type: 'ping' });
+    return performance.now() - started;
+  }
+
+  /** Closes the connection for good: no reconnect; pending requests and joins reject with `closed`. */
+  close() {
+    if (this.#state === 'closed') return;
+    clearTimeout(this.#retryTimer);
+    const ws = this.#ws;
+    this.#ws = null;
+    this.#dropConnection(new SwitchboardError('closed', 'the client was closed'));
+    for (const [room, entry] of this.#rooms) {
+      for (const w of entry.waiters) w.reject(new SwitchboardError('closed', 'the client was closed', { room }));
+    }
+    this.#rooms.clear();
+    for (const w of this.#openWaiters.splice(0)) w.reject(new SwitchboardError('closed', 'the client was closed'));
+    this.#setState('closed', {});
+    if (ws) {
+      detach(ws);
+      ws.close(1000);
+    }
+  }
+
+  #whenOpen() {
+    if (this.#state === 'open') return Promise.resolve(this.#welcome);
+    return new Promise((resolve, reject) => this.#openWaiters.push({ resolve, reject }));
+  }
+
+  #setState(state, details) {
+    const previous = this.#state;
+    this.#state = state;
+    this.emit('state', { state, previous, ...details });
+  }
+
+  #open() {
+    const url = typeof this.#options.url === 'function' ? this.#options.url() : this.#options.url;
+    this.#setState('connecting', { attempt: this.#attempt, url });
+    let ws;
+    try {
+      ws = new this.#options.WebSocket(url, this.#options.protocols);
+    } catch (e) {
+      // A malformed URL throws at once; treat it like a failed attempt so the backoff applies.
+      this.emit('error', new SwitchboardError('connect-failed', e.message));
+      this.#scheduleReconnect(0, e.message);
+      return;
+    }
+    this.#ws = ws;
+    this.#openedAt = Date.now();
+    ws.onmessage = (event) => this.#onMessage(event.data);
+    ws.onclose = (event) => {
+      if (this.#ws !== ws) return;
+      detach(ws);
+      this.#ws = null;
+      this.#onClosed(event.code, event.reason);
+    };
+    // Browsers follow every error with a close event, which is where it is handled.
+    ws.onerror = () => {};
+  }
+
+  #onClosed(code, reason) {
+    this.#dropConnection(new SwitchboardError('disconnected', `connection closed (${code})`));
+    const stable = this.#welcome !== null && Date.now() - this.#openedAt >= STABLE_AFTER_MS;
+    this.#welcome = null;
+    if (stable) this.#attempt = 0;
+    if (!this.#options.reconnect || FINAL_CLOSE_CODES.has(code)) {
+      for (const w of this.#openWaiters.splice(0)) w.reject(new SwitchboardError('disconnected', `connection closed (${code})`));
+      this.#setState('closed', { code, reason });
+      return;
+    }
+    this.#scheduleReconnect(code, reason);
+  }
+
+  /** Forgets what belonged to the connection that ended: its requests, heartbeat and joins. */
+  #dropConnection(error) {
+    clearInterval(this.#heartbeatTimer);
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      if (p.type !== 'join') p.reject(error);
+    }
+    this.#pending.clear();
+    for (const entry of this.#rooms.values()) {
+      entry.joined = false;
+      entry.requestId = null;
+    }
+  }
+
+  #scheduleReconnect(code, reason) {
+    const delayMs = code === SERVICE_RESTART ? Math.random() * this.#options.minDelayMs : this.#backoff();
+    this.#attempt++;
+    this.#setState('reconnecting', { code, reason, attempt: this.#attempt, delayMs: Math.round(delayMs) });
+    this.#retryTimer = setTimeout(() => this.#open(), delayMs);
+  }
+
+  // Exponential, capped, with "equal jitter": half the delay is fixed, half random, so that
+  // clients dropped together by one failure do not all come back in the same instant.
+  #backoff() {
+    const { minDelayMs, maxDelayMs } = this.#options;
+    const ceiling = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(this.#attempt, 30));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  #onMessage(text) {
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (typeof msg !== 'object' || msg === null) return;
+    switch (msg.type) {
+      case 'welcome':
+        return this.#onWelcome(msg);
+      case 'joined':
+        return this.#onJoined(msg);
+      case 'left':
+      case 'pong':
+        return this.#settle(msg.id, (p) => p.resolve(msg));
+      case 'error':
+        return this.#onError(msg);
+      case 'peer-joined':
+      case 'peer-left':
+        return this.emit(msg.type, msg);
+      default:
+        // Unknown types are ignored: the protocol may add server messages (docs/protocol.md).
+        if (RELAYED_TYPES.includes(msg.type)) this.emit(msg.type, msg);
+    }
+  }
+
+  #onWelcome(msg) {
+    this.#welcome = msg;
+    this.#setState('open', { peer: msg.peer });
+    this.emit('welcome', msg);
+    for (const w of this.#openWaiters.splice(0)) w.resolve(msg);
+    for (const [room, entry] of this.#rooms) this.#sendJoin(room, entry);
+    this.#startHeartbeat();
+  }
+
+  #startHeartbeat() {
+    const every = this.#options.heartbeatMs;
+    if (!every) return;
+    const ws = this.#ws;
+    this.#heartbeatTimer = setInterval(() => {
+      this.#request({ type: 'ping' }).catch((e) => {
+        // No pong in time: the connection is dead even if the socket has not noticed yet.
+        if (e.code === 'timeout' && this.#ws === ws) {
+          detach(ws);
+          this.#ws = null;
+          ws.close();
+          this.#onClosed(4000, 'no pong');
+        }
+      });
+    }, every);
+  }
+
+  #sendJoin(room, entry) {
+    const rejoin = entry.waiters.length === 0;
+    entry.requestId = this.#request({ type: 'join', room, meta: entry.meta }, { room, rejoin }).id;
+  }
+
+  #onJoined(msg) {
+    const p = msg.id !== undefined ? this.#pending.get(msg.id) : undefined;
+    if (p) {
+      this.#pending.delete(msg.id);
+      clearTimeout(p.timer);
+    }
+    const entry = this.#rooms.get(msg.room);
+    if (!entry) {
+      // A reply to a join that was given up on (left or timed out meanwhile): get out again.
+      this.#send({ type: 'leave', room: msg.room });
+      return;
+    }
+    entry.joined = true;
+    entry.requestId = null;
+    const rejoined = p?.rejoin ?? false;
+    for (const w of entry.waiters.splice(0)) w.resolve(msg);
+    this.emit('joined', { ...msg, rejoined });
+  }
+
+  #onError(msg) {
+    const error = new SwitchboardError(msg.code, msg.message);
+    const p = msg.id !== undefined ? this.#pending.get(msg.id) : undefined;
+    if (!p) {
+      this.emit('error', error);
+      return;
+    }
+    this.#pending.delete(msg.id);
+    clearTimeout(p.timer);
+    if (p.type === 'join') this.#failJoin(p.room, error);
+    else p.reject(error);
+  }
+
+  #failJoin(room, error) {
+    error.room = room;
+    const entry = this.#rooms.get(room);
+    this.#rooms.delete(room);
+    if (entry?.waiters.length) {
+      for (const w of entry.waiters) w.reject(error);
+    } else {
+      // Nobody awaits a rejoin after a reconnect: its failure (room now full…) is only an event.
+      this.emit('error', error);
+    }
+  }
+
+  #settle(id, action) {
+    const p = id !== undefined ? this.#pending.get(id) : undefined;
+    if (!p) return;
+    this.#pending.delete(id);
+    clearTimeout(p.timer);
+    action(p);
+  }
+
+  /** Sends `msg` with a fresh id; the returned promise settles with the reply (joins excepted). */
+  #request(msg, extra = {}) {
+    const id = this.#nextId++;
+    let resolve;
+    let reject;
+    const promise = new Promise((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const timer = setTimeout(() => {
+      this.#pending.delete(id);
+      const error = new SwitchboardError('timeout', `no reply to ${msg.type} within ${this.#options.requestTimeoutMs} ms`);
+      if (msg.type === 'join') this.#failJoin(msg.room, error);
+      else reject(error);
+    }, this.#options.requestTimeoutMs);
+    this.#pending.set(id, { type: msg.type, ...extra, resolve, reject, timer });
+    this.#send({ ...msg, id });
+    promise.id = id;
+    return promise;
+  }
+
+  #relay(type, room, to, data) {
+    if (this.#state !== 'open') return false;
+    const msg = { type, room, data };
+    if (to != null) msg.to = to;
+    return this.#send(msg);
+  }
+
+  #send(msg) {
+    if (!this.#ws || this.#ws.readyState !== 1) return false;
+    this.#ws.send(JSON.stringify(msg));
+    return true;
+  }
+}
+
+function detach(ws) {
+  ws.onmessage = null;
+  ws.onclose = null;
+  ws.onerror = null;
+}
+
+/**
+ * One remote peer of a {@link Mesh}: its RTCPeerConnection and what came over it.
+ * `polite` is this side's role towards it in perfect negotiation.
+ */
+export class RemotePeer {
+  /** @internal */
+  constructor(id, meta, polite, pc) {
+    this.id = id;
+    this.meta = meta;
+    this.polite = polite;
+    this.pc = pc;
+    /** Data channels by label. */
+    this.channels = new Map();
+    /** The remote streams whose tracks arrived, by stream id. */
+    this.streams = new Map();
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.settingRemoteAnswer = false;
+    this.attached = false;
+    this.attachTimer = null;
+  }
+
+  get connectionState() {
+    return this.pc.connectionState;
+  }
+}
+
+/**
+ * Connects an RTCPeerConnection to every other member of one room, whatever order they join in,
+ * using the "perfect negotiation" pattern: towards each peer one side is polite (rolls back its
+ * own offer when offers cross) and the other impolite (ignores the incoming one); the side with
+ * the smaller peer id is the polite one, so both ends agree without talking about it.
+ *
+ * Events: `joined`, `peer-joined`, `peer-left`, `peer-state`, `track`, `channel-open`,
+ * `channel-close`, `message`, `error`.
+ */
+export class Mesh extends Emitter {
+  #client;
+  #room;
+  #options;
+  #peers = new Map();
+  #unsubscribe = [];
+  #active = false;
+  // This side's peer id when it last joined the room.
+  #self = null;
+
+  /**
+   * @param {SwitchboardClient} client
+   * @param {string} room
+   * @param {object} [options]
+   * @param {MediaStream} [options.localStream] tracks to send to every peer
+   * @param {object} [options.meta] shown to the other members (`peer-joined`, rosters)
+   * @param {string[]} [options.dataChannels=[]] labels of data channels to open with every peer
+   *   (negotiated, so each pair gets exactly one of each whoever connects first)
+   * @param {RTCIceServer[]} [options.iceServers=[]] used when the server's welcome has none
+   * @param {RTCConfiguration} [options.rtcConfig] other RTCPeerConnection settings
+   * @param {number} [options.offerWaitMs=3000] how long to wait for the first offer of a peer
+   *   that joined after this side before offering anyway
+   * @param {typeof RTCPeerConnection} [options.RTCPeerConnection]
+   */
+  constructor(client, room, options = {}) {
+    super();
+    this.#client = client;
+    this.#room = room;
+    this.#options = {
+      localStream: null,
+      meta: {},
+      dataChannels: [],
+      iceServers: [],
+      rtcConfig: {},
+      offerWaitMs: 3000,
+      RTCPeerConnection: globalThis.RTCPeerConnection,
+      ...options,
+    };
+  }
+
+  get room() {
+    return this.#room;
+  }
+
+  /** The remote peers, connected or not. */
+  get peers() {
+    return [...this.#peers.values()];
+  }
+
+  peer(id) {
+    return this.#peers.get(id);
+  }
+
+  /** Joins the room and starts connecting to its members; resolves with the `joined` message. */
+  async join() {
+    if (!this.#active) {
+      this.#active = true;
+      const c = this.#client;
+      this.#unsubscribe = [
+        c.on('joined', (m) => m.room === this.#room && this.#onJoined(m)),
+        c.on('peer-joined', (m) => m.room === this.#room && this.#addPeer(m.peer, m.meta, false)),
+        c.on('peer-left', (m) => m.room === this.#room && this.#removePeer(m.peer, m.reason)),
+        ...RELAYED_TYPES.map((type) => c.on(type, (m) => m.room === this.#room && this.#onRelay(m))),
+      ];
+    }
+    try {
+      return await this.#client.join(this.#room, this.#options.meta);
+    } catch (e) {
+      this.#stop();
+      throw e;
+    }
+  }
+
+  /** Closes every peer connection and leaves the room. */
+  async leave() {
+    this.#stop();
+    await this.#client.leave(this.#room);
+  }
+
+  /**
+   * Sends `data` on the open data channel `label` of every peer (or of peer `to` only);
+   * returns how many peers it was sent to.
+   */
+  send(label, data, to = null) {
+    let sent = 0;
+    for (const peer of this.#peers.values()) {
+      const channel = peer.channels.get(label);
+      if ((to === null || peer.id === to) && channel?.readyState === 'open') {
+        channel.send(data);
+        sent++;
+      }
+    }
+    return sent;
+  }
+
+  #stop() {
+    this.#active = false;
+    for (const off of this.#unsubscribe.splice(0)) off();
+    for (const id of [...this.#peers.keys()]) this.#removePeer(id, 'stopped');
+    this.#self = null;
+  }
+
+  #onJoined(msg) {
+    // After a reconnect this side has a new peer id, so the other ends have closed every
+    // connection to the old one: start again. A repeated join on the same connection keeps them.
+    if (msg.peer !== this.#self) {
+      for (const id of [...this.#peers.keys()]) this.#removePeer(id, 'reconnect');
+      this.#self = msg.peer;
+    }
+    for (const p of msg.peers) this.#addPeer(p.peer, p.meta, true);
+    this.emit('joined', msg);
+  }
+
+  #iceServers() {
+    return this.#client.iceServers ?? this.#options.iceServers;
+  }
+
+  // Of each pair, the side that found the other in its roster (it joined later) offers first and
+  // the other waits for that offer before adding its own tracks, so that their first offers do
+  // not cross: after the rollback a crossing forces on the polite side, Chromium 156 sometimes
+  // stays "gathering" without producing a single candidate, and the pair never connects. Perfect negotiation still
+  // settles any later crossing (ICE restarts, tracks added later).
+  #addPeer(id, meta, offerFirst) {
+    const existing = this.#peers.get(id);
+    if (existing) return existing;
+    const me = this.#client.peer;
+    const pc = new this.#options.RTCPeerConnection({ ...this.#options.rtcConfig, iceServers: this.#iceServers() });
+    const peer = new RemotePeer(id, meta, me < id, pc);
+    this.#peers.set(id, peer);
+
+    pc.ondatachannel = ({ channel }) => this.#wireChannel(peer, channel);
+    pc.ontrack = ({ track, streams }) => {
+      for (const s of streams) peer.streams.set(s.id, s);
+      this.emit('track', { peer, track, streams });
+    };
+    pc.onicecandidate = ({ candidate }) => {
+      // The end-of-candidates null needs no relaying: browsers infer it.
+      if (candidate) this.#client.candidate(this.#room, id, candidate.toJSON());
+    };
+    pc.onnegotiationneeded = async () => {
+      try {
+        peer.makingOffer = true;
+        await pc.setLocalDescription();
+        this.#client.offer(this.#room, id, pc.localDescription.toJSON());
+      } catch (e) {
+        this.#fail(peer, e);
+      } finally {
+        peer.makingOffer = false;
+      }
+    };
+    pc.oniceconnectionstatechange = () => {
+      if (pc.iceConnectionState === 'failed') pc.restartIce();
+    };
+    pc.onconnectionstatechange = () => this.emit('peer-state', { peer, state: pc.connectionState });
+    this.emit('peer-joined', { peer });
+    if (offerFirst) this.#attach(peer);
+    // A peer with nothing to send never offers; then this side starts once it is clear none comes.
+    else peer.attachTimer = setTimeout(() => this.#attach(peer), this.#options.offerWaitMs);
+    return peer;
+  }
+
+  /** Adds the local tracks and the data channels to the peer's connection (once). */
+  #attach(peer) {
+    if (peer.attached || peer.pc.signalingState === 'closed') return;
+    peer.attached = true;
+    clearTimeout(peer.attachTimer);
+    const stream = this.#options.localStream;
+    for (const track of stream?.getTracks() ?? []) peer.pc.addTrack(track, stream);
+    this.#options.dataChannels.forEach((label, index) => {
+      this.#wireChannel(peer, peer.pc.createDataChannel(label, { negotiated: true, id: index }));
+    });
+  }
+
+  #wireChannel(peer, channel) {
+    peer.channels.set(channel.label, channel);
+    channel.onopen = () => this.emit('channel-open', { peer, channel, label: channel.label });
+    channel.onclose = () => this.emit('channel-close', { peer, channel, label: channel.label });
+    channel.onmessage = ({ data }) => this.emit('message', { peer, label: channel.label, data });
+  }
+
+  #removePeer(id, reason) {
+    const peer = this.#peers.get(id);
+    if (!peer) return;
+    this.#peers.delete(id);
+    clearTimeout(peer.attachTimer);
+    peer.pc.close();
+    this.emit('peer-left', { peer, reason });
+  }
+
+  // Signals from a peer not yet known (its peer-joined still on the way) create it: the roster
+  // and events will agree on it a moment later.
+  #onRelay(msg) {
+    const peer = this.#peers.get(msg.from) ?? this.#addPeer(msg.from, {}, false);
+    if (msg.type === 'offer' || msg.type === 'answer') this.#onDescription(peer, msg.data);
+    else if (msg.type === 'candidate') this.#onCandidate(peer, msg.data);
+  }
+
+  async #onDescription(peer, description) {
+    const pc = peer.pc;
+    // Tracks added before the offer is applied answer in its own m-lines: no second round trip.
+    if (description?.type === 'offer') this.#attach(peer);
+    try {
+      const readyForOffer = !peer.makingOffer && (pc.signalingState === 'stable' || peer.settingRemoteAnswer);
+      const collision = description.type === 'offer' && !readyForOffer;
+      peer.ignoreOffer = !peer.polite && collision;
+      if (peer.ignoreOffer) return;
+      peer.settingRemoteAnswer = description.type === 'answer';
+      await pc.setRemoteDescription(description);
+      peer.settingRemoteAnswer = false;
+      if (description.type === 'offer') {
+        await pc.setLocalDescription();
+        this.#client.answer(this.#room, peer.id, pc.localDescription.toJSON());
+      }
+    } catch (e) {
+      this.#fail(peer, e);
+    }
+  }
+
+  async #onCandidate(peer, candidate) {
+    // Read now: by the time a candidate fails, the answer that ends the collision may have reset it.
+    const ignoring = peer.ignoreOffer;
+    try {
+      await peer.pc.addIceCandidate(candidate);
+    } catch (e) {
+      // Candidates of an offer this side ignored are expected to fail.
+      if (!ignoring) this.#fail(peer, e);
+    }
+  }
+
+  #fail(peer, error) {
+    // A connection closed meanwhile (the peer left) makes any pending step fail; that is no error.
+    if (peer.pc.signalingState === 'closed') return;
+    this.emit('error', { peer, error });
+  }
+}

@@ -1,0 +1,278 @@
+// Drives the demo page (served by Switchboard at /) in real headless Chromium pages through
+// playwright-core, for io.switchboard.client.BrowserCallTest and by hand.
+//
+//   node browser-call.mjs '<json config>'
+//
+// Config:
+//   { "case": "pair" | "mesh" | "close",
+//     "pages": [ "http://10.213.7.2:PORT_A/", "http://10.213.7.2:PORT_B/", ... ],
+//     "room": "r1", "executablePath": "/path/to/chromium-or-wrapper",
+//     "timeoutMs": 40000, "screenshot": "/path/to/demo.png" (optional, "pair" only) }
+// Each page is its own browser context (no shared storage) opened at its URL; "pages" decides
+// which node each one talks to. The browser gets fake camera and microphone and may treat the
+// pages' plain-http origins as secure, so that getUserMedia works there.
+//
+// Cases (every wait is bounded by timeoutMs overall):
+//   pair:  both pages join at once; each must get one connected peer connection; a chat line
+//          goes each way over the data channel; each page's inbound video framesDecoded is
+//          sampled twice, a second apart; then a screenshot of page 0.
+//   mesh:  page 0 joins, then the others at once; every page must get pages-1 connected peers.
+//   close: all join and connect; the last page is closed; the others must drop its tile and
+//          say in the chat that it left.
+//
+// stdout: one JSON line:
+//   { "ok": bool, "case", "reason": "complete" | "timeout: <step>" | "error: ..." |
+//     "browser-unavailable: ...", "elapsedMs", "steps": [ "<step> <ms>", ... ],
+//     "pages": [ { "url", "peer", "serverStatus", "peerStates": [..], "tiles": n,
+//                  "chat": [ "line", ... ], "framesDecoded": [first, second],
+//                  "candidatePairs": [ "local -> remote", ... ], "notice": string|null,
+//                  "consoleErrors": [..] } ] }
+// Exit code: 0 complete, 1 a step failed or timed out, 2 bad usage, 3 the browser did not start.
+
+import { chromium } from 'playwright-core';
+
+const CASES = ['pair', 'mesh', 'close'];
+// The names the pages join with, in the order of config.pages.
+const NAMES = ['Alice', 'Bob', 'Carol', 'Dave'];
+const STATS_INTERVAL_MS = 1000;
+const LAUNCH_TIMEOUT_MS = 20_000;
+
+function log(...args) {
+  console.error(new Date().toISOString(), ...args);
+}
+
+function usage(message) {
+  console.error(`browser-call: ${message}`);
+  process.exit(2);
+}
+
+function readConfig(arg) {
+  let config;
+  try {
+    config = JSON.parse(arg ?? '');
+  } catch (e) {
+    usage(`usage: node browser-call.mjs '<json config>' (${e.message})`);
+  }
+  if (!CASES.includes(config.case)) usage(`case must be one of ${CASES.join(', ')}`);
+  if (!Array.isArray(config.pages) || config.pages.length < 2 || config.pages.length > NAMES.length) {
+    usage(`pages must list 2 to ${NAMES.length} URLs`);
+  }
+  if (typeof config.room !== 'string' || !config.room) usage('room must be a non-empty string');
+  if (typeof config.executablePath !== 'string') usage('executablePath is required (never a downloaded browser)');
+  config.timeoutMs ??= 40_000;
+  return config;
+}
+
+const config = readConfig(process.argv[2]);
+const started = Date.now();
+const steps = [];
+const pages = [];
+let browser;
+
+function step(name) {
+  steps.push(`${name} ${Date.now() - started}`);
+  log(name);
+}
+
+function remaining() {
+  return Math.max(1, config.timeoutMs - (Date.now() - started));
+}
+
+/** Waits (bounded by what is left of the run) until `fn(arg)` is truthy in `page`. */
+async function until(page, what, fn, arg) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout: remaining(), polling: 100 });
+  } catch (e) {
+    throw new StepFailed(`timeout: ${what}`, e);
+  }
+}
+
+class StepFailed extends Error {
+  constructor(reason, cause) {
+    super(reason, { cause });
+    this.reason = reason;
+  }
+}
+
+async function launch() {
+  const origins = [...new Set(config.pages.map((u) => new URL(u).origin))];
+  return chromium.launch({
+    executablePath: config.executablePath,
+    headless: true,
+    timeout: LAUNCH_TIMEOUT_MS,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic',
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      '--autoplay-policy=no-user-gesture-required',
+      // Host candidates behind mDNS names would need a resolver nothing here runs.
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+      `--unsafely-treat-insecure-origin-as-secure=${origins.join(',')}`,
+    ],
+  });
+}
+
+async function openPage(url, index) {
+  const name = NAMES[index];
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const entry = { url, name, page, consoleErrors: [] };
+  page.on('console', (m) => m.type() === 'error' && entry.consoleErrors.push(m.text()));
+  page.on('pageerror', (e) => entry.consoleErrors.push(String(e)));
+  await page.goto(url, { timeout: remaining() });
+  await until(page, `${name}: connected to the server`, () => window.demo?.client.state === 'open');
+  pages[index] = entry;
+  return entry;
+}
+
+async function join(entry) {
+  await entry.page.fill('#room', config.room);
+  await entry.page.fill('#name', entry.name);
+  await entry.page.click('#join');
+}
+
+/** Waits until `entry` shows `n` remote tiles, all connected, backed by n connected peer connections. */
+async function connected(entry, n) {
+  await until(entry.page, `${entry.name}: ${n} connected peer(s)`, (count) => {
+    const peers = window.demo.mesh?.peers ?? [];
+    const tiles = document.querySelectorAll('.tile.remote[data-state="connected"]').length;
+    return peers.length === count && tiles === count && peers.every((p) => p.connectionState === 'connected');
+  }, n);
+}
+
+async function chat(from, to, text) {
+  await until(from.page, `${from.name}: chat input enabled`, () => !document.querySelector('#chat-input').disabled);
+  await from.page.fill('#chat-input', text);
+  await from.page.click('#chat-send');
+  const line = `${from.name}:${text}`;
+  await until(to.page, `${to.name}: received "${text}"`, (l) =>
+    [...document.querySelectorAll('#chat-log li')].some((li) => li.textContent === l), line);
+}
+
+function framesDecoded(page) {
+  return page.evaluate(async () => {
+    let frames = 0;
+    for (const peer of window.demo.mesh.peers) {
+      (await peer.pc.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
+      });
+    }
+    return frames;
+  });
+}
+
+async function describe(entry) {
+  if (entry.page.isClosed()) return { url: entry.url, name: entry.name, closed: true, consoleErrors: entry.consoleErrors };
+  const state = await entry.page.evaluate(async () => {
+    const pairs = [];
+    for (const peer of window.demo.mesh?.peers ?? []) {
+      const stats = await peer.pc.getStats();
+      stats.forEach((s) => {
+        if (s.type === 'transport' && s.selectedCandidatePairId) {
+          const pair = stats.get(s.selectedCandidatePairId);
+          const local = stats.get(pair.localCandidateId);
+          const remote = stats.get(pair.remoteCandidateId);
+          pairs.push(`${local.address} -> ${remote.address}`);
+        }
+      });
+    }
+    const notice = document.querySelector('#notice');
+    return {
+      peer: window.demo.client.peer,
+      serverStatus: document.querySelector('#server-status').textContent,
+      peerStates: (window.demo.mesh?.peers ?? []).map((p) => p.connectionState),
+      tiles: document.querySelectorAll('.tile.remote').length,
+      chat: [...document.querySelectorAll('#chat-log li')].map((li) => li.textContent),
+      candidatePairs: pairs,
+      notice: notice.hidden ? null : notice.textContent,
+    };
+  });
+  return { url: entry.url, name: entry.name, ...state, framesDecoded: entry.framesDecoded, consoleErrors: entry.consoleErrors };
+}
+
+async function runPair() {
+  const [a, b] = await Promise.all(config.pages.slice(0, 2).map(openPage));
+  step('pages loaded');
+  await Promise.all([join(a), join(b)]);
+  await Promise.all([connected(a, 1), connected(b, 1)]);
+  step('connected');
+  await chat(a, b, 'hello from Alice');
+  await chat(b, a, 'hi Alice, Bob here');
+  step('chatted');
+  for (const entry of [a, b]) entry.framesDecoded = [await framesDecoded(entry.page)];
+  await new Promise((r) => setTimeout(r, STATS_INTERVAL_MS));
+  for (const entry of [a, b]) entry.framesDecoded.push(await framesDecoded(entry.page));
+  step('stats sampled');
+  if (config.screenshot) {
+    await a.page.screenshot({ path: config.screenshot, timeout: remaining() });
+    step('screenshot taken');
+  }
+}
+
+async function runMesh() {
+  const all = await Promise.all(config.pages.map(openPage));
+  step('pages loaded');
+  await join(all[0]);
+  await until(all[0].page, `${all[0].name}: joined`, () => window.demo.mesh?.peers !== undefined
+    && document.querySelector('#chat-log').textContent.includes('You joined'));
+  await Promise.all(all.slice(1).map(join));
+  await Promise.all(all.map((e) => connected(e, all.length - 1)));
+  step('mesh connected');
+}
+
+async function runClose() {
+  const all = await Promise.all(config.pages.map(openPage));
+  step('pages loaded');
+  await Promise.all(all.map(join));
+  await Promise.all(all.map((e) => connected(e, all.length - 1)));
+  step('connected');
+  const leaver = all.at(-1);
+  await leaver.page.context().close();
+  step(`${leaver.name} closed`);
+  for (const e of all.slice(0, -1)) {
+    await until(e.page, `${e.name}: saw ${leaver.name} leave`, ({ name, left }) => {
+      const lines = [...document.querySelectorAll('#chat-log li')].map((li) => li.textContent);
+      return lines.some((l) => l.startsWith(`${name} left`))
+        && document.querySelectorAll('.tile.remote').length === left
+        && window.demo.mesh.peers.length === left;
+    }, { name: leaver.name, left: all.length - 2 });
+  }
+  step('leave seen');
+}
+
+async function finish(ok, reason) {
+  const report = { ok, case: config.case, reason, elapsedMs: Date.now() - started, steps, pages: [] };
+  for (const entry of pages.filter(Boolean)) {
+    try {
+      report.pages.push(await describe(entry));
+    } catch (e) {
+      report.pages.push({ url: entry.url, name: entry.name, error: String(e) });
+    }
+  }
+  await browser?.close().catch((e) => log('closing the browser failed:', e));
+  process.stdout.write(`${JSON.stringify(report)}\n`, () => process.exit(ok ? 0 : 1));
+}
+
+const watchdog = setTimeout(() => {
+  // A step that ignores its own timeout (a hung browser): report what is known and stop.
+  process.stdout.write(`${JSON.stringify({ ok: false, case: config.case, reason: 'timeout: watchdog', steps })}\n`,
+    () => process.exit(1));
+}, config.timeoutMs + 10_000);
+watchdog.unref();
+
+try {
+  browser = await launch();
+} catch (e) {
+  process.stdout.write(`${JSON.stringify({ ok: false, case: config.case, reason: `browser-unavailable: ${e.message}` })}\n`,
+    () => process.exit(3));
+}
+if (browser) {
+  step(`browser ${browser.version()} started`);
+  try {
+    await { pair: runPair, mesh: runMesh, close: runClose }[config.case]();
+    await finish(true, 'complete');
+  } catch (e) {
+    log(e);
+    await finish(false, e instanceof StepFailed ? e.reason : `error: ${e.message}`);
+  }
+}
