@@ -1,0 +1,145 @@
+package io.switchboard.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.switchboard.support.NodeScript;
+import io.switchboard.support.ServerFixture;
+import io.switchboard.support.TestClient;
+import io.switchboard.support.Topology;
+import io.switchboard.support.Wait;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * switchboard.js without a browser: the files a node serves for it, and the library itself, as
+ * served, run in Node (src/test/node/client-library.mjs) against two real nodes sharing Redis.
+ */
+class ClientLibraryTest {
+  private static final Duration SCRIPT_TIMEOUT = Duration.ofSeconds(30);
+  private static final int SCRIPT_BUDGET_MS = 15_000;
+  private static final Map<String, String> ENV = Map.of("DRAIN_DELAY_SECONDS", "0");
+
+  private Topology nodes;
+
+  @AfterEach
+  void stopNodes() {
+    if (nodes != null) {
+      try {
+        nodes.closeClients();
+      } finally {
+        nodes.close();
+      }
+    }
+  }
+
+  @Test
+  void nodesServeTheLibraryAndTheDemoWithTypesAndRevalidation() throws Exception {
+    try (ServerFixture node = ServerFixture.start()) {
+      HttpClient http = HttpClient.newBuilder().connectTimeout(TestClient.WAIT).build();
+      HttpResponse<String> page = send(http, node, "/", "GET", null);
+      assertEquals(200, page.statusCode());
+      assertEquals("text/html;charset=UTF-8", page.headers().firstValue("content-type").orElse(""));
+      assertTrue(page.body().contains("<script type=\"module\" src=\"demo.js\">"), page.body());
+
+      HttpResponse<String> library = send(http, node, "/switchboard.js", "GET", null);
+      assertEquals(200, library.statusCode());
+      assertEquals("text/javascript;charset=UTF-8", library.headers().firstValue("content-type").orElse(""));
+      assertEquals("no-cache", library.headers().firstValue("cache-control").orElse(""));
+      assertEquals("nosniff", library.headers().firstValue("x-content-type-options").orElse(""));
+      assertTrue(library.body().contains("export class SwitchboardClient"));
+      String lastModified = library.headers().firstValue("last-modified").orElseThrow();
+      assertEquals(304, send(http, node, "/switchboard.js", "GET", lastModified).statusCode(),
+          "an unchanged file is revalidated with a 304");
+
+      assertEquals("text/css;charset=UTF-8",
+          send(http, node, "/demo.css", "GET", null).headers().firstValue("content-type").orElse(""));
+      assertEquals(200, send(http, node, "/switchboard.js", "HEAD", null).statusCode());
+      assertEquals(404, send(http, node, "/missing.js", "GET", null).statusCode());
+      assertEquals(404, send(http, node, "/webroot/index.html", "GET", null).statusCode());
+      assertEquals(200, send(http, node, "/health/live", "GET", null).statusCode(), "other routes are unaffected");
+    }
+  }
+
+  @Test
+  void protocolAcrossTwoNodes() {
+    nodes = Topology.twoNodesOnRedis(ENV);
+    JsonObject report = finish(start("protocol"));
+    assertEquals("text/javascript;charset=UTF-8", report.getString("contentType"));
+  }
+
+  @Test
+  void reconnectsToAnotherNodeAndRejoinsWhenItsNodeStops() {
+    nodes = Topology.twoNodesOnRedis(ENV);
+    CompletableFuture<NodeScript.Result> script = start("failover");
+    ServerFixture a = nodes.a();
+    ServerFixture b = nodes.b();
+    // Stop node A only once the script's client a is in the room there and b on node B.
+    a.awaitCondition(() -> script.isDone() || a.server().roomCount() == 1 && b.server().roomCount() == 1
+        && a.server().openConnections() == 1 && b.server().openConnections() == 1, SCRIPT_TIMEOUT, "a on A, b on B, one room each");
+    if (!script.isDone()) {
+      Wait.await(a.beginServerClose(), Duration.ofSeconds(15));
+    }
+    finish(script);
+  }
+
+  private CompletableFuture<NodeScript.Result> start(String scenario) {
+    JsonObject config = new JsonObject()
+        .put("case", scenario)
+        .put("library", "http://127.0.0.1:" + nodes.a().port() + "/switchboard.js")
+        .put("urls", new JsonArray().add(wsUrl(nodes.a())).add(wsUrl(nodes.b())))
+        .put("timeoutMs", SCRIPT_BUDGET_MS);
+    return CompletableFuture.supplyAsync(() -> NodeScript.run("client-library.mjs", config, SCRIPT_TIMEOUT));
+  }
+
+  private static JsonObject finish(CompletableFuture<NodeScript.Result> script) {
+    NodeScript.Result result;
+    try {
+      result = script.get(SCRIPT_TIMEOUT.toSeconds() + 5, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      // Rethrown as they are, so that NodeScript's skip (no node outside CI) stays a skip.
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw e.getCause() instanceof Error err ? err : new AssertionError(e.getCause());
+    } catch (TimeoutException e) {
+      throw new AssertionError("client-library.mjs did not finish", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+    JsonObject report = result.output();
+    assertNotNull(report, result.describe());
+    assertEquals(0, result.exitCode(), () -> "failures: " + report.getJsonArray("failures") + "\n" + result.describe());
+    return report;
+  }
+
+  private static String wsUrl(ServerFixture node) {
+    return "ws://127.0.0.1:" + node.port() + "/ws";
+  }
+
+  private static HttpResponse<String> send(HttpClient http, ServerFixture node, String path, String method,
+      String ifModifiedSince) throws IOException, InterruptedException {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.port() + path))
+        .timeout(TestClient.WAIT)
+        .method(method, HttpRequest.BodyPublishers.noBody());
+    if (ifModifiedSince != null) {
+      request.header("If-Modified-Since", ifModifiedSince);
+    }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+}

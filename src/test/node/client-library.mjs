@@ -1,0 +1,175 @@
+// Runs switchboard.js, as a node serves it at /switchboard.js, in Node with npm `ws` as its
+// WebSocket, for io.switchboard.client.ClientLibraryTest and by hand.
+//
+//   node client-library.mjs '<json config>'
+//
+// Config: { "case": "protocol" | "failover", "library": "http://127.0.0.1:PORT/switchboard.js",
+//           "urls": [ "ws://127.0.0.1:PORT_A/ws", "ws://127.0.0.1:PORT_B/ws" ], "timeoutMs": 15000 }
+// protocol: client a on urls[0] and b on urls[1] go through join (roster, meta), the four relayed
+//   types to one peer and to all, refused joins and relays, ping, leave and close.
+// failover: a's url option alternates between urls[0] and urls[1]; once a and b are in one room
+//   the test stops node A (a gets 1012), and a must come back on node B at once, rejoin under a
+//   new peer id, and b must see the old id leave and the new one join. The script waits for that
+//   (bounded); it does not stop anything itself.
+//
+// stdout: one JSON line { "ok": bool, "case", "failures": [ "..." ], "states": [ "..." ],
+//   "elapsedMs", ... case details }. Exit code: 0 all checks passed, 1 some failed, 2 bad usage.
+
+import { isDeepStrictEqual } from 'node:util';
+import WebSocket from 'ws';
+
+const config = (() => {
+  try {
+    return JSON.parse(process.argv[2] ?? '');
+  } catch (e) {
+    console.error(`usage: node client-library.mjs '<json config>' (${e.message})`);
+    process.exit(2);
+  }
+})();
+config.timeoutMs ??= 15_000;
+const started = Date.now();
+const failures = [];
+const report = { case: config.case };
+const clients = [];
+
+function check(ok, what) {
+  if (!ok) failures.push(what);
+}
+
+/** The first `type` event of `emitter` for which `accept` holds, or a rejection after the time left. */
+function next(emitter, type, accept = () => true) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no ${type} event in time`));
+    }, Math.max(1, config.timeoutMs - (Date.now() - started)));
+    const off = emitter.on(type, (event) => {
+      if (!accept(event)) return;
+      clearTimeout(timer);
+      off();
+      resolve(event);
+    });
+  });
+}
+
+async function loadLibrary() {
+  const response = await fetch(config.library, { signal: AbortSignal.timeout(config.timeoutMs) });
+  report.contentType = response.headers.get('content-type');
+  // A data: URL is an ES module for Node, as the served file is for a browser.
+  return import(`data:text/javascript,${encodeURIComponent(await response.text())}`);
+}
+
+async function protocol({ SwitchboardClient, SwitchboardError }) {
+  const a = client(SwitchboardClient, config.urls[0]);
+  const b = client(SwitchboardClient, config.urls[1]);
+  const states = [];
+  a.on('state', (e) => states.push(e.state));
+
+  const welcome = await a.connect();
+  check(typeof welcome.peer === 'string' && welcome.peer === a.peer, `welcome carries a's peer id: ${JSON.stringify(welcome)}`);
+  const aJoined = await a.join('lobby', { name: 'a' });
+  check(aJoined.peer === a.peer && isDeepStrictEqual(aJoined.peers, []), `a's join: ${JSON.stringify(aJoined)}`);
+
+  const peerJoined = next(a, 'peer-joined');
+  const bJoined = await b.join('lobby', { name: 'b' });
+  check(isDeepStrictEqual(bJoined.peers, [{ peer: a.peer, meta: { name: 'a' } }]), `b's roster: ${JSON.stringify(bJoined.peers)}`);
+  const joinedEvent = await peerJoined;
+  check(joinedEvent.room === 'lobby' && joinedEvent.peer === b.peer && joinedEvent.meta.name === 'b',
+    `a's peer-joined: ${JSON.stringify(joinedEvent)}`);
+
+  for (const type of ['offer', 'answer', 'candidate', 'signal']) {
+    const received = next(a, type);
+    check(b[type]('lobby', a.peer, { type, n: 1 }) === true, `b.${type} sent`);
+    const m = await received;
+    check(m.from === b.peer && m.room === 'lobby' && isDeepStrictEqual(m.data, { type, n: 1 }), `${type} relayed: ${JSON.stringify(m)}`);
+  }
+  const broadcast = next(a, 'signal');
+  b.signal('lobby', null, [1, 'two', null]);
+  check(isDeepStrictEqual((await broadcast).data, [1, 'two', null]), 'a signal without to reaches the room');
+
+  try {
+    await a.join('no spaces allowed');
+    check(false, 'a join with a bad room name must reject');
+  } catch (e) {
+    check(e instanceof SwitchboardError && e.code === 'bad-message' && e.room === 'no spaces allowed',
+      `a refused join rejects with the server's code: ${e.code} ${e.message}`);
+  }
+  check(isDeepStrictEqual(a.rooms, ['lobby']), `a refused room is forgotten: ${a.rooms}`);
+
+  const refusedRelay = next(a, 'error');
+  a.signal('elsewhere', null, {});
+  check((await refusedRelay).code === 'not-in-room', 'a refused relay arrives as an error event');
+
+  check((await a.ping()) >= 0, 'ping resolves with a round-trip time');
+
+  const peerLeft = next(a, 'peer-left');
+  await b.leave('lobby');
+  const leftEvent = await peerLeft;
+  check(leftEvent.peer === b.peer && leftEvent.reason === 'leave', `a's peer-left: ${JSON.stringify(leftEvent)}`);
+  await b.leave('lobby');
+
+  const pending = b.join('later');
+  b.close();
+  try {
+    await pending;
+    check(false, 'a join pending at close must reject');
+  } catch (e) {
+    check(e.code === 'closed', `a join pending at close rejects with closed: ${e.code}`);
+  }
+  check(b.state === 'closed' && b.peer === null, `b is closed: ${b.state}`);
+  a.close();
+  report.states = states;
+  check(isDeepStrictEqual(states, ['connecting', 'open', 'closed']), `a's states: ${states}`);
+}
+
+async function failover({ SwitchboardClient }) {
+  let attempt = 0;
+  const a = client(SwitchboardClient, () => config.urls[attempt++ % 2]);
+  const b = client(SwitchboardClient, config.urls[1]);
+  const states = [];
+  a.on('state', (e) => states.push(e.state + (e.code ? ` ${e.code}` : '') + (e.delayMs !== undefined ? ` after ${e.delayMs} ms` : '')));
+  await a.join('call', { name: 'a' });
+  await b.join('call', { name: 'b' });
+  const oldPeer = a.peer;
+  const rejoined = next(a, 'joined', (m) => m.rejoined);
+  const oldLeft = next(b, 'peer-left', (m) => m.peer === oldPeer);
+  const newJoined = next(b, 'peer-joined', (m) => m.peer !== oldPeer);
+  console.error('a and b are in the room: stop node A now');
+
+  const again = await rejoined;
+  report.states = states;
+  check(a.peer !== null && a.peer !== oldPeer, 'a rejoined under a new peer id');
+  check(isDeepStrictEqual(again.peers, [{ peer: b.peer, meta: { name: 'b' } }]), `a's new roster: ${JSON.stringify(again.peers)}`);
+  check((await oldLeft).reason === 'disconnect', "b saw a's old id leave");
+  const seen = await newJoined;
+  check(seen.peer === a.peer && seen.meta.name === 'a', `b saw a come back with its meta: ${JSON.stringify(seen)}`);
+  const reconnecting = states.find((s) => s.startsWith('reconnecting'));
+  check(/^reconnecting 1012 after \d+ ms$/.test(reconnecting ?? '') && Number(reconnecting.split(' ')[3]) < 500,
+    `after 1012 a reconnects at once (within the first backoff step): ${states}`);
+
+  const toA = next(a, 'signal');
+  b.signal('call', a.peer, 'to the new a');
+  check((await toA).data === 'to the new a', 'b reaches the rejoined a');
+  const toB = next(b, 'signal');
+  a.signal('call', b.peer, 'from the new a');
+  check((await toB).from === a.peer, 'the rejoined a reaches b');
+}
+
+function client(SwitchboardClient, url) {
+  const c = new SwitchboardClient({ url, WebSocket, requestTimeoutMs: config.timeoutMs, minDelayMs: 500 });
+  clients.push(c);
+  return c;
+}
+
+let ok = false;
+try {
+  const library = await loadLibrary();
+  await { protocol, failover }[config.case](library);
+  ok = failures.length === 0;
+} catch (e) {
+  failures.push(`threw: ${e.stack ?? e}`);
+} finally {
+  clients.forEach((c) => c.close());
+}
+process.stdout.write(`${JSON.stringify({ ok, ...report, failures, elapsedMs: Date.now() - started })}\n`,
+  () => process.exit(ok ? 0 : 1));
