@@ -8,6 +8,8 @@
 export const RELAYED_TYPES = Object.freeze(['offer', 'answer', 'candidate', 'signal']);
 
 const ROOM_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
+// Offered before the token, so that the server can select it without echoing the token.
+const TOKEN_SUBPROTOCOL = 'access_token';
 
 // Close codes after which connecting again cannot help (docs/protocol.md, "Close codes").
 const FINAL_CLOSE_CODES = new Set([1000, 1009]);
@@ -110,7 +112,10 @@ export class SwitchboardClient extends Emitter {
    * @param {object} [options]
    * @param {string | (() => string)} [options.url] the WebSocket URL, or a function called before
    *   each attempt (to rotate nodes or refresh a token); default `/ws` on the page's own host
-   * @param {string | string[]} [options.protocols] WebSocket subprotocols to offer
+   * @param {string | (() => string | Promise<string>)} [options.token] a token for a server that
+   *   requires one (docs/security.md), or a function called before each attempt to get a fresh
+   *   one; sent as the WebSocket subprotocols `access_token` and the token, never in the URL
+   * @param {string | string[]} [options.protocols] WebSocket subprotocols to offer (without a token)
    * @param {boolean} [options.reconnect=true] reconnect after the connection drops
    * @param {number} [options.minDelayMs=500] first reconnect delay (before jitter)
    * @param {number} [options.maxDelayMs=15000] largest reconnect delay
@@ -124,6 +129,7 @@ export class SwitchboardClient extends Emitter {
     super();
     this.#options = {
       url: defaultUrl(),
+      token: undefined,
       protocols: undefined,
       reconnect: true,
       minDelayMs: 500,
@@ -257,14 +263,16 @@ export class SwitchboardClient extends Emitter {
     this.emit('state', { state, previous, ...details });
   }
 
-  #open() {
-    const url = typeof this.#options.url === 'function' ? this.#options.url() : this.#options.url;
-    this.#setState('connecting', { attempt: this.#attempt, url });
+  async #open() {
+    this.#setState('connecting', { attempt: this.#attempt });
     let ws;
     try {
-      ws = new this.#options.WebSocket(url, this.#options.protocols);
+      const url = await valueOf(this.#options.url);
+      const token = await valueOf(this.#options.token);
+      if (this.#state !== 'connecting') return; // closed while the token was on its way
+      ws = new this.#options.WebSocket(url, token ? [TOKEN_SUBPROTOCOL, token] : this.#options.protocols);
     } catch (e) {
-      // A malformed URL throws at once; treat it like a failed attempt so the backoff applies.
+      // A malformed URL or a failed token fetch: a failed attempt like any other, with backoff.
       this.emit('error', new SwitchboardError('connect-failed', e.message));
       this.#scheduleReconnect(0, e.message);
       return;
@@ -467,6 +475,10 @@ export class SwitchboardClient extends Emitter {
     this.#ws.send(JSON.stringify(msg));
     return true;
   }
+}
+
+function valueOf(option) {
+  return typeof option === 'function' ? option() : option;
 }
 
 function detach(ws) {
