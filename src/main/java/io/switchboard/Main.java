@@ -47,8 +47,9 @@ public final class Main {
       System.exit(1);
       return;
     }
-    log.info("switchboard node {} listening on {}:{} (event loops {}, backplane {})",
-        config.nodeId(), config.host(), node.port(), config.eventLoops(), config.clustered() ? "redis" : "in-memory");
+    log.info("switchboard node {} listening on {}://{}:{} (event loops {}, backplane {}, authentication {})",
+        config.nodeId(), config.tls().enabled() ? "https" : "http", config.host(), node.port(), config.eventLoops(),
+        config.clustered() ? "redis" : "in-memory", config.auth().enabled() ? config.auth().algorithm() : "off");
 
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       Duration delay = Duration.ofSeconds(config.drainDelaySeconds());

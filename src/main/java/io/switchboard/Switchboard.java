@@ -10,6 +10,7 @@ import io.switchboard.edge.HttpServerVerticle;
 import io.switchboard.edge.Node;
 import io.switchboard.metrics.MetricNames;
 import io.switchboard.metrics.MicrometerSignalingMetrics;
+import io.switchboard.security.IceServers;
 import io.switchboard.signaling.Hub;
 import io.switchboard.signaling.Limits;
 import io.vertx.core.DeploymentOptions;
@@ -75,10 +76,14 @@ public final class Switchboard {
     } else {
       backplane = LocalBackplane.standalone(config.nodeId());
     }
-    Hub hub = new Hub(backplane, Limits.from(config), metrics, config.nodeId());
+    IceServers iceServers = new IceServers(config.ice());
+    Hub hub = new Hub(backplane, Limits.from(config), metrics, config.nodeId(), peer -> {
+      var servers = iceServers.forUser(peer.value(), System.currentTimeMillis() / 1000);
+      return servers == null ? null : servers.encode();
+    });
     Gauge.builder(MetricNames.ROOMS, hub, Hub::roomCount)
         .description("Rooms with a member on this node").register(registry);
-    Node node = new Node(vertx, config, hub, backplane, metrics, registry);
+    Node node = new Node(vertx, config, hub, backplane, metrics, registry, iceServers);
     // A negative port asks Vert.x for one random port shared by every instance; port 0 would
     // give each instance a port of its own.
     int listenPort = config.port() == 0 ? -1 : config.port();
@@ -91,7 +96,10 @@ public final class Switchboard {
           instances.add(instance);
           return instance;
         }, new DeploymentOptions().setInstances(config.eventLoops())))
-        .recover(e -> backplane.close().transform(ar -> Future.failedFuture(e)))
+        .recover(e -> {
+          node.close();
+          return backplane.close().transform(ar -> Future.failedFuture(e));
+        })
         .map(id -> new Switchboard(vertx, node, hub, backplane, id, instances.get(0).actualPort()));
   }
 
@@ -136,6 +144,7 @@ public final class Switchboard {
    */
   public Future<Void> close() {
     node.startDraining();
+    node.close();
     return vertx.undeploy(deployment).transform(ar -> backplane.close());
   }
 }

@@ -44,7 +44,11 @@ public record SwitchboardConfig(
     String redisKeyPrefix,
     int nodeHeartbeatMillis,
     int nodeTimeoutMillis,
-    int redisTimeoutMillis) {
+    int redisTimeoutMillis,
+    Tls tls,
+    Auth auth,
+    Ice ice,
+    ClientLimits clientLimits) {
 
   /** How log lines are written. */
   public enum LogFormat { JSON, TEXT }
@@ -78,7 +82,24 @@ public record SwitchboardConfig(
     REDIS_KEY_PREFIX("sb"),
     NODE_HEARTBEAT_MS("1000"),
     NODE_TIMEOUT_MS("5000"),
-    REDIS_TIMEOUT_MS("2000");
+    REDIS_TIMEOUT_MS("2000"),
+    TLS_CERT_FILE(""),
+    TLS_KEY_FILE(""),
+    AUTH_JWT_SECRET(""),
+    AUTH_JWT_PUBLIC_KEY_FILE(""),
+    AUTH_JWT_ALGORITHM(""),
+    AUTH_JWT_ISSUER(""),
+    AUTH_JWT_AUDIENCE(""),
+    AUTH_JWT_LEEWAY_SECONDS("30"),
+    AUTH_EXPIRY_GRACE_SECONDS("60"),
+    STUN_URLS(""),
+    TURN_URLS(""),
+    TURN_SECRET(""),
+    TURN_TTL_SECONDS("86400"),
+    CONNECTIONS_PER_IP_PER_SECOND("0"),
+    CONNECTIONS_PER_IP_BURST("20"),
+    MAX_CONNECTIONS_PER_IP("0"),
+    CLIENT_IP_HEADER("");
 
     public final String defaultValue;
 
@@ -171,7 +192,90 @@ public record SwitchboardConfig(
         get.apply(Setting.REDIS_KEY_PREFIX),
         integer(Setting.NODE_HEARTBEAT_MS, get.apply(Setting.NODE_HEARTBEAT_MS)),
         integer(Setting.NODE_TIMEOUT_MS, get.apply(Setting.NODE_TIMEOUT_MS)),
-        integer(Setting.REDIS_TIMEOUT_MS, get.apply(Setting.REDIS_TIMEOUT_MS)));
+        integer(Setting.REDIS_TIMEOUT_MS, get.apply(Setting.REDIS_TIMEOUT_MS)),
+        SecuritySettings.tls(get),
+        SecuritySettings.auth(get),
+        SecuritySettings.ice(get),
+        SecuritySettings.clientLimits(get));
+  }
+
+  /**
+   * {@code TLS_CERT_FILE} and {@code TLS_KEY_FILE}: PEM files that, both set, turn on https and
+   * wss on {@code PORT}; both empty, plain http and ws.
+   */
+  public record Tls(String certFile, String keyFile) {
+    public boolean enabled() {
+      return !certFile.isEmpty();
+    }
+  }
+
+  /**
+   * Token authentication ({@code AUTH_JWT_*}, docs/security.md). Off when {@link #algorithm} is
+   * empty. {@code key} is the HS256 secret, or the public key as a normalised PEM for RS256/ES256.
+   * {@code audience} is empty when any audience is accepted, {@code issuer} empty when any issuer is.
+   */
+  public record Auth(String algorithm, String key, String issuer, List<String> audience, int leewaySeconds,
+      int expiryGraceSeconds) {
+    public static final Auth OFF = new Auth("", "", "", List.of(), 30, 60);
+
+    public Auth {
+      audience = List.copyOf(audience);
+    }
+
+    public boolean enabled() {
+      return !algorithm.isEmpty();
+    }
+
+    /** Never the key: configuration may end up in a log. */
+    @Override
+    public String toString() {
+      return "Auth[algorithm=" + (enabled() ? algorithm : "off") + ", issuer=" + issuer + ", audience=" + audience
+          + ", leewaySeconds=" + leewaySeconds + ", expiryGraceSeconds=" + expiryGraceSeconds + "]";
+    }
+  }
+
+  /**
+   * The ICE servers handed to clients ({@code STUN_URLS}, {@code TURN_URLS}, {@code TURN_SECRET},
+   * {@code TURN_TTL_SECONDS}): STUN URLs as they are, TURN URLs with time-limited credentials
+   * derived from the shared secret (the TURN REST scheme of coturn's {@code use-auth-secret}).
+   */
+  public record Ice(List<String> stunUrls, List<String> turnUrls, String turnSecret, int turnTtlSeconds) {
+    public static final Ice NONE = new Ice(List.of(), List.of(), "", 86400);
+
+    public Ice {
+      stunUrls = List.copyOf(stunUrls);
+      turnUrls = List.copyOf(turnUrls);
+    }
+
+    public boolean turnEnabled() {
+      return !turnSecret.isEmpty();
+    }
+
+    /** Whether clients are given any ICE server at all. */
+    public boolean configured() {
+      return !stunUrls.isEmpty() || turnEnabled();
+    }
+
+    /** Never the secret. */
+    @Override
+    public String toString() {
+      return "Ice[stunUrls=" + stunUrls + ", turnUrls=" + turnUrls + ", turnSecret=" + (turnEnabled() ? "set" : "unset")
+          + ", turnTtlSeconds=" + turnTtlSeconds + "]";
+    }
+  }
+
+  /**
+   * Per-client-address limits on new connections: a token bucket of {@code perSecond} refilled
+   * connections with {@code burst} capacity (off when {@code perSecond} is 0), and at most
+   * {@code maxConcurrent} open at once (off when 0). {@code addressHeader} names the header a
+   * trusted proxy puts the client's address in; empty means the TCP peer address.
+   */
+  public record ClientLimits(int perSecond, int burst, int maxConcurrent, String addressHeader) {
+    public static final ClientLimits OFF = new ClientLimits(0, 20, 0, "");
+
+    public boolean enabled() {
+      return perSecond > 0 || maxConcurrent > 0;
+    }
   }
 
   /** True when REDIS_URL selects the Redis backplane (a cluster of nodes). */

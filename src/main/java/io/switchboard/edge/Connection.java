@@ -4,6 +4,7 @@ import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.edge.dialect.Dialect;
 import io.switchboard.edge.dialect.Link;
 import io.switchboard.metrics.SignalingMetrics;
+import io.switchboard.security.Ticket;
 import io.switchboard.signaling.CloseReason;
 import io.switchboard.signaling.ErrorCode;
 import io.switchboard.signaling.Hub;
@@ -41,6 +42,8 @@ final class Connection implements Outbound, Link {
   private final SignalingMetrics metrics;
   private final int maxMessageBytes;
   private final Session session;
+  // Epoch millis at which the token has expired, grace included; Long.MAX_VALUE for never.
+  private final long closeAtMillis;
 
   private final Thread eventLoopThread;
   // Events queued for this socket and not yet written; any thread.
@@ -57,7 +60,7 @@ final class Connection implements Outbound, Link {
   private boolean tcpClosed;
 
   Connection(ServerWebSocket ws, Context context, Hub hub, Function<Link, Dialect> dialect,
-      SignalingMetrics metrics, SwitchboardConfig config) {
+      SignalingMetrics metrics, SwitchboardConfig config, Ticket ticket) {
     this.ws = ws;
     this.context = context;
     this.hub = hub;
@@ -66,7 +69,8 @@ final class Connection implements Outbound, Link {
     this.eventLoopThread = Thread.currentThread();
     this.lastHeardNanos = System.nanoTime();
     ws.setWriteQueueMaxSize(config.writeQueueMaxBytes());
-    this.session = hub.open(this, lastHeardNanos);
+    this.closeAtMillis = ticket.closeAtMillis();
+    this.session = hub.open(this, lastHeardNanos, ticket.identity());
     // The welcome the hub just sent waits on the event loop, so it is encoded after this.
     this.dialect = dialect.apply(this);
     ws.frameHandler(this::onFrame);
@@ -158,11 +162,16 @@ final class Connection implements Outbound, Link {
     hub.reject(session, code, message, requestId);
   }
 
-  /** Called by the verticle's sweep: pings a quiet socket, closes a silent one. Own loop only. */
+  /**
+   * Called by the verticle's sweep: pings a quiet socket, closes a silent one and one whose token
+   * has expired. Own loop only.
+   */
   void checkAlive(long nowNanos, long pingAfterNanos, long idleAfterNanos) {
     long quiet = nowNanos - lastHeardNanos;
     if (quiet >= idleAfterNanos) {
       closeNow(CloseReason.IDLE_TIMEOUT);
+    } else if (closeAtMillis != Long.MAX_VALUE && System.currentTimeMillis() >= closeAtMillis) {
+      closeNow(CloseReason.TOKEN_EXPIRED);
     } else if (quiet >= pingAfterNanos && nowNanos - lastPingNanos >= pingAfterNanos && !closed) {
       lastPingNanos = nowNanos;
       ws.writePing(PING_PAYLOAD);

@@ -7,6 +7,10 @@ import io.switchboard.edge.dialect.direct.DirectDialect;
 import io.switchboard.edge.dialect.relay.RelayDialect;
 import io.switchboard.edge.dialect.switchboard.NativeDialect;
 import io.switchboard.edge.engineio.EngineIoServer;
+import io.switchboard.security.ClientRequest;
+import io.switchboard.security.Refused;
+import io.switchboard.security.Ticket;
+import io.switchboard.security.TokenVerifier;
 import io.switchboard.signaling.CloseReason;
 import io.switchboard.signaling.RoomId;
 import io.vertx.core.Future;
@@ -16,11 +20,13 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.ServerWebSocketHandshake;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.micrometer.PrometheusScrapingHandler;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -71,7 +77,15 @@ public final class HttpServerVerticle extends VerticleBase {
         .setTcpNoDelay(true)
         // Every HTTP response here is written on its event loop, which lets Vert.x skip a
         // 4 KiB cross-thread write queue per connection (kept for the life of a WebSocket).
-        .setStrictThreadMode(true);
+        .setStrictThreadMode(true)
+        // A browser sends its token as the subprotocol after this one; selecting this one
+        // answers the browser without echoing the token (docs/security.md).
+        .setWebSocketSubProtocols(List.of(TokenVerifier.SUBPROTOCOL));
+    if (config.tls().enabled()) {
+      options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
+          .setCertPath(config.tls().certFile())
+          .setKeyPath(config.tls().keyFile()));
+    }
 
     Router router = Router.router(vertx);
     router.get("/health/live").handler(rc -> rc.json(new JsonObject().put("status", "UP")));
@@ -84,6 +98,7 @@ public final class HttpServerVerticle extends VerticleBase {
           .put("backplane", node.backplane.ready() ? "UP" : "DOWN"));
     });
     router.get("/metrics").handler(PrometheusScrapingHandler.create(node.registry));
+    router.route(IceServersEndpoint.PATH).handler(new IceServersEndpoint(node));
     router.route(EngineIoServer.PATH)
         .handler(BodyHandler.create(false).setBodyLimit(config.maxFrameBytesHard()))
         .handler(node.engineIo::handle)
@@ -116,8 +131,9 @@ public final class HttpServerVerticle extends VerticleBase {
       return DirectDialect::new;
     }
     if (path.startsWith(RELAY_PREFIX)) {
-      RoomId room = RelayDialect.room(path.substring(RELAY_PREFIX.length()));
-      return room == null ? null : link -> new RelayDialect(link, room);
+      String name = path.substring(RELAY_PREFIX.length());
+      RoomId room = RelayDialect.room(name);
+      return room == null ? null : link -> new RelayDialect(link, room, name);
     }
     return null;
   }
@@ -138,25 +154,35 @@ public final class HttpServerVerticle extends VerticleBase {
       handshake.reject(403);
       return;
     }
-    Integer refusal = node.admitConnection();
-    if (refusal != null) {
-      handshake.reject(refusal);
+    Ticket ticket;
+    try {
+      ticket = node.admit(new ClientRequest(handshake.headers(), handshake.query(), handshake.remoteAddress()));
+    } catch (Refused refused) {
+      handshake.reject(refused.status());
+      return;
+    }
+    // A relay socket joins the room of its path at once: one its token does not allow is refused here.
+    if (handshake.path().startsWith(RELAY_PREFIX)
+        && !ticket.identity().mayJoin(handshake.path().substring(RELAY_PREFIX.length()))) {
+      ticket.release();
+      node.metrics.connectionRejected("forbidden");
+      handshake.reject(403);
       return;
     }
     handshake.accept()
-        .onSuccess(ws -> onOpen(ws, dialect))
-        .onFailure(e -> node.releaseConnection());
+        .onSuccess(ws -> onOpen(ws, dialect, ticket))
+        .onFailure(e -> ticket.release());
   }
 
-  private void onOpen(ServerWebSocket ws, Function<Link, Dialect> dialect) {
+  private void onOpen(ServerWebSocket ws, Function<Link, Dialect> dialect, Ticket ticket) {
     node.metrics.connectionOpened();
-    Connection connection = new Connection(ws, context, node.hub, dialect, node.metrics, node.config);
+    Connection connection = new Connection(ws, context, node.hub, dialect, node.metrics, node.config, ticket);
     connections.add(connection);
     ws.closeHandler(v -> {
       connections.remove(connection);
       connection.onClosed();
       node.metrics.connectionClosed();
-      node.releaseConnection();
+      ticket.release();
     });
     ws.exceptionHandler(e -> {
       // Netty refuses a frame over the hard limit before any handler sees it; answer with the

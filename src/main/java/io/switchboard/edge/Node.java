@@ -6,66 +6,128 @@ import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.edge.dialect.socketio.SocketIoDialect;
 import io.switchboard.edge.engineio.EngineIoServer;
 import io.switchboard.metrics.SignalingMetrics;
+import io.switchboard.security.ClientLimiter;
+import io.switchboard.security.ClientRequest;
+import io.switchboard.security.Gate;
+import io.switchboard.security.IceServers;
+import io.switchboard.security.Refused;
+import io.switchboard.security.Ticket;
+import io.switchboard.security.TokenVerifier;
 import io.switchboard.signaling.Hub;
+import io.switchboard.signaling.Identity;
 import io.vertx.core.Vertx;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * What every HTTP verticle instance of one node shares: the hub, the backplane, metrics and the
- * node-wide connection budget. Thread-safe.
+ * What every HTTP verticle instance of one node shares: the hub, the backplane, metrics, the
+ * node-wide connection budget and the {@link Gate} in front of it. Thread-safe.
  */
-public final class Node {
+public final class Node implements Gate {
+  /** How often addresses that no longer need tracking are dropped from the per-address limits. */
+  private static final long EVICT_EVERY_MILLIS = 5000;
+
   final SwitchboardConfig config;
   final Hub hub;
   final Backplane backplane;
   final SignalingMetrics metrics;
   final PrometheusMeterRegistry registry;
   final EngineIoServer engineIo;
+  final IceServers iceServers;
+  /** Null when authentication is off. */
+  final TokenVerifier tokens;
+  /** Null when no per-address limit is set. */
+  final ClientLimiter limiter;
+  private final Vertx vertx;
+  private final long evictTimer;
   private final AtomicInteger connections = new AtomicInteger();
   private volatile boolean draining;
 
   public Node(Vertx vertx, SwitchboardConfig config, Hub hub, Backplane backplane, SignalingMetrics metrics,
-      PrometheusMeterRegistry registry) {
+      PrometheusMeterRegistry registry, IceServers iceServers) {
+    this.vertx = vertx;
     this.config = config;
     this.hub = hub;
     this.backplane = backplane;
     this.metrics = metrics;
     this.registry = registry;
+    this.iceServers = iceServers;
+    this.tokens = config.auth().enabled() ? new TokenVerifier(vertx, config.auth()) : null;
+    this.limiter = config.clientLimits().enabled() ? new ClientLimiter(config.clientLimits()) : null;
+    this.evictTimer = limiter == null ? -1
+        : vertx.setPeriodic(EVICT_EVERY_MILLIS, id -> limiter.evictIdle(System.nanoTime()));
     long pingInterval = TimeUnit.SECONDS.toMillis(config.pingIntervalSeconds());
-    this.engineIo = new EngineIoServer(vertx, hub, metrics,
-        new EngineIoServer.Admission() {
-          @Override
-          public Integer admit() {
-            return admitConnection();
-          }
-
-          @Override
-          public void release() {
-            releaseConnection();
-          }
-        },
-        this::originAllowed,
+    this.engineIo = new EngineIoServer(vertx, hub, metrics, this, this::originAllowed,
         (link, version) -> new SocketIoDialect(link, version, config.socketIoDisconnectOnDrop()),
         config.maxMessageBytes(), config.writeQueueMaxBytes(),
         pingInterval, TimeUnit.SECONDS.toMillis(config.idleTimeoutSeconds()) - pingInterval);
   }
 
-  /**
-   * Takes one connection slot and returns null, or returns the HTTP status refusing a new client
-   * (503 while draining or when the node is full), counting the refusal.
-   */
-  Integer admitConnection() {
+  @Override
+  public Ticket admit(ClientRequest request) {
     if (draining) {
-      metrics.connectionRejected("draining");
-      return 503;
+      throw refuse(new Refused(503, "draining"));
     }
-    if (!tryAcquireConnection()) {
-      metrics.connectionRejected("capacity");
-      return 503;
+    String client = limiter == null ? null : limiter.clientKey(request.headers(), request.remote());
+    if (client != null) {
+      try {
+        limiter.acquire(client, true, System.nanoTime());
+      } catch (Refused r) {
+        throw refuse(r);
+      }
     }
-    return null;
+    Identity identity = Identity.ANONYMOUS;
+    long closeAt = Long.MAX_VALUE;
+    try {
+      if (tokens != null) {
+        identity = tokens.verify(TokenVerifier.tokenOf(request.headers(), request.query()));
+        closeAt = closeAtMillis(identity.expiresAtEpochSeconds(), config.auth().expiryGraceSeconds());
+      }
+      if (!tryAcquireConnection()) {
+        throw new Refused(503, "capacity");
+      }
+    } catch (Refused r) {
+      if (client != null) {
+        limiter.release(client);
+      }
+      throw refuse(r);
+    }
+    return new Ticket(identity, closeAt, () -> {
+      connections.decrementAndGet();
+      if (client != null) {
+        limiter.release(client);
+      }
+    });
+  }
+
+  /** When a connection whose token expires at {@code exp} must close; never overflows. */
+  static long closeAtMillis(long exp, int graceSeconds) {
+    long seconds = exp + graceSeconds;
+    return seconds >= Long.MAX_VALUE / 1000 ? Long.MAX_VALUE : seconds * 1000;
+  }
+
+  /**
+   * Charges a request that opens no connection ({@code GET /ice-servers}) to its address's rate
+   * and checks its token; returns who it is.
+   *
+   * @throws Refused 429 or 401, counted
+   */
+  Identity check(ClientRequest request) {
+    try {
+      if (limiter != null) {
+        limiter.acquire(limiter.clientKey(request.headers(), request.remote()), false, System.nanoTime());
+      }
+      return tokens == null ? Identity.ANONYMOUS
+          : tokens.verify(TokenVerifier.tokenOf(request.headers(), request.query()));
+    } catch (Refused r) {
+      throw refuse(r);
+    }
+  }
+
+  private Refused refuse(Refused refusal) {
+    metrics.connectionRejected(refusal.reason());
+    return refusal;
   }
 
   /** Whether a browser page from {@code origin} may connect (ALLOWED_ORIGINS). */
@@ -85,10 +147,6 @@ public final class Node {
     }
   }
 
-  void releaseConnection() {
-    connections.decrementAndGet();
-  }
-
   /** From now on, refuse new sockets and report not ready. */
   public void startDraining() {
     draining = true;
@@ -101,5 +159,12 @@ public final class Node {
   /** Whether this node should receive traffic: not draining and the backplane is usable. */
   public boolean ready() {
     return !draining && backplane.ready();
+  }
+
+  /** Stops the node's own timers; the verticles close their sockets themselves. */
+  public void close() {
+    if (evictTimer >= 0) {
+      vertx.cancelTimer(evictTimer);
+    }
   }
 }

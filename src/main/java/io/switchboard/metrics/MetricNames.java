@@ -7,7 +7,10 @@ package io.switchboard.metrics;
 public final class MetricNames {
   /** Gauge: WebSocket connections open on this node. */
   public static final String CONNECTIONS_OPEN = "switchboard.connections.open";
-  /** Counter, tag {@code reason} (origin, capacity, draining): upgrades refused. */
+  /**
+   * Counter, tag {@code reason} (origin, capacity, draining, unauthorized, forbidden, per-ip-rate,
+   * per-ip-connections): upgrades and Engine.IO handshakes refused.
+   */
   public static final String CONNECTIONS_REJECTED = "switchboard.connections.rejected";
   /** Counter, tag {@code reason} (a close reason such as idle-timeout): sockets the server closed. */
   public static final String CLOSES = "switchboard.closes";

@@ -69,7 +69,8 @@ public final class MicrometerSignalingMetrics implements SignalingMetrics {
           .tag("reason", reason.text().replace(' ', '-').toLowerCase(Locale.ROOT))
           .description("Sockets closed by the server").register(registry));
     }
-    for (String reason : new String[] {"origin", "capacity", "draining"}) {
+    for (String reason : new String[] {"origin", "capacity", "draining", "unauthorized", "forbidden", "per-ip-rate",
+        "per-ip-connections"}) {
       rejected(reason);
     }
   }

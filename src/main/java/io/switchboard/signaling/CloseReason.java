@@ -12,7 +12,8 @@ public enum CloseReason {
   IDLE_TIMEOUT(4000, "idle timeout", true),
   SLOW_CONSUMER(4001, "slow consumer", true),
   ROOM_FULL(4009, "room full", true),
-  FLOODING(4008, "flooding", true);
+  FLOODING(4008, "flooding", true),
+  TOKEN_EXPIRED(4010, "token expired", true);
 
   private final short code;
   private final String text;

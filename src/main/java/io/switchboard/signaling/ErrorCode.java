@@ -15,6 +15,7 @@ public enum ErrorCode {
   TOO_MANY_ROOMS("too-many-rooms", "too many rooms on this connection", false),
   NOT_IN_ROOM("not-in-room", "not a member of this room", false),
   PEER_NOT_FOUND("peer-not-found", "no such peer in this room", false),
+  FORBIDDEN("forbidden", "not allowed by the rooms claim of your token", false),
   INTERNAL("internal", "internal error", true);
 
   private final String wire;

@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,15 +50,26 @@ public final class Hub implements BackplaneListener {
   private final Limits limits;
   private final SignalingMetrics metrics;
   private final String nodeId;
+  private final Function<PeerId, String> iceServers;
   private final SecureRandom random = new SecureRandom();
   private final ConcurrentHashMap<RoomId, RoomView> rooms = new ConcurrentHashMap<>();
   private final AtomicInteger sessions = new AtomicInteger();
 
   public Hub(Backplane backplane, Limits limits, SignalingMetrics metrics, String nodeId) {
+    this(backplane, limits, metrics, nodeId, peer -> null);
+  }
+
+  /**
+   * @param iceServers the ICE servers (a JSON array) for a new peer's welcome, or null for none;
+   *     any thread
+   */
+  public Hub(Backplane backplane, Limits limits, SignalingMetrics metrics, String nodeId,
+      Function<PeerId, String> iceServers) {
     this.backplane = backplane;
     this.limits = limits;
     this.metrics = metrics;
     this.nodeId = nodeId;
+    this.iceServers = iceServers;
   }
 
   /** Sessions currently open on this node. */
@@ -70,11 +82,17 @@ public final class Hub implements BackplaneListener {
     return rooms.size();
   }
 
-  /** Registers a new connection and sends it its welcome. Socket thread. */
+  /** Registers a new connection of nobody in particular (authentication off). Socket thread. */
   public Session open(Outbound outbound, long nowNanos) {
-    Session session = new Session(PeerId.random(random), outbound, limits, nowNanos);
+    return open(outbound, nowNanos, Identity.ANONYMOUS);
+  }
+
+  /** Registers a new connection of {@code identity} and sends it its welcome. Socket thread. */
+  public Session open(Outbound outbound, long nowNanos, Identity identity) {
+    PeerId peer = PeerId.random(random);
+    Session session = new Session(peer, outbound, identity, limits, nowNanos);
     sessions.incrementAndGet();
-    outbound.send(new Welcome(session.peer()));
+    outbound.send(new Welcome(peer, iceServers.apply(peer)));
     return session;
   }
 
@@ -217,6 +235,10 @@ public final class Hub implements BackplaneListener {
 
   private void join(Session session, Join join) {
     RoomId room = join.room();
+    if (!session.identity().mayJoin(join.grantName())) {
+      reject(session, ErrorCode.FORBIDDEN, ErrorCode.FORBIDDEN.defaultMessage(), join.requestId());
+      return;
+    }
     if (session.inRoom(room)) {
       RoomView view = rooms.get(room);
       session.outbound().send(new Joined(room, session.peer(),

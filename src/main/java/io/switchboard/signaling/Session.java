@@ -16,6 +16,7 @@ import java.util.function.Supplier;
 public final class Session {
   private final PeerId peer;
   private final Outbound outbound;
+  private final Identity identity;
   private final TokenBucket bucket;
   private final int floodCloseAfter;
 
@@ -27,9 +28,10 @@ public final class Session {
   // The last of this session's deliveries; the next one starts when it completes.
   private Future<Void> lastDelivery = Future.succeededFuture();
 
-  Session(PeerId peer, Outbound outbound, Limits limits, long nowNanos) {
+  Session(PeerId peer, Outbound outbound, Identity identity, Limits limits, long nowNanos) {
     this.peer = peer;
     this.outbound = outbound;
+    this.identity = identity;
     this.bucket = new TokenBucket(limits.ratePerSecond(), limits.rateBurst(), nowNanos);
     this.floodCloseAfter = limits.floodCloseAfter();
   }
@@ -40,6 +42,11 @@ public final class Session {
 
   public Outbound outbound() {
     return outbound;
+  }
+
+  /** Who the connection's token says it is; {@link Identity#ANONYMOUS} when authentication is off. */
+  public Identity identity() {
+    return identity;
   }
 
   /** The verdict of the rate limiter on one incoming message. */

@@ -41,6 +41,58 @@ class SwitchboardConfigTest {
     assertEquals(SwitchboardConfig.LogFormat.JSON, c.logFormat());
     assertEquals("INFO", c.logLevel());
     assertEquals(SwitchboardConfig.defaults().port(), c.port());
+    // Security: all off, so the default stays one command.
+    assertFalse(c.tls().enabled());
+    assertFalse(c.auth().enabled());
+    assertEquals(30, c.auth().leewaySeconds());
+    assertEquals(60, c.auth().expiryGraceSeconds());
+    assertFalse(c.ice().configured());
+    assertEquals(86400, c.ice().turnTtlSeconds());
+    assertFalse(c.clientLimits().enabled());
+    assertEquals(20, c.clientLimits().burst());
+  }
+
+  @Test
+  void readsTheSecuritySettings() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("switchboard-config");
+    java.nio.file.Path pem = dir.resolve("key.pem");
+    java.security.KeyPairGenerator rsa = java.security.KeyPairGenerator.getInstance("RSA");
+    rsa.initialize(2048);
+    java.nio.file.Files.writeString(pem, "issued by the test\n-----BEGIN PUBLIC KEY-----\n"
+        + java.util.Base64.getMimeEncoder().encodeToString(rsa.generateKeyPair().getPublic().getEncoded())
+        + "\n-----END PUBLIC KEY-----\n");
+    Map<String, String> env = new HashMap<>();
+    env.put("TLS_CERT_FILE", pem.toString());
+    env.put("TLS_KEY_FILE", pem.toString());
+    env.put("AUTH_JWT_PUBLIC_KEY_FILE", pem.toString());
+    env.put("AUTH_JWT_ISSUER", "https://issuer.example");
+    env.put("AUTH_JWT_AUDIENCE", "a, b");
+    env.put("AUTH_JWT_LEEWAY_SECONDS", "5");
+    env.put("AUTH_EXPIRY_GRACE_SECONDS", "0");
+    env.put("STUN_URLS", "stun:s.example:3478");
+    env.put("TURN_URLS", "turn:t.example:3478,turns:t.example:5349");
+    env.put("TURN_SECRET", "0123456789abcdef");
+    env.put("TURN_TTL_SECONDS", "600");
+    env.put("CONNECTIONS_PER_IP_PER_SECOND", "5");
+    env.put("CONNECTIONS_PER_IP_BURST", "7");
+    env.put("MAX_CONNECTIONS_PER_IP", "9");
+    env.put("CLIENT_IP_HEADER", "X-Forwarded-For");
+    SwitchboardConfig c = SwitchboardConfig.fromEnv(env);
+    assertTrue(c.tls().enabled());
+    assertEquals("RS256", c.auth().algorithm(), "inferred from the key");
+    assertTrue(c.auth().key().startsWith("-----BEGIN PUBLIC KEY-----\n"), "normalised PEM");
+    assertEquals("https://issuer.example", c.auth().issuer());
+    assertEquals(java.util.List.of("a", "b"), c.auth().audience());
+    assertEquals(5, c.auth().leewaySeconds());
+    assertEquals(0, c.auth().expiryGraceSeconds());
+    assertEquals(java.util.List.of("turn:t.example:3478", "turns:t.example:5349"), c.ice().turnUrls());
+    assertEquals(600, c.ice().turnTtlSeconds());
+    assertEquals(new SwitchboardConfig.ClientLimits(5, 7, 9, "X-Forwarded-For"), c.clientLimits());
+    assertFalse(c.toString().contains("0123456789abcdef"), "the TURN secret is not in the config's text");
+
+    SwitchboardConfig hs = SwitchboardConfig.fromEnv(Map.of("AUTH_JWT_SECRET", "s".repeat(32)));
+    assertEquals("HS256", hs.auth().algorithm());
+    assertFalse(hs.toString().contains("s".repeat(32)), "the JWT secret is not in the config's text");
   }
 
   @Test
@@ -128,7 +180,24 @@ class SwitchboardConfigTest {
       "REDIS_KEY_PREFIX|has space",
       "NODE_HEARTBEAT_MS|10",
       "NODE_TIMEOUT_MS|1500",
-      "REDIS_TIMEOUT_MS|0"})
+      "REDIS_TIMEOUT_MS|0",
+      "TLS_CERT_FILE|/no/such/cert.pem",
+      "TLS_KEY_FILE|/no/such/key.pem",
+      "AUTH_JWT_SECRET|too-short",
+      "AUTH_JWT_PUBLIC_KEY_FILE|/no/such/key.pem",
+      "AUTH_JWT_ALGORITHM|HS256",
+      "AUTH_JWT_ISSUER|https://issuer.example",
+      "AUTH_JWT_AUDIENCE|switchboard",
+      "AUTH_JWT_LEEWAY_SECONDS|301",
+      "AUTH_EXPIRY_GRACE_SECONDS|-1",
+      "STUN_URLS|http://stun.example",
+      "TURN_URLS|turn:t.example",
+      "TURN_SECRET|0123456789abcdef",
+      "TURN_TTL_SECONDS|10",
+      "CONNECTIONS_PER_IP_PER_SECOND|-1",
+      "CONNECTIONS_PER_IP_BURST|0",
+      "MAX_CONNECTIONS_PER_IP|-1",
+      "CLIENT_IP_HEADER|X Forwarded"})
   void rejectsABadValueNamingTheVariable(String variable, String value) {
     ConfigException e = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(Map.of(variable, value)));
     assertEquals(variable, e.variable());
@@ -142,6 +211,25 @@ class SwitchboardConfigTest {
         () -> SwitchboardConfig.fromEnv(Map.of("PING_INTERVAL_SECONDS", ping, "IDLE_TIMEOUT_SECONDS", idle)));
     assertEquals("PING_INTERVAL_SECONDS", e.variable());
     assertTrue(e.getMessage().contains("PING_INTERVAL_SECONDS"), e.getMessage());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      // variable at fault | the rest of the environment, as NAME=value pairs separated by ';'
+      "AUTH_JWT_PUBLIC_KEY_FILE|AUTH_JWT_SECRET=ssssssssssssssssssssssssssssssss;AUTH_JWT_PUBLIC_KEY_FILE=pom.xml",
+      "AUTH_JWT_PUBLIC_KEY_FILE|AUTH_JWT_PUBLIC_KEY_FILE=pom.xml",
+      "AUTH_JWT_ALGORITHM|AUTH_JWT_SECRET=ssssssssssssssssssssssssssssssss;AUTH_JWT_ALGORITHM=RS256",
+      "TLS_CERT_FILE|TLS_CERT_FILE=pom.xml",
+      "TURN_SECRET|TURN_URLS=turn:t.example;TURN_SECRET=short"})
+  void rejectsInconsistentSecuritySettings(String variable, String pairs) {
+    Map<String, String> env = new HashMap<>();
+    for (String pair : pairs.split(";")) {
+      String[] kv = pair.split("=", 2);
+      env.put(kv[0], kv[1]);
+    }
+    ConfigException e = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(env));
+    assertEquals(variable, e.variable());
+    assertFalse(e.getMessage().contains("ssssssss"), "never the secret: " + e.getMessage());
   }
 
   @Test

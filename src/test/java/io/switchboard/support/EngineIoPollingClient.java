@@ -187,7 +187,12 @@ public final class EngineIoPollingClient implements AutoCloseable {
    * Packets after it (the v3 Socket.IO connect {@code 40}) are queued for {@link #nextPacket}.
    */
   public Handshake handshake() {
-    Response response = get("EIO=" + version + "&transport=polling&t=" + CACHE_BUSTER.incrementAndGet());
+    return handshake("");
+  }
+
+  /** {@link #handshake()} with {@code extraQuery} ({@code &name=value...}) added to the handshake's query. */
+  public Handshake handshake(String extraQuery) {
+    Response response = get("EIO=" + version + "&transport=polling&t=" + CACHE_BUSTER.incrementAndGet() + extraQuery);
     assertEquals(200, response.status(), "handshake: " + response);
     List<EngineIoPacket> packets = decode(response.body());
     assertTrue(!packets.isEmpty() && packets.get(0).type() == PacketType.OPEN,

@@ -185,11 +185,17 @@ public final class ServerFixture implements AutoCloseable {
    * thread only, and keeps connections alive between calls like a real scraper.
    */
   public HttpResult get(String path) {
+    return get(path, Map.of());
+  }
+
+  /** GET {@code path} with {@code headers}; see {@link #get(String)}. */
+  public HttpResult get(String path, Map<String, String> headers) {
     Wait.requireTestThread();
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port() + path))
+    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port() + path))
         .timeout(TestClient.WAIT)
-        .GET()
-        .build();
+        .GET();
+    headers.forEach(builder::header);
+    HttpRequest request = builder.build();
     try {
       HttpResponse<String> response = httpClient.send(request, HttpResponse.BodyHandlers.ofString());
       return new HttpResult(response.statusCode(), response.body(), response.headers());

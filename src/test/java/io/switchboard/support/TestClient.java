@@ -110,6 +110,23 @@ public final class TestClient implements AutoCloseable {
     }
   }
 
+  /** The subprotocol the server selected in its handshake answer; null when none. */
+  public String subProtocol() {
+    return socket.subProtocol();
+  }
+
+  /**
+   * Consumes the {@code welcome} frame of a socket made by {@link #open} and returns it, taking its
+   * peer id as this client's.
+   */
+  public JsonObject welcome() {
+    JsonObject welcome = next();
+    assertEquals("welcome", welcome.getString("type"), name + ": first frame must be welcome: " + welcome);
+    peerId = welcome.getString("peer");
+    assertNotNull(peerId, name + ": welcome without peer: " + welcome);
+    return welcome;
+  }
+
   /** The peer id from the welcome frame; null when opened with {@link #open}. */
   public String peerId() {
     return peerId;

@@ -5,6 +5,10 @@ import io.switchboard.edge.dialect.Dialect;
 import io.switchboard.edge.dialect.Link;
 import io.switchboard.edge.engineio.EngineIoSession.Poll;
 import io.switchboard.metrics.SignalingMetrics;
+import io.switchboard.security.ClientRequest;
+import io.switchboard.security.Gate;
+import io.switchboard.security.Refused;
+import io.switchboard.security.Ticket;
 import io.switchboard.signaling.CloseReason;
 import io.switchboard.signaling.ErrorCode;
 import io.switchboard.signaling.Hub;
@@ -49,15 +53,6 @@ public final class EngineIoServer {
   static final int FORBIDDEN = 4;
   static final int UNSUPPORTED_VERSION = 5;
 
-  /** The node's connection budget, shared with its other endpoints. */
-  public interface Admission {
-    /** Takes a connection slot and returns null, or returns the HTTP status refusing the client. */
-    Integer admit();
-
-    /** Gives back a slot taken by {@link #admit}. */
-    void release();
-  }
-
   final Vertx vertx;
   final Hub hub;
   final SignalingMetrics metrics;
@@ -65,24 +60,25 @@ public final class EngineIoServer {
   final int writeQueueMaxChars;
   final long pingIntervalMillis;
   final long pingTimeoutMillis;
-  private final Admission admission;
+  private final Gate gate;
   private final Predicate<String> originAllowed;
   private final BiFunction<Link, Integer, Dialect> dialect;
   private final SecureRandom random = new SecureRandom();
   private final ConcurrentHashMap<String, EngineIoSession> sessions = new ConcurrentHashMap<>();
 
   /**
+   * @param gate admits new sessions (limits, token, capacity), shared with the node's other endpoints
    * @param dialect makes the protocol spoken over a session, given its Engine.IO version
    * @param pingIntervalMillis how often a ping is due (sent by the v3 client, by the server in v4)
    * @param pingTimeoutMillis how much longer a silent client is kept
    */
-  public EngineIoServer(Vertx vertx, Hub hub, SignalingMetrics metrics, Admission admission,
+  public EngineIoServer(Vertx vertx, Hub hub, SignalingMetrics metrics, Gate gate,
       Predicate<String> originAllowed, BiFunction<Link, Integer, Dialect> dialect, int maxMessageBytes,
       int writeQueueMaxBytes, long pingIntervalMillis, long pingTimeoutMillis) {
     this.vertx = vertx;
     this.hub = hub;
     this.metrics = metrics;
-    this.admission = admission;
+    this.gate = gate;
     this.originAllowed = originAllowed;
     this.dialect = dialect;
     this.maxMessageBytes = maxMessageBytes;
@@ -135,7 +131,7 @@ public final class EngineIoServer {
         error(response, 400, 2, "Bad handshake method");
         return;
       }
-      handshake(response, here, codec);
+      handshake(request, response, here, codec);
       return;
     }
     EngineIoSession session = sessions.get(sid);
@@ -192,22 +188,41 @@ public final class EngineIoServer {
     return true;
   }
 
-  private void handshake(HttpServerResponse response, Context here, EngineIoCodec codec) {
-    Integer refusal = admission.admit();
-    if (refusal != null) {
-      error(response, refusal, BAD_REQUEST, refusal == 503 ? "Service unavailable" : "Bad request");
+  private void handshake(HttpServerRequest request, HttpServerResponse response, Context here, EngineIoCodec codec) {
+    Ticket ticket;
+    try {
+      ticket = gate.admit(new ClientRequest(request.headers(), request.query(), request.remoteAddress()));
+    } catch (Refused refused) {
+      refuse(response, refused.status());
       return;
     }
-    EngineIoSession session = open(codec, List.of("websocket"));
+    EngineIoSession session = open(codec, List.of("websocket"), ticket);
     // After the greetings the session has queued on this loop, so they share one response.
     Poll poll = new Poll(response, here);
     here.runOnContext(v -> session.poll(poll));
   }
 
-  private EngineIoSession open(EngineIoCodec codec, List<String> upgrades) {
+  /** A refused handshake, with a body in engine.io's error form and the headers the status calls for. */
+  private static void refuse(HttpServerResponse response, int status) {
+    switch (status) {
+      case 401 -> {
+        response.putHeader("WWW-Authenticate", "Bearer");
+        error(response, 401, FORBIDDEN, "Unauthorized");
+      }
+      case 429 -> {
+        response.putHeader("Retry-After", "1");
+        error(response, 429, BAD_REQUEST, "Too many requests");
+      }
+      case 503 -> error(response, 503, BAD_REQUEST, "Service unavailable");
+      default -> error(response, status, BAD_REQUEST, "Bad request");
+    }
+  }
+
+  private EngineIoSession open(EngineIoCodec codec, List<String> upgrades, Ticket ticket) {
     String sid = newSid();
     int version = codec.version();
-    EngineIoSession session = new EngineIoSession(this, sid, codec, link -> dialect.apply(link, version), System.nanoTime());
+    EngineIoSession session = new EngineIoSession(this, sid, codec, link -> dialect.apply(link, version), ticket,
+        System.nanoTime());
     sessions.put(sid, session);
     metrics.connectionOpened();
     JsonObject open = new JsonObject()
@@ -252,18 +267,20 @@ public final class EngineIoServer {
       });
       return;
     }
-    Integer refusal = admission.admit();
-    if (refusal != null) {
-      handshake.reject(refusal);
+    Ticket ticket;
+    try {
+      ticket = gate.admit(new ClientRequest(handshake.headers(), handshake.query(), handshake.remoteAddress()));
+    } catch (Refused refused) {
+      handshake.reject(refused.status());
       return;
     }
     handshake.accept()
         .onSuccess(ws -> {
-          EngineIoSession session = open(codec, List.of());
+          EngineIoSession session = open(codec, List.of(), ticket);
           session.attach(ws, here);
           listen(ws, session, here);
         })
-        .onFailure(e -> admission.release());
+        .onFailure(e -> ticket.release());
   }
 
   private void listen(ServerWebSocket ws, EngineIoSession session, Context here) {
@@ -290,7 +307,7 @@ public final class EngineIoServer {
   void forget(EngineIoSession session) {
     if (sessions.remove(session.sid, session)) {
       metrics.connectionClosed();
-      admission.release();
+      session.ticket.release();
     }
   }
 

@@ -3,6 +3,7 @@ package io.switchboard.edge.engineio;
 import io.switchboard.edge.dialect.Dialect;
 import io.switchboard.edge.dialect.Link;
 import io.switchboard.edge.engineio.EngineIoPacket.PacketType;
+import io.switchboard.security.Ticket;
 import io.switchboard.signaling.CloseReason;
 import io.switchboard.signaling.ErrorCode;
 import io.switchboard.signaling.Outbound;
@@ -43,6 +44,8 @@ final class EngineIoSession implements Outbound, Link {
   // context itself cannot tell which verticle a session belongs to.
   final Thread ownerThread = Thread.currentThread();
   final EngineIoCodec codec;
+  /** The slot this session holds and the identity it was admitted with. */
+  final Ticket ticket;
   private final EngineIoServer server;
   private final Session session;
   private final Dialect dialect;
@@ -66,15 +69,16 @@ final class EngineIoSession implements Outbound, Link {
 
   /** Creates the session on the current event loop, which becomes its owner. */
   EngineIoSession(EngineIoServer server, String sid, EngineIoCodec codec,
-      Function<Link, Dialect> dialect, long nowNanos) {
+      Function<Link, Dialect> dialect, Ticket ticket, long nowNanos) {
     this.server = server;
     this.sid = sid;
     this.codec = codec;
+    this.ticket = ticket;
     this.owner = server.vertx.getOrCreateContext();
     this.createdNanos = nowNanos;
     this.lastHeardNanos = nowNanos;
     this.lastPingNanos = nowNanos;
-    this.session = server.hub.open(this, nowNanos);
+    this.session = server.hub.open(this, nowNanos, ticket.identity());
     this.dialect = dialect.apply(this);
   }
 
@@ -255,12 +259,15 @@ final class EngineIoSession implements Outbound, Link {
 
   /**
    * Version 3 clients ping and the server answers; version 4 servers ping and clients answer.
-   * Either way, a client silent for a ping interval plus the ping timeout is gone.
+   * Either way, a client silent for a ping interval plus the ping timeout is gone. A session
+   * whose token has expired (grace period included) is closed too.
    */
   private void heartbeat() {
     long now = System.nanoTime();
     if (now - lastHeardNanos > server.pingIntervalMillis * 1_000_000L + server.pingTimeoutMillis * 1_000_000L) {
       closeNow(CloseReason.IDLE_TIMEOUT, false);
+    } else if (ticket.expired(System.currentTimeMillis())) {
+      closeNow(CloseReason.TOKEN_EXPIRED, true);
     } else if (codec.version() == 4 && now - lastPingNanos >= server.pingIntervalMillis * 1_000_000L) {
       lastPingNanos = now;
       push(EngineIoPacket.text(PacketType.PING));

@@ -2,5 +2,12 @@ package io.switchboard.signaling.event;
 
 import io.switchboard.signaling.PeerId;
 
-/** First event on every connection: the peer id the server assigned. */
-public record Welcome(PeerId peer) implements Event {}
+/**
+ * First event on every connection: the peer id the server assigned and, when ICE servers are
+ * configured, {@code iceServersJson}: a JSON array of RTCIceServer objects (else null).
+ */
+public record Welcome(PeerId peer, String iceServersJson) implements Event {
+  public Welcome(PeerId peer) {
+    this(peer, null);
+  }
+}

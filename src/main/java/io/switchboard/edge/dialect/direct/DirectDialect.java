@@ -88,7 +88,7 @@ public final class DirectDialect implements Dialect {
     } else {
       pendingName = wanted;
       String meta = new JsonText(32).ascii("{\"name\":").string(wanted).ascii("}").toString();
-      link.handle(new Join(nameRoom(wanted), meta, LOGIN, 1));
+      link.handle(new Join(nameRoom(wanted), meta, LOGIN, 1, wanted));
     }
   }
 
@@ -107,6 +107,10 @@ public final class DirectDialect implements Dialect {
         .raw(payload.value());
     if (withCaller) {
       frame.ascii(",\"name\":").string(name);
+      String subject = link.session().identity().subject();
+      if (subject != null) {
+        frame.ascii(",\"sub\":").string(subject);
+      }
     }
     if (kind != RelayKind.CANDIDATE) {
       otherName = target;
@@ -184,7 +188,11 @@ public final class DirectDialect implements Dialect {
     String marker = error.requestId();
     if (LOGIN.equals(marker)) {
       pendingName = null;
-      String why = error.code() == ErrorCode.ROOM_FULL ? "Name is taken" : error.message();
+      String why = switch (error.code()) {
+        case ROOM_FULL -> "Name is taken";
+        case FORBIDDEN -> "Name not allowed by your token";
+        default -> error.message();
+      };
       return new JsonText(64).ascii("{\"type\":\"login\",\"success\":false,\"message\":").string(why)
           .ascii("}").toBytes();
     }

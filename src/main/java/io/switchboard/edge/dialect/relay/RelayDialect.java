@@ -31,12 +31,15 @@ public final class RelayDialect implements Dialect {
 
   private final Link link;
   private final RoomId room;
+  private final String name;
   private boolean joined;
   private List<Held> held = new ArrayList<>();
 
-  public RelayDialect(Link link, RoomId room) {
+  /** @param room the room of the path segment {@code name} ({@link #room(String)}) */
+  public RelayDialect(Link link, RoomId room, String name) {
     this.link = link;
     this.room = room;
+    this.name = name;
   }
 
   /** The room of path segment {@code name}, or null when it is not a valid room name. */
@@ -46,7 +49,7 @@ public final class RelayDialect implements Dialect {
 
   @Override
   public void opened() {
-    link.handle(new Join(room, null, JOIN));
+    link.handle(new Join(room, null, JOIN, 0, name));
   }
 
   @Override

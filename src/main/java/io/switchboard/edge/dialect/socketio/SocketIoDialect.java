@@ -261,7 +261,7 @@ public final class SocketIoDialect implements Dialect {
         }
         joinsInFlight++;
         connecting.put(room, event);
-        link.handle(new Join(room, new String(event, StandardCharsets.UTF_8), CONNECT_MARK + roomName));
+        link.handle(new Join(room, new String(event, StandardCharsets.UTF_8), CONNECT_MARK + roomName, 0, roomName));
       }
       case "DISCONNECT" -> {
         if (!rooms.containsKey(room)) {
@@ -306,9 +306,17 @@ public final class SocketIoDialect implements Dialect {
     }
   }
 
-  /** {@code {"caller":{"id":<peer>}, <every other field as sent>}}. */
+  /**
+   * {@code {"caller":{"id":<peer>}, <every other field as sent>}}; with authentication on and a
+   * token that has a {@code sub}, {@code caller} also carries it as {@code "sub"}.
+   */
   private byte[] rewrite(JsonFields fields, int length) {
-    JsonText out = new JsonText(length + 40).ascii("{\"caller\":{\"id\":\"").ascii(peer()).ascii("\"}");
+    JsonText out = new JsonText(length + 40).ascii("{\"caller\":{\"id\":\"").ascii(peer()).ascii("\"");
+    String subject = link.session().identity().subject();
+    if (subject != null) {
+      out.ascii(",\"sub\":").string(subject);
+    }
+    out.ascii("}");
     for (JsonFields.Field field : fields.all()) {
       if (!field.name().equals("caller")) {
         out.ascii(",").string(field.name()).ascii(":").raw(field.value());

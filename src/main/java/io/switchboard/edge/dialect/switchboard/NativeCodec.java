@@ -216,7 +216,11 @@ public final class NativeCodec {
     }
     JsonText out = new JsonText(128);
     if (event instanceof Welcome w) {
-      out.ascii("{\"type\":\"welcome\",\"peer\":\"").ascii(w.peer().value()).ascii("\"}");
+      out.ascii("{\"type\":\"welcome\",\"peer\":\"").ascii(w.peer().value()).ascii("\"");
+      if (w.iceServersJson() != null) {
+        out.ascii(",\"iceServers\":").utf8(w.iceServersJson());
+      }
+      out.ascii("}");
     } else if (event instanceof Joined j) {
       out.ascii("{\"type\":\"joined\",\"room\":\"").ascii(j.room().value())
           .ascii("\",\"peer\":\"").ascii(j.peer().value()).ascii("\",\"peers\":[");

@@ -3,9 +3,12 @@ package io.switchboard.edge.dialect.switchboard;
 import io.switchboard.edge.dialect.Dialect;
 import io.switchboard.edge.dialect.Link;
 import io.switchboard.signaling.ErrorCode;
+import io.switchboard.signaling.Identity;
 import io.switchboard.signaling.SignalingException;
 import io.switchboard.signaling.command.Command;
+import io.switchboard.signaling.command.Join;
 import io.switchboard.signaling.event.Event;
+import io.vertx.core.json.JsonObject;
 
 /** The native protocol at {@code /ws} (docs/protocol.md). */
 public final class NativeDialect implements Dialect {
@@ -30,7 +33,30 @@ public final class NativeDialect implements Dialect {
       link.reject(e.code(), e.getMessage(), e.requestId());
       return;
     }
+    Identity identity = link.session().identity();
+    if (command instanceof Join join && identity.verified()) {
+      command = join.withMeta(withSubject(join.metaJson(), identity.subject()));
+    }
     link.handle(command);
+  }
+
+  /**
+   * {@code meta} with {@code sub} set by the server: the token's subject first, or no
+   * {@code sub} at all when the token has none, so that no client can claim to be someone else.
+   * Only when authentication is on; a join is rare enough for a tree.
+   */
+  static String withSubject(String meta, String subject) {
+    JsonObject given = meta == null ? new JsonObject() : new JsonObject(meta);
+    JsonObject stamped = new JsonObject();
+    if (subject != null) {
+      stamped.put("sub", subject);
+    }
+    given.forEach(field -> {
+      if (!field.getKey().equals("sub")) {
+        stamped.put(field.getKey(), field.getValue());
+      }
+    });
+    return stamped.encode();
   }
 
   @Override
