@@ -33,9 +33,11 @@ public final class NativeDialect implements Dialect {
       link.reject(e.code(), e.getMessage(), e.requestId());
       return;
     }
-    Identity identity = link.session().identity();
-    if (command instanceof Join join && identity.verified()) {
-      command = join.withMeta(withSubject(join.metaJson(), identity.subject()));
+    if (command instanceof Join join) {
+      Identity identity = link.session().identity();
+      if (identity.verified()) {
+        command = join.withMeta(withSubject(join.metaJson(), identity.subject()));
+      }
     }
     link.handle(command);
   }
