@@ -110,8 +110,8 @@ export class SwitchboardClient extends Emitter {
 
   /**
    * @param {object} [options]
-   * @param {string | (() => string)} [options.url] the WebSocket URL, or a function called before
-   *   each attempt (to rotate nodes or refresh a token); default `/ws` on the page's own host
+   * @param {string | (() => string | Promise<string>)} [options.url] the WebSocket URL, or a
+   *   function called before each attempt (to rotate nodes); default `/ws` on the page's own host
    * @param {string | (() => string | Promise<string>)} [options.token] a token for a server that
    *   requires one (docs/security.md), or a function called before each attempt to get a fresh
    *   one; sent as the WebSocket subprotocols `access_token` and the token, never in the URL
@@ -228,6 +228,7 @@ export class SwitchboardClient extends Emitter {
 
   /** Resolves with the round-trip time in milliseconds of an application-level ping. */
   async ping() {
+    if (this.#state !== 'open') throw new SwitchboardError('disconnected', 'not connected');
     const started = performance.now();
     await this.#request({ type: 'ping' });
     return performance.now() - started;
@@ -240,16 +241,21 @@ export class SwitchboardClient extends Emitter {
     const ws = this.#ws;
     this.#ws = null;
     this.#dropConnection(new SwitchboardError('closed', 'the client was closed'));
-    for (const [room, entry] of this.#rooms) {
-      for (const w of entry.waiters) w.reject(new SwitchboardError('closed', 'the client was closed', { room }));
-    }
-    this.#rooms.clear();
-    for (const w of this.#openWaiters.splice(0)) w.reject(new SwitchboardError('closed', 'the client was closed'));
-    this.#setState('closed', {});
+    this.#end('closed', 'the client was closed', {});
     if (ws) {
       detach(ws);
       ws.close(1000);
     }
+  }
+
+  /** Enters `closed` for good: whoever waits for a connection or a join is told `code`. */
+  #end(code, message, details) {
+    for (const [room, entry] of this.#rooms) {
+      for (const w of entry.waiters) w.reject(new SwitchboardError(code, message, { room }));
+    }
+    this.#rooms.clear();
+    for (const w of this.#openWaiters.splice(0)) w.reject(new SwitchboardError(code, message));
+    this.#setState('closed', details);
   }
 
   #whenOpen() {
@@ -296,8 +302,7 @@ export class SwitchboardClient extends Emitter {
     this.#welcome = null;
     if (stable) this.#attempt = 0;
     if (!this.#options.reconnect || FINAL_CLOSE_CODES.has(code)) {
-      for (const w of this.#openWaiters.splice(0)) w.reject(new SwitchboardError('disconnected', `connection closed (${code})`));
-      this.#setState('closed', { code, reason });
+      this.#end('disconnected', `connection closed (${code})`, { code, reason });
       return;
     }
     this.#scheduleReconnect(code, reason);
@@ -585,6 +590,8 @@ export class Mesh extends Emitter {
         c.on('joined', (m) => m.room === this.#room && this.#onJoined(m)),
         c.on('peer-joined', (m) => m.room === this.#room && this.#addPeer(m.peer, m.meta, false)),
         c.on('peer-left', (m) => m.room === this.#room && this.#removePeer(m.peer, m.reason)),
+        // The client gave the room up (a rejoin after a reconnect was refused): so does the call.
+        c.on('error', (e) => e.room === this.#room && this.#stop()),
         ...RELAYED_TYPES.map((type) => c.on(type, (m) => m.room === this.#room && this.#onRelay(m))),
       ];
     }
