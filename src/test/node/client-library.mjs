@@ -3,14 +3,20 @@
 //
 //   node client-library.mjs '<json config>'
 //
-// Config: { "case": "protocol" | "failover", "library": "http://127.0.0.1:PORT/switchboard.js",
-//           "urls": [ "ws://127.0.0.1:PORT_A/ws", "ws://127.0.0.1:PORT_B/ws" ], "timeoutMs": 15000 }
+// Config: { "case": "protocol" | "failover" | "secured", "library": "http://127.0.0.1:PORT/switchboard.js",
+//           "urls": [ "ws://127.0.0.1:PORT_A/ws", "ws://127.0.0.1:PORT_B/ws" ], "timeoutMs": 15000,
+//           "token": "<jwt>" (secured only) }
 // protocol: client a on urls[0] and b on urls[1] go through join (roster, meta), the four relayed
 //   types to one peer and to all, refused joins and relays, ping, leave and close.
 // failover: a's url option alternates between urls[0] and urls[1]; once a and b are in one room
 //   the test stops node A (a gets 1012), and a must come back on node B at once, rejoin under a
 //   new peer id, and b must see the old id leave and the new one join. The script waits for that
 //   (bounded); it does not stop anything itself.
+// secured: urls[0] is a node that requires a token and hands out TURN credentials. A client with
+//   the token (from an async token function) connects, gets the credentials in welcome, and a
+//   Mesh gives them to its peer connections; a client without one never gets in.
+// The Mesh cases use a stand-in RTCPeerConnection that only records its configuration: Node has
+// no WebRTC, and what is checked is which ICE servers the mesh hands over.
 //
 // stdout: one JSON line { "ok": bool, "case", "failures": [ "..." ], "states": [ "..." ],
 //   "elapsedMs", ... case details }. Exit code: 0 all checks passed, 1 some failed, 2 bad usage.
@@ -59,7 +65,7 @@ async function loadLibrary() {
   return import(`data:text/javascript,${encodeURIComponent(await response.text())}`);
 }
 
-async function protocol({ SwitchboardClient, SwitchboardError }) {
+async function protocol({ SwitchboardClient, SwitchboardError, Mesh }) {
   const a = client(SwitchboardClient, config.urls[0]);
   const b = client(SwitchboardClient, config.urls[1]);
   const states = [];
@@ -102,6 +108,11 @@ async function protocol({ SwitchboardClient, SwitchboardError }) {
 
   check((await a.ping()) >= 0, 'ping resolves with a round-trip time');
 
+  const fallback = [{ urls: 'stun:stun.invalid:3478' }];
+  check(a.iceServers === null, 'no iceServers without TURN settings on the server');
+  check(isDeepStrictEqual(await meshIceServers(Mesh, a, b, 'call', { iceServers: fallback }), fallback),
+    "without the server's iceServers a Mesh uses its own");
+
   const peerLeft = next(a, 'peer-left');
   await b.leave('lobby');
   const leftEvent = await peerLeft;
@@ -120,6 +131,29 @@ async function protocol({ SwitchboardClient, SwitchboardError }) {
   a.close();
   report.states = states;
   check(isDeepStrictEqual(states, ['connecting', 'open', 'closed']), `a's states: ${states}`);
+}
+
+/** Records the configuration each connection was made with; enough for a peer that never negotiates. */
+class RecordingPeerConnection {
+  static configs = [];
+
+  constructor(config) {
+    RecordingPeerConnection.configs.push(config);
+  }
+
+  close() {}
+}
+
+/** The ICE servers a Mesh gives the connection to a peer that joins after it. */
+async function meshIceServers(Mesh, client, joiner, room, options = {}) {
+  const call = new Mesh(client, room, { RTCPeerConnection: RecordingPeerConnection, ...options });
+  await call.join();
+  const added = next(call, 'peer-joined');
+  await joiner.join(room);
+  await added;
+  await call.leave();
+  await joiner.leave(room);
+  return RecordingPeerConnection.configs.at(-1).iceServers;
 }
 
 async function failover({ SwitchboardClient }) {
@@ -155,8 +189,29 @@ async function failover({ SwitchboardClient }) {
   check((await toB).from === a.peer, 'the rejoined a reaches b');
 }
 
-function client(SwitchboardClient, url) {
-  const c = new SwitchboardClient({ url, WebSocket, requestTimeoutMs: config.timeoutMs, minDelayMs: 500 });
+async function secured({ SwitchboardClient, Mesh }) {
+  const a = client(SwitchboardClient, config.urls[0], { token: async () => config.token });
+  const b = client(SwitchboardClient, config.urls[0], { token: config.token });
+  const welcome = await a.connect();
+  const turn = welcome.iceServers?.find((s) => [s.urls].flat().some((u) => u.startsWith('turn:')));
+  check(turn && typeof turn.username === 'string' && typeof turn.credential === 'string',
+    `welcome carries TURN credentials: ${JSON.stringify(welcome.iceServers)}`);
+  check(isDeepStrictEqual(a.iceServers, welcome.iceServers), 'client.iceServers is the welcome\'s');
+  check(isDeepStrictEqual(await meshIceServers(Mesh, a, b, 'call', { iceServers: [] }), welcome.iceServers),
+    "a Mesh uses the server's iceServers over its own");
+
+  const stranger = client(SwitchboardClient, config.urls[0]);
+  const states = [];
+  stranger.on('state', (e) => states.push(e.state));
+  const refused = next(stranger, 'state', (e) => e.state === 'reconnecting');
+  stranger.connect().catch(() => {});
+  await refused;
+  stranger.close();
+  check(!states.includes('open'), `a client without a token is refused: ${states}`);
+}
+
+function client(SwitchboardClient, url, options = {}) {
+  const c = new SwitchboardClient({ url, WebSocket, requestTimeoutMs: config.timeoutMs, minDelayMs: 500, ...options });
   clients.push(c);
   return c;
 }
@@ -164,7 +219,7 @@ function client(SwitchboardClient, url) {
 let ok = false;
 try {
   const library = await loadLibrary();
-  await { protocol, failover }[config.case](library);
+  await { protocol, failover, secured }[config.case](library);
   ok = failures.length === 0;
 } catch (e) {
   failures.push(`threw: ${e.stack ?? e}`);

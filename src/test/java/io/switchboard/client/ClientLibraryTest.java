@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.switchboard.support.NodeScript;
 import io.switchboard.support.ServerFixture;
 import io.switchboard.support.TestClient;
+import io.switchboard.support.Tokens;
 import io.switchboard.support.Topology;
 import io.switchboard.support.Wait;
 import io.vertx.core.json.JsonArray;
@@ -16,6 +17,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -27,7 +29,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * switchboard.js without a browser: the files a node serves for it, and the library itself, as
- * served, run in Node (src/test/node/client-library.mjs) against two real nodes sharing Redis.
+ * served, run in Node (src/test/node/client-library.mjs) against two real nodes sharing Redis,
+ * and against a node that requires tokens and hands out TURN credentials.
  */
 class ClientLibraryTest {
   private static final Duration SCRIPT_TIMEOUT = Duration.ofSeconds(30);
@@ -97,11 +100,27 @@ class ClientLibraryTest {
     finish(script);
   }
 
+  @Test
+  void sendsItsTokenAndUsesTheTurnCredentialsOfWelcome() {
+    String secret = "client-library-test-hs256-secret-0123456789";
+    try (ServerFixture node = ServerFixture.start(Map.of("AUTH_JWT_SECRET", secret,
+        "TURN_URLS", "turn:turn.example.org:3478", "TURN_SECRET", "client-library-turn-secret"))) {
+      String token = Tokens.hs256(secret.getBytes(StandardCharsets.UTF_8),
+          new JsonObject().put("sub", "alice").put("exp", Tokens.now() + 300));
+      finish(start("secured", node, node, new JsonObject().put("token", token)));
+    }
+  }
+
   private CompletableFuture<NodeScript.Result> start(String scenario) {
-    JsonObject config = new JsonObject()
+    return start(scenario, nodes.a(), nodes.b(), new JsonObject());
+  }
+
+  private static CompletableFuture<NodeScript.Result> start(String scenario, ServerFixture a, ServerFixture b,
+      JsonObject extra) {
+    JsonObject config = extra.copy()
         .put("case", scenario)
-        .put("library", "http://127.0.0.1:" + nodes.a().port() + "/switchboard.js")
-        .put("urls", new JsonArray().add(wsUrl(nodes.a())).add(wsUrl(nodes.b())))
+        .put("library", "http://127.0.0.1:" + a.port() + "/switchboard.js")
+        .put("urls", new JsonArray().add(wsUrl(a)).add(wsUrl(b)))
         .put("timeoutMs", SCRIPT_BUDGET_MS);
     return CompletableFuture.supplyAsync(() -> NodeScript.run("client-library.mjs", config, SCRIPT_TIMEOUT));
   }
