@@ -180,9 +180,10 @@ public final class HttpServerVerticle extends VerticleBase {
     connections.add(connection);
     ws.closeHandler(v -> {
       connections.remove(connection);
+      // First: once the hub no longer counts the session, its slots are free too.
+      ticket.release();
       connection.onClosed();
       node.metrics.connectionClosed();
-      ticket.release();
     });
     ws.exceptionHandler(e -> {
       // Netty refuses a frame over the hard limit before any handler sees it; answer with the
