@@ -24,7 +24,8 @@
 //   { "ok": bool, "case", "reason": "complete" | "timeout: <step>" | "error: ..." |
 //     "browser-unavailable: ...", "elapsedMs", "steps": [ "<step> <ms>", ... ],
 //     "pages": [ { "url", "peer", "serverStatus", "peerStates": [..], "tiles": n,
-//                  "chat": [ "line", ... ], "framesDecoded": [first, second],
+//                  "peerDetails": [ { "peer", "polite", "signaling", "ice", "gathering", "local",
+//                  "remote" } ], "chat": [ "line", ... ], "framesDecoded": [first, second],
 //                  "candidatePairs": [ "local -> remote", ... ], "notice": string|null,
 //                  "consoleErrors": [..] } ] }
 // Exit code: 0 complete, 1 a step failed or timed out, 2 bad usage, 3 the browser did not start.
@@ -181,6 +182,16 @@ async function describe(entry) {
       peer: window.demo.client.peer,
       serverStatus: document.querySelector('#server-status').textContent,
       peerStates: (window.demo.mesh?.peers ?? []).map((p) => p.connectionState),
+      // For failure messages: where each connection got stuck.
+      peerDetails: (window.demo.mesh?.peers ?? []).map((p) => ({
+        peer: p.id,
+        polite: p.polite,
+        signaling: p.pc.signalingState,
+        ice: p.pc.iceConnectionState,
+        gathering: p.pc.iceGatheringState,
+        local: p.pc.localDescription?.type ?? null,
+        remote: p.pc.remoteDescription?.type ?? null,
+      })),
       tiles: document.querySelectorAll('.tile.remote').length,
       chat: [...document.querySelectorAll('#chat-log li')].map((li) => li.textContent),
       candidatePairs: pairs,
