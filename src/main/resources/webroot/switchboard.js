@@ -18,6 +18,8 @@ const SERVICE_RESTART = 1012;
 // A connection that lived this long was healthy, so the next failure starts the backoff afresh;
 // one that keeps dying young (refused, flooding) keeps backing off.
 const STABLE_AFTER_MS = 10_000;
+// How long a Mesh holds the signals of a peer whose peer-joined has not arrived yet.
+const UNANNOUNCED_PEER_WAIT_MS = 1000;
 
 /** An error the server sent (its `code` is one of docs/protocol.md's) or one of the client's own. */
 export class SwitchboardError extends Error {
@@ -537,6 +539,8 @@ export class Mesh extends Emitter {
   #active = false;
   // This side's peer id when it last joined the room.
   #self = null;
+  // Signals of peers not announced yet: id -> {messages, timer} (see #onRelay).
+  #early = new Map();
 
   /**
    * @param {SwitchboardClient} client
@@ -588,8 +592,8 @@ export class Mesh extends Emitter {
       const c = this.#client;
       this.#unsubscribe = [
         c.on('joined', (m) => m.room === this.#room && this.#onJoined(m)),
-        c.on('peer-joined', (m) => m.room === this.#room && this.#addPeer(m.peer, m.meta, false)),
-        c.on('peer-left', (m) => m.room === this.#room && this.#removePeer(m.peer, m.reason)),
+        c.on('peer-joined', (m) => m.room === this.#room && this.#onPeerJoined(m)),
+        c.on('peer-left', (m) => m.room === this.#room && this.#onPeerLeft(m)),
         // The client gave the room up (a rejoin after a reconnect was refused): so does the call.
         c.on('error', (e) => e.room === this.#room && this.#stop()),
         ...RELAYED_TYPES.map((type) => c.on(type, (m) => m.room === this.#room && this.#onRelay(m))),
@@ -628,6 +632,7 @@ export class Mesh extends Emitter {
   #stop() {
     this.#active = false;
     for (const off of this.#unsubscribe.splice(0)) off();
+    for (const id of [...this.#early.keys()]) this.#dropEarly(id);
     for (const id of [...this.#peers.keys()]) this.#removePeer(id, 'stopped');
     this.#self = null;
   }
@@ -636,6 +641,7 @@ export class Mesh extends Emitter {
     // After a reconnect this side has a new peer id, so the other ends have closed every
     // connection to the old one: start again. A repeated join on the same connection keeps them.
     if (msg.peer !== this.#self) {
+      for (const id of [...this.#early.keys()]) this.#dropEarly(id);
       for (const id of [...this.#peers.keys()]) this.#removePeer(id, 'reconnect');
       this.#self = msg.peer;
     }
@@ -710,6 +716,11 @@ export class Mesh extends Emitter {
     channel.onmessage = ({ data }) => this.emit('message', { peer, label: channel.label, data });
   }
 
+  #onPeerLeft(msg) {
+    this.#dropEarly(msg.peer);
+    this.#removePeer(msg.peer, msg.reason);
+  }
+
   #removePeer(id, reason) {
     const peer = this.#peers.get(id);
     if (!peer) return;
@@ -719,10 +730,41 @@ export class Mesh extends Emitter {
     this.emit('peer-left', { peer, reason });
   }
 
-  // Signals from a peer not yet known (its peer-joined still on the way) create it: the roster
-  // and events will agree on it a moment later.
+  // A peer on another node can signal before its peer-joined arrives here. Its messages wait for
+  // that announcement (which carries its meta) for a moment; then the peer is added without it.
   #onRelay(msg) {
-    const peer = this.#peers.get(msg.from) ?? this.#addPeer(msg.from, {}, false);
+    const peer = this.#peers.get(msg.from);
+    if (peer) {
+      this.#deliver(peer, msg);
+      return;
+    }
+    let early = this.#early.get(msg.from);
+    if (!early) {
+      early = { messages: [], timer: setTimeout(() => this.#admit(msg.from, {}), UNANNOUNCED_PEER_WAIT_MS) };
+      this.#early.set(msg.from, early);
+    }
+    early.messages.push(msg);
+  }
+
+  #onPeerJoined(msg) {
+    if (this.#early.has(msg.peer)) this.#admit(msg.peer, msg.meta);
+    else this.#addPeer(msg.peer, msg.meta, false);
+  }
+
+  /** Adds a peer whose signals came first, and hands it those signals in order. */
+  #admit(id, meta) {
+    const early = this.#early.get(id);
+    this.#dropEarly(id);
+    const peer = this.#addPeer(id, meta, false);
+    for (const msg of early.messages) this.#deliver(peer, msg);
+  }
+
+  #dropEarly(id) {
+    clearTimeout(this.#early.get(id)?.timer);
+    this.#early.delete(id);
+  }
+
+  #deliver(peer, msg) {
     if (msg.type === 'offer' || msg.type === 'answer') this.#onDescription(peer, msg.data);
     else if (msg.type === 'candidate') this.#onCandidate(peer, msg.data);
   }
