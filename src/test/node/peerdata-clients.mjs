@@ -223,6 +223,8 @@ function main() {
     socket.io.on('reconnect_attempt', (n) => lifecycle(peer, `reconnect_attempt:${n}`));
     socket.io.engine.on('upgrade', (t) => lifecycle(peer, `upgrade:${t?.name ?? t}`));
     socket.io.engine.on('upgradeError', (e) => lifecycle(peer, `upgradeError:${e?.message ?? e}`));
+    // Switchboard's refusals; peer-data itself does not listen for them.
+    socket.on('signaling-error', (e) => lifecycle(peer, `signaling-error:${JSON.stringify(e)}`));
   }
 
   // As a browser app does: new SocketChannel(dispatcher, url), then the dispatcher for both ways.

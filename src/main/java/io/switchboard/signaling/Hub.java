@@ -52,7 +52,7 @@ public final class Hub implements BackplaneListener {
   private final String nodeId;
   private final Function<PeerId, String> iceServers;
   private final SecureRandom random = new SecureRandom();
-  private final ConcurrentHashMap<RoomId, RoomView> rooms = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<RoomId, Room> rooms = new ConcurrentHashMap<>();
   private final AtomicInteger sessions = new AtomicInteger();
 
   public Hub(Backplane backplane, Limits limits, SignalingMetrics metrics, String nodeId) {
@@ -149,7 +149,7 @@ public final class Hub implements BackplaneListener {
 
   private void relay(Session session, Relay relay) {
     RoomId room = relay.room();
-    RoomView view = session.inRoom(room) ? rooms.get(room) : null;
+    RoomView view = session.inRoom(room) ? view(room) : null;
     if (view == null) {
       reject(session, ErrorCode.NOT_IN_ROOM, "not a member of room " + room, relay.requestId());
       return;
@@ -188,7 +188,7 @@ public final class Hub implements BackplaneListener {
   private Future<Void> deliver(Session session, Deliver deliver) {
     RoomId room = deliver.room();
     Relayed event = new Relayed(deliver.kind(), room, session.peer(), deliver.data());
-    RoomView view = rooms.get(room);
+    RoomView view = view(room);
     if (view != null) {
       boolean reached = false;
       for (Entry entry : view.entries) {
@@ -240,7 +240,7 @@ public final class Hub implements BackplaneListener {
       return;
     }
     if (session.inRoom(room)) {
-      RoomView view = rooms.get(room);
+      RoomView view = view(room);
       session.outbound().send(new Joined(room, session.peer(),
           view == null ? List.of() : view.membersExcept(session.peer()), join.requestId()));
       return;
@@ -255,6 +255,8 @@ public final class Hub implements BackplaneListener {
       return;
     }
     session.startJoining(room);
+    // From now on announcements of other members are kept for this join, even before it is done.
+    rooms.compute(room, (key, slot) -> (slot == null ? new Room() : slot).addPendingJoin());
     Member me = new Member(session.peer(), join.metaJson());
     // Subscribe before joining so no event published after our join can be missed.
     backplane.subscribe(room)
@@ -266,6 +268,9 @@ public final class Hub implements BackplaneListener {
     RoomId room = join.room();
     boolean admitted = result.succeeded() && !session.closed();
     session.finishJoining(room, admitted);
+    if (!admitted) {
+      rooms.computeIfPresent(room, (key, slot) -> slot.removePendingJoin());
+    }
     if (result.failed()) {
       backplane.unsubscribe(room);
       if (result.cause() instanceof SignalingException refusal) {
@@ -282,24 +287,36 @@ public final class Hub implements BackplaneListener {
       backplane.unsubscribe(room);
       return;
     }
-    rooms.compute(room, (key, view) -> {
+    rooms.compute(room, (key, slot) -> {
+      Room target = slot == null ? new Room() : slot;
+      RoomView view = target.view;
       List<Entry> entries = view == null ? new ArrayList<>() : new ArrayList<>(List.of(view.entries));
+      // Remote members the roster shows and this node had not heard of: its local members
+      // learn of them here, since their own announcement will now be taken as a repeat.
+      List<PeerJoined> learned = new ArrayList<>();
       for (JoinResult.Placed other : result.result().others()) {
         if (!other.node().equals(nodeId) && find(entries, other.member().peer()) == null) {
           entries.add(new Entry(other.member(), null));
+          learned.add(new PeerJoined(room, other.member()));
         }
       }
       List<Member> roster = new ArrayList<>(entries.size());
-      PeerJoined announcement = new PeerJoined(room, me);
       for (Entry entry : entries) {
         roster.add(entry.member);
+      }
+      List<Entry> before = entries;
+      entries = new ArrayList<>(before);
+      entries.add(new Entry(me, session));
+      target.view = new RoomView(entries);
+      PeerJoined announcement = new PeerJoined(room, me);
+      for (Entry entry : before) {
         if (entry.local != null) {
+          learned.forEach(entry.local.outbound()::send);
           entry.local.outbound().send(announcement);
         }
       }
       session.outbound().send(new Joined(room, me.peer(), roster, join.requestId()));
-      entries.add(new Entry(me, session));
-      return new RoomView(entries);
+      return target.removePendingJoin();
     });
     metrics.joined();
     publish(new BackplaneMessage(nodeId, room, null, new PeerJoined(room, me)));
@@ -316,23 +333,27 @@ public final class Hub implements BackplaneListener {
 
   private void departed(Session session, RoomId room, LeaveReason reason) {
     PeerLeft announcement = new PeerLeft(room, session.peer(), reason);
-    rooms.computeIfPresent(room, (key, view) -> {
-      List<Entry> entries = new ArrayList<>(view.entries.length);
+    rooms.computeIfPresent(room, (key, slot) -> {
+      if (slot.view == null) {
+        return slot;
+      }
+      List<Entry> entries = new ArrayList<>(slot.view.entries.length);
       boolean localsRemain = false;
-      for (Entry entry : view.entries) {
+      for (Entry entry : slot.view.entries) {
         if (entry.local != session) {
           entries.add(entry);
           localsRemain |= entry.local != null;
         }
       }
+      // With no local member left the node unsubscribes, so its picture of remote members
+      // would go stale: drop it, and rebuild it from the roster on the next local join.
+      slot.view = localsRemain || slot.pendingJoins > 0 ? new RoomView(entries) : null;
       for (Entry entry : entries) {
         if (entry.local != null) {
           entry.local.outbound().send(announcement);
         }
       }
-      // With no local member left the node unsubscribes, so its picture of remote members
-      // would go stale: drop it, and rebuild it from the roster on the next local join.
-      return localsRemain ? new RoomView(entries) : null;
+      return slot.view == null ? null : slot;
     });
     metrics.left();
     // Counted by the backplane, and retried by it once it is reachable again.
@@ -352,7 +373,7 @@ public final class Hub implements BackplaneListener {
     RoomId room = message.room();
     Event event = message.event();
     if (event instanceof Relayed) {
-      RoomView view = rooms.get(room);
+      RoomView view = view(room);
       if (view == null) {
         return;
       }
@@ -362,26 +383,28 @@ public final class Hub implements BackplaneListener {
         }
       }
     } else if (event instanceof PeerJoined joined) {
-      rooms.computeIfPresent(room, (key, view) -> {
-        if (view.find(joined.member().peer()) != null) {
-          return view;
+      rooms.computeIfPresent(room, (key, slot) -> {
+        RoomView view = slot.view;
+        if (view != null && view.find(joined.member().peer()) != null) {
+          return slot;
         }
-        view.sendToLocals(joined);
-        List<Entry> entries = new ArrayList<>(List.of(view.entries));
+        List<Entry> entries = view == null ? new ArrayList<>() : new ArrayList<>(List.of(view.entries));
         entries.add(new Entry(joined.member(), null));
-        return new RoomView(entries);
+        slot.view = new RoomView(entries);
+        slot.view.sendToLocals(joined);
+        return slot;
       });
     } else if (event instanceof PeerLeft left) {
-      rooms.computeIfPresent(room, (key, view) -> {
-        Entry gone = view.find(left.peer());
+      rooms.computeIfPresent(room, (key, slot) -> {
+        Entry gone = slot.view == null ? null : slot.view.find(left.peer());
         if (gone == null || gone.local != null) {
-          return view;
+          return slot;
         }
-        List<Entry> entries = new ArrayList<>(List.of(view.entries));
+        List<Entry> entries = new ArrayList<>(List.of(slot.view.entries));
         entries.remove(gone);
-        RoomView next = new RoomView(entries);
-        next.sendToLocals(left);
-        return next;
+        slot.view = new RoomView(entries);
+        slot.view.sendToLocals(left);
+        return slot;
       });
     }
   }
@@ -394,24 +417,30 @@ public final class Hub implements BackplaneListener {
    */
   @Override
   public void onResync(RoomId room, List<JoinResult.Placed> members) {
-    rooms.computeIfPresent(room, (key, view) -> {
+    rooms.computeIfPresent(room, (key, slot) -> {
+      if (slot.view == null) {
+        return slot;
+      }
       List<Entry> entries = new ArrayList<>();
-      for (Entry entry : view.entries) {
+      List<Event> news = new ArrayList<>();
+      for (Entry entry : slot.view.entries) {
         boolean stillThere = entry.local != null || members.stream()
             .anyMatch(p -> p.member().peer().equals(entry.member.peer()) && !p.node().equals(nodeId));
         if (stillThere) {
           entries.add(entry);
         } else {
-          view.sendToLocals(new PeerLeft(room, entry.member.peer(), LeaveReason.DISCONNECT));
+          news.add(new PeerLeft(room, entry.member.peer(), LeaveReason.DISCONNECT));
         }
       }
       for (JoinResult.Placed placed : members) {
         if (!placed.node().equals(nodeId) && find(entries, placed.member().peer()) == null) {
-          new RoomView(entries).sendToLocals(new PeerJoined(room, placed.member()));
+          news.add(new PeerJoined(room, placed.member()));
           entries.add(new Entry(placed.member(), null));
         }
       }
-      return new RoomView(entries);
+      slot.view = new RoomView(entries);
+      news.forEach(slot.view::sendToLocals);
+      return slot;
     });
   }
 
@@ -434,6 +463,35 @@ public final class Hub implements BackplaneListener {
     return null;
   }
 
+  /** The current view of {@code room}, or null when this node has no member there. */
+  private RoomView view(RoomId room) {
+    Room slot = rooms.get(room);
+    return slot == null ? null : slot.view;
+  }
+
+  /**
+   * One room on this node. Changes happen inside {@link ConcurrentHashMap#compute} on its key,
+   * which orders them; each change stores the new view before it sends the events that describe
+   * it, so a client reacting to an event (an offer to a peer it just heard of) is served from a
+   * view that already shows what the event said. Relays read the view without locking.
+   */
+  private static final class Room {
+    volatile RoomView view;
+    // Local joins in flight, which keep the room (and what other nodes announce) until done.
+    int pendingJoins;
+
+    Room addPendingJoin() {
+      pendingJoins++;
+      return this;
+    }
+
+    /** This room after a pending join ended, or null when nothing keeps it any more. */
+    Room removePendingJoin() {
+      pendingJoins--;
+      return pendingJoins > 0 || view != null && view.hasLocals() ? this : null;
+    }
+  }
+
   /** A room member as this node sees it; {@code local} is null for a member on another node. */
   private record Entry(Member member, Session local) {}
 
@@ -449,6 +507,10 @@ public final class Hub implements BackplaneListener {
         remote += entry.local == null ? 1 : 0;
       }
       this.remoteCount = remote;
+    }
+
+    boolean hasLocals() {
+      return remoteCount < entries.length;
     }
 
     Entry find(PeerId peer) {

@@ -34,7 +34,7 @@ class HubAcrossNodesTest {
   private static final RoomId ROOM = new RoomId("call");
 
   /** An Outbound that records events and runs tasks at once (single-threaded test). */
-  static final class Recorder implements Outbound {
+  static class Recorder implements Outbound {
     final List<Event> events = new ArrayList<>();
 
     @Override public void send(Event event) {
@@ -114,6 +114,35 @@ class HubAcrossNodesTest {
     assertEquals(b.peer(), toA.get(0).from());
     assertEquals("\"sdp\"", toA.get(0).data().toString());
     assertEquals(1, rc.all(Relayed.class).size(), "c was not addressed");
+  }
+
+  /** A client that offers to every newcomer the moment it hears of it. */
+  static final class EagerCaller extends Recorder {
+    Hub hub;
+    Session self;
+
+    @Override public void send(Event event) {
+      super.send(event);
+      if (event instanceof PeerJoined joined && self != null) {
+        hub.handle(self, new Relay(RelayKind.OFFER, joined.room(), joined.member().peer(), data("\"hi\""), null));
+      }
+    }
+  }
+
+  // peer-joined is sent while the room is being changed (to keep every member's events in one
+  // order); a member answering it at once must already find the newcomer.
+  @Test
+  void anOfferAnsweringPeerJoinedAtOnceReachesTheNewcomerOnEitherNode() {
+    EagerCaller caller = new EagerCaller();
+    caller.hub = nodeA;
+    caller.self = join(nodeA, caller, null);
+    Recorder local = new Recorder();
+    Recorder remote = new Recorder();
+    join(nodeA, local, null);
+    join(nodeB, remote, null);
+    assertEquals(List.of(), caller.all(ErrorReply.class));
+    assertEquals(1, local.all(Relayed.class).size());
+    assertEquals(1, remote.all(Relayed.class).size());
   }
 
   @Test
