@@ -23,6 +23,8 @@ final class BenchPeer {
   final int index;
   final BenchLoop loop;
   final String room;
+  /** The server this peer connects to; null means node 0. Written once during set-up. */
+  ServerProcess node;
   /** The other member of the room for load peers; null for idle peers. */
   BenchPeer partner;
 

@@ -40,8 +40,21 @@ import java.util.function.Supplier;
  *   mvn -q -DskipTests package
  *   java -cp target/switchboard.jar:target/test-classes io.switchboard.bench.RelayBenchmark \
  *       [--pairs 500] [--rate 10] [--seconds 30] [--warmup 10] [--idle 5000] [--payload 400] \
- *       [--jar target/switchboard.jar] [--server-jvm-opts "-XX:+UseParallelGC -Xms256m -Xmx256m"]
+ *       [--jar target/switchboard.jar] [--server-jvm-opts "-XX:+UseParallelGC -Xms256m -Xmx256m"] \
+ *       [--nodes 1] [--redis-server redis-server]
  * </pre>
+ *
+ * <p>Cross-node mode ({@code --nodes N}, N &gt; 1): the benchmark first starts its own
+ * {@code redis-server} (from PATH or {@code --redis-server}) on a free loopback port with
+ * {@code --save "" --appendonly no}, waits at most 10 s for {@code PING}, then starts N server
+ * processes with {@code REDIS_URL=redis://127.0.0.1:PORT}, a fresh {@code REDIS_KEY_PREFIX} and
+ * {@code NODE_ID=bench-nK}. The two peers of pair i connect to nodes i mod N and (i+1) mod N, so
+ * every relay crosses nodes through a Redis {@code PUBLISH}. The report adds the CPU of each
+ * server and their sum per relayed message, and redis-server's CPU per relayed message (its
+ * /proc/PID/stat, like the servers'); the latency then includes the Redis hop. The idle
+ * connections of the memory phase all go to node 0 (rooms of {@code --idle-room-size} on that
+ * node), whose RSS and heap are the ones reported. Redis is stopped by its PID at the end, after
+ * the servers.
  *
  * <p>What it does, in order:
  * <ol>
@@ -92,6 +105,10 @@ public final class RelayBenchmark {
         --jar PATH           the server fat jar (default target/switchboard.jar)
         --server-jvm-opts S  JVM options of the server, split on spaces
                              (default "-XX:+UseParallelGC -Xms256m -Xmx256m")
+        --nodes N            server processes, 1-8 (default 1). N > 1 starts a private redis-server
+                             and puts the two peers of every pair on different nodes, so every
+                             relay crosses nodes through Redis
+        --redis-server PATH  redis-server executable for --nodes > 1 (default redis-server, from PATH)
       """;
 
   /** Command-line options. */
@@ -108,6 +125,8 @@ public final class RelayBenchmark {
     int histo = 0;
     String jar = "target/switchboard.jar";
     String serverJvmOpts = DEFAULT_SERVER_JVM_OPTS;
+    int nodes = 1;
+    String redisServer = "redis-server";
     boolean help;
 
     static Options parse(String[] args) {
@@ -146,6 +165,8 @@ public final class RelayBenchmark {
           case "histo" -> o.histo = intArg(name, value, 0, 1000);
           case "jar" -> o.jar = value;
           case "server-jvm-opts" -> o.serverJvmOpts = value;
+          case "nodes" -> o.nodes = intArg(name, value, 1, 8);
+          case "redis-server" -> o.redisServer = value;
           default -> throw new IllegalArgumentException("unknown option --" + name);
         }
       }
@@ -216,7 +237,12 @@ public final class RelayBenchmark {
   private final LongAdder measuredSentAdder = new LongAdder();
   private final LongAdder measuredDeliveredAdder = new LongAdder();
 
+  /** Node 0: the only server in the default mode; the one the idle phase measures. */
   private ServerProcess server;
+  /** All server processes, node 0 first. */
+  private final List<ServerProcess> servers = new ArrayList<>();
+  /** The private redis-server of the cross-node mode; null with one node. */
+  private RedisProcess redis;
   private Vertx vertx;
   private WebSocketClient client;
   private BenchLoop[] loops;
@@ -254,9 +280,37 @@ public final class RelayBenchmark {
     }
     clockTicks = ServerProcess.clockTicksPerSecond();
 
-    int port = ServerProcess.freeLoopbackPort();
+    String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+    Path logDir = jar.toAbsolutePath().getParent();
+    if (o.nodes > 1) {
+      int redisPort = ServerProcess.freeLoopbackPort();
+      Path redisLog = logDir.resolve("bench-redis-" + stamp + ".log");
+      try {
+        redis = RedisProcess.start(o.redisServer, redisPort, redisLog);
+      } catch (java.io.IOException e) {
+        throw new BenchFailure("--nodes " + o.nodes + " needs redis-server: could not start '" + o.redisServer + "': "
+            + e.getMessage());
+      }
+      RedisProcess r = redis;
+      Runtime.getRuntime().addShutdownHook(new Thread(r::close, "bench-kill-redis"));
+      log("redis-server pid " + r.pid + ": " + String.join(" ", r.command) + " (output: " + redisLog + ")");
+    }
+    try {
+      return runWithRedis(jar, totalConns, stamp, logDir);
+    } finally {
+      if (redis != null) {
+        redis.close();
+        log("redis-server stopped" + (redis.alive() ? " (STILL ALIVE?)" : ", exit code " + redis.process.exitValue()));
+      }
+    }
+  }
+
+  private int runWithRedis(Path jar, int totalConns, String stamp, Path logDir) throws Exception {
+    if (redis != null && !redis.awaitReady(Duration.ofSeconds(10))) {
+      throw new BenchFailure("redis-server " + (redis.alive() ? "did not answer PING within 10 s" : "exited with code "
+          + redis.process.exitValue()) + "; last lines of " + redis.log + ":\n" + redis.logTail(20));
+    }
     Map<String, String> env = new LinkedHashMap<>();
-    env.put("PORT", Integer.toString(port));
     env.put("HOST", "127.0.0.1");
     env.put("LOG_LEVEL", "WARN");
     env.put("MAX_CONNECTIONS", Integer.toString(totalConns + 1_000));
@@ -275,21 +329,38 @@ public final class RelayBenchmark {
     env.put("SHUTDOWN_GRACE_SECONDS", "2");
     // No load balancer to wait for: stop within the 5 s the benchmark gives the server.
     env.put("DRAIN_DELAY_SECONDS", "0");
-    String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-    Path serverLog = jar.toAbsolutePath().getParent().resolve("bench-server-" + stamp + ".log");
+    if (redis != null) {
+      env.put("REDIS_URL", "redis://127.0.0.1:" + redis.port);
+      env.put("REDIS_KEY_PREFIX", "bench-" + stamp);
+    }
 
-    server = ServerProcess.start(jar, o.serverJvmOptList(), env, serverLog, port);
-    ServerProcess s = server;
-    Runtime.getRuntime().addShutdownHook(new Thread(s::close, "bench-kill-server"));
-    log("server pid " + s.pid + ": " + String.join(" ", s.command));
-    log("server env: " + env);
-    log("server output: " + serverLog);
     try {
-      return runAgainstServer(port);
+      for (int k = 0; k < o.nodes; k++) {
+        int port = ServerProcess.freeLoopbackPort();
+        Map<String, String> nodeEnv = new LinkedHashMap<>();
+        nodeEnv.put("PORT", Integer.toString(port));
+        nodeEnv.putAll(env);
+        if (o.nodes > 1) {
+          nodeEnv.put("NODE_ID", "bench-n" + k);
+        }
+        Path serverLog = logDir.resolve("bench-server-" + stamp + (o.nodes > 1 ? "-n" + k : "") + ".log");
+        ServerProcess s = ServerProcess.start(jar, o.serverJvmOptList(), nodeEnv, serverLog, port);
+        servers.add(s);
+        Runtime.getRuntime().addShutdownHook(new Thread(s::close, "bench-kill-server-" + k));
+        String who = o.nodes > 1 ? "server " + k : "server";
+        log(who + " pid " + s.pid + ": " + String.join(" ", s.command));
+        log(who + " env: " + nodeEnv);
+        log(who + " output: " + serverLog);
+      }
+      server = servers.get(0);
+      return runAgainstServer(server.port);
     } finally {
       closeClient();
-      server.close();
-      log("server stopped" + (server.alive() ? " (STILL ALIVE?)" : ", exit code " + server.process.exitValue()));
+      for (ServerProcess s : servers) {
+        s.close();
+        log((o.nodes > 1 ? "server " + servers.indexOf(s) : "server") + " stopped"
+            + (s.alive() ? " (STILL ALIVE?)" : ", exit code " + s.process.exitValue()));
+      }
     }
   }
 
@@ -310,10 +381,13 @@ public final class RelayBenchmark {
 
   private int runAgainstServer(int port) throws Exception {
     long readyStart = System.nanoTime();
-    if (!server.awaitReady(Duration.ofSeconds(30))) {
-      String state = server.alive() ? "is running but /health/ready did not answer 200 within 30 s"
-          : "exited with code " + server.process.exitValue();
-      throw new BenchFailure("server " + state + "; last lines of " + server.log + ":\n" + server.logTail(30));
+    for (ServerProcess sp : servers) {
+      if (!sp.awaitReady(Duration.ofSeconds(30))) {
+        String state = sp.alive() ? "is running but /health/ready did not answer 200 within 30 s"
+            : "exited with code " + sp.process.exitValue();
+        throw new BenchFailure("server pid " + sp.pid + " " + state + "; last lines of " + sp.log + ":\n"
+            + sp.logTail(30));
+      }
     }
     log(String.format(Locale.ROOT, "server ready after %.1f s; open-files limit: bench %d, server %d",
         (System.nanoTime() - readyStart) / 1e9, ServerProcess.openFilesLimit("self"),
@@ -381,7 +455,7 @@ public final class RelayBenchmark {
 
   private CompletableFuture<Void> connectAndJoin(BenchPeer p) {
     p.loop.context.runOnContext(v -> client.connect(new WebSocketConnectOptions()
-            .setHost("127.0.0.1").setPort(server.port).setURI("/ws"))
+            .setHost("127.0.0.1").setPort(p.node != null ? p.node.port : server.port).setURI("/ws"))
         .onComplete(ar -> {
           if (ar.failed()) {
             p.joined.completeExceptionally(ar.cause());
@@ -411,11 +485,12 @@ public final class RelayBenchmark {
       if (failed.get() > 0 && failed.get() >= Math.max(10, i / 10)) {
         break; // the server is refusing; stop hammering it
       }
-      if (!server.alive()) {
-        throw new BenchFailure("server died during set-up; last lines of " + server.log + ":\n" + server.logTail(30));
-      }
+      requireServerAlive("during set-up");
       BenchPeer a = new BenchPeer(2 * i, loops[i % 2], "bench-" + i);
       BenchPeer b = new BenchPeer(2 * i + 1, loops[(i + 1) % 2], "bench-" + i);
+      // Cross-node mode: the two peers of a pair on different nodes (i mod N and i+1 mod N).
+      a.node = servers.get(i % servers.size());
+      b.node = servers.get((i + 1) % servers.size());
       a.partner = b;
       b.partner = a;
       loadPeers.add(a);
@@ -523,7 +598,7 @@ public final class RelayBenchmark {
   // ------------------------------------------------------------------------------------------
   // Load phase
 
-  record LoadResult(long windowNs, long serverTicks, long benchTicks, long otherTicks, long benchGcs, long benchGcMs,
+  record LoadResult(long windowNs, long[] serverTicks, long redisTicks, long benchTicks, long otherTicks, long benchGcs, long benchGcMs,
       Snapshot snap, long drainNs) {}
 
   private static long[] benchGc() {
@@ -568,7 +643,8 @@ public final class RelayBenchmark {
         n, o.rate, (long) n * o.rate, o.warmup, o.seconds));
 
     long nextProgress = startNs + 5_000_000_000L;
-    long serverTicks0 = 0;
+    long[] serverTicks0 = new long[servers.size()];
+    long redisTicks0 = 0;
     long benchTicks0 = 0;
     Map<Long, Long> others0 = Map.of();
     long[] gc0 = {0, 0};
@@ -580,9 +656,10 @@ public final class RelayBenchmark {
       requireServerAlive("during the load");
       long now = System.nanoTime();
       if (!started && now >= measureStartNs) {
-        serverTicks0 = server.cpuTicks();
+        serverTicks0 = serverTicks();
+        redisTicks0 = redis == null ? 0 : redis.cpuTicks();
         benchTicks0 = ServerProcess.selfCpuTicks();
-        others0 = ServerProcess.otherProcessTicks(server.pid, ProcessHandle.current().pid());
+        others0 = ServerProcess.otherProcessTicks(measuredPids());
         gc0 = benchGc();
         wall0 = System.nanoTime();
         started = true;
@@ -597,10 +674,10 @@ public final class RelayBenchmark {
         nextProgress += 5_000_000_000L;
       }
     }
-    long serverTicks1 = server.cpuTicks();
+    long[] serverTicks1 = serverTicks();
+    long redisTicks1 = redis == null ? 0 : redis.cpuTicks();
     long benchTicks1 = ServerProcess.selfCpuTicks();
-    long otherTicks = ServerProcess.otherTicksDelta(others0,
-        ServerProcess.otherProcessTicks(server.pid, ProcessHandle.current().pid()));
+    long otherTicks = ServerProcess.otherTicksDelta(others0, ServerProcess.otherProcessTicks(measuredPids()));
     long[] gc1 = benchGc();
     long wall1 = System.nanoTime();
     for (BenchLoop l : loops) {
@@ -620,7 +697,12 @@ public final class RelayBenchmark {
     Snapshot snap = snapshot();
     log(String.format(Locale.ROOT, "window over; drained for %.2f s: measured sent %d, delivered %d",
         drainNs / 1e9, snap.sentMeasured, snap.deliveredMeasured));
-    return new LoadResult(wall1 - wall0, serverTicks1 - serverTicks0, benchTicks1 - benchTicks0,
+    long[] serverDelta = new long[servers.size()];
+    for (int k = 0; k < serverDelta.length; k++) {
+      serverDelta[k] = serverTicks1[k] - serverTicks0[k];
+    }
+    return new LoadResult(wall1 - wall0, serverDelta, redis == null ? -1 : redisTicks1 - redisTicks0,
+        benchTicks1 - benchTicks0,
         otherTicks, gc1[0] - gc0[0], gc1[1] - gc0[1], snap, drainNs);
   }
 
@@ -639,10 +721,35 @@ public final class RelayBenchmark {
   }
 
   private void requireServerAlive(String when) throws BenchFailure {
-    if (!server.alive()) {
-      throw new BenchFailure("server died " + when + " (exit code " + server.process.exitValue() + "); last lines of "
-          + server.log + ":\n" + server.logTail(30));
+    for (ServerProcess sp : servers) {
+      if (!sp.alive()) {
+        throw new BenchFailure("server pid " + sp.pid + " died " + when + " (exit code " + sp.process.exitValue()
+            + "); last lines of " + sp.log + ":\n" + sp.logTail(30));
+      }
     }
+    if (redis != null && !redis.alive()) {
+      throw new BenchFailure("redis-server pid " + redis.pid + " died " + when + " (exit code "
+          + redis.process.exitValue() + "); last lines of " + redis.log + ":\n" + redis.logTail(20));
+    }
+  }
+
+  private long[] serverTicks() throws java.io.IOException {
+    long[] t = new long[servers.size()];
+    for (int k = 0; k < t.length; k++) {
+      t[k] = servers.get(k).cpuTicks();
+    }
+    return t;
+  }
+
+  /** The processes whose CPU is reported on its own: the servers, redis-server and the benchmark. */
+  private long[] measuredPids() {
+    List<Long> pids = new ArrayList<>();
+    servers.forEach(sp -> pids.add(sp.pid));
+    if (redis != null) {
+      pids.add(redis.pid);
+    }
+    pids.add(ProcessHandle.current().pid());
+    return pids.stream().mapToLong(Long::longValue).toArray();
   }
 
   /** Everything counted so far, merged over both loops (read on the loops' own threads). */
@@ -765,12 +872,23 @@ public final class RelayBenchmark {
     // (more on a busy machine); per-message CPU scales the message count to that sampled span.
     double windowS = load.windowNs / 1e9;
     long lost = s.sentMeasured - s.deliveredMeasured;
-    double serverCpuS = (double) load.serverTicks / clockTicks;
+    double serverCpuS = (double) Arrays.stream(load.serverTicks).sum() / clockTicks;
+    // Messages counted against the CPU samples' span (see above).
+    double msgsInSpan = s.receivedInWindow * windowS / o.seconds;
     double benchCpuS = (double) load.benchTicks / clockTicks;
     StringBuilder out = new StringBuilder();
     out.append('\n');
-    out.append(String.format(Locale.ROOT, "Switchboard relay benchmark  (server pid %d, jvm opts %s)%n", server.pid,
-        o.serverJvmOpts.isBlank() ? "(none)" : o.serverJvmOpts.trim()));
+    if (servers.size() == 1) {
+      out.append(String.format(Locale.ROOT, "Switchboard relay benchmark  (server pid %d, jvm opts %s)%n", server.pid,
+          o.serverJvmOpts.isBlank() ? "(none)" : o.serverJvmOpts.trim()));
+    } else {
+      out.append(String.format(Locale.ROOT,
+          "Switchboard relay benchmark, cross-node  (%d server processes, pids %s, jvm opts %s; redis-server pid %d"
+              + " on 127.0.0.1:%d)%n"
+              + "every pair's two peers are on different nodes: every relay crosses nodes through a Redis PUBLISH%n",
+          servers.size(), servers.stream().map(sp -> Long.toString(sp.pid)).toList(),
+          o.serverJvmOpts.isBlank() ? "(none)" : o.serverJvmOpts.trim(), redis.pid, redis.port));
+    }
     out.append(String.format(Locale.ROOT,
         "pairs=%d rate=%d/s per peer (%d msg/s offered) payload=%d B warmup=%d s measured=%d s%n",
         o.pairs, o.rate, 2L * o.pairs * o.rate, o.payload, o.warmup, o.seconds));
@@ -780,15 +898,34 @@ public final class RelayBenchmark {
         s.sentMeasured, s.deliveredMeasured, lost, s.sentMeasured / (double) o.seconds,
         s.receivedInWindow / windowS, ms(s.lag.percentileNanos(99)), ms(s.lag.maxNanos()), ms(s.maxLagAllNs)));
     MicrosHistogram h = s.latency;
-    out.append(String.format(Locale.ROOT, "latency one-way: p50=%s p90=%s p99=%s p99.9=%s max=%s (mean %s, n=%d)%n",
+    out.append(String.format(Locale.ROOT, "latency one-way%s: p50=%s p90=%s p99=%s p99.9=%s max=%s (mean %s, n=%d)%n",
+        servers.size() > 1 ? " (node -> Redis -> node)" : "",
         ms(h.percentileNanos(50)), ms(h.percentileNanos(90)), ms(h.percentileNanos(99)),
         ms(h.percentileNanos(99.9)), ms(h.maxNanos()), ms((long) h.meanNanos()), h.count()));
+    if (servers.size() > 1) {
+      for (int k = 0; k < servers.size(); k++) {
+        double cpu = (double) load.serverTicks[k] / clockTicks;
+        out.append(String.format(Locale.ROOT,
+            "server %d CPU (pid %d): %.2f s over %.1f s (%.0f %% of one core) = %.1f µs per relayed message%n",
+            k, servers.get(k).pid, cpu, windowS, 100 * cpu / windowS,
+            s.receivedInWindow == 0 ? 0.0 : cpu * 1e6 / msgsInSpan));
+      }
+    }
     out.append(String.format(Locale.ROOT,
-        "server CPU: %.2f s over %.1f s (%.0f %% of one core) = %.1f µs per relayed message (%d msgs received in"
+        "%s: %.2f s over %.1f s (%.0f %% of one core) = %.1f µs per relayed message (%d msgs received in"
             + " the window; /proc ticks of 1/%d s)%n",
+        servers.size() > 1 ? "servers' CPU, summed" : "server CPU",
         serverCpuS, windowS, 100 * serverCpuS / windowS,
-        s.receivedInWindow == 0 ? 0.0 : serverCpuS * 1e6 / (s.receivedInWindow * windowS / o.seconds),
+        s.receivedInWindow == 0 ? 0.0 : serverCpuS * 1e6 / msgsInSpan,
         s.receivedInWindow, clockTicks));
+    if (redis != null) {
+      double redisCpuS = (double) load.redisTicks / clockTicks;
+      out.append(String.format(Locale.ROOT,
+          "redis-server CPU (pid %d): %.2f s over %.1f s (%.0f %% of one core) = %.2f µs per relayed message"
+              + " (one PUBLISH each, plus heartbeats and reaps)%n",
+          redis.pid, redisCpuS, windowS, 100 * redisCpuS / windowS,
+          s.receivedInWindow == 0 ? 0.0 : redisCpuS * 1e6 / msgsInSpan));
+    }
     double otherCpuS = (double) load.otherTicks / clockTicks;
     int cores = Runtime.getRuntime().availableProcessors();
     out.append(String.format(Locale.ROOT,
@@ -873,12 +1010,14 @@ public final class RelayBenchmark {
     for (String p : after.problems) {
       out.append("  first problem seen: ").append(p).append('\n');
     }
-    long warnLines = server.logLinesContaining("WARN");
-    long errorLines = server.logLinesContaining("ERROR");
-    out.append(String.format(Locale.ROOT, "server log: %s (%d lines with WARN, %d with ERROR)%n", server.log,
-        warnLines, errorLines));
-    for (String line : server.logLinesMatching(List.of("WARN", "ERROR", "Exception"), 5)) {
-      out.append("  ").append(BenchLoop.abbreviate(line)).append('\n');
+    for (ServerProcess sp : servers) {
+      long warnLines = sp.logLinesContaining("WARN");
+      long errorLines = sp.logLinesContaining("ERROR");
+      out.append(String.format(Locale.ROOT, "server log: %s (%d lines with WARN, %d with ERROR)%n", sp.log,
+          warnLines, errorLines));
+      for (String line : sp.logLinesMatching(List.of("WARN", "ERROR", "Exception"), 5)) {
+        out.append("  ").append(BenchLoop.abbreviate(line)).append('\n');
+      }
     }
     System.out.print(out);
     System.out.flush();

@@ -1,0 +1,117 @@
+package io.switchboard.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A throw-away {@code redis-server} for the cross-node mode of the relay benchmark: loopback only,
+ * no persistence ({@code --save "" --appendonly no}), started directly (no shell) so that
+ * {@link #pid} is the server's own PID. {@link #close()} ends exactly that process (SIGTERM, then
+ * SIGKILL after a few seconds); it is idempotent and safe to call from a shutdown hook.
+ */
+final class RedisProcess implements AutoCloseable {
+
+  final Process process;
+  final long pid;
+  final int port;
+  final Path log;
+  final List<String> command;
+
+  private RedisProcess(Process process, int port, Path log, List<String> command) {
+    this.process = process;
+    this.pid = process.pid();
+    this.port = port;
+    this.log = log;
+    this.command = command;
+  }
+
+  static RedisProcess start(String executable, int port, Path log) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(executable,
+        "--port", Integer.toString(port),
+        "--bind", "127.0.0.1",
+        "--protected-mode", "yes",
+        "--save", "",
+        "--appendonly", "no",
+        "--daemonize", "no",
+        "--loglevel", "warning"));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
+    pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    return new RedisProcess(pb.start(), port, log, List.copyOf(cmd));
+  }
+
+  boolean alive() {
+    return process.isAlive();
+  }
+
+  /** Sends {@code PING} until it answers {@code +PONG}; false on timeout or if the process died. */
+  boolean awaitReady(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        return false;
+      }
+      try (Socket s = new Socket()) {
+        s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+        s.setSoTimeout(1000);
+        OutputStream out = s.getOutputStream();
+        out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        InputStream in = s.getInputStream();
+        byte[] buf = new byte[64];
+        int n = in.read(buf);
+        if (n > 0 && new String(buf, 0, n, StandardCharsets.US_ASCII).startsWith("+PONG")) {
+          return true;
+        }
+      } catch (IOException e) {
+        // not listening yet
+      }
+      Thread.sleep(50);
+    }
+    return false;
+  }
+
+  /** utime + stime of the redis-server process, in clock ticks. */
+  long cpuTicks() throws IOException {
+    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"), StandardCharsets.US_ASCII);
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
+    return Long.parseLong(f[14 - 3]) + Long.parseLong(f[15 - 3]);
+  }
+
+  String logTail(int lines) {
+    try {
+      List<String> all = Files.readAllLines(log, StandardCharsets.UTF_8);
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (IOException | RuntimeException e) {
+      return "(could not read " + log + ": " + e + ")";
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    if (!process.isAlive()) {
+      return;
+    }
+    process.destroy(); // SIGTERM to this PID only
+    try {
+      if (!process.waitFor(5, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        process.waitFor(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+  }
+}
