@@ -25,7 +25,9 @@ import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -77,9 +79,14 @@ public final class Hub implements BackplaneListener {
     return sessions.get();
   }
 
-  /** Rooms with at least one member on this node. */
+  /** Rooms with at least one member on this node (joins still in flight do not count). */
   public int roomCount() {
-    return rooms.size();
+    int count = 0;
+    for (Room slot : rooms.values()) {
+      RoomView view = slot.view;
+      count += view != null && view.hasLocals() ? 1 : 0;
+    }
+    return count;
   }
 
   /** Registers a new connection of nobody in particular (authentication off). Socket thread. */
@@ -295,7 +302,8 @@ public final class Hub implements BackplaneListener {
       // learn of them here, since their own announcement will now be taken as a repeat.
       List<PeerJoined> learned = new ArrayList<>();
       for (JoinResult.Placed other : result.result().others()) {
-        if (!other.node().equals(nodeId) && find(entries, other.member().peer()) == null) {
+        if (!other.node().equals(nodeId) && find(entries, other.member().peer()) == null
+            && !target.departedDuringJoin.contains(other.member().peer())) {
           entries.add(new Entry(other.member(), null));
           learned.add(new PeerJoined(room, other.member()));
         }
@@ -397,6 +405,10 @@ public final class Hub implements BackplaneListener {
     } else if (event instanceof PeerLeft left) {
       rooms.computeIfPresent(room, (key, slot) -> {
         Entry gone = slot.view == null ? null : slot.view.find(left.peer());
+        if (gone == null && slot.pendingJoins > 0) {
+          // A join in flight may still find this member in the roster it read from Redis.
+          slot.departedDuringJoin.add(left.peer());
+        }
         if (gone == null || gone.local != null) {
           return slot;
         }
@@ -479,6 +491,8 @@ public final class Hub implements BackplaneListener {
     volatile RoomView view;
     // Local joins in flight, which keep the room (and what other nodes announce) until done.
     int pendingJoins;
+    // Members other nodes said left while a local join was in flight.
+    final Set<PeerId> departedDuringJoin = new HashSet<>(0);
 
     Room addPendingJoin() {
       pendingJoins++;
@@ -487,7 +501,9 @@ public final class Hub implements BackplaneListener {
 
     /** This room after a pending join ended, or null when nothing keeps it any more. */
     Room removePendingJoin() {
-      pendingJoins--;
+      if (--pendingJoins == 0) {
+        departedDuringJoin.clear();
+      }
       return pendingJoins > 0 || view != null && view.hasLocals() ? this : null;
     }
   }
