@@ -232,8 +232,8 @@ final class Connection implements Outbound, Link {
   }
 
   private void write(Event event) {
-    if (closed || ws.isClosed()) {
-      return;
+    if (closed) {
+      return; // encoding may act for the client (a relay dialect sends what it held), so not after close
     }
     byte[] message = dialect.encode(event);
     if (message != null) {

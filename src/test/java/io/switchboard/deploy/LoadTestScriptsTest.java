@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.switchboard.support.NodeScript;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.support.ServerFixture;
 import io.vertx.core.json.JsonArray;
@@ -24,7 +25,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -46,13 +46,7 @@ class LoadTestScriptsTest {
 
   @BeforeAll
   static void findNode() {
-    node = onPath("node");
-    if (node == null) {
-      if ("true".equals(System.getenv("CI"))) {
-        fail("Node.js is needed to check loadtest/ and is not on PATH (.ci/run installs the nodejs package)");
-      }
-      Assumptions.abort("Node.js not on PATH: loadtest/ scripts not checked (CI fails instead)");
-    }
+    node = NodeScript.nodeBinary().toString();
   }
 
   @Test
@@ -205,15 +199,5 @@ class LoadTestScriptsTest {
     assertTrue(start >= 0, heading + " missing from " + PROTOCOL);
     int end = doc.indexOf("\n## ", start + heading.length());
     return doc.substring(start, end < 0 ? doc.length() : end);
-  }
-
-  private static String onPath(String binary) {
-    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-      File candidate = new File(dir, binary);
-      if (candidate.canExecute()) {
-        return candidate.getPath();
-      }
-    }
-    return null;
   }
 }

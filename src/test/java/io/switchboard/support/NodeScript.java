@@ -180,6 +180,14 @@ public final class NodeScript {
     }
   }
 
+  /**
+   * The {@code node} binary on PATH, for tests that run Node themselves; missing, it fails the
+   * test under {@code CI=true} and skips it elsewhere.
+   */
+  public static Path nodeBinary() {
+    return requireOnPath("node");
+  }
+
   private static Path requireOnPath(String name) {
     String path = System.getenv("PATH");
     if (path != null) {
