@@ -2,7 +2,7 @@ package io.switchboard;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.switchboard.backplane.Backplane;
+import io.switchboard.signaling.port.Backplane;
 import io.switchboard.backplane.local.LocalBackplane;
 import io.switchboard.backplane.redis.RedisBackplane;
 import io.switchboard.config.SwitchboardConfig;
@@ -77,7 +77,7 @@ public final class Switchboard {
       backplane = LocalBackplane.standalone(config.nodeId());
     }
     IceServers iceServers = new IceServers(config.ice());
-    Hub hub = new Hub(backplane, Limits.from(config), metrics, config.nodeId(), peer -> {
+    Hub hub = new Hub(backplane, limits(config), metrics, config.nodeId(), peer -> {
       var servers = iceServers.forUser(peer.value(), System.currentTimeMillis() / 1000);
       return servers == null ? null : servers.encode();
     });
@@ -101,6 +101,11 @@ public final class Switchboard {
           return backplane.close().transform(ar -> Future.failedFuture(e));
         })
         .map(id -> new Switchboard(vertx, node, hub, backplane, id, instances.get(0).actualPort()));
+  }
+
+  private static Limits limits(SwitchboardConfig config) {
+    return new Limits(config.maxRoomsPerConnection(), config.maxPeersPerRoom(),
+        config.rateLimitPerSecond(), config.rateLimitBurst(), config.floodCloseAfter());
   }
 
   /** The port the node listens on. */

@@ -2,7 +2,7 @@ package io.switchboard.edge;
 
 import io.switchboard.security.ClientRequest;
 import io.switchboard.security.Refused;
-import io.switchboard.signaling.PeerId;
+import io.switchboard.wire.PeerId;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;

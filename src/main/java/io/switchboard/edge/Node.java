@@ -1,11 +1,11 @@
 package io.switchboard.edge;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.switchboard.backplane.Backplane;
+import io.switchboard.signaling.port.Backplane;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.edge.dialect.socketio.SocketIoDialect;
 import io.switchboard.edge.engineio.EngineIoServer;
-import io.switchboard.metrics.SignalingMetrics;
+import io.switchboard.signaling.port.SignalingMetrics;
 import io.switchboard.security.ClientLimiter;
 import io.switchboard.security.ClientRequest;
 import io.switchboard.security.Gate;

@@ -1,12 +1,14 @@
 package io.switchboard.metrics;
 
+import io.switchboard.signaling.port.SignalingMetrics;
+
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.switchboard.signaling.CloseReason;
-import io.switchboard.signaling.ErrorCode;
-import io.switchboard.signaling.command.RelayKind;
+import io.switchboard.wire.CloseReason;
+import io.switchboard.wire.ErrorCode;
+import io.switchboard.wire.RelayKind;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Locale;

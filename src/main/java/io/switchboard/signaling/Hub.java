@@ -1,10 +1,16 @@
 package io.switchboard.signaling;
 
-import io.switchboard.backplane.Backplane;
-import io.switchboard.backplane.BackplaneListener;
-import io.switchboard.backplane.BackplaneMessage;
-import io.switchboard.backplane.JoinResult;
-import io.switchboard.metrics.SignalingMetrics;
+import io.switchboard.wire.ErrorCode;
+import io.switchboard.wire.Member;
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RoomId;
+import io.switchboard.wire.SignalingException;
+
+import io.switchboard.signaling.port.Backplane;
+import io.switchboard.signaling.port.BackplaneListener;
+import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.JoinResult;
+import io.switchboard.signaling.port.SignalingMetrics;
 import io.switchboard.signaling.command.Command;
 import io.switchboard.signaling.command.Deliver;
 import io.switchboard.signaling.command.Join;
@@ -14,7 +20,7 @@ import io.switchboard.signaling.command.Relay;
 import io.switchboard.signaling.event.ErrorReply;
 import io.switchboard.signaling.event.Event;
 import io.switchboard.signaling.event.Joined;
-import io.switchboard.signaling.event.LeaveReason;
+import io.switchboard.wire.LeaveReason;
 import io.switchboard.signaling.event.Left;
 import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.PeerLeft;

@@ -1,7 +1,5 @@
 package io.switchboard.signaling;
 
-import io.switchboard.config.SwitchboardConfig;
-
 /**
  * The per-connection and per-room bounds the hub enforces. Each has an error or close code, a
  * metric and a test.
@@ -12,10 +10,4 @@ import io.switchboard.config.SwitchboardConfig;
  * @param rateBurst messages a socket may send at once after being quiet
  * @param floodCloseAfter rate-limited messages in a row after which the socket is closed (4008)
  */
-public record Limits(int maxRoomsPerConnection, int maxPeersPerRoom, int ratePerSecond, int rateBurst, int floodCloseAfter) {
-
-  public static Limits from(SwitchboardConfig config) {
-    return new Limits(config.maxRoomsPerConnection(), config.maxPeersPerRoom(),
-        config.rateLimitPerSecond(), config.rateLimitBurst(), config.floodCloseAfter());
-  }
-}
+public record Limits(int maxRoomsPerConnection, int maxPeersPerRoom, int ratePerSecond, int rateBurst, int floodCloseAfter) {}

@@ -1,5 +1,7 @@
 package io.switchboard.signaling;
 
+import io.switchboard.wire.CloseReason;
+
 import io.switchboard.signaling.event.Event;
 
 /**

@@ -1,5 +1,8 @@
 package io.switchboard.signaling;
 
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RoomId;
+
 import io.vertx.core.Future;
 import java.util.ArrayList;
 import java.util.List;

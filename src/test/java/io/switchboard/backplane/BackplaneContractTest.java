@@ -1,18 +1,23 @@
 package io.switchboard.backplane;
 
+import io.switchboard.signaling.port.Backplane;
+import io.switchboard.signaling.port.BackplaneListener;
+import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.JoinResult;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.switchboard.signaling.ErrorCode;
-import io.switchboard.signaling.Member;
-import io.switchboard.signaling.PeerId;
-import io.switchboard.signaling.RoomId;
-import io.switchboard.signaling.SignalingException;
-import io.switchboard.signaling.command.RawJson;
-import io.switchboard.signaling.command.RelayKind;
+import io.switchboard.wire.ErrorCode;
+import io.switchboard.wire.Member;
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RoomId;
+import io.switchboard.wire.SignalingException;
+import io.switchboard.wire.RawJson;
+import io.switchboard.wire.RelayKind;
 import io.switchboard.signaling.event.Relayed;
 import io.vertx.core.Future;
 import java.security.SecureRandom;

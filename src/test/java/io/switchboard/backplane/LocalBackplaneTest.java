@@ -1,5 +1,7 @@
 package io.switchboard.backplane;
 
+import io.switchboard.signaling.port.Backplane;
+
 import io.switchboard.backplane.local.LocalBackplane;
 
 /** The contract, on the in-memory backplane: nodes of one test share one in-process cluster. */

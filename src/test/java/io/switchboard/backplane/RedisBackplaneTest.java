@@ -1,7 +1,9 @@
 package io.switchboard.backplane;
 
+import io.switchboard.signaling.port.Backplane;
+
 import io.switchboard.backplane.redis.RedisBackplane;
-import io.switchboard.metrics.SignalingMetrics;
+import io.switchboard.signaling.port.SignalingMetrics;
 import io.switchboard.support.RedisFixture;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterAll;

@@ -1,20 +1,25 @@
 package io.switchboard.signaling;
 
+import io.switchboard.wire.CloseReason;
+import io.switchboard.wire.ErrorCode;
+import io.switchboard.wire.Member;
+import io.switchboard.wire.RoomId;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.switchboard.backplane.local.LocalBackplane;
-import io.switchboard.metrics.SignalingMetrics;
+import io.switchboard.signaling.port.SignalingMetrics;
 import io.switchboard.signaling.command.Join;
 import io.switchboard.signaling.command.Leave;
-import io.switchboard.signaling.command.RawJson;
+import io.switchboard.wire.RawJson;
 import io.switchboard.signaling.command.Relay;
-import io.switchboard.signaling.command.RelayKind;
+import io.switchboard.wire.RelayKind;
 import io.switchboard.signaling.event.ErrorReply;
 import io.switchboard.signaling.event.Event;
 import io.switchboard.signaling.event.Joined;
-import io.switchboard.signaling.event.LeaveReason;
+import io.switchboard.wire.LeaveReason;
 import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.PeerLeft;
 import io.switchboard.signaling.event.Relayed;

@@ -1,5 +1,10 @@
 package io.switchboard.signaling;
 
+import io.switchboard.wire.CloseReason;
+import io.switchboard.wire.ErrorCode;
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RoomId;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

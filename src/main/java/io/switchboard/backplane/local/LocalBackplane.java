@@ -1,14 +1,14 @@
 package io.switchboard.backplane.local;
 
-import io.switchboard.backplane.Backplane;
-import io.switchboard.backplane.BackplaneListener;
-import io.switchboard.backplane.BackplaneMessage;
-import io.switchboard.backplane.JoinResult;
-import io.switchboard.signaling.ErrorCode;
-import io.switchboard.signaling.Member;
-import io.switchboard.signaling.PeerId;
-import io.switchboard.signaling.RoomId;
-import io.switchboard.signaling.SignalingException;
+import io.switchboard.signaling.port.Backplane;
+import io.switchboard.signaling.port.BackplaneListener;
+import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.JoinResult;
+import io.switchboard.wire.ErrorCode;
+import io.switchboard.wire.Member;
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RoomId;
+import io.switchboard.wire.SignalingException;
 import io.vertx.core.Future;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;

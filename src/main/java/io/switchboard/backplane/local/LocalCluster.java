@@ -1,10 +1,10 @@
 package io.switchboard.backplane.local;
 
-import io.switchboard.backplane.BackplaneMessage;
-import io.switchboard.backplane.JoinResult;
-import io.switchboard.signaling.Member;
-import io.switchboard.signaling.PeerId;
-import io.switchboard.signaling.RoomId;
+import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.JoinResult;
+import io.switchboard.wire.Member;
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RoomId;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,6 +1,6 @@
 package io.switchboard.backplane.redis;
 
-import io.switchboard.signaling.RoomId;
+import io.switchboard.wire.RoomId;
 
 /**
  * Every Redis key and channel name Switchboard uses (the table in docs/clustering.md). All keys

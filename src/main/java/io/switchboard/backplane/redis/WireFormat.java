@@ -1,13 +1,13 @@
 package io.switchboard.backplane.redis;
 
-import io.switchboard.backplane.BackplaneMessage;
-import io.switchboard.signaling.Member;
-import io.switchboard.signaling.PeerId;
-import io.switchboard.signaling.RoomId;
-import io.switchboard.signaling.command.RawJson;
-import io.switchboard.signaling.command.RelayKind;
+import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.wire.Member;
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RoomId;
+import io.switchboard.wire.RawJson;
+import io.switchboard.wire.RelayKind;
 import io.switchboard.signaling.event.Event;
-import io.switchboard.signaling.event.LeaveReason;
+import io.switchboard.wire.LeaveReason;
 import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.PeerLeft;
 import io.switchboard.signaling.event.Relayed;

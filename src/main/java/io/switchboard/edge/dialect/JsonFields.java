@@ -3,7 +3,7 @@ package io.switchboard.edge.dialect;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import io.switchboard.signaling.command.RawJson;
+import io.switchboard.wire.RawJson;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

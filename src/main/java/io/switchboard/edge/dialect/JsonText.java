@@ -1,6 +1,6 @@
 package io.switchboard.edge.dialect;
 
-import io.switchboard.signaling.command.RawJson;
+import io.switchboard.wire.RawJson;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 

@@ -1,7 +1,7 @@
 package io.switchboard.edge.dialect;
 
-import io.switchboard.signaling.CloseReason;
-import io.switchboard.signaling.ErrorCode;
+import io.switchboard.wire.CloseReason;
+import io.switchboard.wire.ErrorCode;
 import io.switchboard.signaling.Session;
 import io.switchboard.signaling.command.Command;
 

@@ -1,6 +1,9 @@
 package io.switchboard.signaling.command;
 
-import io.switchboard.signaling.RoomId;
+import io.switchboard.wire.RawJson;
+import io.switchboard.wire.RelayKind;
+
+import io.switchboard.wire.RoomId;
 
 /**
  * Deliver {@code data} to every member of {@code room}, which the sender need not be in: how a

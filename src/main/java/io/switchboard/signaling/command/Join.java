@@ -1,6 +1,6 @@
 package io.switchboard.signaling.command;
 
-import io.switchboard.signaling.RoomId;
+import io.switchboard.wire.RoomId;
 
 /**
  * Join {@code room}; {@code metaJson} is the raw JSON object shown to other members, or null.

@@ -1,6 +1,6 @@
 package io.switchboard.signaling.command;
 
-import io.switchboard.signaling.RoomId;
+import io.switchboard.wire.RoomId;
 
 /** Leave {@code room}. */
 public record Leave(RoomId room, String requestId) implements Command {}

@@ -1,7 +1,10 @@
 package io.switchboard.signaling.command;
 
-import io.switchboard.signaling.PeerId;
-import io.switchboard.signaling.RoomId;
+import io.switchboard.wire.RawJson;
+import io.switchboard.wire.RelayKind;
+
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RoomId;
 
 /**
  * Relay {@code data} to peer {@code to} of {@code room}, or to every other member when

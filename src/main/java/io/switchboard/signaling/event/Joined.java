@@ -1,8 +1,8 @@
 package io.switchboard.signaling.event;
 
-import io.switchboard.signaling.Member;
-import io.switchboard.signaling.PeerId;
-import io.switchboard.signaling.RoomId;
+import io.switchboard.wire.Member;
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RoomId;
 import java.util.List;
 
 /** Reply to a join: the joiner's id and the members already in the room (never the joiner). */

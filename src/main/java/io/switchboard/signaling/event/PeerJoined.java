@@ -1,7 +1,7 @@
 package io.switchboard.signaling.event;
 
-import io.switchboard.signaling.Member;
-import io.switchboard.signaling.RoomId;
+import io.switchboard.wire.Member;
+import io.switchboard.wire.RoomId;
 
 /** Another member joined a room the receiver is in. */
 public record PeerJoined(RoomId room, Member member) implements Event {}

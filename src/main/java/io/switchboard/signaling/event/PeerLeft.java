@@ -1,7 +1,9 @@
 package io.switchboard.signaling.event;
 
-import io.switchboard.signaling.PeerId;
-import io.switchboard.signaling.RoomId;
+import io.switchboard.wire.LeaveReason;
+
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RoomId;
 
 /** Another member left a room the receiver is in. */
 public record PeerLeft(RoomId room, PeerId peer, LeaveReason reason) implements Event {}

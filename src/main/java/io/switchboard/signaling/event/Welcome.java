@@ -1,6 +1,6 @@
 package io.switchboard.signaling.event;
 
-import io.switchboard.signaling.PeerId;
+import io.switchboard.wire.PeerId;
 
 /**
  * First event on every connection: the peer id the server assigned and, when ICE servers are

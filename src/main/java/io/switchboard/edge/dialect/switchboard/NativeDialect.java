@@ -2,9 +2,9 @@ package io.switchboard.edge.dialect.switchboard;
 
 import io.switchboard.edge.dialect.Dialect;
 import io.switchboard.edge.dialect.Link;
-import io.switchboard.signaling.ErrorCode;
+import io.switchboard.wire.ErrorCode;
 import io.switchboard.signaling.Identity;
-import io.switchboard.signaling.SignalingException;
+import io.switchboard.wire.SignalingException;
 import io.switchboard.signaling.command.Command;
 import io.switchboard.signaling.command.Join;
 import io.switchboard.signaling.event.Event;

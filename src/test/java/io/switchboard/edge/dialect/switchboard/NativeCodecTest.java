@@ -5,14 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.switchboard.signaling.ErrorCode;
-import io.switchboard.signaling.Member;
-import io.switchboard.signaling.PeerId;
-import io.switchboard.signaling.RoomId;
-import io.switchboard.signaling.SignalingException;
+import io.switchboard.wire.ErrorCode;
+import io.switchboard.wire.Member;
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RoomId;
+import io.switchboard.wire.SignalingException;
 import io.switchboard.signaling.command.Join;
 import io.switchboard.signaling.command.Relay;
-import io.switchboard.signaling.command.RelayKind;
+import io.switchboard.wire.RelayKind;
 import io.switchboard.signaling.event.ErrorReply;
 import io.switchboard.signaling.event.Joined;
 import io.switchboard.signaling.event.Relayed;
@@ -82,7 +82,7 @@ class NativeCodecTest {
   @Test
   void encodesRelayedWithTheDataBytesUnchanged() {
     byte[] source = utf8("xx{\"sdp\":\"\u00e9\"}yy");
-    var data = new io.switchboard.signaling.command.RawJson(source, 2, source.length - 2);
+    var data = new io.switchboard.wire.RawJson(source, 2, source.length - 2);
     PeerId from = new PeerId("BBBBBBBBBBBBBBBBBBBBBB");
     byte[] frame = dialect.encode(new Relayed(RelayKind.ANSWER, new RoomId("room"), from, data));
     assertEquals("{\"type\":\"answer\",\"room\":\"room\",\"from\":\"" + from + "\",\"data\":{\"sdp\":\"\u00e9\"}}",

@@ -1,6 +1,6 @@
-package io.switchboard.backplane;
+package io.switchboard.signaling.port;
 
-import io.switchboard.signaling.Member;
+import io.switchboard.wire.Member;
 import java.util.List;
 
 /**

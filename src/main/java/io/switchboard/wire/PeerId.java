@@ -1,4 +1,4 @@
-package io.switchboard.signaling;
+package io.switchboard.wire;
 
 import java.security.SecureRandom;
 import java.util.Base64;

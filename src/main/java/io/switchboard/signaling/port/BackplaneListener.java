@@ -1,6 +1,6 @@
-package io.switchboard.backplane;
+package io.switchboard.signaling.port;
 
-import io.switchboard.signaling.RoomId;
+import io.switchboard.wire.RoomId;
 import java.util.List;
 
 /**

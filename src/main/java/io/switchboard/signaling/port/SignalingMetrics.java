@@ -1,8 +1,8 @@
-package io.switchboard.metrics;
+package io.switchboard.signaling.port;
 
-import io.switchboard.signaling.CloseReason;
-import io.switchboard.signaling.ErrorCode;
-import io.switchboard.signaling.command.RelayKind;
+import io.switchboard.wire.CloseReason;
+import io.switchboard.wire.ErrorCode;
+import io.switchboard.wire.RelayKind;
 
 /**
  * What the signaling and edge layers report, without knowing how it is recorded. Every method is

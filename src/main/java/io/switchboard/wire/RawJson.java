@@ -1,4 +1,4 @@
-package io.switchboard.signaling.command;
+package io.switchboard.wire;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;

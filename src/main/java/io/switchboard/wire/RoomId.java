@@ -1,4 +1,4 @@
-package io.switchboard.signaling;
+package io.switchboard.wire;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

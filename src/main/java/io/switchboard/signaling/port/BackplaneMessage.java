@@ -1,7 +1,7 @@
-package io.switchboard.backplane;
+package io.switchboard.signaling.port;
 
-import io.switchboard.signaling.PeerId;
-import io.switchboard.signaling.RoomId;
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RoomId;
 import io.switchboard.signaling.event.Event;
 import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.PeerLeft;

@@ -1,4 +1,4 @@
-package io.switchboard.signaling;
+package io.switchboard.wire;
 
 /**
  * A client request was refused with {@link #code()}. Carries the request's {@code id} (raw JSON,

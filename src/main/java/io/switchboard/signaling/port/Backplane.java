@@ -1,8 +1,8 @@
-package io.switchboard.backplane;
+package io.switchboard.signaling.port;
 
-import io.switchboard.signaling.Member;
-import io.switchboard.signaling.PeerId;
-import io.switchboard.signaling.RoomId;
+import io.switchboard.wire.Member;
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RoomId;
 import io.vertx.core.Future;
 
 /**
@@ -10,7 +10,7 @@ import io.vertx.core.Future;
  * room events. The only type that knows other nodes exist.
  *
  * <p>Every method is non-blocking and thread-safe; returned futures may complete on any thread.
- * A failed future carries either a {@link io.switchboard.signaling.SignalingException} (a refusal
+ * A failed future carries either a {@link io.switchboard.wire.SignalingException} (a refusal
  * the client should hear about, such as {@code room-full}) or an infrastructure failure.
  *
  * <p>Lifecycle: {@link #start} once before anything else, {@link #close} once at the end.

@@ -1,4 +1,4 @@
-package io.switchboard.signaling;
+package io.switchboard.wire;
 
 /**
  * Why the server closes a socket, with the WebSocket close code sent and whether the client

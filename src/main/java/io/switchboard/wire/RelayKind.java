@@ -1,4 +1,4 @@
-package io.switchboard.signaling.command;
+package io.switchboard.wire;
 
 /**
  * The relayed message types. They behave identically; the type is passed through. The native

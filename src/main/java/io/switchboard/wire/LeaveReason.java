@@ -1,4 +1,4 @@
-package io.switchboard.signaling.event;
+package io.switchboard.wire;
 
 /** Why a member left a room, as sent in {@code peer-left.reason}. */
 public enum LeaveReason {

@@ -1,4 +1,4 @@
-package io.switchboard.signaling;
+package io.switchboard.wire;
 
 /**
  * A room member as others see it: its peer id and the raw JSON object it joined with

@@ -1,4 +1,4 @@
-package io.switchboard.signaling;
+package io.switchboard.wire;
 
 /**
  * Every error a client can receive, with its wire code, default message and whether retrying the
