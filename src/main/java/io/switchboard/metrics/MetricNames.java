@@ -37,6 +37,7 @@ public final class MetricNames {
   public static final String BACKPLANE_ERRORS = "switchboard.backplane.errors";
   /** Counter: reconnections of the backplane after a lost connection. */
   public static final String BACKPLANE_RECONNECTS = "switchboard.backplane.reconnects";
+  public static final String MEMBERSHIP_REPAIRS = "switchboard.membership.repairs";
   /** Gauge: rooms whose channel this node is subscribed to. */
   public static final String BACKPLANE_SUBSCRIPTIONS = "switchboard.backplane.subscriptions";
   /** Timer (histogram): publish-to-receipt time of relays between nodes. */

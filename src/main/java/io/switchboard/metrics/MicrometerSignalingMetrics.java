@@ -35,6 +35,7 @@ public final class MicrometerSignalingMetrics implements SignalingMetrics {
   private final Counter published;
   private final Counter received;
   private final Counter reconnects;
+  private final Counter repairs;
   private final Map<String, Counter> backplaneErrors = new ConcurrentHashMap<>();
   private final Timer crossNodeLatency;
 
@@ -50,6 +51,10 @@ public final class MicrometerSignalingMetrics implements SignalingMetrics {
         .description("Messages published to other nodes").register(registry);
     received = Counter.builder(MetricNames.BACKPLANE_RECEIVED)
         .description("Messages received from other nodes").register(registry);
+    repairs = Counter.builder(MetricNames.MEMBERSHIP_REPAIRS)
+        .description("Members added to or removed from this node's view of a room by the periodic "
+            + "reconciliation with the backplane; 0 in a healthy cluster")
+        .register(registry);
     reconnects = Counter.builder(MetricNames.BACKPLANE_RECONNECTS)
         .description("Backplane reconnections").register(registry);
     crossNodeLatency = Timer.builder(MetricNames.CROSS_NODE_LATENCY)
@@ -133,6 +138,10 @@ public final class MicrometerSignalingMetrics implements SignalingMetrics {
   @Override public void backplaneError(String operation) {
     backplaneErrors.computeIfAbsent(operation, op -> Counter.builder(MetricNames.BACKPLANE_ERRORS)
         .tag("operation", op).description("Failed backplane operations").register(registry)).increment();
+  }
+
+  @Override public void membershipRepaired() {
+    repairs.increment();
   }
 
   @Override public void backplaneReconnected() {

@@ -220,7 +220,7 @@ public final class Hub implements BackplaneListener {
       }
       return Future.succeededFuture();
     }
-    return backplane.roster(room).transform(roster -> {
+    return backplane.members(room).transform(roster -> {
       if (roster.failed()) {
         reject(session, ErrorCode.INTERNAL, "could not reach other nodes; retry", deliver.requestId());
         return Future.succeededFuture();
@@ -460,6 +460,11 @@ public final class Hub implements BackplaneListener {
       news.forEach(slot.view::sendToLocals);
       return slot;
     });
+  }
+
+  @Override
+  public void reconcile(RoomId room, List<JoinResult.Placed> members) {
+    // Replaced by the room state machine's two-check repair in the next commit.
   }
 
   // A relay that cannot leave this node (backplane down) is lost: say so, so the client can retry.

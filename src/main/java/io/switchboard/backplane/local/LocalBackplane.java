@@ -66,8 +66,8 @@ public final class LocalBackplane implements Backplane {
   }
 
   @Override
-  public Future<List<Member>> roster(RoomId room) {
-    return Future.succeededFuture(cluster.roster(room));
+  public Future<List<JoinResult.Placed>> members(RoomId room) {
+    return Future.succeededFuture(cluster.members(room));
   }
 
   @Override

@@ -72,9 +72,9 @@ final class LocalCluster {
     });
   }
 
-  List<Member> roster(RoomId room) {
+  List<JoinResult.Placed> members(RoomId room) {
     Map<PeerId, Entry> members = rooms.getOrDefault(room, Map.of());
-    return members.values().stream().map(Entry::member).toList();
+    return members.values().stream().map(e -> new JoinResult.Placed(e.member(), e.node())).toList();
   }
 
   /** Hands {@code message} to every node but its origin that is subscribed to its room. */

@@ -372,9 +372,9 @@ public final class RedisBackplane implements Backplane {
   }
 
   @Override
-  public Future<List<Member>> roster(RoomId room) {
+  public Future<List<JoinResult.Placed>> members(RoomId room) {
     return command(Request.cmd(Command.HGETALL).arg(keys.members(room)))
-        .map(all -> parseMembers(all).stream().map(StoredMember::member).toList());
+        .map(all -> parseMembers(all).stream().map(m -> new JoinResult.Placed(m.member(), m.node())).toList());
   }
 
   private Future<Void> reassertHeld() {

@@ -4,6 +4,7 @@ import io.switchboard.wire.Member;
 import io.switchboard.wire.PeerId;
 import io.switchboard.wire.RoomId;
 import io.vertx.core.Future;
+import java.util.List;
 
 /**
  * What a node shares with the other nodes of its cluster: room membership and the fan-out of
@@ -30,8 +31,8 @@ public interface Backplane {
   /** Removes {@code peer} from {@code room}; succeeds whether or not it was a member. */
   Future<Void> leave(RoomId room, PeerId peer);
 
-  /** The members of {@code room} on all nodes, in join order. */
-  Future<java.util.List<Member>> roster(RoomId room);
+  /** The members of {@code room} on all nodes, each with its node, in join order. */
+  Future<List<JoinResult.Placed>> members(RoomId room);
 
   /**
    * Starts receiving {@code room}'s events from other nodes. Counted: each call must be matched by
@@ -39,7 +40,11 @@ public interface Backplane {
    */
   Future<Void> subscribe(RoomId room);
 
-  /** Undoes one {@link #subscribe}. */
+  /**
+   * Undoes one {@link #subscribe}. When the count reaches zero the future completes once the
+   * backplane has confirmed it no longer receives the room's events; none are handed to the
+   * listener after that.
+   */
   Future<Void> unsubscribe(RoomId room);
 
   /**
@@ -51,6 +56,9 @@ public interface Backplane {
   /** True while the backplane can serve cross-node traffic; drives {@code /health/ready}. */
   boolean ready();
 
-  /** Stops the backplane and releases what it holds. */
+  /**
+   * Stops the backplane and releases what it holds: the members this node still holds leave the
+   * room for every node.
+   */
   Future<Void> close();
 }

@@ -4,15 +4,27 @@ import io.switchboard.wire.RoomId;
 import java.util.List;
 
 /**
- * Receives what other nodes published. Called on a backplane thread, never on a socket's thread:
- * implementations hand work over to the owning threads and return quickly.
+ * Receives what other nodes published, and the backplane's full picture of a room when this node
+ * may be out of step with it.
+ *
+ * <p>Any thread may call it: the Redis backplane calls from its own context, the in-memory one
+ * from the thread that published (a socket's event loop, possibly one that holds a room's
+ * update). Implementations must not block and must hand per-socket work to the socket's own
+ * thread.
  */
 public interface BackplaneListener {
   void onMessage(BackplaneMessage message);
 
   /**
    * After a lost connection was restored: the full membership of {@code room}, which this node
-   * may have missed changes to while it was cut off.
+   * has certainly missed changes to while it was cut off. Applied at once.
    */
   void onResync(RoomId room, List<JoinResult.Placed> members);
+
+  /**
+   * The periodic check of a room this node holds: its full membership as the backplane stores it.
+   * Events already in flight may not be reflected in it, so a listener repairs only a difference
+   * that persists across two consecutive checks.
+   */
+  void reconcile(RoomId room, List<JoinResult.Placed> members);
 }

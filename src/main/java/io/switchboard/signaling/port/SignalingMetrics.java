@@ -44,6 +44,12 @@ public interface SignalingMetrics {
   /** The backplane reconnected after losing its connection. */
   void backplaneReconnected();
 
+  /**
+   * The periodic reconciliation found this node's view of a room wrong (a member missing or one
+   * that is gone) and repaired it. Stays at zero in a healthy cluster.
+   */
+  void membershipRepaired();
+
   /** Time from PUBLISH on the sending node to receipt on this one (wall clocks; skew counts). */
   void crossNodeLatencyMicros(long micros);
 
@@ -62,6 +68,7 @@ public interface SignalingMetrics {
     @Override public void backplaneReceived() {}
     @Override public void backplaneError(String operation) {}
     @Override public void backplaneReconnected() {}
+    @Override public void membershipRepaired() {}
     @Override public void crossNodeLatencyMicros(long micros) {}
   };
 }
