@@ -7,6 +7,7 @@ import io.switchboard.signaling.port.SignalingMetrics;
 import io.switchboard.security.Ticket;
 import io.switchboard.wire.CloseReason;
 import io.switchboard.wire.ErrorCode;
+import io.switchboard.wire.RequestTag;
 import io.switchboard.signaling.Hub;
 import io.switchboard.signaling.Outbound;
 import io.switchboard.signaling.Session;
@@ -14,18 +15,26 @@ import io.switchboard.signaling.command.Command;
 import io.switchboard.signaling.event.Event;
 import io.switchboard.signaling.event.Relayed;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.http.WebSocketFrameType;
 import io.vertx.core.http.impl.WebSocketImplBase;
 import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
- * One accepted WebSocket: reassembles frames into messages, enforces the size and rate limits,
+ * One WebSocket client: reassembles frames into messages, enforces the size and rate limits,
  * hands each message to its {@link Dialect}, and writes the hub's events back as frames.
+ *
+ * <p>A connection starts before its upgrade is accepted: the hub knows its session and the
+ * dialect has opened (a relay socket has sent its join) while the handshake waits for
+ * {@link #opening()}. What is written meanwhile is kept and goes out first once the socket is
+ * {@link #attach attached}.
  *
  * <p>Every field is owned by the socket's event loop ({@link #context}); other threads reach
  * this object only through {@link Outbound}, whose methods hop onto that loop.
@@ -35,12 +44,12 @@ final class Connection implements Outbound, Link {
   /** How long a client gets to answer our close frame before its TCP connection is dropped. */
   static final long CLOSE_GRACE_MILLIS = 2000;
 
-  private final ServerWebSocket ws;
   private final Context context;
   private final Hub hub;
   private final Dialect dialect;
   private final SignalingMetrics metrics;
   private final int maxMessageBytes;
+  private final int writeQueueMaxBytes;
   private final Session session;
   // Epoch millis at which the token has expired, grace included; Long.MAX_VALUE for never.
   private final long closeAtMillis;
@@ -58,23 +67,62 @@ final class Connection implements Outbound, Link {
   private int partialBytes;
   private boolean closed;
   private boolean tcpClosed;
+  // Null until the upgrade is accepted; frames written before that wait in 'beforeOpen'.
+  private ServerWebSocket ws;
+  private List<Frame> beforeOpen = new ArrayList<>(2);
+  private int beforeOpenBytes;
+  private CloseReason closedBeforeOpen;
 
-  Connection(ServerWebSocket ws, Context context, Hub hub, Function<Link, Dialect> dialect,
-      SignalingMetrics metrics, SwitchboardConfig config, Ticket ticket) {
-    this.ws = ws;
+  /** Opens the session and the dialect on the current event loop; the socket comes later. */
+  Connection(Context context, Hub hub, Function<Link, Dialect> dialect, SignalingMetrics metrics,
+      SwitchboardConfig config, Ticket ticket) {
     this.context = context;
     this.hub = hub;
     this.metrics = metrics;
     this.maxMessageBytes = config.maxMessageBytes();
+    this.writeQueueMaxBytes = config.writeQueueMaxBytes();
     this.eventLoopThread = Thread.currentThread();
     this.lastHeardNanos = System.nanoTime();
-    ws.setWriteQueueMaxSize(config.writeQueueMaxBytes());
     this.closeAtMillis = ticket.closeAtMillis();
     this.session = hub.open(this, lastHeardNanos, ticket.identity());
     // The welcome the hub just sent waits on the event loop, so it is encoded after this.
     this.dialect = dialect.apply(this);
-    ws.frameHandler(this::onFrame);
     this.dialect.opened();
+  }
+
+  /**
+   * Completes once what the dialect did on opening has taken effect: for a relay socket, once
+   * it is in its room on every node. Completes, failed or not, before the upgrade is accepted.
+   */
+  Future<Void> opening() {
+    return session.settled();
+  }
+
+  /** The upgrade was accepted: frames flow from now on, after those written before. */
+  void attach(ServerWebSocket socket) {
+    ws = socket;
+    ws.setWriteQueueMaxSize(writeQueueMaxBytes);
+    ws.frameHandler(this::onFrame);
+    List<Frame> early = beforeOpen;
+    beforeOpen = null;
+    if (closedBeforeOpen != null) {
+      ws.close(closedBeforeOpen.code(), closedBeforeOpen.text());
+      scheduleDrop();
+      return;
+    }
+    for (Frame frame : early) {
+      writeFrame(frame.bytes, frame.binary);
+    }
+  }
+
+  /** The upgrade failed (the client went away while it waited): nothing was ever open. */
+  void abandon() {
+    if (!closed) {
+      dialect.closing();
+      closed = true;
+    }
+    beforeOpen = null;
+    hub.close(session);
   }
 
   @Override
@@ -158,8 +206,8 @@ final class Connection implements Outbound, Link {
   }
 
   @Override
-  public void reject(ErrorCode code, String message, String requestId) {
-    hub.reject(session, code, message, requestId);
+  public void reject(ErrorCode code, String message, RequestTag tag) {
+    hub.reject(session, code, message, tag);
   }
 
   /**
@@ -172,7 +220,7 @@ final class Connection implements Outbound, Link {
       closeNow(CloseReason.IDLE_TIMEOUT);
     } else if (closeAtMillis != Long.MAX_VALUE && System.currentTimeMillis() >= closeAtMillis) {
       closeNow(CloseReason.TOKEN_EXPIRED);
-    } else if (quiet >= pingAfterNanos && nowNanos - lastPingNanos >= pingAfterNanos && !closed) {
+    } else if (quiet >= pingAfterNanos && nowNanos - lastPingNanos >= pingAfterNanos && !closed && ws != null) {
       lastPingNanos = nowNanos;
       ws.writePing(PING_PAYLOAD);
     }
@@ -239,10 +287,23 @@ final class Connection implements Outbound, Link {
     if (message != null) {
       writeFrame(message, dialect.binary(event));
     }
+    dialect.delivered(event);
   }
 
   private void writeFrame(byte[] message, boolean binary) {
-    if (closed || ws.isClosed()) {
+    if (closed) {
+      return;
+    }
+    if (ws == null) {
+      beforeOpenBytes += message.length;
+      if (beforeOpenBytes > writeQueueMaxBytes) {
+        closeNow(CloseReason.SLOW_CONSUMER);
+      } else {
+        beforeOpen.add(new Frame(message, binary));
+      }
+      return;
+    }
+    if (ws.isClosed()) {
       return;
     }
     if (ws.writeQueueFull()) {
@@ -269,7 +330,15 @@ final class Connection implements Outbound, Link {
     closed = true;
     metrics.closedBy(reason);
     hub.close(session);
+    if (ws == null) {
+      closedBeforeOpen = reason; // the client hears it as soon as its upgrade is accepted
+      return;
+    }
     ws.close(reason.code(), reason.text());
+    scheduleDrop();
+  }
+
+  private void scheduleDrop() {
     context.owner().setTimer(CLOSE_GRACE_MILLIS, id -> {
       if (!tcpClosed) {
         // Vert.x offers no public way to drop the transport; the close frame may be stuck
@@ -278,4 +347,6 @@ final class Connection implements Outbound, Link {
       }
     });
   }
+
+  private record Frame(byte[] bytes, boolean binary) {}
 }

@@ -169,14 +169,22 @@ public final class HttpServerVerticle extends VerticleBase {
       handshake.reject(403);
       return;
     }
-    handshake.accept()
-        .onSuccess(ws -> onOpen(ws, dialect, ticket))
-        .onFailure(e -> ticket.release());
+    // The session and its dialect start before the upgrade is accepted, so that a socket whose
+    // connecting is joining (a relay socket) is in its room on every node once it is open. A
+    // refused join still upgrades: the client then hears why in the close code.
+    Connection connection = new Connection(context, node.hub, dialect, node.metrics, node.config, ticket);
+    connection.opening()
+        .transform(settled -> handshake.accept())
+        .onSuccess(ws -> onOpen(ws, connection, ticket))
+        .onFailure(e -> {
+          ticket.release();
+          connection.abandon();
+        });
   }
 
-  private void onOpen(ServerWebSocket ws, Function<Link, Dialect> dialect, Ticket ticket) {
+  private void onOpen(ServerWebSocket ws, Connection connection, Ticket ticket) {
     node.metrics.connectionOpened();
-    Connection connection = new Connection(ws, context, node.hub, dialect, node.metrics, node.config, ticket);
+    connection.attach(ws);
     connections.add(connection);
     ws.closeHandler(v -> {
       connections.remove(connection);

@@ -1,16 +1,7 @@
 package io.switchboard.signaling;
 
-import io.switchboard.wire.ErrorCode;
-import io.switchboard.wire.Member;
-import io.switchboard.wire.PeerId;
-import io.switchboard.wire.RoomId;
-import io.switchboard.wire.SignalingException;
-
-import io.switchboard.signaling.port.Backplane;
-import io.switchboard.signaling.port.BackplaneListener;
-import io.switchboard.signaling.port.BackplaneMessage;
-import io.switchboard.signaling.port.JoinResult;
-import io.switchboard.signaling.port.SignalingMetrics;
+import io.switchboard.signaling.Room.Entry;
+import io.switchboard.signaling.Room.RoomView;
 import io.switchboard.signaling.command.Command;
 import io.switchboard.signaling.command.Deliver;
 import io.switchboard.signaling.command.Join;
@@ -20,20 +11,28 @@ import io.switchboard.signaling.command.Relay;
 import io.switchboard.signaling.event.ErrorReply;
 import io.switchboard.signaling.event.Event;
 import io.switchboard.signaling.event.Joined;
-import io.switchboard.wire.LeaveReason;
 import io.switchboard.signaling.event.Left;
 import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.PeerLeft;
 import io.switchboard.signaling.event.Pong;
 import io.switchboard.signaling.event.Relayed;
 import io.switchboard.signaling.event.Welcome;
+import io.switchboard.signaling.port.Backplane;
+import io.switchboard.signaling.port.BackplaneListener;
+import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.JoinResult;
+import io.switchboard.signaling.port.SignalingMetrics;
+import io.switchboard.wire.ErrorCode;
+import io.switchboard.wire.LeaveReason;
+import io.switchboard.wire.Member;
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RequestTag;
+import io.switchboard.wire.RoomId;
+import io.switchboard.wire.SignalingException;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import java.security.SecureRandom;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -41,17 +40,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The signaling core of one node: sessions, the node's view of its rooms, and the routing rules.
- * It does no I/O of its own: it talks to clients through {@link Outbound} and to other nodes
- * through the {@link Backplane}.
+ * The signaling core of one node: it routes each session's commands and the backplane's events
+ * to the right {@link Room}s and sessions. It does no I/O of its own: it talks to clients through
+ * {@link Outbound} and to other nodes through the {@link Backplane}.
  *
  * <p>Threading. {@link #open}, {@link #handle} and {@link #close} are called on the socket's own
- * thread. A room's view is replaced atomically inside {@link ConcurrentHashMap#compute}, and every
- * membership event is queued to its receivers inside that same step, so each receiver sees joins,
- * leaves and the relays that follow them in one consistent order. Relays read the current view
- * without locking.
+ * thread, and the hub hops back there before touching a session again. Rooms change only inside
+ * {@link ConcurrentHashMap#compute} on their key; relays read a room's current view without
+ * locking. Backplane callbacks may come on any thread.
  */
-public final class Hub implements BackplaneListener {
+public final class Hub implements BackplaneListener, Command.Visitor<Session> {
   private static final Logger log = LoggerFactory.getLogger(Hub.class);
 
   private final Backplane backplane;
@@ -88,16 +86,18 @@ public final class Hub implements BackplaneListener {
   /** Rooms with at least one member on this node (joins still in flight do not count). */
   public int roomCount() {
     int count = 0;
-    for (Room slot : rooms.values()) {
-      RoomView view = slot.view;
-      count += view != null && view.hasLocals() ? 1 : 0;
+    for (Room room : rooms.values()) {
+      count += room.state() == Room.State.OPEN ? 1 : 0;
     }
     return count;
   }
 
-  /** Registers a new connection of nobody in particular (authentication off). Socket thread. */
-  public Session open(Outbound outbound, long nowNanos) {
-    return open(outbound, nowNanos, Identity.ANONYMOUS);
+  /**
+   * Rooms this node holds in any state, joins in flight included: zero once every session is
+   * gone and every join has finished (tests check nothing leaks).
+   */
+  public int roomSlots() {
+    return rooms.size();
   }
 
   /** Registers a new connection of {@code identity} and sends it its welcome. Socket thread. */
@@ -110,40 +110,66 @@ public final class Hub implements BackplaneListener {
   }
 
   /**
-   * Carries out one client command. Socket thread. A failure here is a bug, not bad input: it is
-   * logged, and the client hears {@code internal} and keeps its connection.
+   * Carries out one client command, after every earlier command of the session has taken effect.
+   * Socket thread. A failure here is a bug, not bad input: it is logged, and the client hears
+   * {@code internal} and keeps its connection.
    */
   public void handle(Session session, Command command) {
+    if (session.closed()) {
+      return;
+    }
+    if (session.busy()) {
+      if (!session.enqueue(command)) {
+        reject(session, ErrorCode.RATE_LIMITED, "too many requests while an earlier one is in flight", command.tag());
+      }
+      return;
+    }
+    run(session, command);
+  }
+
+  private void run(Session session, Command command) {
     try {
-      dispatch(session, command);
+      command.accept(this, session);
     } catch (RuntimeException e) {
       log.error("failed to handle {} from peer {}", command.getClass().getSimpleName(), session.peer(), e);
-      reject(session, ErrorCode.INTERNAL, ErrorCode.INTERNAL.defaultMessage(), command.requestId());
+      reject(session, ErrorCode.INTERNAL, ErrorCode.INTERNAL.defaultMessage(), command.tag());
     }
   }
 
-  private void dispatch(Session session, Command command) {
-    if (command instanceof Relay relay) {
-      relay(session, relay);
-    } else if (command instanceof Deliver deliver) {
-      session.chainDelivery(() -> deliver(session, deliver));
-    } else if (command instanceof Join join) {
-      join(session, join);
-    } else if (command instanceof Leave leave) {
-      leave(session, leave);
-    } else if (command instanceof Ping ping) {
-      session.outbound().send(new Pong(ping.requestId()));
+  /** The command in flight is done: run the waiting ones until one is in flight again. Socket thread. */
+  private void resume(Session session) {
+    if (session.closed()) {
+      return;
+    }
+    for (Command next = session.idle(); next != null; next = session.idle()) {
+      run(session, next);
+      if (session.busy() || session.closed()) {
+        return;
+      }
+    }
+  }
+
+  /** Marks the session busy until {@code done} completes, then resumes it on its own thread. */
+  private void holdUntil(Session session, Future<?> done) {
+    if (!done.isComplete()) {
+      session.markBusy();
+      done.onComplete(ar -> session.outbound().execute(() -> resume(session)));
+    }
+  }
+
+  /** For a session already busy: resumes it once {@code done} completes, at once if it has. */
+  private void resumeAfter(Session session, Future<?> done) {
+    if (done.isComplete()) {
+      resume(session);
+    } else {
+      done.onComplete(ar -> session.outbound().execute(() -> resume(session)));
     }
   }
 
   /** Tells the client its request was refused, and counts it. Any thread. */
-  public void reject(Session session, ErrorCode code, String message, String requestId) {
+  public void reject(Session session, ErrorCode code, String message, RequestTag tag) {
     metrics.error(code);
-    session.outbound().send(new ErrorReply(code, message, requestId));
-  }
-
-  private void reject(Session session, SignalingException e) {
-    reject(session, e.code(), e.getMessage(), e.requestId());
+    session.outbound().send(new ErrorReply(code, message, tag));
   }
 
   /** The socket is gone: leave every room with reason {@code disconnect}. Socket thread; once. */
@@ -158,55 +184,66 @@ public final class Hub implements BackplaneListener {
     }
   }
 
+  @Override
+  public void ping(Ping ping, Session session) {
+    session.outbound().send(new Pong(ping.tag()));
+  }
+
   // ---- relay: the hot path ----
 
-  private void relay(Session session, Relay relay) {
+  @Override
+  public void relay(Relay relay, Session session) {
     RoomId room = relay.room();
     RoomView view = session.inRoom(room) ? view(room) : null;
     if (view == null) {
-      reject(session, ErrorCode.NOT_IN_ROOM, "not a member of room " + room, relay.requestId());
+      reject(session, ErrorCode.NOT_IN_ROOM, "not a member of room " + room, relay.tag());
       return;
     }
     Relayed event = new Relayed(relay.kind(), room, session.peer(), relay.data());
     PeerId to = relay.to();
     if (to != null) {
       if (to.equals(session.peer())) {
-        reject(session, ErrorCode.BAD_MESSAGE, "cannot relay to yourself", relay.requestId());
+        reject(session, ErrorCode.BAD_MESSAGE, "cannot relay to yourself", relay.tag());
         return;
       }
       Entry target = view.find(to);
       if (target == null) {
-        reject(session, ErrorCode.PEER_NOT_FOUND, "no peer " + to + " in room " + room, relay.requestId());
+        reject(session, ErrorCode.PEER_NOT_FOUND, "no peer " + to + " in room " + room, relay.tag());
         return;
       }
-      if (target.local != null) {
-        target.local.outbound().send(event);
+      if (target.local() != null) {
+        target.local().outbound().send(event);
       } else {
-        relayToOtherNodes(session, new BackplaneMessage(nodeId, room, to, event), relay.requestId());
+        relayToOtherNodes(session, new BackplaneMessage(nodeId, room, to, event), relay.tag());
       }
     } else {
       for (Entry entry : view.entries) {
-        if (entry.local != null && entry.local != session) {
-          entry.local.outbound().send(event);
+        if (entry.local() != null && entry.local() != session) {
+          entry.local().outbound().send(event);
         }
       }
       if (view.remoteCount > 0) {
-        relayToOtherNodes(session, new BackplaneMessage(nodeId, room, null, event), relay.requestId());
+        relayToOtherNodes(session, new BackplaneMessage(nodeId, room, null, event), relay.tag());
       }
     }
     metrics.relayed(relay.kind());
   }
 
-  /** Runs after the session's previous delivery has gone out; never fails. Any thread. */
-  private Future<Void> deliver(Session session, Deliver deliver) {
+  @Override
+  public void deliver(Deliver deliver, Session session) {
+    holdUntil(session, delivery(session, deliver));
+  }
+
+  /** Completes once the delivery has gone out or was refused; never fails. */
+  private Future<Void> delivery(Session session, Deliver deliver) {
     RoomId room = deliver.room();
     Relayed event = new Relayed(deliver.kind(), room, session.peer(), deliver.data());
     RoomView view = view(room);
-    if (view != null) {
+    if (view != null && view.entries.length > 0) {
       boolean reached = false;
       for (Entry entry : view.entries) {
-        if (entry.local != null && entry.local != session) {
-          entry.local.outbound().send(event);
+        if (entry.local() != null && entry.local() != session) {
+          entry.local().outbound().send(event);
           reached = true;
         }
       }
@@ -214,19 +251,19 @@ public final class Hub implements BackplaneListener {
         return publishDelivery(session, event, deliver);
       }
       if (!reached) {
-        reject(session, ErrorCode.PEER_NOT_FOUND, "nobody to deliver to", deliver.requestId());
+        reject(session, ErrorCode.PEER_NOT_FOUND, "nobody to deliver to", deliver.tag());
       } else {
         metrics.relayed(deliver.kind());
       }
       return Future.succeededFuture();
     }
-    return backplane.members(room).transform(roster -> {
-      if (roster.failed()) {
-        reject(session, ErrorCode.INTERNAL, "could not reach other nodes; retry", deliver.requestId());
+    return backplane.members(room).transform(members -> {
+      if (members.failed()) {
+        reject(session, ErrorCode.INTERNAL, "could not reach other nodes; retry", deliver.tag());
         return Future.succeededFuture();
       }
-      if (roster.result().isEmpty()) {
-        reject(session, ErrorCode.PEER_NOT_FOUND, "nobody to deliver to", deliver.requestId());
+      if (members.result().isEmpty()) {
+        reject(session, ErrorCode.PEER_NOT_FOUND, "nobody to deliver to", deliver.tag());
         return Future.succeededFuture();
       }
       return publishDelivery(session, event, deliver);
@@ -236,7 +273,7 @@ public final class Hub implements BackplaneListener {
   private Future<Void> publishDelivery(Session session, Relayed event, Deliver deliver) {
     return backplane.publish(new BackplaneMessage(nodeId, deliver.room(), null, event)).transform(sent -> {
       if (sent.failed()) {
-        reject(session, ErrorCode.INTERNAL, "could not reach members on other nodes; retry", deliver.requestId());
+        reject(session, ErrorCode.INTERNAL, "could not reach members on other nodes; retry", deliver.tag());
       } else {
         metrics.relayed(deliver.kind());
       }
@@ -246,35 +283,33 @@ public final class Hub implements BackplaneListener {
 
   // ---- membership ----
 
-  private void join(Session session, Join join) {
+  @Override
+  public void join(Join join, Session session) {
     RoomId room = join.room();
     if (!session.identity().mayJoin(join.grantName())) {
-      reject(session, ErrorCode.FORBIDDEN, ErrorCode.FORBIDDEN.defaultMessage(), join.requestId());
+      reject(session, ErrorCode.FORBIDDEN, ErrorCode.FORBIDDEN.defaultMessage(), join.tag());
       return;
     }
     if (session.inRoom(room)) {
       RoomView view = view(room);
       session.outbound().send(new Joined(room, session.peer(),
-          view == null ? List.of() : view.membersExcept(session.peer()), join.requestId()));
-      return;
-    }
-    if (session.joiningOrIn(room)) {
-      reject(session, ErrorCode.BAD_MESSAGE, "already joining room " + room, join.requestId());
+          view == null ? List.of() : view.membersExcept(session.peer()), join.tag()));
       return;
     }
     if (session.roomsHeldOrPending() >= limits.maxRoomsPerConnection()) {
       reject(session, ErrorCode.TOO_MANY_ROOMS,
-          "already in " + limits.maxRoomsPerConnection() + " rooms", join.requestId());
+          "already in " + limits.maxRoomsPerConnection() + " rooms", join.tag());
       return;
     }
     session.startJoining(room);
-    // From now on announcements of other members are kept for this join, even before it is done.
-    rooms.compute(room, (key, slot) -> (slot == null ? new Room() : slot).addPendingJoin());
+    // From now on what other nodes announce about the room is kept for this join.
+    rooms.compute(room, (key, slot) -> (slot == null ? new Room(room, nodeId) : slot).startJoin());
     Member me = new Member(session.peer(), join.metaJson());
     // Subscribe before joining so no event published after our join can be missed.
-    backplane.subscribe(room)
-        .compose(v -> backplane.join(room, me, join.capacity() > 0 ? join.capacity() : limits.maxPeersPerRoom()))
-        .onComplete(result -> session.outbound().execute(() -> finishJoin(session, join, me, result)));
+    Future<JoinResult> joined = backplane.subscribe(room)
+        .compose(v -> backplane.join(room, me, join.capacity() > 0 ? join.capacity() : limits.maxPeersPerRoom()));
+    session.markBusy();
+    joined.onComplete(result -> session.outbound().execute(() -> finishJoin(session, join, me, result)));
   }
 
   private void finishJoin(Session session, Join join, Member me, AsyncResult<JoinResult> result) {
@@ -282,98 +317,63 @@ public final class Hub implements BackplaneListener {
     boolean admitted = result.succeeded() && !session.closed();
     session.finishJoining(room, admitted);
     if (!admitted) {
-      rooms.computeIfPresent(room, (key, slot) -> slot.removePendingJoin());
+      rooms.computeIfPresent(room, (key, slot) -> slot.abandonJoin());
     }
     if (result.failed()) {
       backplane.unsubscribe(room);
       if (result.cause() instanceof SignalingException refusal) {
-        reject(session, refusal.code(), refusal.getMessage() + ": " + room, join.requestId());
+        reject(session, refusal.code(), refusal.getMessage() + ": " + room, join.tag());
       } else {
         log.warn("join of room {} failed: {}", room, result.cause().toString());
-        reject(session, ErrorCode.INTERNAL, "join failed; retry", join.requestId());
+        reject(session, ErrorCode.INTERNAL, "join failed; retry", join.tag());
       }
+      resume(session);
       return;
     }
     if (!admitted) {
-      // The socket closed while the join was in flight.
-      backplane.leave(room, me.peer()).onFailure(e -> log.debug("leave of room {} failed", room, e));
-      backplane.unsubscribe(room);
+      // The socket closed while the join was in flight. The backplane has it as a member, and
+      // nodes may have read it in a roster since, so it leaves like any member does.
+      leaveEverywhere(room, new PeerLeft(room, me.peer(), LeaveReason.DISCONNECT));
       return;
     }
-    rooms.compute(room, (key, slot) -> {
-      Room target = slot == null ? new Room() : slot;
-      RoomView view = target.view;
-      List<Entry> entries = view == null ? new ArrayList<>() : new ArrayList<>(List.of(view.entries));
-      // Remote members the roster shows and this node had not heard of: its local members
-      // learn of them here, since their own announcement will now be taken as a repeat.
-      List<PeerJoined> learned = new ArrayList<>();
-      for (JoinResult.Placed other : result.result().others()) {
-        if (!other.node().equals(nodeId) && find(entries, other.member().peer()) == null
-            && !target.departedDuringJoin.contains(other.member().peer())) {
-          entries.add(new Entry(other.member(), null));
-          learned.add(new PeerJoined(room, other.member()));
-        }
-      }
-      List<Member> roster = new ArrayList<>(entries.size());
-      for (Entry entry : entries) {
-        roster.add(entry.member);
-      }
-      List<Entry> before = entries;
-      entries = new ArrayList<>(before);
-      entries.add(new Entry(me, session));
-      target.view = new RoomView(entries);
-      PeerJoined announcement = new PeerJoined(room, me);
-      for (Entry entry : before) {
-        if (entry.local != null) {
-          learned.forEach(entry.local.outbound()::send);
-          entry.local.outbound().send(announcement);
-        }
-      }
-      session.outbound().send(new Joined(room, me.peer(), roster, join.requestId()));
-      return target.removePendingJoin();
-    });
+    rooms.compute(room, (key, slot) -> (slot == null ? new Room(room, nodeId) : slot)
+        .admit(session, me, result.result().others(), join.tag()));
     metrics.joined();
-    publish(new BackplaneMessage(nodeId, room, null, new PeerJoined(room, me)));
+    // The join is done for the client once other nodes have been told, so that its next
+    // command (and for a dialect where connecting is joining, its upgrade) finds every node of
+    // the room aware of it.
+    resumeAfter(session, backplane.publish(new BackplaneMessage(nodeId, room, null, new PeerJoined(room, me)))
+        .onFailure(e -> log.debug("peer-joined for room {} not published", room, e)));
   }
 
-  private void leave(Session session, Leave leave) {
+  @Override
+  public void leave(Leave leave, Session session) {
     if (!session.removeRoom(leave.room())) {
-      reject(session, ErrorCode.NOT_IN_ROOM, "not a member of room " + leave.room(), leave.requestId());
+      reject(session, ErrorCode.NOT_IN_ROOM, "not a member of room " + leave.room(), leave.tag());
       return;
     }
     departed(session, leave.room(), LeaveReason.LEAVE);
-    session.outbound().send(new Left(leave.room(), leave.requestId()));
+    session.outbound().send(new Left(leave.room(), leave.tag()));
   }
 
   private void departed(Session session, RoomId room, LeaveReason reason) {
     PeerLeft announcement = new PeerLeft(room, session.peer(), reason);
-    rooms.computeIfPresent(room, (key, slot) -> {
-      if (slot.view == null) {
-        return slot;
-      }
-      List<Entry> entries = new ArrayList<>(slot.view.entries.length);
-      boolean localsRemain = false;
-      for (Entry entry : slot.view.entries) {
-        if (entry.local != session) {
-          entries.add(entry);
-          localsRemain |= entry.local != null;
-        }
-      }
-      // With no local member left the node unsubscribes, so its picture of remote members
-      // would go stale: drop it, and rebuild it from the roster on the next local join.
-      slot.view = localsRemain || slot.pendingJoins > 0 ? new RoomView(entries) : null;
-      for (Entry entry : entries) {
-        if (entry.local != null) {
-          entry.local.outbound().send(announcement);
-        }
-      }
-      return slot.view == null ? null : slot;
-    });
+    rooms.computeIfPresent(room, (key, slot) -> slot.depart(session, announcement));
     metrics.left();
-    // Counted by the backplane, and retried by it once it is reachable again.
-    backplane.leave(room, session.peer()).onFailure(e -> log.debug("leave of room {} failed", room, e));
-    publish(new BackplaneMessage(nodeId, room, null, announcement));
-    backplane.unsubscribe(room);
+    leaveEverywhere(room, announcement);
+  }
+
+  /**
+   * Takes a member out of the backplane, then tells the other nodes. In that order: a node that
+   * read the member in a roster did so before the leave, so it had subscribed before the
+   * announcement and will hear it.
+   */
+  private void leaveEverywhere(RoomId room, PeerLeft announcement) {
+    // A failed leave is retried, and announced, by the backplane once it is reachable again.
+    backplane.leave(room, announcement.peer())
+        .onSuccess(v -> publish(new BackplaneMessage(nodeId, room, null, announcement)))
+        .onFailure(e -> log.debug("leave of room {} failed", room, e))
+        .onComplete(v -> backplane.unsubscribe(room));
   }
 
   // ---- events from other nodes ----
@@ -392,179 +392,56 @@ public final class Hub implements BackplaneListener {
         return;
       }
       for (Entry entry : view.entries) {
-        if (entry.local != null && (message.to() == null || entry.member.peer().equals(message.to()))) {
-          entry.local.outbound().send(event);
+        if (entry.local() != null && (message.to() == null || entry.member().peer().equals(message.to()))) {
+          entry.local().outbound().send(event);
         }
       }
     } else if (event instanceof PeerJoined joined) {
-      rooms.computeIfPresent(room, (key, slot) -> {
-        RoomView view = slot.view;
-        if (view != null && view.find(joined.member().peer()) != null) {
-          return slot;
-        }
-        List<Entry> entries = view == null ? new ArrayList<>() : new ArrayList<>(List.of(view.entries));
-        entries.add(new Entry(joined.member(), null));
-        slot.view = new RoomView(entries);
-        slot.view.sendToLocals(joined);
-        return slot;
-      });
+      rooms.computeIfPresent(room, (key, slot) -> slot.remoteJoined(joined));
     } else if (event instanceof PeerLeft left) {
-      rooms.computeIfPresent(room, (key, slot) -> {
-        Entry gone = slot.view == null ? null : slot.view.find(left.peer());
-        if (gone == null && slot.pendingJoins > 0) {
-          // A join in flight may still find this member in the roster it read from Redis.
-          slot.departedDuringJoin.add(left.peer());
-        }
-        if (gone == null || gone.local != null) {
-          return slot;
-        }
-        List<Entry> entries = new ArrayList<>(List.of(slot.view.entries));
-        entries.remove(gone);
-        slot.view = new RoomView(entries);
-        slot.view.sendToLocals(left);
-        return slot;
-      });
+      rooms.computeIfPresent(room, (key, slot) -> slot.remoteLeft(left));
     }
   }
 
   /**
-   * Reconciles this node's view of {@code room} with the backplane's full membership, after the
-   * node may have missed events: remote members it did not know are announced with
-   * {@code peer-joined}, remote members that are gone with {@code peer-left} ({@code disconnect}).
-   * Any thread.
+   * Reconciles this node's view of {@code room} with the backplane's full membership after the
+   * node missed events: remote members it did not know are announced with {@code peer-joined},
+   * remote members that are gone with {@code peer-left} ({@code disconnect}). Any thread.
    */
   @Override
   public void onResync(RoomId room, List<JoinResult.Placed> members) {
-    rooms.computeIfPresent(room, (key, slot) -> {
-      if (slot.view == null) {
-        return slot;
-      }
-      List<Entry> entries = new ArrayList<>();
-      List<Event> news = new ArrayList<>();
-      for (Entry entry : slot.view.entries) {
-        boolean stillThere = entry.local != null || members.stream()
-            .anyMatch(p -> p.member().peer().equals(entry.member.peer()) && !p.node().equals(nodeId));
-        if (stillThere) {
-          entries.add(entry);
-        } else {
-          news.add(new PeerLeft(room, entry.member.peer(), LeaveReason.DISCONNECT));
-        }
-      }
-      for (JoinResult.Placed placed : members) {
-        if (!placed.node().equals(nodeId) && find(entries, placed.member().peer()) == null) {
-          news.add(new PeerJoined(room, placed.member()));
-          entries.add(new Entry(placed.member(), null));
-        }
-      }
-      slot.view = new RoomView(entries);
-      news.forEach(slot.view::sendToLocals);
-      return slot;
-    });
+    rooms.computeIfPresent(room, (key, slot) -> slot.resync(members));
   }
 
+  /** The periodic check; repairs are counted, and stay at zero in a healthy cluster. Any thread. */
   @Override
   public void reconcile(RoomId room, List<JoinResult.Placed> members) {
-    // Replaced by the room state machine's two-check repair in the next commit.
+    int[] repaired = {0};
+    rooms.computeIfPresent(room, (key, slot) -> {
+      repaired[0] = slot.reconcile(members);
+      return slot;
+    });
+    for (int i = 0; i < repaired[0]; i++) {
+      metrics.membershipRepaired();
+    }
+    if (repaired[0] > 0) {
+      log.warn("room {}: repaired {} member(s) of this node's view from the backplane", room, repaired[0]);
+    }
   }
 
   // A relay that cannot leave this node (backplane down) is lost: say so, so the client can retry.
-  private void relayToOtherNodes(Session sender, BackplaneMessage message, String requestId) {
+  private void relayToOtherNodes(Session sender, BackplaneMessage message, RequestTag tag) {
     backplane.publish(message).onFailure(e -> reject(sender, ErrorCode.INTERNAL,
-        "could not reach members on other nodes; retry", requestId));
+        "could not reach members on other nodes; retry", tag));
   }
 
   private void publish(BackplaneMessage message) {
     backplane.publish(message).onFailure(e -> log.debug("publish to room {} failed", message.room(), e));
   }
 
-  private static Entry find(List<Entry> entries, PeerId peer) {
-    for (Entry entry : entries) {
-      if (entry.member.peer().equals(peer)) {
-        return entry;
-      }
-    }
-    return null;
-  }
-
-  /** The current view of {@code room}, or null when this node has no member there. */
+  /** The current view of {@code room}, or null when this node holds no such room. */
   private RoomView view(RoomId room) {
     Room slot = rooms.get(room);
-    return slot == null ? null : slot.view;
-  }
-
-  /**
-   * One room on this node. Changes happen inside {@link ConcurrentHashMap#compute} on its key,
-   * which orders them; each change stores the new view before it sends the events that describe
-   * it, so a client reacting to an event (an offer to a peer it just heard of) is served from a
-   * view that already shows what the event said. Relays read the view without locking.
-   */
-  private static final class Room {
-    volatile RoomView view;
-    // Local joins in flight, which keep the room (and what other nodes announce) until done.
-    int pendingJoins;
-    // Members other nodes said left while a local join was in flight.
-    final Set<PeerId> departedDuringJoin = new HashSet<>(0);
-
-    Room addPendingJoin() {
-      pendingJoins++;
-      return this;
-    }
-
-    /** This room after a pending join ended, or null when nothing keeps it any more. */
-    Room removePendingJoin() {
-      if (--pendingJoins == 0) {
-        departedDuringJoin.clear();
-      }
-      return pendingJoins > 0 || view != null && view.hasLocals() ? this : null;
-    }
-  }
-
-  /** A room member as this node sees it; {@code local} is null for a member on another node. */
-  private record Entry(Member member, Session local) {}
-
-  /** An immutable snapshot of one room on this node, replaced on every membership change. */
-  private static final class RoomView {
-    final Entry[] entries;
-    final int remoteCount;
-
-    RoomView(List<Entry> entries) {
-      this.entries = entries.toArray(new Entry[0]);
-      int remote = 0;
-      for (Entry entry : this.entries) {
-        remote += entry.local == null ? 1 : 0;
-      }
-      this.remoteCount = remote;
-    }
-
-    boolean hasLocals() {
-      return remoteCount < entries.length;
-    }
-
-    Entry find(PeerId peer) {
-      for (Entry entry : entries) {
-        if (entry.member.peer().equals(peer)) {
-          return entry;
-        }
-      }
-      return null;
-    }
-
-    List<Member> membersExcept(PeerId peer) {
-      List<Member> members = new ArrayList<>(entries.length);
-      for (Entry entry : entries) {
-        if (!entry.member.peer().equals(peer)) {
-          members.add(entry.member);
-        }
-      }
-      return members;
-    }
-
-    void sendToLocals(Event event) {
-      for (Entry entry : entries) {
-        if (entry.local != null) {
-          entry.local.outbound().send(event);
-        }
-      }
-    }
+    return slot == null ? null : slot.view();
   }
 }

@@ -1,16 +1,23 @@
 package io.switchboard.signaling;
 
+import io.switchboard.signaling.command.Command;
 import io.switchboard.wire.PeerId;
 import io.switchboard.wire.RoomId;
-
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Supplier;
 
 /**
- * One client connection as the hub sees it: its peer id, the rooms it is in, its rate limiter
- * and the {@link Outbound} to reach it.
+ * One client connection as the hub sees it: its peer id, the rooms it is in, its rate limiter,
+ * the {@link Outbound} to reach it, and the commands waiting for an earlier one to finish.
+ *
+ * <p>A session's commands take effect in the order they were sent. A command that completes
+ * later (a join waits for the backplane, a delivery may too) makes the session <em>busy</em>
+ * until it is done; commands arriving meanwhile wait in arrival order, however little they
+ * depend on it, so a {@code leave} never overtakes its {@code join} and a relay never finds its
+ * sender not yet in the room.
  *
  * <p>Mutable state is touched only on the socket's own thread (the edge calls the hub from there,
  * and the hub hops back there through {@link Outbound#execute} before touching it). Other threads
@@ -22,14 +29,18 @@ public final class Session {
   private final Identity identity;
   private final TokenBucket bucket;
   private final int floodCloseAfter;
+  // As many commands may wait behind one in flight as a client may send at once; more is a flood.
+  private final int maxWaiting;
 
   // Guarded by the socket's thread. A handful of rooms at most, so a list beats a set.
   private final List<RoomId> rooms = new ArrayList<>(2);
   private final List<RoomId> joining = new ArrayList<>(1);
   private int rejectedInARow;
   private boolean closed;
-  // The last of this session's deliveries; the next one starts when it completes.
-  private Future<Void> lastDelivery = Future.succeededFuture();
+  private boolean busy;
+  // Allocated on first use: most sessions never have a command wait.
+  private ArrayDeque<Command> waiting;
+  private Promise<Void> settled;
 
   Session(PeerId peer, Outbound outbound, Identity identity, Limits limits, long nowNanos) {
     this.peer = peer;
@@ -37,6 +48,7 @@ public final class Session {
     this.identity = identity;
     this.bucket = new TokenBucket(limits.ratePerSecond(), limits.rateBurst(), nowNanos);
     this.floodCloseAfter = limits.floodCloseAfter();
+    this.maxWaiting = limits.rateBurst();
   }
 
   public PeerId peer() {
@@ -64,12 +76,25 @@ public final class Session {
     return ++rejectedInARow >= floodCloseAfter ? Admission.CLOSE : Admission.REJECT;
   }
 
-  boolean inRoom(RoomId room) {
-    return rooms.contains(room);
+  /**
+   * Completes once every command handed to the hub so far has taken effect (at once when none is
+   * in flight); fails if the session closes first. Socket thread only.
+   */
+  public Future<Void> settled() {
+    if (closed) {
+      return Future.failedFuture("session closed");
+    }
+    if (!busy) {
+      return Future.succeededFuture();
+    }
+    if (settled == null) {
+      settled = Promise.promise();
+    }
+    return settled.future();
   }
 
-  boolean joiningOrIn(RoomId room) {
-    return rooms.contains(room) || joining.contains(room);
+  boolean inRoom(RoomId room) {
+    return rooms.contains(room);
   }
 
   int roomsHeldOrPending() {
@@ -97,9 +122,37 @@ public final class Session {
     return all;
   }
 
-  /** Starts {@code delivery} once every earlier one has completed, to keep them in order. */
-  void chainDelivery(Supplier<Future<Void>> delivery) {
-    lastDelivery = lastDelivery.transform(previous -> delivery.get());
+  boolean busy() {
+    return busy;
+  }
+
+  /** A command is now in flight; later ones wait until {@link #idle}. */
+  void markBusy() {
+    busy = true;
+  }
+
+  /** Queues {@code command} behind the one in flight; false when too many already wait. */
+  boolean enqueue(Command command) {
+    if (waiting == null) {
+      waiting = new ArrayDeque<>(4);
+    }
+    if (waiting.size() >= maxWaiting) {
+      return false;
+    }
+    waiting.add(command);
+    return true;
+  }
+
+  /** The command in flight is done: the next waiting command, or null when none waits. */
+  Command idle() {
+    busy = false;
+    Command next = waiting == null ? null : waiting.poll();
+    if (next == null && settled != null) {
+      Promise<Void> done = settled;
+      settled = null;
+      done.complete();
+    }
+    return next;
   }
 
   boolean closed() {
@@ -108,5 +161,10 @@ public final class Session {
 
   void markClosed() {
     closed = true;
+    waiting = null;
+    if (settled != null) {
+      settled.tryFail("session closed");
+      settled = null;
+    }
   }
 }

@@ -3,6 +3,7 @@ package io.switchboard.signaling;
 import io.switchboard.wire.CloseReason;
 import io.switchboard.wire.ErrorCode;
 import io.switchboard.wire.Member;
+import io.switchboard.wire.ClientRequestId;
 import io.switchboard.wire.RoomId;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -76,7 +77,7 @@ class HubAcrossNodesTest {
   }
 
   private Session join(Hub hub, Recorder out, String meta) {
-    Session s = hub.open(out, System.nanoTime());
+    Session s = hub.open(out, System.nanoTime(), Identity.ANONYMOUS);
     hub.handle(s, new Join(ROOM, meta, null));
     return s;
   }
@@ -169,7 +170,7 @@ class HubAcrossNodesTest {
     Session b = join(nodeB, rb, null);
     Session c = join(nodeB, rc, null);
 
-    nodeB.handle(b, new Leave(ROOM, "1"));
+    nodeB.handle(b, new Leave(ROOM, new ClientRequestId("1")));
     nodeB.close(c);
     assertEquals(List.of(LeaveReason.LEAVE, LeaveReason.DISCONNECT),
         ra.all(PeerLeft.class).stream().map(PeerLeft::reason).toList());

@@ -5,24 +5,37 @@ import io.switchboard.signaling.event.Event;
 /**
  * One client's wire protocol: turns its messages into hub commands and the hub's events into
  * its messages. One instance per connection, so a dialect may keep per-client protocol state
- * (a login name, a pending join). Every method runs on the connection's own thread.
+ * (a login name, the rooms it was told of). Every method runs on the connection's own thread.
+ *
+ * <p>A dialect is an {@link Event.Visitor}: it must say, for every kind of event, which message
+ * (or none) its client gets, so a new kind of event does not compile until each dialect has
+ * decided. Those methods only encode; what an event changes in the dialect's own state, or makes
+ * it do, happens in {@link #delivered}, after the message went out.
  *
  * <p>The connection has already applied the size and rate limits before {@link #receive}.
  */
-public interface Dialect {
+public interface Dialect extends Event.Visitor<byte[]> {
   /** The connection is open and the hub knows its session. */
   default void opened() {}
 
   /** One whole message from the client. */
   void receive(byte[] message, boolean binary);
 
-  /** The message that tells this client about {@code event}, or null when it needs none. */
-  byte[] encode(Event event);
+  /** The message that tells this client about {@code event}, or null when it needs none. No side effects. */
+  default byte[] encode(Event event) {
+    return event.accept(this);
+  }
 
   /** Whether {@link #encode}'s result for {@code event} goes out as a binary message. */
   default boolean binary(Event event) {
     return false;
   }
+
+  /**
+   * After {@code event}'s message (if any) was written: what the event changes for this
+   * dialect (a login completed, a room joined) and what it makes the dialect do next.
+   */
+  default void delivered(Event event) {}
 
   /** The client is going away; runs before the hub takes the session out of its rooms. */
   default void closing() {}

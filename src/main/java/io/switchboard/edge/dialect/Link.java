@@ -2,6 +2,7 @@ package io.switchboard.edge.dialect;
 
 import io.switchboard.wire.CloseReason;
 import io.switchboard.wire.ErrorCode;
+import io.switchboard.wire.RequestTag;
 import io.switchboard.signaling.Session;
 import io.switchboard.signaling.command.Command;
 
@@ -16,7 +17,7 @@ public interface Link {
   void handle(Command command);
 
   /** Refuses a request: the client gets {@code code} in its dialect's error form. */
-  void reject(ErrorCode code, String message, String requestId);
+  void reject(ErrorCode code, String message, RequestTag tag);
 
   /** Writes a protocol message of the dialect's own, after anything already queued. */
   void write(byte[] message, boolean binary);

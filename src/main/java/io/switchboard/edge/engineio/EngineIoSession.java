@@ -6,6 +6,7 @@ import io.switchboard.edge.engineio.EngineIoPacket.PacketType;
 import io.switchboard.security.Ticket;
 import io.switchboard.wire.CloseReason;
 import io.switchboard.wire.ErrorCode;
+import io.switchboard.wire.RequestTag;
 import io.switchboard.signaling.Outbound;
 import io.switchboard.signaling.Session;
 import io.switchboard.signaling.command.Command;
@@ -286,6 +287,7 @@ final class EngineIoSession implements Outbound, Link {
         if (message != null) {
           pushMessage(message);
         }
+        dialect.delivered(event);
       }
     });
   }
@@ -367,8 +369,8 @@ final class EngineIoSession implements Outbound, Link {
   }
 
   @Override
-  public void reject(ErrorCode code, String message, String requestId) {
-    server.hub.reject(session, code, message, requestId);
+  public void reject(ErrorCode code, String message, RequestTag tag) {
+    server.hub.reject(session, code, message, tag);
   }
 
   @Override
@@ -390,10 +392,13 @@ final class EngineIoSession implements Outbound, Link {
     if (closed) {
       return;
     }
-    if (tell) {
-      push(EngineIoPacket.text(PacketType.CLOSE));
-    }
+    // Closed before the close packet goes out: that packet may overflow the outbox, and the
+    // overflow's own close must find this one already under way.
     closed = true;
+    if (tell) {
+      outbox.add(EngineIoPacket.text(PacketType.CLOSE));
+      flush();
+    }
     server.forget(this);
     server.vertx.cancelTimer(heartbeatTimer);
     if (upgradeTimer >= 0) {

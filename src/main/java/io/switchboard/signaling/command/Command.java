@@ -1,10 +1,28 @@
 package io.switchboard.signaling.command;
 
+import io.switchboard.wire.RequestTag;
+
 /**
- * What a client asked for, decoded from one frame by a dialect. Every command carries the raw
- * JSON text of the request's {@code id} (or null) so replies can echo it unchanged.
+ * What a client asked for, decoded from one frame by a dialect. Every command carries the tag
+ * its dialect gave it (or null), which the reply carries back. {@link #accept} makes every
+ * handler of commands name every kind: a new kind does not compile until each handles it.
  */
 public sealed interface Command permits Join, Leave, Relay, Deliver, Ping {
-  /** The raw JSON text of the request id ({@code "abc"} with its quotes, or {@code 7}), or null. */
-  String requestId();
+  /** The dialect's tag for this request, echoed in its reply; null for none. */
+  RequestTag tag();
+
+  <A> void accept(Visitor<A> visitor, A argument);
+
+  /** One method per kind of command; {@code argument} is whatever the handler needs with it. */
+  interface Visitor<A> {
+    void join(Join join, A argument);
+
+    void leave(Leave leave, A argument);
+
+    void relay(Relay relay, A argument);
+
+    void deliver(Deliver deliver, A argument);
+
+    void ping(Ping ping, A argument);
+  }
 }

@@ -1,5 +1,6 @@
 package io.switchboard.signaling.command;
 
+import io.switchboard.wire.RequestTag;
 import io.switchboard.wire.RawJson;
 import io.switchboard.wire.RelayKind;
 
@@ -12,4 +13,9 @@ import io.switchboard.wire.RoomId;
  * arrive in the order they were sent; with nobody in the room the sender gets
  * {@code peer-not-found}.
  */
-public record Deliver(RelayKind kind, RoomId room, RawJson data, String requestId) implements Command {}
+public record Deliver(RelayKind kind, RoomId room, RawJson data, RequestTag tag) implements Command {
+  @Override
+  public <A> void accept(Command.Visitor<A> visitor, A argument) {
+    visitor.deliver(this, argument);
+  }
+}

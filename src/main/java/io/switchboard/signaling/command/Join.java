@@ -1,5 +1,6 @@
 package io.switchboard.signaling.command;
 
+import io.switchboard.wire.RequestTag;
 import io.switchboard.wire.RoomId;
 
 /**
@@ -10,17 +11,22 @@ import io.switchboard.wire.RoomId;
  * its token must allow: a dialect whose rooms are scoped passes the client's name; by default it
  * is the room id itself, which for a scoped room no claim pattern but {@code *} matches.
  */
-public record Join(RoomId room, String metaJson, String requestId, int capacity, String grantName) implements Command {
-  public Join(RoomId room, String metaJson, String requestId) {
-    this(room, metaJson, requestId, 0, room.value());
+public record Join(RoomId room, String metaJson, RequestTag tag, int capacity, String grantName) implements Command {
+  @Override
+  public <A> void accept(Command.Visitor<A> visitor, A argument) {
+    visitor.join(this, argument);
   }
 
-  public Join(RoomId room, String metaJson, String requestId, int capacity) {
-    this(room, metaJson, requestId, capacity, room.value());
+  public Join(RoomId room, String metaJson, RequestTag tag) {
+    this(room, metaJson, tag, 0, room.value());
+  }
+
+  public Join(RoomId room, String metaJson, RequestTag tag, int capacity) {
+    this(room, metaJson, tag, capacity, room.value());
   }
 
   /** The same join with {@code metaJson} in place of the client's. */
   public Join withMeta(String metaJson) {
-    return new Join(room, metaJson, requestId, capacity, grantName);
+    return new Join(room, metaJson, tag, capacity, grantName);
   }
 }

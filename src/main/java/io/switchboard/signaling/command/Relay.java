@@ -1,5 +1,6 @@
 package io.switchboard.signaling.command;
 
+import io.switchboard.wire.RequestTag;
 import io.switchboard.wire.RawJson;
 import io.switchboard.wire.RelayKind;
 
@@ -10,4 +11,9 @@ import io.switchboard.wire.RoomId;
  * Relay {@code data} to peer {@code to} of {@code room}, or to every other member when
  * {@code to} is null. {@code data} is the sender's exact bytes, never parsed.
  */
-public record Relay(RelayKind kind, RoomId room, PeerId to, RawJson data, String requestId) implements Command {}
+public record Relay(RelayKind kind, RoomId room, PeerId to, RawJson data, RequestTag tag) implements Command {
+  @Override
+  public <A> void accept(Command.Visitor<A> visitor, A argument) {
+    visitor.relay(this, argument);
+  }
+}

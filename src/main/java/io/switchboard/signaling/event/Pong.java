@@ -1,4 +1,10 @@
 package io.switchboard.signaling.event;
 
+import io.switchboard.wire.RequestTag;
 /** Reply to an application-level ping. */
-public record Pong(String requestId) implements Event {}
+public record Pong(RequestTag tag) implements Event {
+  @Override
+  public <R> R accept(Event.Visitor<R> visitor) {
+    return visitor.pong(this);
+  }
+}

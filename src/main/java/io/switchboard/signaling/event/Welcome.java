@@ -7,6 +7,11 @@ import io.switchboard.wire.PeerId;
  * configured, {@code iceServersJson}: a JSON array of RTCIceServer objects (else null).
  */
 public record Welcome(PeerId peer, String iceServersJson) implements Event {
+  @Override
+  public <R> R accept(Event.Visitor<R> visitor) {
+    return visitor.welcome(this);
+  }
+
   public Welcome(PeerId peer) {
     this(peer, null);
   }

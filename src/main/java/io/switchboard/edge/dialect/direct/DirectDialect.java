@@ -12,6 +12,12 @@ import io.switchboard.wire.RawJson;
 import io.switchboard.wire.RelayKind;
 import io.switchboard.signaling.event.ErrorReply;
 import io.switchboard.signaling.event.Event;
+import io.switchboard.wire.RequestTag;
+import io.switchboard.signaling.event.Welcome;
+import io.switchboard.signaling.event.Pong;
+import io.switchboard.signaling.event.PeerLeft;
+import io.switchboard.signaling.event.PeerJoined;
+import io.switchboard.signaling.event.Left;
 import io.switchboard.signaling.event.Joined;
 import io.switchboard.signaling.event.Relayed;
 import java.nio.charset.StandardCharsets;
@@ -29,10 +35,14 @@ public final class DirectDialect implements Dialect {
   /** The longest name accepted, in characters. */
   public static final int MAX_NAME_CHARS = 128;
 
-  // Carried in the request id of our own commands, so a reply can be told apart.
-  private static final String LOGIN = "login";
-  private static final String TO = "to:";
-  private static final String LEAVE = "leave:";
+  // The tags of our own commands, so a reply can be told apart.
+  private enum Login implements RequestTag { TAG }
+
+  /** A call message ({@code offer}, {@code answer}, {@code candidate}) to {@code name}. */
+  private record To(String name) implements RequestTag {}
+
+  /** A {@code leave} to {@code name}. */
+  private record HangUp(String name) implements RequestTag {}
 
   private static final byte[] LOGIN_SUCCESS =
       "{\"type\":\"login\",\"success\":true}".getBytes(StandardCharsets.US_ASCII);
@@ -88,7 +98,7 @@ public final class DirectDialect implements Dialect {
     } else {
       pendingName = wanted;
       String meta = new JsonText(32).ascii("{\"name\":").string(wanted).ascii("}").toString();
-      link.handle(new Join(nameRoom(wanted), meta, LOGIN, 1, wanted));
+      link.handle(new Join(nameRoom(wanted), meta, Login.TAG, 1, wanted));
     }
   }
 
@@ -115,7 +125,7 @@ public final class DirectDialect implements Dialect {
     if (kind != RelayKind.CANDIDATE) {
       otherName = target;
     }
-    deliver(kind, target, frame.ascii("}").toBytes(), TO + target);
+    deliver(kind, target, frame.ascii("}").toBytes(), new To(target));
   }
 
   private void leave(JsonFields fields) {
@@ -126,7 +136,7 @@ public final class DirectDialect implements Dialect {
     if (target.equals(otherName)) {
       otherName = null;
     }
-    deliver(RelayKind.SIGNAL, target, leaveFrame(), LEAVE + target);
+    deliver(RelayKind.SIGNAL, target, leaveFrame(), new HangUp(target));
   }
 
   /** The name a call message is for, or null after telling the client what is wrong. */
@@ -147,8 +157,8 @@ public final class DirectDialect implements Dialect {
     return target;
   }
 
-  private void deliver(RelayKind kind, String target, byte[] frame, String marker) {
-    link.handle(new Deliver(kind, nameRoom(target), new RawJson(frame, 0, frame.length), marker));
+  private void deliver(RelayKind kind, String target, byte[] frame, RequestTag tag) {
+    link.handle(new Deliver(kind, nameRoom(target), new RawJson(frame, 0, frame.length), tag));
   }
 
   private byte[] leaveFrame() {
@@ -158,7 +168,7 @@ public final class DirectDialect implements Dialect {
   @Override
   public void closing() {
     if (name != null && otherName != null) {
-      deliver(RelayKind.SIGNAL, otherName, leaveFrame(), LEAVE + otherName);
+      deliver(RelayKind.SIGNAL, otherName, leaveFrame(), new HangUp(otherName));
       otherName = null;
     }
   }
@@ -166,28 +176,19 @@ public final class DirectDialect implements Dialect {
   // ---- events ----
 
   @Override
-  public byte[] encode(Event event) {
-    if (event instanceof Relayed relayed) {
-      if (relayed.kind() == RelayKind.SIGNAL) {
-        hungUpBy(relayed.data());
-      }
-      return relayed.data().bytes();
-    }
-    if (event instanceof Joined joined && LOGIN.equals(joined.requestId())) {
-      name = pendingName;
-      pendingName = null;
-      return LOGIN_SUCCESS;
-    }
-    if (event instanceof ErrorReply error) {
-      return encodeError(error);
-    }
-    return null; // the tutorial protocol has no welcome, roster or membership events
+  public byte[] relayed(Relayed relayed) {
+    return relayed.data().bytes();
   }
 
-  private byte[] encodeError(ErrorReply error) {
-    String marker = error.requestId();
-    if (LOGIN.equals(marker)) {
-      pendingName = null;
+  @Override
+  public byte[] joined(Joined joined) {
+    return joined.tag() == Login.TAG ? LOGIN_SUCCESS : null;
+  }
+
+  @Override
+  public byte[] error(ErrorReply error) {
+    RequestTag tag = error.tag();
+    if (tag == Login.TAG) {
       String why = switch (error.code()) {
         case ROOM_FULL -> "Name is taken";
         case FORBIDDEN -> "Name not allowed by your token";
@@ -196,14 +197,53 @@ public final class DirectDialect implements Dialect {
       return new JsonText(64).ascii("{\"type\":\"login\",\"success\":false,\"message\":").string(why)
           .ascii("}").toBytes();
     }
-    if (marker != null && marker.startsWith(LEAVE)) {
+    if (tag instanceof HangUp) {
       // Hanging up on someone who is already gone is not an error.
       return error.code() == ErrorCode.PEER_NOT_FOUND ? null : errorFrame(error.code(), error.message());
     }
-    if (marker != null && marker.startsWith(TO) && error.code() == ErrorCode.PEER_NOT_FOUND) {
-      return errorFrame(error.code(), "User " + marker.substring(TO.length()) + " is not logged in");
+    if (tag instanceof To to && error.code() == ErrorCode.PEER_NOT_FOUND) {
+      return errorFrame(error.code(), "User " + to.name() + " is not logged in");
     }
     return errorFrame(error.code(), error.message());
+  }
+
+  // The tutorial protocol has no welcome, roster, membership events or pongs.
+
+  @Override
+  public byte[] welcome(Welcome welcome) {
+    return null;
+  }
+
+  @Override
+  public byte[] peerJoined(PeerJoined peerJoined) {
+    return null;
+  }
+
+  @Override
+  public byte[] left(Left left) {
+    return null;
+  }
+
+  @Override
+  public byte[] peerLeft(PeerLeft peerLeft) {
+    return null;
+  }
+
+  @Override
+  public byte[] pong(Pong pong) {
+    return null;
+  }
+
+  @Override
+  public void delivered(Event event) {
+    if (event instanceof Relayed relayed && relayed.kind() == RelayKind.SIGNAL) {
+      hungUpBy(relayed.data());
+    } else if (event instanceof Joined joined && joined.tag() == Login.TAG) {
+      name = pendingName;
+      pendingName = null;
+    } else if (event instanceof ErrorReply error && error.tag() == Login.TAG) {
+      pendingName = null;
+    }
   }
 
   /** A 'leave' from the user we were talking to ends that call on this side too. */

@@ -19,6 +19,9 @@ import io.switchboard.signaling.command.Relay;
 import io.switchboard.wire.RelayKind;
 import io.switchboard.signaling.event.ErrorReply;
 import io.switchboard.signaling.event.Event;
+import io.switchboard.wire.RequestTag;
+import io.switchboard.signaling.event.Welcome;
+import io.switchboard.signaling.event.Pong;
 import io.switchboard.signaling.event.Joined;
 import io.switchboard.wire.LeaveReason;
 import io.switchboard.signaling.event.Left;
@@ -63,10 +66,11 @@ public final class SocketIoDialect implements Dialect {
   private static final int MAX_ACK_DIGITS = 16;
 
   private static final String SCOPE = "sio";
-  // Request ids of our own commands: "c:" and the room.id of a CONNECT, so the reply says which
-  // name the room had; "t:" and the event type for everything else, so errors can name it.
-  private static final String CONNECT_MARK = "c:";
-  private static final String TYPE_MARK = "t:";
+  /** The tag of a CONNECT's join: the room.id it named, which a scoped room may hide. */
+  record Connecting(String roomName) implements RequestTag {}
+
+  /** The tag of every other event's commands: its type, so an error can name it. */
+  record OfType(String type) implements RequestTag {}
 
   private static final JsonFactory JSON = JsonFactory.builder().build();
   private static final byte[] MESSAGE_PREFIX = ascii("2[\"message\",");
@@ -140,7 +144,7 @@ public final class SocketIoDialect implements Dialect {
         default -> throw refusal(ErrorCode.BAD_MESSAGE, "unknown Socket.IO packet type");
       }
     } catch (SignalingException e) {
-      link.reject(e.code(), e.getMessage(), e.requestId());
+      link.reject(e.code(), e.getMessage(), e.tag());
     }
   }
 
@@ -196,7 +200,7 @@ public final class SocketIoDialect implements Dialect {
     try {
       signal(signalingEvent);
     } catch (SignalingException e) {
-      link.reject(e.code(), e.getMessage(), e.requestId());
+      link.reject(e.code(), e.getMessage(), e.tag());
     }
     if (json > ackStart) {
       JsonText ack = new JsonText(json - ackStart + 3).ascii("3");
@@ -246,7 +250,7 @@ public final class SocketIoDialect implements Dialect {
     if (type == null) {
       throw refusal(ErrorCode.BAD_MESSAGE, "type must be a string");
     }
-    String mark = TYPE_MARK + type;
+    RequestTag mark = new OfType(type);
     String roomName = id(fields, "room");
     if (roomName == null || roomName.isEmpty()) {
       throw new SignalingException(ErrorCode.BAD_MESSAGE, "room must be an object with a non-empty string id", mark);
@@ -261,7 +265,7 @@ public final class SocketIoDialect implements Dialect {
         }
         joinsInFlight++;
         connecting.put(room, event);
-        link.handle(new Join(room, new String(event, StandardCharsets.UTF_8), CONNECT_MARK + roomName, 0, roomName));
+        link.handle(new Join(room, new String(event, StandardCharsets.UTF_8), new Connecting(roomName), 0, roomName));
       }
       case "DISCONNECT" -> {
         if (!rooms.containsKey(room)) {
@@ -277,7 +281,7 @@ public final class SocketIoDialect implements Dialect {
     }
   }
 
-  private void toCallee(RelayKind kind, RoomId room, JsonFields fields, byte[] event, String mark) {
+  private void toCallee(RelayKind kind, RoomId room, JsonFields fields, byte[] event, RequestTag mark) {
     String callee = id(fields, "callee");
     if (callee == null) {
       throw new SignalingException(ErrorCode.BAD_MESSAGE, "callee must be an object with a string id", mark);
@@ -328,40 +332,67 @@ public final class SocketIoDialect implements Dialect {
   // ---- events ----
 
   @Override
-  public byte[] encode(Event event) {
-    if (event instanceof Relayed relayed) {
-      return message(relayed.data());
+  public byte[] relayed(Relayed relayed) {
+    return message(relayed.data());
+  }
+
+  @Override
+  public byte[] peerJoined(PeerJoined joined) {
+    byte[] meta = joined.member().metaJson().getBytes(StandardCharsets.UTF_8);
+    return message(raw(meta));
+  }
+
+  @Override
+  public byte[] peerLeft(PeerLeft left) {
+    return dropped(left);
+  }
+
+  @Override
+  public byte[] joined(Joined joined) {
+    if (!(joined.tag() instanceof Connecting)) {
+      return null;
     }
-    if (event instanceof PeerJoined joined) {
-      byte[] meta = joined.member().metaJson().getBytes(StandardCharsets.UTF_8);
-      return message(raw(meta));
-    }
-    if (event instanceof PeerLeft left) {
-      return dropped(left);
-    }
-    if (event instanceof Joined joined && isConnect(joined.requestId())) {
-      rooms.put(joined.room(), joined.requestId().substring(CONNECT_MARK.length()));
-      byte[] connect = connecting.remove(joined.room());
+    // peer-data-server echoes each message to its sender in a 'log' event, which SocketChannel
+    // hands to the app; echoing the CONNECT once joined tells a client its join is complete.
+    byte[] connect = connecting.get(joined.room());
+    return new JsonText(connect.length + 32).ascii("2[\"log\",\"SERVER_LOG\",").raw(raw(connect)).ascii("]").toBytes();
+  }
+
+  @Override
+  public byte[] error(ErrorReply error) {
+    return errorFrame(error);
+  }
+
+  // Welcome, pong and the replies to our own leaves carry nothing for a Socket.IO client.
+
+  @Override
+  public byte[] welcome(Welcome welcome) {
+    return null;
+  }
+
+  @Override
+  public byte[] left(Left left) {
+    return null;
+  }
+
+  @Override
+  public byte[] pong(Pong pong) {
+    return null;
+  }
+
+  @Override
+  public void delivered(Event event) {
+    if (event instanceof Joined joined && joined.tag() instanceof Connecting connect) {
+      rooms.put(joined.room(), connect.roomName());
+      connecting.remove(joined.room());
       joinFinished();
-      // peer-data-server echoes each message to its sender in a 'log' event, which SocketChannel
-      // hands to the app; echoing the CONNECT once joined tells a client its join is complete.
-      return new JsonText(connect.length + 32).ascii("2[\"log\",\"SERVER_LOG\",").raw(raw(connect)).ascii("]").toBytes();
-    }
-    if (event instanceof Left left) {
+    } else if (event instanceof Left left) {
       rooms.remove(left.room());
-      return null;
-    }
-    if (event instanceof ErrorReply error) {
-      byte[] frame = errorFrame(error);
-      if (!isConnect(error.requestId())) {
-        return frame;
-      }
-      link.write(frame, false); // ahead of anything the messages it releases produce
-      connecting.remove(RoomId.scoped(SCOPE, error.requestId().substring(CONNECT_MARK.length())));
+    } else if (event instanceof ErrorReply error && error.tag() instanceof Connecting connect) {
+      // The error went out first, ahead of anything the packets it releases produce.
+      connecting.remove(RoomId.scoped(SCOPE, connect.roomName()));
       joinFinished();
-      return null;
     }
-    return null; // welcome, pong and the replies to our own leaves and joins carry nothing
   }
 
   private void joinFinished() {
@@ -385,11 +416,10 @@ public final class SocketIoDialect implements Dialect {
   private static byte[] errorFrame(ErrorReply error) {
     JsonText out = new JsonText(128).ascii("2[\"signaling-error\",{\"code\":\"").ascii(error.code().wire())
         .ascii("\",\"message\":").string(error.message());
-    String mark = error.requestId();
-    if (isConnect(mark)) {
+    if (error.tag() instanceof Connecting) {
       out.ascii(",\"type\":\"CONNECT\"");
-    } else if (mark != null && mark.startsWith(TYPE_MARK)) {
-      out.ascii(",\"type\":").string(mark.substring(TYPE_MARK.length()));
+    } else if (error.tag() instanceof OfType ofType) {
+      out.ascii(",\"type\":").string(ofType.type());
     }
     return out.ascii("}]").toBytes();
   }
@@ -406,10 +436,6 @@ public final class SocketIoDialect implements Dialect {
 
   private String peer() {
     return link.session().peer().value();
-  }
-
-  private static boolean isConnect(String mark) {
-    return mark != null && mark.startsWith(CONNECT_MARK);
   }
 
   /** Where the namespace of packet {@code m} ends; 1 when it names none (the main one). */

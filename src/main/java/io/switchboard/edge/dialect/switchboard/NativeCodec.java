@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import io.switchboard.edge.dialect.JsonText;
+import io.switchboard.wire.ClientRequestId;
 import io.switchboard.wire.ErrorCode;
 import io.switchboard.wire.Member;
 import io.switchboard.wire.PeerId;
@@ -17,6 +18,7 @@ import io.switchboard.signaling.command.Ping;
 import io.switchboard.wire.RawJson;
 import io.switchboard.signaling.command.Relay;
 import io.switchboard.wire.RelayKind;
+import io.switchboard.wire.RequestTag;
 import io.switchboard.signaling.event.ErrorReply;
 import io.switchboard.signaling.event.Event;
 import io.switchboard.signaling.event.Joined;
@@ -52,7 +54,7 @@ public final class NativeCodec {
     boolean roomInvalid;
     String to;
     boolean toInvalid;
-    String id;
+    ClientRequestId id;
     boolean idInvalid;
     RawJson data;
     String meta;
@@ -144,7 +146,7 @@ public final class NativeCodec {
           case "id" -> {
             if (value == JsonToken.VALUE_NUMBER_INT
                 || value == JsonToken.VALUE_STRING && p.getTextLength() <= MAX_ID_CHARS) {
-              e.id = rawText(p, frame);
+              e.id = new ClientRequestId(rawText(p, frame));
               e.idInvalid = false;
             } else {
               p.skipChildren();
@@ -211,18 +213,27 @@ public final class NativeCodec {
 
   /** The frame that carries {@code event} to a native client. */
   public byte[] encode(Event event) {
-    if (event instanceof Relayed r) {
+    return event.accept(ENCODER);
+  }
+
+  private static final Event.Visitor<byte[]> ENCODER = new Event.Visitor<>() {
+    @Override
+    public byte[] relayed(Relayed r) {
       return encodeRelayed(r);
     }
-    JsonText out = new JsonText(128);
-    if (event instanceof Welcome w) {
-      out.ascii("{\"type\":\"welcome\",\"peer\":\"").ascii(w.peer().value()).ascii("\"");
+
+    @Override
+    public byte[] welcome(Welcome w) {
+      JsonText out = new JsonText(128).ascii("{\"type\":\"welcome\",\"peer\":\"").ascii(w.peer().value()).ascii("\"");
       if (w.iceServersJson() != null) {
         out.ascii(",\"iceServers\":").utf8(w.iceServersJson());
       }
-      out.ascii("}");
-    } else if (event instanceof Joined j) {
-      out.ascii("{\"type\":\"joined\",\"room\":\"").ascii(j.room().value())
+      return out.ascii("}").toBytes();
+    }
+
+    @Override
+    public byte[] joined(Joined j) {
+      JsonText out = new JsonText(128).ascii("{\"type\":\"joined\",\"room\":\"").ascii(j.room().value())
           .ascii("\",\"peer\":\"").ascii(j.peer().value()).ascii("\",\"peers\":[");
       for (int i = 0; i < j.peers().size(); i++) {
         Member m = j.peers().get(i);
@@ -230,34 +241,47 @@ public final class NativeCodec {
             .ascii("\",\"meta\":").utf8(m.metaJson()).ascii("}");
       }
       out.ascii("]");
-      id(out, j.requestId());
-    } else if (event instanceof PeerJoined pj) {
-      out.ascii("{\"type\":\"peer-joined\",\"room\":\"").ascii(pj.room().value())
-          .ascii("\",\"peer\":\"").ascii(pj.member().peer().value())
-          .ascii("\",\"meta\":").utf8(pj.member().metaJson()).ascii("}");
-    } else if (event instanceof Left l) {
-      out.ascii("{\"type\":\"left\",\"room\":\"").ascii(l.room().value()).ascii("\"");
-      id(out, l.requestId());
-    } else if (event instanceof PeerLeft pl) {
-      out.ascii("{\"type\":\"peer-left\",\"room\":\"").ascii(pl.room().value())
-          .ascii("\",\"peer\":\"").ascii(pl.peer().value())
-          .ascii("\",\"reason\":\"").ascii(pl.reason().wire()).ascii("\"}");
-    } else if (event instanceof Pong p) {
-      out.ascii("{\"type\":\"pong\"");
-      id(out, p.requestId());
-    } else if (event instanceof ErrorReply er) {
-      out.ascii("{\"type\":\"error\",\"code\":\"").ascii(er.code().wire())
-          .ascii("\",\"message\":").string(er.message());
-      id(out, er.requestId());
+      return id(out, j.tag());
     }
-    return out.toBytes();
-  }
 
-  private static void id(JsonText out, String requestId) {
-    if (requestId != null) {
-      out.ascii(",\"id\":").utf8(requestId);
+    @Override
+    public byte[] peerJoined(PeerJoined pj) {
+      return new JsonText(128).ascii("{\"type\":\"peer-joined\",\"room\":\"").ascii(pj.room().value())
+          .ascii("\",\"peer\":\"").ascii(pj.member().peer().value())
+          .ascii("\",\"meta\":").utf8(pj.member().metaJson()).ascii("}").toBytes();
     }
-    out.ascii("}");
+
+    @Override
+    public byte[] left(Left l) {
+      return id(new JsonText(64).ascii("{\"type\":\"left\",\"room\":\"").ascii(l.room().value()).ascii("\""), l.tag());
+    }
+
+    @Override
+    public byte[] peerLeft(PeerLeft pl) {
+      return new JsonText(128).ascii("{\"type\":\"peer-left\",\"room\":\"").ascii(pl.room().value())
+          .ascii("\",\"peer\":\"").ascii(pl.peer().value())
+          .ascii("\",\"reason\":\"").ascii(pl.reason().wire()).ascii("\"}").toBytes();
+    }
+
+    @Override
+    public byte[] pong(Pong p) {
+      return id(new JsonText(32).ascii("{\"type\":\"pong\""), p.tag());
+    }
+
+    @Override
+    public byte[] error(ErrorReply er) {
+      JsonText out = new JsonText(128).ascii("{\"type\":\"error\",\"code\":\"").ascii(er.code().wire())
+          .ascii("\",\"message\":").string(er.message());
+      return id(out, er.tag());
+    }
+  };
+
+  /** Closes the object, with the client's request id when the tag is one. */
+  private static byte[] id(JsonText out, RequestTag tag) {
+    if (tag instanceof ClientRequestId id) {
+      out.ascii(",\"id\":").utf8(id.json());
+    }
+    return out.ascii("}").toBytes();
   }
 
   // The hot path: sized exactly, one allocation, data copied once.

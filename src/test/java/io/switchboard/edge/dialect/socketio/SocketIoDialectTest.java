@@ -21,6 +21,8 @@ import io.switchboard.signaling.command.Command;
 import io.switchboard.signaling.command.Join;
 import io.switchboard.signaling.command.Leave;
 import io.switchboard.wire.RawJson;
+import io.switchboard.wire.RequestTag;
+import io.switchboard.signaling.Identity;
 import io.switchboard.signaling.command.Relay;
 import io.switchboard.wire.RelayKind;
 import io.switchboard.signaling.event.ErrorReply;
@@ -67,7 +69,7 @@ class SocketIoDialectTest {
         public void execute(Runnable task) {}
       };
       Hub hub = new Hub(null, new Limits(16, 50, 50, 100, 100), SignalingMetrics.NOOP, "test");
-      session = hub.open(ignore, System.nanoTime());
+      session = hub.open(ignore, System.nanoTime(), Identity.ANONYMOUS);
     }
 
     @Override
@@ -82,8 +84,8 @@ class SocketIoDialectTest {
     }
 
     @Override
-    public void reject(ErrorCode code, String message, String requestId) {
-      ErrorReply reply = new ErrorReply(code, message, requestId);
+    public void reject(ErrorCode code, String message, RequestTag tag) {
+      ErrorReply reply = new ErrorReply(code, message, tag);
       rejects.add(reply);
       log.add(reply);
     }
@@ -133,6 +135,16 @@ class SocketIoDialectTest {
         + "\"callee\":" + (callee == null ? "null" : "{\"id\":\"" + callee + "\"}") + ",\"payload\":null}";
   }
 
+  /** What a connection does with an event: writes its message, then lets the dialect react. */
+  private byte[] deliver(SocketIoDialect dialect, Event event) {
+    byte[] message = dialect.encode(event);
+    if (message != null) {
+      link.write(message, false);
+    }
+    dialect.delivered(event);
+    return message;
+  }
+
   private static String text(byte[] bytes) {
     return bytes == null ? null : new String(bytes, StandardCharsets.UTF_8);
   }
@@ -148,7 +160,7 @@ class SocketIoDialectTest {
     assertEquals(before + 1, link.commands.size(), () -> "rejects: " + link.rejects);
     Join join = last(Join.class);
     assertEquals("2[\"log\",\"SERVER_LOG\"," + join.metaJson() + "]",
-        text(dialect.encode(new Joined(join.room(), link.session.peer(), List.of(), join.requestId()))));
+        text(deliver(dialect, new Joined(join.room(), link.session.peer(), List.of(), join.tag()))));
     return join;
   }
 
@@ -276,7 +288,7 @@ class SocketIoDialectTest {
     // The joiner gets its CONNECT echoed in a 'log' event, as peer-data-server echoes every
     // message; the others get the CONNECT as the joiner's peer-joined.
     assertEquals("2[\"log\",\"SERVER_LOG\"," + join.metaJson() + "]",
-        text(dialect.encode(new Joined(join.room(), link.session.peer(), List.of(), join.requestId()))));
+        text(deliver(dialect, new Joined(join.room(), link.session.peer(), List.of(), join.tag()))));
     assertEquals("2[\"message\"," + join.metaJson() + "]",
         text(dialect.encode(new PeerJoined(join.room(), new Member(OTHER, join.metaJson())))));
   }
@@ -298,7 +310,7 @@ class SocketIoDialectTest {
     send(dialect, emit(event("DISCONNECT", "r", null)));
     assertRelay(link.commands.get(1), RelayKind.SIGNAL, join.room(), null, forwarded("DISCONNECT", "r", null));
     assertEquals(join.room(), assertInstanceOf(Leave.class, link.commands.get(2)).room());
-    assertNull(dialect.encode(new Left(join.room(), last(Leave.class).requestId())));
+    assertNull(deliver(dialect, new Left(join.room(), last(Leave.class).tag())));
 
     send(dialect, emit(event("DISCONNECT", "r", null)));
     assertEquals(3, link.commands.size());
@@ -324,7 +336,7 @@ class SocketIoDialectTest {
     assertRelay(link.commands.get(1), RelayKind.OFFER, room, OTHER, forwarded("OFFER", "r", OTHER.value()));
     assertRelay(link.commands.get(2), RelayKind.ANSWER, room, OTHER, forwarded("ANSWER", "r", OTHER.value()));
     assertRelay(link.commands.get(3), RelayKind.CANDIDATE, room, OTHER, forwarded("CANDIDATE", "r", OTHER.value()));
-    assertEquals("t:OFFER", ((Relay) link.commands.get(1)).requestId());
+    assertEquals(new SocketIoDialect.OfType("OFFER"), ((Relay) link.commands.get(1)).tag());
   }
 
   @Test
@@ -343,7 +355,7 @@ class SocketIoDialectTest {
     join(dialect, "r");
     send(dialect, emit(event("OFFER", "r", "socket-id-of-old-server")));
     assertEquals(1, link.commands.size());
-    assertEquals(new ErrorReply(ErrorCode.PEER_NOT_FOUND, "no such peer in this room", "t:OFFER"), link.rejects.get(0));
+    assertEquals(new ErrorReply(ErrorCode.PEER_NOT_FOUND, "no such peer in this room", new SocketIoDialect.OfType("OFFER")), link.rejects.get(0));
   }
 
   @Test
@@ -386,7 +398,7 @@ class SocketIoDialectTest {
     send(dialect, emit("{\"type\":\"CONNECT\",\"room\":{\"id\":\"r\"},\"payload\":\"" + big + "\"}"));
     assertEquals(List.of(), link.commands);
     assertEquals(ErrorCode.TOO_LARGE, link.rejects.get(0).code());
-    assertEquals("t:CONNECT", link.rejects.get(0).requestId());
+    assertEquals(new SocketIoDialect.OfType("CONNECT"), link.rejects.get(0).tag());
   }
 
   // ---- malformed input: one clear error, nothing else ----
@@ -455,7 +467,7 @@ class SocketIoDialectTest {
     SocketIoDialect dialect = v3();
     assertEquals("2[\"signaling-error\",{\"code\":\"not-in-room\",\"message\":\"not a member of room \\\"x\\\"\","
             + "\"type\":\"OFFER\"}]",
-        text(dialect.encode(new ErrorReply(ErrorCode.NOT_IN_ROOM, "not a member of room \"x\"", "t:OFFER"))));
+        text(dialect.encode(new ErrorReply(ErrorCode.NOT_IN_ROOM, "not a member of room \"x\"", new SocketIoDialect.OfType("OFFER")))));
     assertEquals("2[\"signaling-error\",{\"code\":\"rate-limited\",\"message\":\"slow down\"}]",
         text(dialect.encode(new ErrorReply(ErrorCode.RATE_LIMITED, "slow down", null))));
   }
@@ -465,7 +477,7 @@ class SocketIoDialectTest {
     SocketIoDialect dialect = v3();
     send(dialect, emit(event("CONNECT", "r", null)));
     Join join = last(Join.class);
-    assertNull(dialect.encode(new ErrorReply(ErrorCode.ROOM_FULL, "room is full", join.requestId())));
+    deliver(dialect, new ErrorReply(ErrorCode.ROOM_FULL, "room is full", join.tag()));
     assertEquals("2[\"signaling-error\",{\"code\":\"room-full\",\"message\":\"room is full\",\"type\":\"CONNECT\"}]",
         link.writes.get(1));
     // Not a member: a peer-left for it is nobody's business here.
@@ -508,11 +520,11 @@ class SocketIoDialectTest {
     assertEquals(1, link.commands.size());
     assertEquals(List.of("0"), link.writes);
 
-    assertEquals("2[\"log\",\"SERVER_LOG\"," + join.metaJson() + "]",
-        text(dialect.encode(new Joined(join.room(), link.session.peer(), List.of(), join.requestId()))));
+    String log = "2[\"log\",\"SERVER_LOG\"," + join.metaJson() + "]";
+    assertEquals(log, text(deliver(dialect, new Joined(join.room(), link.session.peer(), List.of(), join.tag()))));
     assertInstanceOf(Relay.class, link.commands.get(1));
     assertInstanceOf(Leave.class, link.commands.get(2));
-    assertEquals(List.of("0", "35[]"), link.writes);
+    assertEquals(List.of("0", log, "35[]"), link.writes);
   }
 
   @Test
@@ -521,7 +533,7 @@ class SocketIoDialectTest {
     send(dialect, emit(event("CONNECT", "r", null)));
     send(dialect, emit(event("ERROR", "r", null)));
     Join join = last(Join.class);
-    assertNull(dialect.encode(new ErrorReply(ErrorCode.TOO_MANY_ROOMS, "too many", join.requestId())));
+    deliver(dialect, new ErrorReply(ErrorCode.TOO_MANY_ROOMS, "too many", join.tag()));
     assertTrue(link.writes.get(1).startsWith("2[\"signaling-error\",{\"code\":\"too-many-rooms\""));
     assertInstanceOf(Relay.class, link.log.get(link.log.size() - 1));
   }
@@ -545,8 +557,8 @@ class SocketIoDialectTest {
     RoomId room = RoomId.scoped("sio", "r");
     assertNull(dialect.encode(new Welcome(link.session.peer())));
     assertNull(dialect.encode(new Pong(null)));
-    assertNull(dialect.encode(new Joined(room, link.session.peer(), List.of(), null)));
-    assertNull(dialect.encode(new Left(room, null)));
+    assertNull(deliver(dialect, new Joined(room, link.session.peer(), List.of(), null)));
+    assertNull(deliver(dialect, new Left(room, null)));
   }
 
   @Test

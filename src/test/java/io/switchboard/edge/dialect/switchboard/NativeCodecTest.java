@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.switchboard.wire.ClientRequestId;
 import io.switchboard.wire.ErrorCode;
 import io.switchboard.wire.Member;
 import io.switchboard.wire.PeerId;
@@ -42,7 +43,7 @@ class NativeCodecTest {
     byte[] frame = utf8("{\"type\":\"offer\",\"room\":\"r\",\"data\":" + data + " ,\"id\":\"x\"}");
     Relay relay = assertInstanceOf(Relay.class, dialect.decode(frame));
     assertEquals(data, relay.data().toString());
-    assertEquals("\"x\"", relay.requestId());
+    assertEquals(new ClientRequestId("\"x\""), relay.tag());
   }
 
   @Test
@@ -53,7 +54,7 @@ class NativeCodecTest {
     assertEquals(RelayKind.CANDIDATE, relay.kind());
     assertEquals(new RoomId("r:1"), relay.room());
     assertEquals(new PeerId(to), relay.to());
-    assertEquals("42", relay.requestId());
+    assertEquals(new ClientRequestId("42"), relay.tag());
     assertEquals("{\"x\":1}", relay.data().toString());
   }
 
@@ -61,7 +62,7 @@ class NativeCodecTest {
   void keepsMetaAsRawObject() {
     Join join = assertInstanceOf(Join.class, dialect.decode(utf8("{\"type\":\"join\",\"room\":\"a\",\"meta\":{\"n\":\"\u00e9\"}}")));
     assertEquals("{\"n\":\"\u00e9\"}", join.metaJson());
-    assertNull(join.requestId());
+    assertNull(join.tag());
   }
 
   @ParameterizedTest
@@ -76,7 +77,7 @@ class NativeCodecTest {
     SignalingException e = assertThrows(SignalingException.class,
         () -> dialect.decode(utf8("{\"id\":\"q\",\"type\":\"teleport\"}")));
     assertEquals(ErrorCode.UNKNOWN_TYPE, e.code());
-    assertEquals("\"q\"", e.requestId());
+    assertEquals(new ClientRequestId("\"q\""), e.tag());
   }
 
   @Test
@@ -94,7 +95,7 @@ class NativeCodecTest {
     PeerId me = new PeerId("CCCCCCCCCCCCCCCCCCCCCC");
     PeerId other = new PeerId("DDDDDDDDDDDDDDDDDDDDDD");
     String joined = new String(dialect.encode(new Joined(new RoomId("r"), me,
-        List.of(new Member(other, "{\"n\":1}")), "7")), StandardCharsets.UTF_8);
+        List.of(new Member(other, "{\"n\":1}")), new ClientRequestId("7"))), StandardCharsets.UTF_8);
     assertEquals("{\"type\":\"joined\",\"room\":\"r\",\"peer\":\"" + me + "\",\"peers\":[{\"peer\":\"" + other
         + "\",\"meta\":{\"n\":1}}],\"id\":7}", joined);
     String error = new String(dialect.encode(new ErrorReply(ErrorCode.BAD_MESSAGE, "a \"b\"\n", null)), StandardCharsets.UTF_8);
