@@ -3,13 +3,11 @@ package io.switchboard.edge.dialect.relay;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.switchboard.support.ServerFixture;
 import io.switchboard.support.TestClient;
 import io.switchboard.support.Topology;
 import io.switchboard.support.TopologyCases;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
-import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -17,7 +15,10 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-/** The broadcast relay at {@code /relay/{room}}, on one node and across two nodes of one Redis. */
+/**
+ * The broadcast relay at {@code /relay/{room}}, on one node and across two nodes of one Redis. A
+ * socket is in its room on every node once it is open, so no case waits for a join.
+ */
 class RelayDialectTest {
   private static final Map<String, String> ENV = Map.of(
       "MAX_MESSAGE_BYTES", "1024", "MAX_PEERS_PER_ROOM", "3",
@@ -49,54 +50,12 @@ class RelayDialectTest {
       return "/relay/r" + rooms.incrementAndGet();
     }
 
-    /**
-     * Opens a client and returns once it is in the room: the first of a test once its node has a
-     * room, a later one once a hello it repeats has reached every client already there (the
-     * protocol itself says nothing when a join completes). The hellos are consumed.
-     */
-    private static TestClient joined(ServerFixture node, String path, String label, TestClient... present) {
-      TestClient c = node.open(path, label);
-      if (present.length == 0) {
-        node.awaitCondition(() -> node.server().roomCount() > 0, TestClient.WAIT, label + " in its room");
-        return c;
-      }
-      String hello = "hello from " + label;
-      boolean[] heard = new boolean[present.length];
-      for (int attempt = 0; attempt < 50 && !all(heard); attempt++) {
-        c.send(hello);
-        for (int i = 0; i < present.length; i++) {
-          TestClient.Frame f;
-          while ((f = present[i].nextFrameOrNull(Duration.ofMillis(heard[i] ? 1 : 100))) != null) {
-            assertEquals(hello, f.text(), "only hellos while joining");
-            heard[i] = true;
-          }
-        }
-      }
-      assertTrue(all(heard), label + " reached everyone in " + path);
-      for (TestClient p : present) {
-        TestClient.Frame f;
-        while ((f = p.nextFrameOrNull(TestClient.QUIET)) != null) {
-          assertEquals(hello, f.text(), "only hellos while joining");
-        }
-      }
-      return c;
-    }
-
-    private static boolean all(boolean[] flags) {
-      for (boolean f : flags) {
-        if (!f) {
-          return false;
-        }
-      }
-      return true;
-    }
-
     @Test
     void everyMessageReachesEveryOtherClientOfTheRoomUnchanged() {
       String path = room();
-      TestClient a = joined(nodes.a(), path, "a");
-      TestClient b = joined(nodes.b(), path, "b", a);
-      TestClient c = joined(nodes.a(), path, "c", a, b);
+      TestClient a = nodes.a().open(path, "a");
+      TestClient b = nodes.b().open(path, "b");
+      TestClient c = nodes.a().open(path, "c");
       TestClient stranger = nodes.b().open(room(), "stranger");
 
       String text = "{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\",\"ünïcode\":\"🙂\"}";
@@ -121,7 +80,7 @@ class RelayDialectTest {
     @Test
     void aMessageSentRightAfterOpeningIsNotLost() {
       String path = room();
-      TestClient a = joined(nodes.a(), path, "first");
+      TestClient a = nodes.a().open(path, "first");
       TestClient b = nodes.b().open(path, "eager");
       b.send("right away");
       assertEquals("right away", a.nextFrame(TestClient.WAIT).text());
@@ -130,8 +89,8 @@ class RelayDialectTest {
     @Test
     void oversizeMessagesAreRefusedAndTheSocketStays() {
       String path = room();
-      TestClient a = joined(nodes.a(), path, "a");
-      TestClient b = joined(nodes.b(), path, "b", a);
+      TestClient a = nodes.a().open(path, "a");
+      TestClient b = nodes.b().open(path, "b");
       b.send("x".repeat(2000));
       JsonObject error = b.next();
       assertEquals("error", error.getString("type"));
@@ -144,9 +103,9 @@ class RelayDialectTest {
     @Test
     void aFullRoomClosesTheNewcomerWithRoomFull() {
       String path = room();
-      TestClient a = joined(nodes.a(), path, "a");
-      TestClient b = joined(nodes.b(), path, "b", a);
-      joined(nodes.a(), path, "c", a, b);
+      TestClient a = nodes.a().open(path, "a");
+      TestClient b = nodes.b().open(path, "b");
+      nodes.a().open(path, "c");
       TestClient late = nodes.b().open(path, "late");
       assertEquals("room-full", late.next().getString("code"));
       assertEquals(4009, late.awaitClose(TestClient.WAIT));
@@ -155,8 +114,8 @@ class RelayDialectTest {
     @Test
     void aFloodIsRateLimitedWithoutDisturbingTheOthers() {
       String path = room();
-      TestClient a = joined(nodes.a(), path, "a");
-      TestClient b = joined(nodes.b(), path, "b", a);
+      TestClient a = nodes.a().open(path, "a");
+      TestClient b = nodes.b().open(path, "b");
       for (int i = 0; i < 40; i++) {
         b.sendNoWait("m" + i);
       }
