@@ -74,8 +74,25 @@ public final class Switchboard {
           .description("Rooms whose channel this node is subscribed to").register(registry);
       backplane = redis;
     } else {
-      backplane = LocalBackplane.standalone(config.nodeId());
+      LocalBackplane local = LocalBackplane.standalone(config.nodeId());
+      Gauge.builder(MetricNames.BACKPLANE_SUBSCRIPTIONS, local, LocalBackplane::subscribedRooms)
+          .description("Rooms whose events this node receives").register(registry);
+      backplane = local;
     }
+    return start(vertx, config, registry, metrics, backplane);
+  }
+
+  /**
+   * Starts a node on a backplane of the caller's: another implementation of the port, or one a
+   * test drives step by step. The configuration's Redis settings are not used.
+   */
+  public static Future<Switchboard> start(Vertx vertx, SwitchboardConfig config, PrometheusMeterRegistry registry,
+      Backplane backplane) {
+    return start(vertx, config, registry, new MicrometerSignalingMetrics(registry), backplane);
+  }
+
+  private static Future<Switchboard> start(Vertx vertx, SwitchboardConfig config, PrometheusMeterRegistry registry,
+      MicrometerSignalingMetrics metrics, Backplane backplane) {
     IceServers iceServers = new IceServers(config.ice());
     Hub hub = new Hub(backplane, limits(config), metrics, config.nodeId(), peer -> {
       var servers = iceServers.forUser(peer.value(), System.currentTimeMillis() / 1000);
@@ -121,6 +138,11 @@ public final class Switchboard {
   /** Rooms with at least one member on this node. */
   public int roomCount() {
     return hub.roomCount();
+  }
+
+  /** Rooms this node holds in any state, joins in flight included (tests check for leaks). */
+  public int roomSlots() {
+    return hub.roomSlots();
   }
 
   /** What {@code /health/ready} reports. */
