@@ -278,6 +278,31 @@ public record SwitchboardConfig(
     }
   }
 
+  /** Every setting, with the password of {@code REDIS_URL} masked: configuration may end up in a log. */
+  @Override
+  public String toString() {
+    StringBuilder out = new StringBuilder("SwitchboardConfig[");
+    java.lang.reflect.RecordComponent[] parts = SwitchboardConfig.class.getRecordComponents();
+    for (int i = 0; i < parts.length; i++) {
+      Object value;
+      try {
+        value = parts[i].getAccessor().invoke(this);
+      } catch (ReflectiveOperationException e) {
+        throw new IllegalStateException(e);
+      }
+      if (parts[i].getName().equals("redisUrl")) {
+        value = withoutPassword(redisUrl);
+      }
+      out.append(i == 0 ? "" : ", ").append(parts[i].getName()).append('=').append(value);
+    }
+    return out.append(']').toString();
+  }
+
+  /** {@code url} with the password of its user info, if any, replaced by {@code ***}. */
+  static String withoutPassword(String url) {
+    return url.replaceFirst("^(rediss?://[^:/@]*):[^@/]*@", "$1:***@");
+  }
+
   /** True when REDIS_URL selects the Redis backplane (a cluster of nodes). */
   public boolean clustered() {
     return !redisUrl.isEmpty();

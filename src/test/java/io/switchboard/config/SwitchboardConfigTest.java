@@ -145,6 +145,15 @@ class SwitchboardConfigTest {
   }
 
   @Test
+  void printsRedisUrlWithoutItsPassword() {
+    String printed = SwitchboardConfig.fromEnv(Map.of("REDIS_URL", "redis://app:s3cret-pw@redis:6379/0")).toString();
+    assertTrue(printed.contains("redisUrl=redis://app:***@redis:6379/0"), printed);
+    assertFalse(printed.contains("s3cret-pw"), printed);
+    assertEquals("rediss://:***@h:6380", SwitchboardConfig.withoutPassword("rediss://:pw@h:6380"));
+    assertEquals("redis://h:6379", SwitchboardConfig.withoutPassword("redis://h:6379"));
+  }
+
+  @Test
   void treatsBlankValuesAsUnset() {
     SwitchboardConfig c = SwitchboardConfig.fromEnv(Map.of("PORT", "  ", "LOG_FORMAT", ""));
     assertEquals(8080, c.port());

@@ -87,11 +87,6 @@ public final class EngineIoServer {
     this.pingTimeoutMillis = pingTimeoutMillis;
   }
 
-  /** Sessions open on this node. */
-  public int sessionCount() {
-    return sessions.size();
-  }
-
   // ---- HTTP long-polling ----
 
   /** Handles a request to {@link #PATH} on the current event loop; the body has been read. */
@@ -287,7 +282,8 @@ public final class EngineIoServer {
     ws.textMessageHandler(text -> session.owner.runOnContext(v -> session.onWebSocketText(ws, text)));
     ws.binaryMessageHandler(data -> session.owner.runOnContext(v -> session.onWebSocketBinary(ws, data.getBytes())));
     ws.closeHandler(v -> session.owner.runOnContext(w -> session.onWebSocketClosed(ws)));
-    ws.exceptionHandler(e -> { });
+    // Vert.x closes the socket after a protocol error; the session hears of it through closeHandler.
+    ws.exceptionHandler(e -> log.debug("WebSocket error on the Engine.IO session of peer {}", session.session().peer(), e));
   }
 
   // ---- shared by sessions ----
