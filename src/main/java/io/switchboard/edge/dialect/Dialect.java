@@ -7,23 +7,26 @@ import io.switchboard.signaling.event.Event;
  * its messages. One instance per connection, so a dialect may keep per-client protocol state
  * (a login name, the rooms it was told of). Every method runs on the connection's own thread.
  *
- * <p>A dialect is an {@link Event.Visitor}: it must say, for every kind of event, which message
- * (or none) its client gets, so a new kind of event does not compile until each dialect has
- * decided. Those methods only encode; what an event changes in the dialect's own state, or makes
- * it do, happens in {@link #delivered}, after the message went out.
+ * <p>Its {@link #encoder} is an {@link Event.Visitor}: it must say, for every kind of event, which
+ * message (or none) the client gets, so a new kind of event does not compile until each dialect
+ * has decided. The encoder only encodes; what an event changes in the dialect's own state, or
+ * makes it do, happens in {@link #delivered}, after the message went out.
  *
  * <p>The connection has already applied the size and rate limits before {@link #receive}.
  */
-public interface Dialect extends Event.Visitor<byte[]> {
+public interface Dialect {
   /** The connection is open and the hub knows its session. */
   default void opened() {}
 
   /** One whole message from the client. */
   void receive(byte[] message, boolean binary);
 
-  /** The message that tells this client about {@code event}, or null when it needs none. No side effects. */
+  /** For each kind of event, the message that tells this client of it, or null for none. No side effects. */
+  Event.Visitor<byte[]> encoder();
+
+  /** The message that tells this client about {@code event}, or null when it needs none. */
   default byte[] encode(Event event) {
-    return event.accept(this);
+    return event.accept(encoder());
   }
 
   /** Whether {@link #encode}'s result for {@code event} goes out as a binary message. */

@@ -31,7 +31,7 @@ import java.nio.charset.StandardCharsets;
  * the node dies) says who holds it. Messages to a name are {@link Deliver}ed to that room; the
  * sender builds the exact frame the receiver gets, so the receiving node only forwards bytes.
  */
-public final class DirectDialect implements Dialect {
+public final class DirectDialect implements Dialect, Event.Visitor<byte[]> {
   /** The longest name accepted, in characters. */
   public static final int MAX_NAME_CHARS = 128;
 
@@ -55,6 +55,11 @@ public final class DirectDialect implements Dialect {
 
   public DirectDialect(Link link) {
     this.link = link;
+  }
+
+  @Override
+  public Event.Visitor<byte[]> encoder() {
+    return this;
   }
 
   @Override

@@ -27,7 +27,7 @@ import io.switchboard.wire.RoomId;
  * joins its room before its upgrade completes (the edge waits for the join), so for its client,
  * as for the seed server's, being connected is being in the room.
  */
-public final class RelayDialect implements Dialect {
+public final class RelayDialect implements Dialect, Event.Visitor<byte[]> {
   /** The tag of the join every relay socket makes when it opens. */
   enum Tag implements RequestTag { OPENING_JOIN }
 
@@ -52,6 +52,11 @@ public final class RelayDialect implements Dialect {
   @Override
   public void opened() {
     link.handle(new Join(room, null, Tag.OPENING_JOIN, 0, name));
+  }
+
+  @Override
+  public Event.Visitor<byte[]> encoder() {
+    return this;
   }
 
   @Override

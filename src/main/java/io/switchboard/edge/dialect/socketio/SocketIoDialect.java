@@ -54,7 +54,7 @@ import java.util.Map;
  * any other type goes to the room. Refusals arrive as a {@code signaling-error} event, which
  * peer-data ignores.
  */
-public final class SocketIoDialect implements Dialect {
+public final class SocketIoDialect implements Dialect, Event.Visitor<byte[]> {
   /**
    * The largest CONNECT event accepted, in bytes after the rewrite: it is kept as the member's
    * meta on every node (and in Redis) while the member stays, and repeated in every roster.
@@ -110,6 +110,11 @@ public final class SocketIoDialect implements Dialect {
     if (protocol4) {
       link.write(MAIN_CONNECT, false);
     }
+  }
+
+  @Override
+  public Event.Visitor<byte[]> encoder() {
+    return this;
   }
 
   @Override

@@ -216,7 +216,8 @@ public final class NativeCodec {
     return event.accept(ENCODER);
   }
 
-  private static final Event.Visitor<byte[]> ENCODER = new Event.Visitor<>() {
+  /** The native message of every kind of event. */
+  public static final Event.Visitor<byte[]> ENCODER = new Event.Visitor<>() {
     @Override
     public byte[] relayed(Relayed r) {
       return encodeRelayed(r);

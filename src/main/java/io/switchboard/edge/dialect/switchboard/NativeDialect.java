@@ -7,15 +7,7 @@ import io.switchboard.signaling.Identity;
 import io.switchboard.wire.SignalingException;
 import io.switchboard.signaling.command.Command;
 import io.switchboard.signaling.command.Join;
-import io.switchboard.signaling.event.ErrorReply;
 import io.switchboard.signaling.event.Event;
-import io.switchboard.signaling.event.Joined;
-import io.switchboard.signaling.event.Left;
-import io.switchboard.signaling.event.PeerJoined;
-import io.switchboard.signaling.event.PeerLeft;
-import io.switchboard.signaling.event.Pong;
-import io.switchboard.signaling.event.Relayed;
-import io.switchboard.signaling.event.Welcome;
 import io.vertx.core.json.JsonObject;
 
 /** The native protocol at {@code /ws} (docs/protocol.md). */
@@ -70,49 +62,7 @@ public final class NativeDialect implements Dialect {
   }
 
   @Override
-  public byte[] encode(Event event) {
-    return CODEC.encode(event);
-  }
-
-  // Every event has a native message; the codec writes them all.
-
-  @Override
-  public byte[] welcome(Welcome welcome) {
-    return CODEC.encode(welcome);
-  }
-
-  @Override
-  public byte[] joined(Joined joined) {
-    return CODEC.encode(joined);
-  }
-
-  @Override
-  public byte[] peerJoined(PeerJoined peerJoined) {
-    return CODEC.encode(peerJoined);
-  }
-
-  @Override
-  public byte[] relayed(Relayed relayed) {
-    return CODEC.encode(relayed);
-  }
-
-  @Override
-  public byte[] left(Left left) {
-    return CODEC.encode(left);
-  }
-
-  @Override
-  public byte[] peerLeft(PeerLeft peerLeft) {
-    return CODEC.encode(peerLeft);
-  }
-
-  @Override
-  public byte[] pong(Pong pong) {
-    return CODEC.encode(pong);
-  }
-
-  @Override
-  public byte[] error(ErrorReply error) {
-    return CODEC.encode(error);
+  public Event.Visitor<byte[]> encoder() {
+    return NativeCodec.ENCODER; // every event has a native message
   }
 }
