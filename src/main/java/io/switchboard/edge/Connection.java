@@ -105,13 +105,13 @@ final class Connection implements Outbound, Link {
     ws.frameHandler(this::onFrame);
     List<Frame> early = beforeOpen;
     beforeOpen = null;
+    // Even when the connection closed meanwhile (a refused relay join): the client hears why.
+    for (Frame frame : early) {
+      writeToSocket(frame.bytes, frame.binary);
+    }
     if (closedBeforeOpen != null) {
       ws.close(closedBeforeOpen.code(), closedBeforeOpen.text());
       scheduleDrop();
-      return;
-    }
-    for (Frame frame : early) {
-      writeFrame(frame.bytes, frame.binary);
     }
   }
 
@@ -303,6 +303,10 @@ final class Connection implements Outbound, Link {
       }
       return;
     }
+    writeToSocket(message, binary);
+  }
+
+  private void writeToSocket(byte[] message, boolean binary) {
     if (ws.isClosed()) {
       return;
     }
