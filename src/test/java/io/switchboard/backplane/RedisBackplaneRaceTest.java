@@ -109,6 +109,19 @@ class RedisBackplaneRaceTest {
         .arg(payload.getBytes(StandardCharsets.UTF_8))), WAIT).toLong();
   }
 
+  // The (un)subscribe confirmations for the room's channel that the stopped proxy holds, in order.
+  private List<String> heldConfirmations(RoomId room) {
+    String held = proxy.held(Direction.TO_CLIENT);
+    List<String> kinds = new java.util.ArrayList<>();
+    java.util.regex.Matcher m = java.util.regex.Pattern
+        .compile("\\$(\\d+)\r\n(subscribe|unsubscribe)\r\n\\$\\d+\r\n" + java.util.regex.Pattern.quote(channel(room)))
+        .matcher(held);
+    while (m.find()) {
+      kinds.add(m.group(2));
+    }
+    return kinds;
+  }
+
   // Polls from the test thread, since the condition itself asks Redis; at most WAIT / 10 ms checks.
   private static void until(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
     for (long checks = WAIT.toMillis() / 10; checks > 0; checks--) {
@@ -139,14 +152,47 @@ class RedisBackplaneRaceTest {
     proxy.stop(Direction.TO_CLIENT);
     assertEquals(1, publishFromElsewhere(room, "\"in flight\""), "Redis handed the message to the node's connection");
     Future<Void> unsubscribed = node.unsubscribe(room);
-    // Redis has executed the UNSUBSCRIBE (its confirmation is now held by the proxy, behind the message).
-    until(() -> numsub(room) == 0, "Redis executed the UNSUBSCRIBE");
+    // Redis has executed the UNSUBSCRIBE: the proxy holds its confirmation, behind the message.
+    until(() -> heldConfirmations(room).equals(List.of("unsubscribe")), "Redis answered the UNSUBSCRIBE");
+    assertEquals(0, numsub(room));
     assertFalse(unsubscribed.isComplete(), "unsubscribe completed before Redis confirmed it");
 
     proxy.resume(Direction.TO_CLIENT);
     Wait.await(unsubscribed, WAIT);
     // The message was ahead of the confirmation on the same connection, so it has been handled.
     assertNull(inbox.poll(), "a message for a room no longer subscribed reached the listener");
+  }
+
+  /**
+   * Subscribed, unsubscribed and subscribed again before Redis answers: the confirmations are
+   * matched in order, the unsubscribe completes before the new subscribe, and the room ends
+   * subscribed, receiving what is published next.
+   */
+  @Test
+  void backToBackSubscribeUnsubscribeSubscribeAreConfirmedInOrder() throws Exception {
+    startNode(1000, 5000, 2000);
+    RoomId room = freshRoom();
+    Wait.await(node.subscribe(room), WAIT);
+
+    proxy.stop(Direction.TO_CLIENT);
+    Future<Void> unsubscribed = node.unsubscribe(room);
+    Future<Void> subscribedAgain = node.subscribe(room);
+    List<String> order = new java.util.concurrent.CopyOnWriteArrayList<>();
+    unsubscribed.onSuccess(v -> order.add("unsubscribed"));
+    subscribedAgain.onSuccess(v -> order.add("subscribed"));
+    // Redis has executed both: the proxy holds both confirmations.
+    until(() -> heldConfirmations(room).equals(List.of("unsubscribe", "subscribe")),
+        "Redis answered UNSUBSCRIBE and SUBSCRIBE");
+    assertFalse(unsubscribed.isComplete(), "unsubscribe completed before Redis confirmed it");
+    assertFalse(subscribedAgain.isComplete(), "subscribe completed before Redis confirmed it");
+
+    proxy.resume(Direction.TO_CLIENT);
+    Wait.await(subscribedAgain, WAIT);
+    Wait.await(unsubscribed, WAIT);
+    assertEquals(List.of("unsubscribed", "subscribed"), order);
+    assertEquals(1, publishFromElsewhere(room, "\"after\""));
+    assertEquals("\"after\"", ((Relayed) inbox.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS).event()).data().toString());
+    assertNull(inbox.poll());
   }
 
   /**

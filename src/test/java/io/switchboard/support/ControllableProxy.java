@@ -126,6 +126,24 @@ public final class ControllableProxy implements AutoCloseable {
     }
   }
 
+  /**
+   * The bytes read and not yet forwarded in {@code direction}, over every connection, as
+   * ISO-8859-1 text: what a stopped direction is holding.
+   */
+  public String held(Direction direction) {
+    StringBuilder out = new StringBuilder();
+    synchronized (lock) {
+      for (Link link : links) {
+        for (Object chunk : direction == Direction.TO_SERVER ? link.toServer : link.toClient) {
+          if (chunk instanceof byte[] bytes) {
+            out.append(new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1));
+          }
+        }
+      }
+    }
+    return out.toString();
+  }
+
   /** Every connection accepted so far, in order of arrival. */
   public List<Link> links() {
     return List.copyOf(links);
