@@ -22,8 +22,9 @@ import java.util.function.BooleanSupplier;
  * and cut every connection.
  *
  * <p>Every wait is bounded: a direction stopped or a connection held longer than {@link #MAX_STALL}
- * is cut, so a test that forgets to resume fails instead of hanging. Threads are daemons, one
- * reader and one writer per direction of each connection.
+ * is cut, so a test that forgets to resume fails instead of hanging; it accepts at most
+ * {@link #MAX_LINKS} connections. Threads are daemons, one reader and one writer per direction of
+ * each connection.
  */
 public final class ControllableProxy implements AutoCloseable {
   /** Which way bytes flow. */
@@ -35,6 +36,8 @@ public final class ControllableProxy implements AutoCloseable {
   }
 
   private static final Duration MAX_STALL = Duration.ofSeconds(30);
+  // More connections than any test makes: past it the proxy stops accepting.
+  private static final int MAX_LINKS = 1000;
   private static final Object EOF = new Object();
 
   private final ServerSocket server;
@@ -183,7 +186,7 @@ public final class ControllableProxy implements AutoCloseable {
   }
 
   private void acceptLoop() {
-    while (true) {
+    while (links.size() < MAX_LINKS) {
       Socket client;
       try {
         client = server.accept();
