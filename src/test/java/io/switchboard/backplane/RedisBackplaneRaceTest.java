@@ -15,6 +15,7 @@ import io.switchboard.support.ControllableProxy;
 import io.switchboard.support.ControllableProxy.Direction;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.support.Wait;
+import io.switchboard.wire.Member;
 import io.switchboard.wire.PeerId;
 import io.switchboard.wire.RoomId;
 import io.vertx.core.Future;
@@ -193,6 +194,41 @@ class RedisBackplaneRaceTest {
     assertEquals(1, publishFromElsewhere(room, "\"after\""));
     assertEquals("\"after\"", ((Relayed) inbox.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS).event()).data().toString());
     assertNull(inbox.poll());
+  }
+
+  /**
+   * A leave asked for while the member's join is in flight (the join's answer held): once both
+   * are done the member is gone, and a reconnection, which re-asserts the members the node
+   * holds, must not bring it back.
+   */
+  @Test
+  void aMemberThatLeftDuringItsJoinIsNotReassertedAfterAReconnection() throws Exception {
+    startNode(1000, 5000, 2000);
+    RoomId room = freshRoom();
+    Member member = new Member(PeerId.random(RANDOM), "{}");
+
+    proxy.stop(Direction.TO_CLIENT);
+    Future<JoinResult> joined = node.join(room, member, 10);
+    Future<Void> left = node.leave(room, member.peer());
+    proxy.resume(Direction.TO_CLIENT);
+    Wait.await(joined, WAIT);
+    Wait.await(left, WAIT);
+    assertEquals(List.of(), storedMembers(room), "after the leave");
+
+    int before = proxy.links().size();
+    proxy.cutAll();
+    proxy.await(() -> proxy.links().size() >= before + 2, WAIT, "the reconnection's two connections");
+    until(node::ready, "the node reconnected (and re-asserted what it holds)");
+    assertEquals(List.of(), storedMembers(room), "members in Redis after the reconnection");
+  }
+
+  private List<String> storedMembers(RoomId room) {
+    Response all = Wait.await(direct.send(Request.cmd(Command.HKEYS).arg(prefix + ":{" + room.value() + "}:members")), WAIT);
+    List<String> peers = new java.util.ArrayList<>();
+    for (int i = 0; i < all.size(); i++) {
+      peers.add(all.get(i).toString());
+    }
+    return peers;
   }
 
   /**
