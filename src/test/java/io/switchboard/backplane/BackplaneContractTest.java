@@ -18,7 +18,10 @@ import io.switchboard.wire.RoomId;
 import io.switchboard.wire.SignalingException;
 import io.switchboard.wire.RawJson;
 import io.switchboard.wire.RelayKind;
+import io.switchboard.signaling.event.PeerJoined;
+import io.switchboard.signaling.event.PeerLeft;
 import io.switchboard.signaling.event.Relayed;
+import io.switchboard.wire.LeaveReason;
 import io.vertx.core.Future;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -192,6 +195,133 @@ public abstract class BackplaneContractTest {
   }
 
   @Test
+  void oneSendersMessagesArriveInTheOrderSent() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> inboxB = new LinkedBlockingQueue<>();
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", inboxB);
+    RoomId room = freshRoom();
+    await(b.subscribe(room));
+    PeerId sender = PeerId.random(RANDOM);
+    // Sent back to back without waiting for each other: the order is the backplane's to keep.
+    List<Future<Void>> sent = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      sent.add(a.publish(new BackplaneMessage("a", room, null, relayed(room, sender, Integer.toString(i)))));
+    }
+    await(Future.all(sent));
+    for (int i = 0; i < 200; i++) {
+      BackplaneMessage got = inboxB.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      assertEquals(Integer.toString(i), ((Relayed) got.event()).data().toString(), "message " + i);
+    }
+  }
+
+  @Test
+  void aRelayToOnePeerKeepsItsTarget() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> inboxB = new LinkedBlockingQueue<>();
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", inboxB);
+    RoomId room = freshRoom();
+    await(b.subscribe(room));
+    PeerId from = PeerId.random(RANDOM);
+    PeerId to = PeerId.random(RANDOM);
+    await(a.publish(new BackplaneMessage("a", room, to, relayed(room, from, "{\"sdp\":\"x\"}"))));
+    BackplaneMessage got = inboxB.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    assertEquals(to, got.to());
+    Relayed relayed = (Relayed) got.event();
+    assertEquals(RelayKind.SIGNAL, relayed.kind());
+    assertEquals(room, relayed.room());
+    assertEquals(from, relayed.from());
+    assertEquals("{\"sdp\":\"x\"}", relayed.data().toString());
+  }
+
+  @Test
+  void membershipEventsCrossNodesExactly() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> inboxB = new LinkedBlockingQueue<>();
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", inboxB);
+    RoomId room = freshRoom();
+    await(b.subscribe(room));
+    Member member = new Member(PeerId.random(RANDOM), "{\"name\":\"Zoë\",\"tags\":[1,2]}");
+    List<BackplaneMessage> sent = new ArrayList<>();
+    sent.add(new BackplaneMessage("a", room, null, new PeerJoined(room, member)));
+    for (LeaveReason reason : LeaveReason.values()) {
+      sent.add(new BackplaneMessage("a", room, null, new PeerLeft(room, member.peer(), reason)));
+    }
+    for (BackplaneMessage message : sent) {
+      await(a.publish(message));
+    }
+    for (BackplaneMessage message : sent) {
+      assertEquals(message, inboxB.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+    }
+  }
+
+  @Test
+  void aRejoinWithTheSamePeerIdReplacesTheEntry() throws Exception {
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", new LinkedBlockingQueue<>());
+    RoomId room = freshRoom();
+    Member other = member();
+    PeerId peer = PeerId.random(RANDOM);
+    await(a.join(room, new Member(peer, "{\"v\":1}"), 10));
+    await(a.join(room, other, 10));
+    Member again = new Member(peer, "{\"v\":2}");
+    assertEquals(List.of(new JoinResult.Placed(other, "a")), await(b.join(room, again, 10)).others());
+    List<JoinResult.Placed> now = await(a.members(room));
+    assertEquals(2, now.size());
+    assertTrue(now.contains(new JoinResult.Placed(again, "b")), "the new entry: " + now);
+    assertTrue(now.contains(new JoinResult.Placed(other, "a")), "the other member: " + now);
+  }
+
+  @Test
+  void aLeaveFromTheNodeAMemberMovedAwayFromLeavesItInPlace() throws Exception {
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", new LinkedBlockingQueue<>());
+    RoomId room = freshRoom();
+    PeerId peer = PeerId.random(RANDOM);
+    await(a.join(room, new Member(peer, "{}"), 10));
+    await(b.join(room, new Member(peer, "{}"), 10));
+    // The old socket on a closes after the peer came back on b.
+    await(a.leave(room, peer));
+    assertEquals(List.of(new JoinResult.Placed(new Member(peer, "{}"), "b")), await(b.members(room)));
+  }
+
+  @Test
+  void closeRemovesTheMembersTheNodeHeld() throws Exception {
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", new LinkedBlockingQueue<>());
+    RoomId room = freshRoom();
+    RoomId other = freshRoom();
+    Member onA = member();
+    Member alsoOnA = member();
+    Member onB = member();
+    await(a.join(room, onA, 10));
+    await(b.join(room, onB, 10));
+    await(a.join(other, alsoOnA, 10));
+    await(a.close());
+    nodes.remove(a);
+    assertEquals(List.of(new JoinResult.Placed(onB, "b")), await(b.members(room)));
+    assertEquals(List.of(), await(b.members(other)));
+  }
+
+  @Test
+  void noMessageReachesTheListenerOnceUnsubscribeCompletes() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> inboxB = new LinkedBlockingQueue<>();
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", inboxB);
+    RoomId room = freshRoom();
+    RoomId marker = freshRoom();
+    await(b.subscribe(room));
+    await(b.subscribe(marker));
+    await(b.unsubscribe(room));
+    PeerId sender = PeerId.random(RANDOM);
+    await(a.publish(new BackplaneMessage("a", room, null, relayed(room, sender, "\"gone\""))));
+    await(a.publish(new BackplaneMessage("a", marker, null, relayed(marker, sender, "\"marker\""))));
+    // One sender's messages arrive in order, so the marker comes after anything for 'room'.
+    BackplaneMessage first = inboxB.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    assertEquals(marker, first.room(), "the first message b received");
+    assertTrue(inboxB.isEmpty());
+  }
+
+  @Test
   void subscriptionsAreCountedAndEndWithTheLastUnsubscribe() throws Exception {
     LinkedBlockingQueue<BackplaneMessage> inboxB = new LinkedBlockingQueue<>();
     Backplane a = started("a", new LinkedBlockingQueue<>());
@@ -204,7 +334,10 @@ public abstract class BackplaneContractTest {
     await(a.publish(first));
     assertSame(Relayed.class, inboxB.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS).event().getClass());
     await(b.unsubscribe(room));
+    RoomId marker = freshRoom();
+    await(b.subscribe(marker));
     await(a.publish(new BackplaneMessage("a", room, null, relayed(room, PeerId.random(RANDOM), "2"))));
-    assertNull(inboxB.poll(300, TimeUnit.MILLISECONDS));
+    await(a.publish(new BackplaneMessage("a", marker, null, relayed(marker, PeerId.random(RANDOM), "3"))));
+    assertEquals(marker, inboxB.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS).room(), "nothing for the room before the marker");
   }
 }

@@ -17,6 +17,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * The in-memory backplane: the default when no Redis is configured. Every operation completes
  * before it returns. Several instances made with {@link #sharing} form an in-process cluster,
  * which is how tests exercise cross-node paths without Redis.
+ *
+ * <p>A publish hands the message to every other subscribed node's listener on the publishing
+ * thread, before it returns; a node whose count for the room is zero is skipped, so once
+ * {@link #unsubscribe} has returned for the last subscription no later publish reaches it.
  */
 public final class LocalBackplane implements Backplane {
   private final LocalCluster cluster;
@@ -61,7 +65,7 @@ public final class LocalBackplane implements Backplane {
 
   @Override
   public Future<Void> leave(RoomId room, PeerId peer) {
-    cluster.leave(room, peer);
+    cluster.leave(room, peer, nodeId);
     return Future.succeededFuture();
   }
 
@@ -82,11 +86,6 @@ public final class LocalBackplane implements Backplane {
     return Future.succeededFuture();
   }
 
-  /** Rooms this node is subscribed to; zero once every member has left (checked by tests). */
-  public int subscribedRooms() {
-    return subscriptions.size();
-  }
-
   @Override
   public Future<Void> publish(BackplaneMessage message) {
     cluster.publish(message);
@@ -105,9 +104,11 @@ public final class LocalBackplane implements Backplane {
     return true;
   }
 
+  /** As on Redis: the members this node still holds leave, and it hears nothing more. */
   @Override
   public Future<Void> close() {
     cluster.unregister(nodeId);
+    cluster.leaveAll(nodeId);
     return Future.succeededFuture();
   }
 }

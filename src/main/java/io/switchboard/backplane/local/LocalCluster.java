@@ -61,15 +61,31 @@ final class LocalCluster {
     return admitted[0] ? new JoinResult(before) : null;
   }
 
-  void leave(RoomId room, PeerId peer) {
+  /**
+   * Removes {@code peer} if {@code node} holds it: a member that joined again on another node is
+   * that node's now, and the old socket's leave must not remove it.
+   */
+  void leave(RoomId room, PeerId peer, String node) {
     rooms.computeIfPresent(room, (key, members) -> {
-      if (!members.containsKey(peer)) {
+      Entry entry = members.get(peer);
+      if (entry == null || !entry.node().equals(node)) {
         return members;
       }
       Map<PeerId, Entry> next = new LinkedHashMap<>(members);
       next.remove(peer);
       return next.isEmpty() ? null : next;
     });
+  }
+
+  /** Removes every member {@code node} holds, in every room. */
+  void leaveAll(String node) {
+    for (RoomId room : rooms.keySet()) {
+      rooms.computeIfPresent(room, (key, members) -> {
+        Map<PeerId, Entry> next = new LinkedHashMap<>(members);
+        next.values().removeIf(e -> e.node().equals(node));
+        return next.isEmpty() ? null : next.size() == members.size() ? members : next;
+      });
+    }
   }
 
   List<JoinResult.Placed> members(RoomId room) {

@@ -98,6 +98,12 @@ final class WireFormat {
     return new String(bytes, start, bytes.length - start, StandardCharsets.UTF_8);
   }
 
+  /** The wall clock in microseconds, for SENT_MICROS. */
+  static long nowMicros() {
+    java.time.Instant now = java.time.Instant.now();
+    return now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
+  }
+
   private static int indexOf(byte[] bytes, byte b) {
     for (int i = 0; i < bytes.length; i++) {
       if (bytes[i] == b) {

@@ -1,0 +1,211 @@
+package io.switchboard.backplane.redis;
+
+import io.switchboard.signaling.event.PeerLeft;
+import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.JoinResult;
+import io.switchboard.signaling.port.SignalingMetrics;
+import io.switchboard.wire.LeaveReason;
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RoomId;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BiConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeping the cluster's picture true over time:
+ * <ul>
+ *   <li>heartbeat: every {@code NODE_HEARTBEAT_MS} this node refreshes its TTL key, then runs the
+ *       reaper, which removes the members of nodes whose key expired and has {@code peer-left}
+ *       ({@code node-lost}) announced for each; a failed heartbeat marks the connection down;</li>
+ *   <li>reconcile: every 3 x {@code NODE_TIMEOUT_MS}, jittered by up to 20% either way, the
+ *       membership of every subscribed room is read and handed to the listener's
+ *       {@code reconcile}, which repairs differences that persist;</li>
+ *   <li>resync: one {@code NODE_TIMEOUT_MS} after a reconnection, the same reading goes to the
+ *       listener's {@code onResync}, applied at once.</li>
+ * </ul>
+ * Rooms are read in pipelined batches of {@link #ROOMS_PER_BATCH}, one batch at a time, so a
+ * node with many rooms neither floods the command pool nor stalls a round.
+ *
+ * <p>Confined to the backplane's context.
+ */
+final class Liveness {
+  private static final Logger log = LoggerFactory.getLogger(Liveness.class);
+  static final int ROOMS_PER_BATCH = 64;
+  static final int RECONCILE_TIMEOUTS = 3;
+  static final double RECONCILE_JITTER = 0.2;
+
+  /** What the liveness work needs from the rest of the backplane. */
+  interface Backplane {
+    boolean ready();
+
+    void markDown(String why);
+
+    List<RoomId> subscribedRooms();
+
+    boolean isSubscribed(RoomId room);
+
+    /** Publishes on the ready publisher (reaped members' peer-left). */
+    Future<Void> publish(BackplaneMessage message);
+
+    void reconcile(RoomId room, List<JoinResult.Placed> members);
+
+    void resync(RoomId room, List<JoinResult.Placed> members);
+  }
+
+  private final Vertx vertx;
+  private final ContextInternal context;
+  private final Commands commands;
+  private final RedisKeys keys;
+  private final String nodeId;
+  private final long heartbeatMs;
+  private final long nodeTimeoutMs;
+  private final SignalingMetrics metrics;
+  private Backplane backplane;
+  private long heartbeatTimer = -1;
+  private long reconcileTimer = -1;
+  private long resyncTimer = -1;
+  private boolean ticking;
+  private boolean stopped;
+
+  Liveness(Vertx vertx, ContextInternal context, Commands commands, RedisKeys keys, String nodeId, long heartbeatMs,
+      long nodeTimeoutMs, SignalingMetrics metrics) {
+    this.vertx = vertx;
+    this.context = context;
+    this.commands = commands;
+    this.keys = keys;
+    this.nodeId = nodeId;
+    this.heartbeatMs = heartbeatMs;
+    this.nodeTimeoutMs = nodeTimeoutMs;
+    this.metrics = metrics;
+  }
+
+  void start(Backplane backplane) {
+    this.backplane = backplane;
+    heartbeatTimer = vertx.setPeriodic(heartbeatMs, id -> tick());
+    scheduleReconcile();
+  }
+
+  void stop() {
+    stopped = true;
+    for (long timer : new long[] {heartbeatTimer, reconcileTimer, resyncTimer}) {
+      if (timer >= 0) {
+        vertx.cancelTimer(timer);
+      }
+    }
+  }
+
+  /** Refreshes this node's TTL key and its place in the registry. */
+  Future<Void> heartbeat() {
+    return commands.batch(List.of(
+            Request.cmd(Command.SET).arg(keys.node(nodeId)).arg("1").arg("PX").arg(nodeTimeoutMs),
+            Request.cmd(Command.ZADD).arg(keys.nodes()).arg(System.currentTimeMillis()).arg(nodeId)), "heartbeat")
+        .mapEmpty();
+  }
+
+  /**
+   * After a reconnection, waits one node timeout first: by then every live node has reconnected
+   * and re-asserted its members (a restarted Redis may have lost them all), so only real
+   * departures show.
+   */
+  void resyncLater() {
+    if (resyncTimer >= 0) {
+      vertx.cancelTimer(resyncTimer);
+    }
+    resyncTimer = vertx.setTimer(nodeTimeoutMs, id -> {
+      resyncTimer = -1;
+      if (backplane.ready()) {
+        readRooms(backplane::resync);
+      }
+    });
+  }
+
+  // Ticks never overlap: a slow Redis makes the heartbeat late, not concurrent with itself.
+  private void tick() {
+    if (stopped || ticking || !backplane.ready()) {
+      return;
+    }
+    ticking = true;
+    heartbeat()
+        .compose(v -> commands.script(LuaScripts.REAP, List.of(keys.nodes()), List.of(keys.prefix())))
+        .onSuccess(this::announceReaped)
+        .onFailure(e -> {
+          metrics.backplaneError("heartbeat");
+          backplane.markDown("heartbeat failed: " + e);
+        })
+        .onComplete(ar -> ticking = false);
+  }
+
+  private void announceReaped(Response removed) {
+    if (removed == null) {
+      return;
+    }
+    for (int i = 0; i + 2 < removed.size(); i += 3) {
+      String deadNode = removed.get(i).toString();
+      RoomId room = new RoomId(removed.get(i + 1).toString());
+      PeerId peer = new PeerId(removed.get(i + 2).toString());
+      log.info("node {} lost: removing peer {} from room {}", deadNode, peer, room);
+      // Published in the dead node's name so that every node, this one included, delivers it.
+      backplane.publish(new BackplaneMessage(deadNode, room, null, new PeerLeft(room, peer, LeaveReason.NODE_LOST)));
+    }
+  }
+
+  private void scheduleReconcile() {
+    long base = RECONCILE_TIMEOUTS * nodeTimeoutMs;
+    long jitter = (long) (base * RECONCILE_JITTER);
+    long delay = base - jitter + ThreadLocalRandom.current().nextLong(2 * jitter + 1);
+    reconcileTimer = vertx.setTimer(delay, id -> {
+      reconcileTimer = -1;
+      if (stopped) {
+        return;
+      }
+      Future<Void> round = backplane.ready() ? readRooms(backplane::reconcile) : context.succeededFuture();
+      // The next round is timed from the end of this one, so rounds never overlap.
+      round.onComplete(ar -> {
+        if (!stopped) {
+          scheduleReconcile();
+        }
+      });
+    });
+  }
+
+  // Reads every subscribed room's members, a batch at a time, and hands each room that is still
+  // subscribed when its answer arrives to 'to'. A failed batch is logged and skipped.
+  private Future<Void> readRooms(BiConsumer<RoomId, List<JoinResult.Placed>> to) {
+    List<RoomId> rooms = backplane.subscribedRooms();
+    Future<Void> chain = context.succeededFuture();
+    for (int start = 0; start < rooms.size(); start += ROOMS_PER_BATCH) {
+      List<RoomId> batch = rooms.subList(start, Math.min(rooms.size(), start + ROOMS_PER_BATCH));
+      chain = chain.transform(previous -> readBatch(batch, to));
+    }
+    return chain.transform(ar -> context.succeededFuture());
+  }
+
+  private Future<Void> readBatch(List<RoomId> batch, BiConsumer<RoomId, List<JoinResult.Placed>> to) {
+    if (stopped || !backplane.ready()) {
+      return context.succeededFuture();
+    }
+    List<Request> reads = new ArrayList<>(batch.size());
+    for (RoomId room : batch) {
+      reads.add(Request.cmd(Command.HGETALL).arg(keys.members(room)));
+    }
+    return commands.batch(reads, "reconcile")
+        .onSuccess(replies -> {
+          for (int i = 0; i < batch.size(); i++) {
+            if (backplane.isSubscribed(batch.get(i))) {
+              to.accept(batch.get(i), Membership.placed(replies.get(i)));
+            }
+          }
+        })
+        .onFailure(e -> log.debug("reading {} rooms' members failed", batch.size(), e))
+        .mapEmpty();
+  }
+}

@@ -1,0 +1,214 @@
+package io.switchboard.backplane.redis;
+
+import io.switchboard.signaling.event.PeerJoined;
+import io.switchboard.signaling.event.PeerLeft;
+import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.JoinResult;
+import io.switchboard.wire.ErrorCode;
+import io.switchboard.wire.LeaveReason;
+import io.switchboard.wire.Member;
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RoomId;
+import io.switchboard.wire.SignalingException;
+import io.vertx.core.Future;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.RedisConnection;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The membership scripts and what this node holds: join, leave, the re-assertion of held members
+ * after an outage, and the retry of leaves that failed while Redis was unreachable.
+ *
+ * <p>A leave asked for while the same member's join is still in flight runs after that join has
+ * been answered, so Redis never executes them in the opposite order (they may travel on
+ * different pooled connections).
+ *
+ * <p>Confined to the backplane's context, except {@link #members}, which touches no state.
+ */
+final class Membership {
+  // A member this node asserted; 'joined' completes with the join script's answer.
+  private static final class Held {
+    final String meta;
+    Future<JoinResult> joined;
+    boolean confirmed;
+
+    Held(String meta) {
+      this.meta = meta;
+    }
+  }
+
+  private final ContextInternal context;
+  private final Commands commands;
+  private final RedisKeys keys;
+  private final String nodeId;
+  private final Map<RoomId, Map<PeerId, Held>> held = new HashMap<>();
+  // Leaves not yet answered, which close() waits for.
+  private final Set<Future<Void>> leavesInFlight = new HashSet<>();
+  // Leaves that failed (Redis unreachable): retried, and announced, on the next connection.
+  private final Set<BackplaneMessage> failedLeaves = new LinkedHashSet<>();
+
+  Membership(ContextInternal context, Commands commands, RedisKeys keys, String nodeId) {
+    this.context = context;
+    this.commands = commands;
+    this.keys = keys;
+    this.nodeId = nodeId;
+  }
+
+  Future<JoinResult> join(RoomId room, Member member, int maxPeers) {
+    Held entry = new Held(member.metaJson());
+    held.computeIfAbsent(room, r -> new HashMap<>()).put(member.peer(), entry);
+    Future<JoinResult> joined = commands.script(LuaScripts.JOIN,
+            List.of(keys.members(room), keys.seq(room), keys.nodeRooms(nodeId)),
+            List.of(member.peer().value(), nodeId, member.metaJson(), Integer.toString(maxPeers), room.value()))
+        .compose(before -> {
+          if (before == null) {
+            return context.failedFuture(new SignalingException(ErrorCode.ROOM_FULL, null));
+          }
+          List<JoinResult.Placed> others = new ArrayList<>();
+          for (JoinResult.Placed m : placed(before)) {
+            if (!m.member().peer().equals(member.peer())) {
+              others.add(m);
+            }
+          }
+          return context.succeededFuture(new JoinResult(others));
+        });
+    entry.joined = joined;
+    // Registered before the caller's callbacks, so the entry is settled before they run.
+    joined.onComplete(ar -> {
+      Map<PeerId, Held> peers = held.get(room);
+      if (peers == null || peers.get(member.peer()) != entry) {
+        return; // left, or joined again, meanwhile
+      }
+      if (ar.succeeded()) {
+        entry.confirmed = true;
+      } else {
+        forget(room, member.peer());
+      }
+    });
+    return joined;
+  }
+
+  Future<Void> leave(RoomId room, PeerId peer) {
+    Held entry = forget(room, peer);
+    Future<?> after = entry == null ? context.succeededFuture() : entry.joined;
+    Future<Void> done = after
+        .transform(joined -> runLeave(room, peer))
+        .onFailure(e -> failedLeaves.add(new BackplaneMessage(nodeId, room, null,
+            new PeerLeft(room, peer, LeaveReason.DISCONNECT))));
+    leavesInFlight.add(done);
+    return done.onComplete(ar -> leavesInFlight.remove(done));
+  }
+
+  /** The members of {@code room} in join order. Any thread. */
+  Future<List<JoinResult.Placed>> members(RoomId room) {
+    return commands.send(Request.cmd(Command.HGETALL).arg(keys.members(room))).map(Membership::placed);
+  }
+
+  /** On a new connection: puts back every held member Redis lost, announcing those on {@code publisher}. */
+  Future<Void> reassert(Connections connections, RedisConnection publisher) {
+    List<Future<Void>> done = new ArrayList<>();
+    held.forEach((room, peers) -> peers.forEach((peer, entry) -> {
+      if (!entry.confirmed) {
+        return; // its join is still in flight and will store it
+      }
+      Member member = new Member(peer, entry.meta);
+      done.add(commands.script(LuaScripts.REASSERT,
+              List.of(keys.members(room), keys.seq(room), keys.nodeRooms(nodeId)),
+              List.of(peer.value(), nodeId, entry.meta, room.value()))
+          .compose(readded -> readded != null && readded.toInteger() == 1
+              // Other nodes may have announced it lost; tell them it is back.
+              ? connections.publish(publisher, new BackplaneMessage(nodeId, room, null, new PeerJoined(room, member)))
+              : context.succeededFuture()));
+    }));
+    return Future.all(done).mapEmpty();
+  }
+
+  /** On a new connection: the leaves that failed, and the peer-left the hub could not send then. */
+  Future<Void> retryFailedLeaves(Connections connections, RedisConnection publisher) {
+    List<Future<Void>> done = new ArrayList<>();
+    for (BackplaneMessage announcement : List.copyOf(failedLeaves)) {
+      PeerLeft left = (PeerLeft) announcement.event();
+      done.add(runLeave(left.room(), left.peer())
+          .compose(v -> connections.publish(publisher, announcement))
+          .onSuccess(v -> failedLeaves.remove(announcement)));
+    }
+    return Future.all(done).mapEmpty();
+  }
+
+  /** For close: every held member leaves; completes when those and the leaves in flight are answered. */
+  Future<Void> leaveAll() {
+    List<Future<Void>> leaves = new ArrayList<>(leavesInFlight);
+    List<Map.Entry<RoomId, PeerId>> all = new ArrayList<>();
+    held.forEach((room, peers) -> peers.keySet().forEach(peer -> all.add(Map.entry(room, peer))));
+    for (Map.Entry<RoomId, PeerId> member : all) {
+      leaves.add(leave(member.getKey(), member.getValue()));
+    }
+    return Future.join(leaves).mapEmpty();
+  }
+
+  private Held forget(RoomId room, PeerId peer) {
+    Map<PeerId, Held> peers = held.get(room);
+    if (peers == null) {
+      return null;
+    }
+    Held entry = peers.remove(peer);
+    if (peers.isEmpty()) {
+      held.remove(room);
+    }
+    return entry;
+  }
+
+  private Future<Void> runLeave(RoomId room, PeerId peer) {
+    return commands.script(LuaScripts.LEAVE, List.of(keys.members(room), keys.seq(room), keys.nodeRooms(nodeId)),
+        List.of(peer.value(), nodeId, room.value())).mapEmpty();
+  }
+
+  private record Stored(JoinResult.Placed placed, long seq) {}
+
+  /** Parses HGETALL output of a members hash, in join order. */
+  static List<JoinResult.Placed> placed(Response flat) {
+    List<Stored> members = new ArrayList<>();
+    if (flat == null) {
+      return List.of();
+    }
+    // HGETALL answers a map under RESP3 and a flat key, value array under RESP2.
+    List<String> items = new ArrayList<>();
+    if (flat.isMap()) {
+      for (String key : flat.getKeys()) {
+        items.add(key);
+        items.add(flat.get(key).toString());
+      }
+    } else {
+      for (int i = 0; i < flat.size(); i++) {
+        items.add(flat.get(i).toString());
+      }
+    }
+    for (int i = 0; i + 1 < items.size(); i += 2) {
+      members.add(parseValue(items.get(i), items.get(i + 1)));
+    }
+    members.sort(Comparator.comparingLong(Stored::seq));
+    return members.stream().map(Stored::placed).toList();
+  }
+
+  // The value is written by join.lua as {"node":"N","seq":S,"meta":M}.
+  private static Stored parseValue(String peer, String value) {
+    int nodeStart = value.indexOf("\"node\":\"") + 8;
+    int nodeEnd = value.indexOf('"', nodeStart);
+    int seqStart = value.indexOf("\"seq\":", nodeEnd) + 6;
+    int seqEnd = value.indexOf(',', seqStart);
+    int metaStart = value.indexOf("\"meta\":", seqEnd) + 7;
+    String meta = value.substring(metaStart, value.length() - 1);
+    return new Stored(new JoinResult.Placed(new Member(new PeerId(peer), meta), value.substring(nodeStart, nodeEnd)),
+        Long.parseLong(value.substring(seqStart, seqEnd)));
+  }
+}

@@ -1,0 +1,217 @@
+package io.switchboard.backplane.redis;
+
+import io.switchboard.signaling.event.Relayed;
+import io.switchboard.signaling.port.BackplaneListener;
+import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.SignalingMetrics;
+import io.switchboard.wire.RoomId;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.RedisConnection;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Counted room subscriptions on the subscriber connection, and what arrives on it.
+ *
+ * <p>A SUBSCRIBE is sent when a room's count goes 0 to 1 and an UNSUBSCRIBE when it goes 1 to 0;
+ * each completes its caller's future on Redis's confirmation push. Redis answers the commands of
+ * one connection in order, so each channel keeps a FIFO of the confirmations it awaits (a room
+ * can be subscribed, unsubscribed and subscribed again before the first answer arrives).
+ *
+ * <p>A {@code message} push is handed to the listener only while the room's count is above zero:
+ * one that Redis sent before it executed an UNSUBSCRIBE, and that arrives after the count reached
+ * zero, is dropped, so none reaches the listener once {@link #unsubscribe} is called.
+ *
+ * <p>Confined to the backplane's context, except {@link #subscribedRooms()}.
+ */
+final class Subscriptions {
+  private static final Logger log = LoggerFactory.getLogger(Subscriptions.class);
+
+  private record Ack(boolean subscribe, Promise<Void> promise) {}
+
+  private final ContextInternal context;
+  private final RedisKeys keys;
+  private final String nodeId;
+  private final long timeoutMs;
+  private final SignalingMetrics metrics;
+  private final Map<RoomId, Integer> counts = new HashMap<>();
+  // Channel -> confirmations awaited on the current subscriber, oldest first.
+  private final Map<String, ArrayDeque<Ack>> awaited = new HashMap<>();
+  private BackplaneListener listener;
+  private RedisConnection subscriber;
+  // For the gauge, read from the metrics thread.
+  private volatile int subscribedRooms;
+
+  Subscriptions(ContextInternal context, RedisKeys keys, String nodeId, long timeoutMs, SignalingMetrics metrics) {
+    this.context = context;
+    this.keys = keys;
+    this.nodeId = nodeId;
+    this.timeoutMs = timeoutMs;
+    this.metrics = metrics;
+  }
+
+  void listener(BackplaneListener listener) {
+    this.listener = listener;
+  }
+
+  /** Rooms with a count above zero. Any thread. */
+  int subscribedRooms() {
+    return subscribedRooms;
+  }
+
+  boolean isSubscribed(RoomId room) {
+    return counts.containsKey(room);
+  }
+
+  /** A snapshot of the rooms with a count above zero. */
+  List<RoomId> rooms() {
+    return new ArrayList<>(counts.keySet());
+  }
+
+  Future<Void> subscribe(RoomId room) {
+    int count = counts.merge(room, 1, Integer::sum);
+    subscribedRooms = counts.size();
+    if (count > 1) {
+      Ack last = lastAwaited(keys.events(room));
+      if (last != null && last.subscribe()) {
+        // The first subscriber's confirmation is still on its way.
+        return last.promise().future().timeout(timeoutMs, TimeUnit.MILLISECONDS);
+      }
+      return subscriber != null ? context.succeededFuture() : notConnected();
+    }
+    if (subscriber == null) {
+      // Counted all the same: the next connection subscribes it, and the caller unsubscribes.
+      return notConnected();
+    }
+    return send(room, true).onFailure(e -> metrics.backplaneError("subscribe"));
+  }
+
+  Future<Void> unsubscribe(RoomId room) {
+    Integer count = counts.get(room);
+    if (count == null) {
+      return context.succeededFuture();
+    }
+    if (count > 1) {
+      counts.put(room, count - 1);
+      return context.succeededFuture();
+    }
+    counts.remove(room);
+    subscribedRooms = counts.size();
+    if (subscriber == null) {
+      return context.succeededFuture(); // no connection, so nothing is received
+    }
+    return send(room, false).onFailure(e -> metrics.backplaneError("unsubscribe"));
+  }
+
+  /** A new subscriber connection: subscribes every counted room on it. */
+  Future<Void> attach(RedisConnection connection) {
+    subscriber = connection;
+    List<Future<Void>> confirmations = new ArrayList<>();
+    for (RoomId room : counts.keySet()) {
+      confirmations.add(send(room, true));
+    }
+    return Future.all(confirmations).mapEmpty();
+  }
+
+  /**
+   * The subscriber connection is gone. Awaited subscriptions fail; awaited unsubscriptions
+   * succeed, since a closed connection receives nothing more.
+   */
+  void detach(RedisConnection connection) {
+    if (subscriber != connection) {
+      return;
+    }
+    subscriber = null;
+    List<Ack> all = new ArrayList<>();
+    awaited.values().forEach(all::addAll);
+    awaited.clear();
+    for (Ack ack : all) {
+      if (ack.subscribe()) {
+        ack.promise().tryFail("redis connection lost");
+      } else {
+        ack.promise().tryComplete();
+      }
+    }
+  }
+
+  void onPush(Response push) {
+    if (push == null || push.size() < 3) {
+      return;
+    }
+    String kind = push.get(0).toString();
+    switch (kind) {
+      case "message" -> onMessage(push.get(1).toString(), push.get(2));
+      case "subscribe" -> confirmed(push.get(1).toString(), true);
+      case "unsubscribe" -> confirmed(push.get(1).toString(), false);
+      default -> log.debug("ignored push {}", kind);
+    }
+  }
+
+  private void onMessage(String channel, Response payload) {
+    RoomId room = keys.roomOfChannel(channel);
+    if (room == null || !counts.containsKey(room)) {
+      return; // unsubscribed (or unsubscribing): nothing more for the listener
+    }
+    WireFormat.Decoded decoded;
+    try {
+      decoded = WireFormat.decode(room, payload.toBuffer());
+    } catch (RuntimeException e) {
+      metrics.backplaneError("decode");
+      log.debug("undecodable message on {}", room, e);
+      return;
+    }
+    BackplaneMessage message = decoded.message();
+    if (message.originNode().equals(nodeId)) {
+      return; // our own publish, already delivered locally
+    }
+    metrics.backplaneReceived();
+    if (message.event() instanceof Relayed) {
+      metrics.crossNodeLatencyMicros(WireFormat.nowMicros() - decoded.sentMicros());
+    }
+    listener.onMessage(message);
+  }
+
+  private void confirmed(String channel, boolean subscribe) {
+    ArrayDeque<Ack> queue = awaited.get(channel);
+    Ack head = queue == null ? null : queue.peek();
+    if (head == null || head.subscribe() != subscribe) {
+      log.debug("unexpected {} confirmation for {}", subscribe ? "subscribe" : "unsubscribe", channel);
+      return;
+    }
+    queue.poll();
+    if (queue.isEmpty()) {
+      awaited.remove(channel);
+    }
+    head.promise().tryComplete();
+  }
+
+  private Future<Void> send(RoomId room, boolean subscribe) {
+    String channel = keys.events(room);
+    Ack ack = new Ack(subscribe, context.promise());
+    awaited.computeIfAbsent(channel, c -> new ArrayDeque<>()).add(ack);
+    // A failed write breaks the connection, whose loss then settles every awaited confirmation.
+    subscriber.send(Request.cmd(subscribe ? Command.SUBSCRIBE : Command.UNSUBSCRIBE).arg(channel))
+        .onFailure(ack.promise()::tryFail);
+    return ack.promise().future().timeout(timeoutMs, TimeUnit.MILLISECONDS);
+  }
+
+  private Ack lastAwaited(String channel) {
+    ArrayDeque<Ack> queue = awaited.get(channel);
+    return queue == null ? null : queue.peekLast();
+  }
+
+  private Future<Void> notConnected() {
+    return context.failedFuture("redis backplane not connected");
+  }
+}
