@@ -86,6 +86,11 @@ public final class LocalBackplane implements Backplane {
     return Future.succeededFuture();
   }
 
+  /** Rooms whose events this node receives; feeds the subscriptions gauge. */
+  public int subscribedRooms() {
+    return subscriptions.size();
+  }
+
   @Override
   public Future<Void> publish(BackplaneMessage message) {
     cluster.publish(message);
