@@ -224,6 +224,10 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
       }
       if (view.remoteCount > 0) {
         relayToOtherNodes(session, new BackplaneMessage(nodeId, room, null, event), relay.tag());
+      } else if (backplane.distributed() && backplane.ready()) {
+        // No member elsewhere is known, but one may have just joined: its announcement can still
+        // be on its way here. Best effort: a failure misses nobody this node knows of.
+        backplane.publish(new BackplaneMessage(nodeId, room, null, event));
       }
     }
     metrics.relayed(relay.kind());

@@ -229,6 +229,28 @@ class MembershipRaceTest {
     assertEquals(List.of("joined", "left"), kinds(out));
   }
 
+  // 7b. The relay race itself: a member on another node is open (joined, announced) but its
+  //     announcement has not reached the sender's node yet. A broadcast must still reach it.
+  @Test
+  void aBroadcastReachesAMemberWhoseAnnouncementIsStillInFlight() {
+    ScriptedBackplane backplaneA = ScriptedBackplane.first("a");
+    ScriptedBackplane backplaneB = ScriptedBackplane.sharing(backplaneA, "b");
+    Hub a = node(backplaneA, "a");
+    Hub b = node(backplaneB, "b");
+    Recorder ra = new Recorder();
+    Recorder rb = new Recorder();
+    Session sa = open(a, ra);
+    a.handle(sa, join("a"));
+    Session sb = open(b, rb);
+    b.handle(sb, join("b"));
+    assertTrue(sb.settled().isComplete(), "b is in, and its peer-joined published");
+    assertEquals(1, backplaneA.inbox().size(), "...but node a has not heard it yet");
+
+    a.handle(sa, new Relay(RelayKind.SIGNAL, ROOM, null, data("{\"now\":true}"), null));
+    backplaneB.deliver();
+    assertEquals(List.of("joined", "relayed"), kinds(rb));
+  }
+
   // Self-healing: a difference seen by one periodic check may be an announcement in flight; one
   // seen by two in a row is repaired and counted.
   @Test

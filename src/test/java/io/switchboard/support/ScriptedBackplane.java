@@ -228,6 +228,11 @@ public final class ScriptedBackplane implements Backplane {
   }
 
   @Override
+  public boolean distributed() {
+    return inner.distributed();
+  }
+
+  @Override
   public boolean ready() {
     return true;
   }

@@ -41,6 +41,7 @@ public final class LocalBackplane implements Backplane {
 
   /** Another node on the same in-process cluster as {@code other}. */
   public static LocalBackplane sharing(LocalBackplane other, String nodeId) {
+    other.cluster.markShared();
     return new LocalBackplane(other.cluster, nodeId);
   }
 
@@ -102,6 +103,11 @@ public final class LocalBackplane implements Backplane {
     if (l != null && subscriptions.containsKey(message.room())) {
       l.onMessage(message);
     }
+  }
+
+  @Override
+  public boolean distributed() {
+    return cluster.shared();
   }
 
   @Override

@@ -28,6 +28,17 @@ final class LocalCluster {
   // Node -> its backplane, for delivery of published messages.
   private final ConcurrentHashMap<String, LocalBackplane> nodes = new ConcurrentHashMap<>();
 
+  // Set before a second node joins the cluster, so a node that shares it never sees it unset.
+  private volatile boolean shared;
+
+  void markShared() {
+    shared = true;
+  }
+
+  boolean shared() {
+    return shared;
+  }
+
   void register(String node, LocalBackplane backplane) {
     if (nodes.putIfAbsent(node, backplane) != null) {
       throw new IllegalStateException("node id already in use: " + node);

@@ -112,6 +112,11 @@ public final class RedisBackplane implements Backplane {
   }
 
   @Override
+  public boolean distributed() {
+    return true;
+  }
+
+  @Override
   public boolean ready() {
     return connections.ready();
   }

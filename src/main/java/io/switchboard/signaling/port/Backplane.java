@@ -53,6 +53,14 @@ public interface Backplane {
    */
   Future<Void> publish(BackplaneMessage message);
 
+  /**
+   * Whether other nodes may share this node's rooms. Then a message to a whole room goes to the
+   * backplane even when this node knows of no member elsewhere: a member that just joined on
+   * another node is subscribed, stored and announced, but its announcement may still be on its
+   * way here.
+   */
+  boolean distributed();
+
   /** True while the backplane can serve cross-node traffic; drives {@code /health/ready}. */
   boolean ready();
 
