@@ -36,6 +36,7 @@ public final class Main {
     }
     // Before the first logger exists: logback reads these when it initialises.
     System.setProperty("switchboard.logLevel", config.logLevel());
+    System.setProperty("switchboard.nodeId", config.nodeId());
     if (System.getProperty("logback.configurationFile") == null) {
       System.setProperty("logback.configurationFile",
           config.logFormat() == SwitchboardConfig.LogFormat.JSON ? "logback-json.xml" : "logback-text.xml");

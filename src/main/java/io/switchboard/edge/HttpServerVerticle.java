@@ -194,7 +194,8 @@ public final class HttpServerVerticle extends VerticleBase {
           && corrupt.closeStatus().code() == CloseReason.FRAME_TOO_BIG.code()) {
         connection.closeNow(CloseReason.FRAME_TOO_BIG);
       } else {
-        log.debug("socket error on peer {}", connection.session().peer(), e);
+        log.atDebug().addKeyValue("peer", connection.session().peer()).setCause(e)
+            .log("socket error on peer {}", connection.session().peer());
       }
     });
   }
