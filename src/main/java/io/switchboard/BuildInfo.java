@@ -4,16 +4,19 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Properties;
 
 /**
- * The version and git commit this build was made from, as the Maven build wrote them into
- * {@code build-info.properties}: served by {@code GET /version}, {@code --version} and the
- * {@code switchboard_build_info} gauge. The commit is {@code unknown} for builds without a git
- * repository (docs/operations.md, Version).
+ * The version and git commit this build was made from: served by {@code GET /version},
+ * {@code --version} and the {@code switchboard_build_info} gauge. The Maven build writes the
+ * version into {@code build-info.properties}, and the commit into {@code git-commit} when it runs
+ * in a git checkout; elsewhere the commit is the properties' {@code commit} ({@code -Dswitchboard.commit},
+ * {@code unknown} by default; docs/operations.md, Version).
  */
 public record BuildInfo(String version, String commit) {
   private static final String RESOURCE = "build-info.properties";
+  private static final String GIT_COMMIT = "git-commit";
   private static final BuildInfo CURRENT = load();
 
   /** This build's. */
@@ -37,6 +40,16 @@ public record BuildInfo(String version, String commit) {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + RESOURCE, e);
     }
-    return new BuildInfo(properties.getProperty("version", "unknown"), properties.getProperty("commit", "unknown"));
+    String commit = gitCommit();
+    return new BuildInfo(properties.getProperty("version", "unknown"),
+        commit.isEmpty() ? properties.getProperty("commit", "unknown") : commit);
+  }
+
+  private static String gitCommit() {
+    try (InputStream in = BuildInfo.class.getResourceAsStream(GIT_COMMIT)) {
+      return in == null ? "" : new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + GIT_COMMIT, e);
+    }
   }
 }
