@@ -215,6 +215,12 @@ class RenderedManifestsTest {
         "only Switchboard pods reach the backplane");
     JsonNode clients = only(base, "NetworkPolicy", "switchboard-clients");
     assertEquals("http", clients.at("/spec/ingress/0/ports/0/port").asText());
+    JsonNode prometheus = only(base, "NetworkPolicy", "switchboard-prometheus");
+    assertEquals(MONITORING_NAMESPACE,
+        prometheus.at("/spec/ingress/0/from/0/namespaceSelector/matchLabels/kubernetes.io~1metadata.name").asText(),
+        "Prometheus' namespace, where k8s/monitoring puts the ServiceMonitor");
+    assertEquals(only(RENDERED.get(K8S.resolve("monitoring")), "ServiceMonitor").at("/spec/endpoints/0/port").asText(),
+        prometheus.at("/spec/ingress/0/ports/0/port").asText(), "the port the ServiceMonitor scrapes");
 
     List<JsonNode> managed = RENDERED.get(K8S.resolve("overlays/managed-redis"));
     assertTrue(all(managed, "Deployment").stream().noneMatch(d -> d.at("/metadata/name").asText().equals(redis.getHost())));
