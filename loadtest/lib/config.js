@@ -3,7 +3,7 @@
 /**
  * The servers to spread peers over, from TARGETS: a comma-separated list of WebSocket URLs of the
  * native protocol, e.g. ws://127.0.0.1:8081/ws,ws://127.0.0.1:8082/ws. Name each node (or each
- * pod, through a port-forward) separately: peers of one room are put on different targets, so
+ * pod IP, from inside the cluster) separately: peers of one room are put on different targets, so
  * with two or more targets every relay crosses nodes.
  */
 export function targets() {
@@ -16,7 +16,20 @@ export function targets() {
       throw new Error(`TARGETS: not a ws:// or wss:// URL: ${t}`);
     }
   }
-  return list;
+  return list.map(withToken);
+}
+
+/**
+ * With TOKEN set (a JWT the servers accept: AUTH_JWT_* in docs/security.md), `url` with the token
+ * as its access_token query parameter, the one way every WebSocket client can present it. k6
+ * tags metrics with the URL: use a short-lived token made for the test.
+ */
+function withToken(url) {
+  const token = __ENV.TOKEN;
+  if (!token) {
+    return url;
+  }
+  return `${url}${url.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(token)}`;
 }
 
 /** The target for peer number `index`: consecutive indexes land on different targets. */

@@ -6,13 +6,15 @@ import io.switchboard.config.ConfigException;
 import io.switchboard.config.SwitchboardConfig;
 import io.vertx.core.Vertx;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Starts a node from environment variables and runs it until SIGTERM/SIGINT, then drains it
- * ({@link Switchboard#drain}) and exits within {@code DRAIN_DELAY_SECONDS} +
+ * With an option ({@code --help}, {@code --version}, {@code --check-config}: {@link Cli}), prints
+ * and exits. Otherwise starts a node from environment variables and runs it until SIGTERM/SIGINT,
+ * then drains it ({@link Switchboard#drain}) and exits within {@code DRAIN_DELAY_SECONDS} +
  * {@code SHUTDOWN_GRACE_SECONDS}: 0 when the drain completed, 1 when time ran out. The only
  * production code that blocks on a Future.
  */
@@ -20,6 +22,10 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) throws Exception {
+    if (args.length > 0) {
+      System.exit(Cli.run(List.of(args), System.getenv(), System.out, System.err));
+      return;
+    }
     SwitchboardConfig config;
     try {
       config = SwitchboardConfig.fromEnv(System.getenv());
@@ -30,6 +36,7 @@ public final class Main {
     }
     // Before the first logger exists: logback reads these when it initialises.
     System.setProperty("switchboard.logLevel", config.logLevel());
+    System.setProperty("switchboard.nodeId", config.nodeId());
     if (System.getProperty("logback.configurationFile") == null) {
       System.setProperty("logback.configurationFile",
           config.logFormat() == SwitchboardConfig.LogFormat.JSON ? "logback-json.xml" : "logback-text.xml");

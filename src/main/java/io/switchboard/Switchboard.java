@@ -100,6 +100,11 @@ public final class Switchboard {
     });
     Gauge.builder(MetricNames.ROOMS, hub, Hub::roomCount)
         .description("Rooms with a member on this node").register(registry);
+    Gauge.builder(MetricNames.CONNECTIONS_MAX, config::maxConnections)
+        .description("MAX_CONNECTIONS: sockets this node accepts").register(registry);
+    BuildInfo build = BuildInfo.current();
+    Gauge.builder(MetricNames.BUILD_INFO, () -> 1).tag("version", build.version()).tag("commit", build.commit())
+        .description("The build this node runs").register(registry);
     Node node = new Node(vertx, config, hub, backplane, metrics, registry, iceServers);
     // A negative port asks Vert.x for one random port shared by every instance; port 0 would
     // give each instance a port of its own.

@@ -1,6 +1,7 @@
 package io.switchboard.edge;
 
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
+import io.switchboard.BuildInfo;
 import io.switchboard.edge.dialect.Dialect;
 import io.switchboard.edge.dialect.Link;
 import io.switchboard.edge.dialect.direct.DirectDialect;
@@ -98,6 +99,7 @@ public final class HttpServerVerticle extends VerticleBase {
           .put("backplane", node.backplane.ready() ? "UP" : "DOWN"));
     });
     router.get("/metrics").handler(PrometheusScrapingHandler.create(node.registry));
+    router.get("/version").handler(rc -> rc.json(BuildInfo.current().toJson()));
     router.route(IceServersEndpoint.PATH).handler(new IceServersEndpoint(node));
     router.route(EngineIoServer.PATH)
         .handler(BodyHandler.create(false).setBodyLimit(config.maxFrameBytesHard()))
@@ -200,7 +202,8 @@ public final class HttpServerVerticle extends VerticleBase {
           && corrupt.closeStatus().code() == CloseReason.FRAME_TOO_BIG.code()) {
         connection.closeNow(CloseReason.FRAME_TOO_BIG);
       } else {
-        log.debug("socket error on peer {}", connection.session().peer(), e);
+        log.atDebug().addKeyValue("peer", connection.session().peer()).setCause(e)
+            .log("socket error on peer {}", connection.session().peer());
       }
     });
   }

@@ -1,5 +1,7 @@
 package io.switchboard.metrics;
 
+import java.util.List;
+
 /**
  * Every meter Switchboard registers, in Micrometer's dotted form (Prometheus shows
  * {@code switchboard.joins} as {@code switchboard_joins_total}). docs/metrics.md lists the same set.
@@ -7,6 +9,8 @@ package io.switchboard.metrics;
 public final class MetricNames {
   /** Gauge: WebSocket connections open on this node. */
   public static final String CONNECTIONS_OPEN = "switchboard.connections.open";
+  /** Gauge: {@code MAX_CONNECTIONS}, the sockets this node accepts before refusing upgrades with 503. */
+  public static final String CONNECTIONS_MAX = "switchboard.connections.max";
   /**
    * Counter, tag {@code reason} (origin, capacity, draining, unauthorized, forbidden, per-ip-rate,
    * per-ip-connections): upgrades and Engine.IO handshakes refused.
@@ -35,6 +39,12 @@ public final class MetricNames {
   public static final String BACKPLANE_RECEIVED = "switchboard.backplane.received";
   /** Counter, tag {@code operation}: failed backplane operations. */
   public static final String BACKPLANE_ERRORS = "switchboard.backplane.errors";
+  /**
+   * The {@code operation} tags of {@link #BACKPLANE_ERRORS}, registered at zero at start-up so that
+   * Prometheus' {@code increase()} sees the first error (a series that appears at 1 has no increase).
+   */
+  public static final List<String> BACKPLANE_OPERATIONS = List.of(
+      "publish", "subscribe", "join", "leave", "reap", "reassert", "deregister", "heartbeat", "command", "decode");
   /** Counter: reconnections of the backplane after a lost connection. */
   public static final String BACKPLANE_RECONNECTS = "switchboard.backplane.reconnects";
   public static final String MEMBERSHIP_REPAIRS = "switchboard.membership.repairs";
@@ -42,6 +52,12 @@ public final class MetricNames {
   public static final String BACKPLANE_SUBSCRIPTIONS = "switchboard.backplane.subscriptions";
   /** Timer (histogram): publish-to-receipt time of relays between nodes. */
   public static final String CROSS_NODE_LATENCY = "switchboard.crossnode.latency";
+
+  /**
+   * Gauge, always 1, tags {@code version} and {@code commit}: which build runs here, for joining
+   * onto other series and for spotting a rollout that left nodes on two versions.
+   */
+  public static final String BUILD_INFO = "switchboard.build.info";
 
   private MetricNames() {}
 }

@@ -76,6 +76,9 @@ public final class MicrometerSignalingMetrics implements SignalingMetrics {
           .tag("reason", reason.text().replace(' ', '-').toLowerCase(Locale.ROOT))
           .description("Sockets closed by the server").register(registry));
     }
+    for (String operation : MetricNames.BACKPLANE_OPERATIONS) {
+      backplaneErrorCounter(operation);
+    }
     for (String reason : new String[] {"origin", "capacity", "draining", "unauthorized", "forbidden", "per-ip-rate",
         "per-ip-connections"}) {
       rejected(reason);
@@ -135,9 +138,13 @@ public final class MicrometerSignalingMetrics implements SignalingMetrics {
     received.increment();
   }
 
+  private Counter backplaneErrorCounter(String operation) {
+    return backplaneErrors.computeIfAbsent(operation, op -> Counter.builder(MetricNames.BACKPLANE_ERRORS)
+        .tag("operation", op).description("Failed backplane operations").register(registry));
+  }
+
   @Override public void backplaneError(String operation) {
-    backplaneErrors.computeIfAbsent(operation, op -> Counter.builder(MetricNames.BACKPLANE_ERRORS)
-        .tag("operation", op).description("Failed backplane operations").register(registry)).increment();
+    backplaneErrorCounter(operation).increment();
   }
 
   @Override public void membershipRepaired() {

@@ -8,10 +8,12 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.switchboard.support.NodeScript;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.support.ServerFixture;
+import io.switchboard.support.Tokens;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.File;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -119,6 +121,22 @@ class LoadTestScriptsTest {
       assertEquals(List.of(1.0), values(soak, "connected"), soak.encode());
       assertTrue(count(soak, "pong_rtt") >= 1, soak.encode());
       assertEquals(0.0, sum(soak, "pongs_missing") + sum(soak, "server_closes") + sum(soak, "errors"), soak.encode());
+    }
+  }
+
+  @Test
+  void theScriptsPresentTOKENToAServerThatRequiresOne() throws Exception {
+    String secret = "load-test-secret-load-test-secret-0123";
+    try (ServerFixture server = ServerFixture.start(Map.of("AUTH_JWT_SECRET", secret))) {
+      String target = "ws://127.0.0.1:" + server.port() + "/ws";
+      JsonObject refused = iteration("pairs.js", Map.of("TARGETS", target, "HOLD_SECONDS", "1", "CANDIDATES", "1"));
+      assertTrue(sum(refused, "errors") > 0, "no token, no socket: " + refused.encode());
+      assertFalse(refused.containsKey("calls_completed") && sum(refused, "calls_completed") > 0, refused.encode());
+      String token = Tokens.hs256(secret.getBytes(StandardCharsets.UTF_8),
+          new JsonObject().put("sub", "k6").put("exp", Tokens.now() + 600));
+      JsonObject pairs = iteration("pairs.js", Map.of("TARGETS", target, "TOKEN", token, "HOLD_SECONDS", "1", "CANDIDATES", "1"));
+      assertEquals(1.0, sum(pairs, "calls_completed"), pairs.encode());
+      assertEquals(0.0, sum(pairs, "calls_failed") + sum(pairs, "errors"), pairs.encode());
     }
   }
 
