@@ -131,7 +131,8 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     try {
       command.accept(this, session);
     } catch (RuntimeException e) {
-      log.error("failed to handle {} from peer {}", command.getClass().getSimpleName(), session.peer(), e);
+      log.atError().addKeyValue("peer", session.peer()).setCause(e)
+          .log("failed to handle {} from peer {}", command.getClass().getSimpleName(), session.peer());
       reject(session, ErrorCode.INTERNAL, ErrorCode.INTERNAL.defaultMessage(), command.tag());
     }
   }
@@ -328,7 +329,8 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
       if (result.cause() instanceof SignalingException refusal) {
         reject(session, refusal.code(), refusal.getMessage() + ": " + room, join.tag());
       } else {
-        log.warn("join of room {} failed: {}", room, result.cause().toString());
+        log.atWarn().addKeyValue("room", room).addKeyValue("peer", session.peer())
+            .log("join of room {} failed: {}", room, result.cause().toString());
         reject(session, ErrorCode.INTERNAL, "join failed; retry", join.tag());
       }
       resume(session);
@@ -347,7 +349,8 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     // command (and for a dialect where connecting is joining, its upgrade) finds every node of
     // the room aware of it.
     resumeAfter(session, backplane.publish(new BackplaneMessage(nodeId, room, null, new PeerJoined(room, me)))
-        .onFailure(e -> log.debug("peer-joined for room {} not published", room, e)));
+        .onFailure(e -> log.atDebug().addKeyValue("room", room).addKeyValue("peer", me.peer()).setCause(e)
+            .log("peer-joined for room {} not published", room)));
   }
 
   @Override
@@ -376,7 +379,8 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     // A failed leave is retried, and announced, by the backplane once it is reachable again.
     backplane.leave(room, announcement.peer())
         .onSuccess(v -> publish(new BackplaneMessage(nodeId, room, null, announcement)))
-        .onFailure(e -> log.debug("leave of room {} failed", room, e))
+        .onFailure(e -> log.atDebug().addKeyValue("room", room).addKeyValue("peer", announcement.peer()).setCause(e)
+            .log("leave of room {} failed", room))
         .onComplete(v -> backplane.unsubscribe(room));
   }
 
@@ -429,7 +433,8 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
       metrics.membershipRepaired();
     }
     if (repaired[0] > 0) {
-      log.warn("room {}: repaired {} member(s) of this node's view from the backplane", room, repaired[0]);
+      log.atWarn().addKeyValue("room", room)
+          .log("room {}: repaired {} member(s) of this node's view from the backplane", room, repaired[0]);
     }
   }
 
@@ -440,7 +445,8 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
   }
 
   private void publish(BackplaneMessage message) {
-    backplane.publish(message).onFailure(e -> log.debug("publish to room {} failed", message.room(), e));
+    backplane.publish(message).onFailure(e -> log.atDebug().addKeyValue("room", message.room()).setCause(e)
+        .log("publish to room {} failed", message.room()));
   }
 
   /** The current view of {@code room}, or null when this node holds no such room. */

@@ -152,7 +152,8 @@ final class Liveness {
       String deadNode = removed.get(i).toString();
       RoomId room = new RoomId(removed.get(i + 1).toString());
       PeerId peer = new PeerId(removed.get(i + 2).toString());
-      log.info("node {} lost: removing peer {} from room {}", deadNode, peer, room);
+      log.atInfo().addKeyValue("lost_node", deadNode).addKeyValue("room", room).addKeyValue("peer", peer)
+          .log("node {} lost: removing peer {} from room {}", deadNode, peer, room);
       // Published in the dead node's name so that every node, this one included, delivers it.
       backplane.publish(new BackplaneMessage(deadNode, room, null, new PeerLeft(room, peer, LeaveReason.NODE_LOST)));
     }

@@ -168,7 +168,7 @@ final class Subscriptions {
       decoded = WireFormat.decode(room, payload.toBuffer());
     } catch (RuntimeException e) {
       metrics.backplaneError("decode");
-      log.debug("undecodable message on {}", room, e);
+      log.atDebug().addKeyValue("room", room).setCause(e).log("undecodable message on {}", room);
       return;
     }
     BackplaneMessage message = decoded.message();

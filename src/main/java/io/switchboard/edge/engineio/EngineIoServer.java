@@ -283,7 +283,8 @@ public final class EngineIoServer {
     ws.binaryMessageHandler(data -> session.owner.runOnContext(v -> session.onWebSocketBinary(ws, data.getBytes())));
     ws.closeHandler(v -> session.owner.runOnContext(w -> session.onWebSocketClosed(ws)));
     // Vert.x closes the socket after a protocol error; the session hears of it through closeHandler.
-    ws.exceptionHandler(e -> log.debug("WebSocket error on the Engine.IO session of peer {}", session.session().peer(), e));
+    ws.exceptionHandler(e -> log.atDebug().addKeyValue("peer", session.session().peer()).setCause(e)
+        .log("WebSocket error on the Engine.IO session of peer {}", session.session().peer()));
   }
 
   // ---- shared by sessions ----

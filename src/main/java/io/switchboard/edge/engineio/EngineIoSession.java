@@ -424,7 +424,7 @@ final class EngineIoSession implements Outbound, Link {
     if (probing != null) {
       server.closeSocket(probing, wsContext);
     }
-    log.debug("Engine.IO session of peer {} closed ({}) after {} ms", session.peer(), reason.text(),
-        (System.nanoTime() - createdNanos) / 1_000_000);
+    log.atDebug().addKeyValue("peer", session.peer()).log("Engine.IO session of peer {} closed ({}) after {} ms",
+        session.peer(), reason.text(), (System.nanoTime() - createdNanos) / 1_000_000);
   }
 }
