@@ -271,8 +271,19 @@ class MembershipRaceTest {
         new io.switchboard.signaling.port.JoinResult.Placed(new Member(missed.peer(), null), "b"));
     a.reconcile(ROOM, truth);
     assertEquals(0, repairs.get(), "one sighting may be an event in flight");
-    a.reconcile(ROOM, truth);
+    ch.qos.logback.classic.Logger hubLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Hub.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+        new ch.qos.logback.core.read.ListAppender<>();
+    logged.start();
+    hubLog.addAppender(logged);
+    try {
+      a.reconcile(ROOM, truth);
+    } finally {
+      hubLog.detachAppender(logged);
+    }
     assertEquals(1, repairs.get());
+    assertEquals(List.of("room=" + ROOM), logged.list.get(0).getKeyValuePairs().stream()
+        .map(kv -> kv.key + "=" + kv.value).toList(), "the repair is logged with its room as a field");
     assertEquals("peer-joined " + missed.peer(), kinds(ra).get(kinds(ra).size() - 1));
     a.reconcile(ROOM, truth);
     assertEquals(1, repairs.get(), "nothing left to repair");
