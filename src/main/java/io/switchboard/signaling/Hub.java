@@ -392,22 +392,71 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     if (message.originNode().equals(nodeId)) {
       return;
     }
-    RoomId room = message.room();
-    Event event = message.event();
-    if (event instanceof Relayed) {
-      RoomView view = view(room);
-      if (view == null) {
-        return;
-      }
-      for (Entry entry : view.entries) {
-        if (entry.local() != null && (message.to() == null || entry.member().peer().equals(message.to()))) {
-          entry.local().outbound().send(event);
+    message.event().accept(new FromOtherNode(message));
+  }
+
+  /** What a message from another node does here, for every kind of event. */
+  private final class FromOtherNode implements Event.Visitor<Void> {
+    private final BackplaneMessage message;
+
+    FromOtherNode(BackplaneMessage message) {
+      this.message = message;
+    }
+
+    @Override
+    public Void relayed(Relayed relayed) {
+      RoomView view = view(message.room());
+      if (view != null) {
+        for (Entry entry : view.entries) {
+          if (entry.local() != null && (message.to() == null || entry.member().peer().equals(message.to()))) {
+            entry.local().outbound().send(relayed);
+          }
         }
       }
-    } else if (event instanceof PeerJoined joined) {
-      rooms.computeIfPresent(room, (key, slot) -> slot.remoteJoined(joined));
-    } else if (event instanceof PeerLeft left) {
-      rooms.computeIfPresent(room, (key, slot) -> slot.remoteLeft(left));
+      return null;
+    }
+
+    @Override
+    public Void peerJoined(PeerJoined joined) {
+      rooms.computeIfPresent(message.room(), (key, slot) -> slot.remoteJoined(joined));
+      return null;
+    }
+
+    @Override
+    public Void peerLeft(PeerLeft left) {
+      rooms.computeIfPresent(message.room(), (key, slot) -> slot.remoteLeft(left));
+      return null;
+    }
+
+    // Replies to one client never cross nodes (BackplaneMessage refuses them).
+
+    @Override
+    public Void welcome(Welcome welcome) {
+      throw notARoomEvent(welcome);
+    }
+
+    @Override
+    public Void joined(Joined joined) {
+      throw notARoomEvent(joined);
+    }
+
+    @Override
+    public Void left(Left left) {
+      throw notARoomEvent(left);
+    }
+
+    @Override
+    public Void pong(Pong pong) {
+      throw notARoomEvent(pong);
+    }
+
+    @Override
+    public Void error(ErrorReply error) {
+      throw notARoomEvent(error);
+    }
+
+    private IllegalArgumentException notARoomEvent(Event event) {
+      return new IllegalArgumentException("not a room event: " + event);
     }
   }
 
