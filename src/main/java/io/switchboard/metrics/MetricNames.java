@@ -43,5 +43,11 @@ public final class MetricNames {
   /** Timer (histogram): publish-to-receipt time of relays between nodes. */
   public static final String CROSS_NODE_LATENCY = "switchboard.crossnode.latency";
 
+  /**
+   * Counter, tags {@code route} (the path template, {@code unmatched} for unknown paths) and
+   * {@code status}: requests to the server API on the admin port.
+   */
+  public static final String ADMIN_REQUESTS = "switchboard.admin.requests";
+
   private MetricNames() {}
 }
