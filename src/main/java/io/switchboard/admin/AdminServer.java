@@ -17,8 +17,11 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,8 +35,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class AdminServer extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
-  private static final String ROUTE_KEY = "admin.route";
   private static final String UNMATCHED = "unmatched";
+  // The templates as patterns on the raw path, so that a request is counted under its route
+  // whatever refuses it, authentication included.
+  private static final Map<String, Pattern> ROUTE_PATTERNS = AdminApi.ROUTES.stream().collect(Collectors.toMap(
+      template -> template, template -> Pattern.compile(Pattern.quote(template).replaceAll("\\{[a-z]+}", "\\\\E[^/]+\\\\Q"))));
 
   private final SwitchboardConfig config;
   private final PrometheusMeterRegistry registry;
@@ -64,13 +70,12 @@ public final class AdminServer extends VerticleBase {
     router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
 
     router.route("/api/v1/*").handler(this::count).handler(this::authenticate);
-    answer(router.get(vertx(AdminApi.ROOMS)), AdminApi.ROOMS, api::rooms);
-    answer(router.get(vertx(AdminApi.ROOM)), AdminApi.ROOM, api::room);
-    answer(router.post(vertx(AdminApi.PEER_DISCONNECT)).handler(body()), AdminApi.PEER_DISCONNECT, api::disconnect);
-    answer(router.post(vertx(AdminApi.ROOM_MESSAGES)).handler(body()), AdminApi.ROOM_MESSAGES, api::message);
-    answer(router.get(vertx(AdminApi.NODE)), AdminApi.NODE, api::node);
+    answer(router.get(vertx(AdminApi.ROOMS)), api::rooms);
+    answer(router.get(vertx(AdminApi.ROOM)), api::room);
+    answer(router.post(vertx(AdminApi.PEER_DISCONNECT)).handler(body()), api::disconnect);
+    answer(router.post(vertx(AdminApi.ROOM_MESSAGES)).handler(body()), api::message);
+    answer(router.get(vertx(AdminApi.NODE)), api::node);
     router.get(AdminApi.OPENAPI).handler(rc -> {
-      rc.put(ROUTE_KEY, AdminApi.OPENAPI);
       rc.response().putHeader("Content-Type", "application/json").end(openApi);
     });
 
@@ -94,9 +99,8 @@ public final class AdminServer extends VerticleBase {
     return server.shutdown(config.shutdownGraceSeconds(), TimeUnit.SECONDS);
   }
 
-  private void answer(io.vertx.ext.web.Route route, String template, Function<RoutingContext, Future<JsonObject>> endpoint) {
+  private void answer(io.vertx.ext.web.Route route, Function<RoutingContext, Future<JsonObject>> endpoint) {
     route.handler(rc -> {
-      rc.put(ROUTE_KEY, template);
       Future<JsonObject> answer;
       try {
         answer = endpoint.apply(rc);
@@ -117,7 +121,10 @@ public final class AdminServer extends VerticleBase {
   }
 
   private void count(RoutingContext rc) {
-    rc.addEndHandler(ar -> metrics.request(rc.<String>get(ROUTE_KEY, UNMATCHED), rc.response().getStatusCode()));
+    String path = rc.request().path();
+    String route = ROUTE_PATTERNS.entrySet().stream().filter(e -> e.getValue().matcher(path).matches())
+        .map(Map.Entry::getKey).findFirst().orElse(UNMATCHED);
+    rc.addEndHandler(ar -> metrics.request(route, rc.response().getStatusCode()));
     rc.next();
   }
 

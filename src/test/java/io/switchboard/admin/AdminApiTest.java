@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.switchboard.support.AdminClient;
 import io.switchboard.support.AdminClient.Answer;
+import io.switchboard.support.Metrics;
 import io.switchboard.support.ServerFixture;
 import io.switchboard.support.TestClient;
 import io.switchboard.support.Topology;
@@ -370,15 +371,27 @@ class AdminApiTest {
     }
 
     @Test
-    void metricsMovedToTheAdminPortAndCountRequests() {
+    void metricsMovedToTheAdminPortAndCountRequestsByRouteAndStatus() {
       assertEquals(404, nodes.a().get("/metrics").status(), "not on the client port once ADMIN_PORT is set");
+      Metrics before = adminMetrics();
+      Map<String, String> refused = Map.of("route", AdminApi.ROOM, "status", "401");
+      assertTrue(before.has("switchboard_admin_requests_total", refused), "registered before any request");
       api().get("/api/v1/node");
+      api().send("GET", "/api/v1/rooms/" + room(), null, "wrong");
+      api().get("/api/v1/nothing-here");
+      Metrics after = adminMetrics();
+      for (Map<String, String> series : List.of(Map.of("route", AdminApi.NODE, "status", "200"), refused,
+          Map.of("route", "unmatched", "status", "404"))) {
+        assertEquals(1.0, after.value("switchboard_admin_requests_total", series)
+            - (before.has("switchboard_admin_requests_total", series) ? before.value("switchboard_admin_requests_total", series) : 0),
+            series.toString());
+      }
+    }
+
+    private Metrics adminMetrics() {
       Answer metrics = api().send("GET", "/metrics", null, null);
       assertEquals(200, metrics.status());
-      assertTrue(metrics.body().contains("switchboard_admin_requests_total{route=\"/api/v1/node\",status=\"200\"}"),
-          metrics.body());
-      assertTrue(metrics.body().contains("switchboard_admin_requests_total{route=\"/api/v1/rooms\",status=\"401\"} 0.0"),
-          "registered at zero");
+      return Metrics.parse(metrics.body());
     }
 
     private String nodeId(ServerFixture node) {
