@@ -172,6 +172,20 @@ class AdminApiTest {
     }
 
     @Test
+    void aDirectUserIsReachedByItsNameRoomAndGetsAServerFrame() {
+      String name = room();
+      TestClient user = nodes.b().open("/direct", "direct");
+      user.send("{\"type\":\"login\",\"name\":\"" + name + "\"}");
+      assertEquals(true, user.next("login").getBoolean("success"));
+      Answer room = api().get("/api/v1/rooms/" + path("#direct:" + name));
+      assertEquals("direct", room.json().getString("dialect"), room.body());
+      assertEquals(name, room.json().getString("name"));
+      Answer sent = api().post("/api/v1/rooms/" + path("#direct:" + name) + "/messages", "{\"data\":[\"hi\"]}");
+      assertEquals(200, sent.status(), sent.body());
+      assertEquals(new JsonObject().put("type", "server").put("data", new JsonArray().add("hi")), user.next("server"));
+    }
+
+    @Test
     void anUnknownOrEmptyRoomIsNotFound() {
       assertError(api().get("/api/v1/rooms/" + room()), 404, "room-not-found");
       assertError(api().get("/api/v1/rooms/" + path("no room/")), 404, "room-not-found");
