@@ -16,6 +16,8 @@ import io.switchboard.wire.PeerId;
 import io.switchboard.wire.RoomId;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
+import io.switchboard.signaling.port.Disconnect;
 import io.vertx.redis.client.Request;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -87,6 +89,29 @@ class RedisBackplaneTest extends BackplaneContractTest {
       }
       await(direct.send(clean));
       direct.close();
+    }
+  }
+
+  /**
+   * A subscriber of the control channel that never replies stands for a node that hangs: the
+   * request fails after the command timeout instead of answering "no such peer".
+   */
+  @Test
+  void disconnectFailsWhenANodeDoesNotAnswerInTime() throws Exception {
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Redis silent = Redis.createClient(vertx, RedisFixture.shared().uri());
+    try {
+      RedisConnection connection = await(silent.connect());
+      connection.handler(push -> { }); // hears every request, answers none
+      await(connection.send(Request.cmd(Command.SUBSCRIBE).arg(prefix + ":control")));
+      long started = System.nanoTime();
+      Exception failed = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+          () -> await(a.disconnect(new Disconnect(PeerId.random(new SecureRandom()), 4003, "x"))));
+      long tookMs = (System.nanoTime() - started) / 1_000_000;
+      assertTrue(failed.getMessage().contains("not every node answered"), failed.toString());
+      assertTrue(tookMs >= 1500 && tookMs < 4000, "after the 2 s command timeout: " + tookMs + " ms");
+    } finally {
+      silent.close();
     }
   }
 
