@@ -17,6 +17,7 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -38,8 +39,8 @@ public final class AdminServer extends VerticleBase {
   private static final String UNMATCHED = "unmatched";
   // The templates as patterns on the raw path, so that a request is counted under its route
   // whatever refuses it, authentication included.
-  private static final Map<String, Pattern> ROUTE_PATTERNS = AdminApi.ROUTES.stream().collect(Collectors.toMap(
-      template -> template, template -> Pattern.compile(Pattern.quote(template).replaceAll("\\{[a-z]+}", "\\\\E[^/]+\\\\Q"))));
+  private static final Map<String, Pattern> ROUTE_PATTERNS = AdminApi.ROUTES.stream()
+      .collect(Collectors.toMap(template -> template, AdminServer::pathPattern));
 
   private final SwitchboardConfig config;
   private final PrometheusMeterRegistry registry;
@@ -70,11 +71,11 @@ public final class AdminServer extends VerticleBase {
     router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
 
     router.route("/api/v1/*").handler(this::count).handler(this::authenticate);
-    answer(router.get(vertx(AdminApi.ROOMS)), api::rooms);
-    answer(router.get(vertx(AdminApi.ROOM)), api::room);
-    answer(router.post(vertx(AdminApi.PEER_DISCONNECT)).handler(body()), api::disconnect);
-    answer(router.post(vertx(AdminApi.ROOM_MESSAGES)).handler(body()), api::message);
-    answer(router.get(vertx(AdminApi.NODE)), api::node);
+    answer(router.get(routerPath(AdminApi.ROOMS)), api::rooms);
+    answer(router.get(routerPath(AdminApi.ROOM)), api::room);
+    answer(router.post(routerPath(AdminApi.PEER_DISCONNECT)).handler(body()), api::disconnect);
+    answer(router.post(routerPath(AdminApi.ROOM_MESSAGES)).handler(body()), api::message);
+    answer(router.get(routerPath(AdminApi.NODE)), api::node);
     router.get(AdminApi.OPENAPI).handler(rc -> {
       rc.response().putHeader("Content-Type", "application/json").end(openApi);
     });
@@ -157,8 +158,15 @@ public final class AdminServer extends VerticleBase {
   }
 
   /** A path template with {@code {name}} parameters in the router's {@code :name} form. */
-  private static String vertx(String template) {
+  private static String routerPath(String template) {
     return template.replaceAll("\\{([a-z]+)}", ":$1");
+  }
+
+  /** A path template as a pattern on the raw path: {@code {name}} is one segment, the rest literal. */
+  private static Pattern pathPattern(String template) {
+    return Pattern.compile(Arrays.stream(template.split("/"))
+        .map(segment -> segment.matches("\\{[a-z]+}") ? "[^/]+" : Pattern.quote(segment))
+        .collect(Collectors.joining("/")));
   }
 
   private static Buffer resource(String path) {
