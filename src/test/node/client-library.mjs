@@ -3,9 +3,10 @@
 //
 //   node client-library.mjs '<json config>'
 //
-// Config: { "case": "protocol" | "failover" | "secured", "library": "http://127.0.0.1:PORT/switchboard.js",
+// Config: { "case": "protocol" | "failover" | "secured" | "operated",
+//           "library": "http://127.0.0.1:PORT/switchboard.js",
 //           "urls": [ "ws://127.0.0.1:PORT_A/ws", "ws://127.0.0.1:PORT_B/ws" ], "timeoutMs": 15000,
-//           "token": "<jwt>" (secured only) }
+//           "token": "<jwt>" (secured only), "admin": "http://127.0.0.1:ADMIN_PORT", "key": "<key>" (operated only) }
 // protocol: client a on urls[0] and b on urls[1] go through join (roster, meta), the four relayed
 //   types to one peer and to all, refused joins and relays, ping, leave and close.
 // failover: a's url option alternates between urls[0] and urls[1]; once a and b are in one room
@@ -15,6 +16,8 @@
 // secured: urls[0] is a node that requires a token and hands out TURN credentials. A client with
 //   the token (from an async token function) connects, gets the credentials in welcome, and a
 //   Mesh gives them to its peer connections; a client without one never gets in.
+// operated: a client in a room gets a server-message that the script sends through the node's
+//   server API, then the script disconnects it there: it ends closed with 4003, no reconnect.
 // The Mesh cases use a stand-in RTCPeerConnection that only records its configuration: Node has
 // no WebRTC, and what is checked is which ICE servers the mesh hands over.
 //
@@ -210,6 +213,35 @@ async function secured({ SwitchboardClient, Mesh }) {
   check(!states.includes('open'), `a client without a token is refused: ${states}`);
 }
 
+async function operated({ SwitchboardClient }) {
+  const a = client(SwitchboardClient, config.urls[0]);
+  const states = [];
+  a.on('state', (e) => states.push(e.state + (e.code ? ` ${e.code}` : '')));
+  await a.join('ops', { name: 'a' });
+  const notice = next(a, 'server-message');
+  await admin(`/api/v1/rooms/ops/messages`, { data: { notice: 'maintenance' } });
+  const message = await notice;
+  check(message.room === 'ops' && isDeepStrictEqual(message.data, { notice: 'maintenance' }),
+    `a server-message event: ${JSON.stringify(message)}`);
+
+  const closed = next(a, 'state', (e) => e.state === 'closed');
+  await admin(`/api/v1/peers/${a.peer}/disconnect`, {});
+  check((await closed).code === 4003, `closed with 4003: ${states}`);
+  report.states = states;
+  check(!states.some((s) => s.startsWith('reconnecting')), `no reconnect after an operator's disconnect: ${states}`);
+}
+
+/** POSTs `body` to the node's server API; a refusal is a failure. */
+async function admin(path, body) {
+  const response = await fetch(config.admin + path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${config.key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(config.timeoutMs),
+  });
+  if (!response.ok) failures.push(`POST ${path}: ${response.status} ${await response.text()}`);
+}
+
 function client(SwitchboardClient, url, options = {}) {
   const c = new SwitchboardClient({ url, WebSocket, requestTimeoutMs: config.timeoutMs, minDelayMs: 500, ...options });
   clients.push(c);
@@ -219,7 +251,7 @@ function client(SwitchboardClient, url, options = {}) {
 let ok = false;
 try {
   const library = await loadLibrary();
-  await { protocol, failover, secured }[config.case](library);
+  await { protocol, failover, secured, operated }[config.case](library);
   ok = failures.length === 0;
 } catch (e) {
   failures.push(`threw: ${e.stack ?? e}`);

@@ -12,7 +12,8 @@ const ROOM_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
 const TOKEN_SUBPROTOCOL = 'access_token';
 
 // Close codes after which connecting again cannot help (docs/protocol.md, "Close codes").
-const FINAL_CLOSE_CODES = new Set([1000, 1009]);
+// 4003: an operator disconnected this client (docs/protocol.md); coming straight back would undo it.
+const FINAL_CLOSE_CODES = new Set([1000, 1009, 4003]);
 // The node is shutting down and another will take the client: retry at once, not after a backoff.
 const SERVICE_RESTART = 1012;
 // A connection that lived this long was healthy, so the next failure starts the backoff afresh;
@@ -359,6 +360,7 @@ export class SwitchboardClient extends Emitter {
         return this.#onError(msg);
       case 'peer-joined':
       case 'peer-left':
+      case 'server-message':
         return this.emit(msg.type, msg);
       default:
         // Unknown types are ignored: the protocol may add server messages (docs/protocol.md).

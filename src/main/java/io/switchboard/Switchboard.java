@@ -3,6 +3,7 @@ package io.switchboard;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.switchboard.signaling.port.Backplane;
+import io.switchboard.admin.AdminServer;
 import io.switchboard.backplane.local.LocalBackplane;
 import io.switchboard.backplane.redis.RedisBackplane;
 import io.switchboard.config.SwitchboardConfig;
@@ -38,14 +39,20 @@ public final class Switchboard {
   private final Backplane backplane;
   private final String deployment;
   private final int port;
+  // The admin port's deployment and port, or null and -1 when ADMIN_PORT is unset.
+  private final String adminDeployment;
+  private final int adminPort;
 
-  private Switchboard(Vertx vertx, Node node, Hub hub, Backplane backplane, String deployment, int port) {
+  private Switchboard(Vertx vertx, Node node, Hub hub, Backplane backplane, String deployment, int port,
+      String adminDeployment, int adminPort) {
     this.vertx = vertx;
     this.node = node;
     this.hub = hub;
     this.backplane = backplane;
     this.deployment = deployment;
     this.port = port;
+    this.adminDeployment = adminDeployment;
+    this.adminPort = adminPort;
   }
 
   /** A Vert.x instance with {@code eventLoops} event loops whose metrics go to {@code registry}. */
@@ -118,13 +125,24 @@ public final class Switchboard {
           instances.add(instance);
           return instance;
         }, new DeploymentOptions().setInstances(config.eventLoops())))
+        .compose(id -> {
+          if (!config.adminEnabled()) {
+            return Future.succeededFuture(new Switchboard(vertx, node, hub, backplane, id,
+                instances.get(0).actualPort(), null, -1));
+          }
+          AdminServer admin = new AdminServer(config, hub, registry, build.version());
+          return vertx.deployVerticle(admin)
+              .recover(e -> vertx.undeploy(id).transform(ar -> Future.failedFuture(e)))
+              .map(adminId -> new Switchboard(vertx, node, hub, backplane, id, instances.get(0).actualPort(),
+                  adminId, admin.actualPort()));
+        })
         .recover(e -> {
           node.close();
           return backplane.close().transform(ar -> Future.failedFuture(e));
-        })
-        .map(id -> new Switchboard(vertx, node, hub, backplane, id, instances.get(0).actualPort()));
+        });
   }
 
+  /** The version the jar's manifest names, or {@code dev} when run from classes. */
   private static Limits limits(SwitchboardConfig config) {
     return new Limits(config.maxRoomsPerConnection(), config.maxPeersPerRoom(),
         config.rateLimitPerSecond(), config.rateLimitBurst(), config.floodCloseAfter());
@@ -133,6 +151,11 @@ public final class Switchboard {
   /** The port the node listens on. */
   public int port() {
     return port;
+  }
+
+  /** The admin port (server API and /metrics), or -1 when ADMIN_PORT is unset. */
+  public int adminPort() {
+    return adminPort;
   }
 
   /** WebSocket sessions open on this node. */
@@ -177,6 +200,7 @@ public final class Switchboard {
   public Future<Void> close() {
     node.startDraining();
     node.close();
-    return vertx.undeploy(deployment).transform(ar -> backplane.close());
+    Future<Void> adminStopped = adminDeployment == null ? Future.succeededFuture() : vertx.undeploy(adminDeployment);
+    return adminStopped.transform(a -> vertx.undeploy(deployment)).transform(ar -> backplane.close());
   }
 }

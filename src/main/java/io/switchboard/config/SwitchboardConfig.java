@@ -48,7 +48,9 @@ public record SwitchboardConfig(
     Tls tls,
     Auth auth,
     Ice ice,
-    ClientLimits clientLimits) {
+    ClientLimits clientLimits,
+    int adminPort,
+    String adminApiKey) {
 
   /** How log lines are written. */
   public enum LogFormat { JSON, TEXT }
@@ -99,7 +101,9 @@ public record SwitchboardConfig(
     CONNECTIONS_PER_IP_PER_SECOND("0"),
     CONNECTIONS_PER_IP_BURST("20"),
     MAX_CONNECTIONS_PER_IP("0"),
-    CLIENT_IP_HEADER("");
+    CLIENT_IP_HEADER(""),
+    ADMIN_PORT(""),
+    ADMIN_API_KEY("");
 
     public final String defaultValue;
 
@@ -138,7 +142,25 @@ public record SwitchboardConfig(
     require(nodeTimeoutMillis >= 2 * nodeHeartbeatMillis, Setting.NODE_TIMEOUT_MS,
         "an integer >= 2 x NODE_HEARTBEAT_MS (" + 2 * nodeHeartbeatMillis + ")");
     require(redisTimeoutMillis >= 100, Setting.REDIS_TIMEOUT_MS, "an integer >= 100");
+    require(adminPort == ADMIN_OFF || adminPort >= 0 && adminPort <= 65535, Setting.ADMIN_PORT,
+        "a TCP port 0-65535, or unset for no server API");
+    require(adminPort <= 0 || adminPort != port, Setting.ADMIN_PORT, "a port other than PORT (" + port + ")");
+    require(adminApiKey.isEmpty() || adminApiKey.matches("[\\x21-\\x7e]{" + MIN_ADMIN_API_KEY_CHARS + ",}"),
+        Setting.ADMIN_API_KEY, "at least " + MIN_ADMIN_API_KEY_CHARS + " printable ASCII characters, no spaces");
+    // A key with nowhere to use it would make an operator believe the API is on.
+    require(adminApiKey.isEmpty() || adminPort != ADMIN_OFF, Setting.ADMIN_API_KEY,
+        "unset when ADMIN_PORT is unset: the server API only listens on ADMIN_PORT");
     allowedOrigins = Set.copyOf(allowedOrigins);
+  }
+
+  /** {@link #adminPort} when {@code ADMIN_PORT} is unset: no admin port, /metrics on {@code PORT}. */
+  public static final int ADMIN_OFF = -1;
+  /** Shortest {@code ADMIN_API_KEY}: 128 bits as hex, or more as base64. */
+  static final int MIN_ADMIN_API_KEY_CHARS = 32;
+
+  /** True when ADMIN_PORT is set: the server API and /metrics listen there, not on PORT. */
+  public boolean adminEnabled() {
+    return adminPort != ADMIN_OFF;
   }
 
   /** The configuration with every default: one node, in-memory backplane, port 8080. */
@@ -196,7 +218,9 @@ public record SwitchboardConfig(
         SecuritySettings.tls(get),
         SecuritySettings.auth(get),
         SecuritySettings.ice(get),
-        SecuritySettings.clientLimits(get));
+        SecuritySettings.clientLimits(get),
+        adminPort(get.apply(Setting.ADMIN_PORT)),
+        get.apply(Setting.ADMIN_API_KEY));
   }
 
   /**
@@ -278,7 +302,10 @@ public record SwitchboardConfig(
     }
   }
 
-  /** Every setting, with the password of {@code REDIS_URL} masked: configuration may end up in a log. */
+  /**
+   * Every setting, with the password of {@code REDIS_URL} and {@code ADMIN_API_KEY} masked:
+   * configuration may end up in a log.
+   */
   @Override
   public String toString() {
     StringBuilder out = new StringBuilder("SwitchboardConfig[");
@@ -292,6 +319,8 @@ public record SwitchboardConfig(
       }
       if (parts[i].getName().equals("redisUrl")) {
         value = withoutPassword(redisUrl);
+      } else if (parts[i].getName().equals("adminApiKey")) {
+        value = adminApiKey.isEmpty() ? "unset" : "set";
       }
       out.append(i == 0 ? "" : ", ").append(parts[i].getName()).append('=').append(value);
     }
@@ -336,6 +365,18 @@ public record SwitchboardConfig(
     } catch (NumberFormatException e) {
       throw new ConfigException(setting.name(), "an integer, got '" + value + "'");
     }
+  }
+
+  // Unset is off; a negative value must not read as unset.
+  private static int adminPort(String value) {
+    if (value.isEmpty()) {
+      return ADMIN_OFF;
+    }
+    int port = integer(Setting.ADMIN_PORT, value);
+    if (port < 0) {
+      throw new ConfigException(Setting.ADMIN_PORT.name(), "a TCP port 0-65535, or unset for no server API");
+    }
+    return port;
   }
 
   private static boolean bool(Setting setting, String value) {

@@ -262,6 +262,11 @@ final class Connection implements Outbound, Link {
   }
 
   @Override
+  public void disconnect(int code, String reason) {
+    context.runOnContext(v -> closeNow(CloseReason.DISCONNECTED, (short) code, reason));
+  }
+
+  @Override
   public void execute(Runnable task) {
     context.runOnContext(v -> task.run());
   }
@@ -327,6 +332,11 @@ final class Connection implements Outbound, Link {
    * {@link #CLOSE_GRACE_MILLIS}.
    */
   void closeNow(CloseReason reason) {
+    closeNow(reason, reason.code(), reason.text());
+  }
+
+  /** As {@link #closeNow(CloseReason)}, with the close frame's code and text chosen by the caller. */
+  private void closeNow(CloseReason reason, short code, String text) {
     if (closed) {
       return;
     }
@@ -338,7 +348,7 @@ final class Connection implements Outbound, Link {
       closedBeforeOpen = reason; // the client hears it as soon as its upgrade is accepted
       return;
     }
-    ws.close(reason.code(), reason.text());
+    ws.close(code, text);
     scheduleDrop();
   }
 

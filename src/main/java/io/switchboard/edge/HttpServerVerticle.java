@@ -98,7 +98,9 @@ public final class HttpServerVerticle extends VerticleBase {
           .put("draining", node.draining())
           .put("backplane", node.backplane.ready() ? "UP" : "DOWN"));
     });
-    router.get("/metrics").handler(PrometheusScrapingHandler.create(node.registry));
+    if (!config.adminEnabled()) {
+      router.get("/metrics").handler(PrometheusScrapingHandler.create(node.registry)); // else on ADMIN_PORT
+    }
     router.get("/version").handler(rc -> rc.json(BuildInfo.current().toJson()));
     router.route(IceServersEndpoint.PATH).handler(new IceServersEndpoint(node));
     router.route(EngineIoServer.PATH)

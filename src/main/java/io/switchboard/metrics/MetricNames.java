@@ -44,7 +44,8 @@ public final class MetricNames {
    * Prometheus' {@code increase()} sees the first error (a series that appears at 1 has no increase).
    */
   public static final List<String> BACKPLANE_OPERATIONS = List.of(
-      "publish", "subscribe", "join", "leave", "reap", "reassert", "deregister", "heartbeat", "command", "decode");
+      "publish", "subscribe", "join", "leave", "reap", "reassert", "deregister", "heartbeat", "command", "decode",
+      "control", "rooms");
   /** Counter: reconnections of the backplane after a lost connection. */
   public static final String BACKPLANE_RECONNECTS = "switchboard.backplane.reconnects";
   public static final String MEMBERSHIP_REPAIRS = "switchboard.membership.repairs";
@@ -58,6 +59,12 @@ public final class MetricNames {
    * onto other series and for spotting a rollout that left nodes on two versions.
    */
   public static final String BUILD_INFO = "switchboard.build.info";
+
+  /**
+   * Counter, tags {@code route} (the path template, {@code unmatched} for unknown paths) and
+   * {@code status}: requests to the server API on the admin port.
+   */
+  public static final String ADMIN_REQUESTS = "switchboard.admin.requests";
 
   private MetricNames() {}
 }

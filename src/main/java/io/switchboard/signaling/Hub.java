@@ -16,16 +16,20 @@ import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.PeerLeft;
 import io.switchboard.signaling.event.Pong;
 import io.switchboard.signaling.event.Relayed;
+import io.switchboard.signaling.event.ServerMessage;
 import io.switchboard.signaling.event.Welcome;
 import io.switchboard.signaling.port.Backplane;
 import io.switchboard.signaling.port.BackplaneListener;
 import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.Disconnect;
 import io.switchboard.signaling.port.JoinResult;
+import io.switchboard.signaling.port.RoomPage;
 import io.switchboard.signaling.port.SignalingMetrics;
 import io.switchboard.wire.ErrorCode;
 import io.switchboard.wire.LeaveReason;
 import io.switchboard.wire.Member;
 import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RawJson;
 import io.switchboard.wire.RequestTag;
 import io.switchboard.wire.RoomId;
 import io.switchboard.wire.SignalingException;
@@ -59,6 +63,8 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
   private final Function<PeerId, String> iceServers;
   private final SecureRandom random = new SecureRandom();
   private final ConcurrentHashMap<RoomId, Room> rooms = new ConcurrentHashMap<>();
+  // The sessions open on this node, for what reaches a peer by id alone (the server API).
+  private final ConcurrentHashMap<PeerId, Session> peers = new ConcurrentHashMap<>();
   private final AtomicInteger sessions = new AtomicInteger();
 
   public Hub(Backplane backplane, Limits limits, SignalingMetrics metrics, String nodeId) {
@@ -105,6 +111,7 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     PeerId peer = PeerId.random(random);
     Session session = new Session(peer, outbound, identity, limits, nowNanos);
     sessions.incrementAndGet();
+    peers.put(peer, session);
     outbound.send(new Welcome(peer, iceServers.apply(peer)));
     return session;
   }
@@ -180,6 +187,7 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     }
     session.markClosed();
     sessions.decrementAndGet();
+    peers.remove(session.peer(), session);
     for (RoomId room : session.takeAllRooms()) {
       departed(session, room, LeaveReason.DISCONNECT);
     }
@@ -405,11 +413,20 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
 
     @Override
     public Void relayed(Relayed relayed) {
+      return toLocalMembers(relayed);
+    }
+
+    @Override
+    public Void serverMessage(ServerMessage fromServer) {
+      return toLocalMembers(fromServer);
+    }
+
+    private Void toLocalMembers(Event event) {
       RoomView view = view(message.room());
       if (view != null) {
         for (Entry entry : view.entries) {
           if (entry.local() != null && (message.to() == null || entry.member().peer().equals(message.to()))) {
-            entry.local().outbound().send(relayed);
+            entry.local().outbound().send(event);
           }
         }
       }
@@ -485,6 +502,68 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
       log.atWarn().addKeyValue("room", room)
           .log("room {}: repaired {} member(s) of this node's view from the backplane", room, repaired[0]);
     }
+  }
+
+  /** Closes the peer's connection if this node holds it. Any thread. */
+  @Override
+  public boolean onDisconnect(Disconnect request) {
+    Session session = peers.get(request.peer());
+    if (session == null) {
+      return false;
+    }
+    session.outbound().disconnect(request.code(), request.reason());
+    return true;
+  }
+
+  // ---- the server API: what an operator asks of the cluster through this node ----
+
+  /** A page of the cluster's rooms; see {@link Backplane#rooms}. Any thread. */
+  public Future<RoomPage> rooms(String cursor, int limit) {
+    return backplane.rooms(cursor, limit);
+  }
+
+  /** The members of {@code room} on every node, in join order. Any thread. */
+  public Future<List<JoinResult.Placed>> members(RoomId room) {
+    return backplane.members(room);
+  }
+
+  /**
+   * Closes {@code peer}'s connection on whichever node holds it; true when one did, false when
+   * none holds it. Any thread.
+   */
+  public Future<Boolean> disconnect(PeerId peer, int code, String reason) {
+    return backplane.disconnect(new Disconnect(peer, code, reason));
+  }
+
+  /** What {@link #sendFromServer} found: the room's members, and how many the message was for. */
+  public record ServerSend(int roomMembers, int recipients) {}
+
+  /**
+   * Sends {@code data} from the server to every member of {@code room}, or only to {@code to}
+   * when it is not null, on every node. Nothing is sent when the room has no members or
+   * {@code to} is not one of them ({@code recipients} 0). Any thread.
+   */
+  public Future<ServerSend> sendFromServer(RoomId room, PeerId to, RawJson data) {
+    return backplane.members(room).compose(members -> {
+      List<JoinResult.Placed> targets = to == null ? members
+          : members.stream().filter(p -> p.member().peer().equals(to)).toList();
+      if (targets.isEmpty()) {
+        return Future.succeededFuture(new ServerSend(members.size(), 0));
+      }
+      ServerMessage event = new ServerMessage(room, data);
+      RoomView view = view(room);
+      if (view != null) {
+        for (Entry entry : view.entries) {
+          if (entry.local() != null && (to == null || entry.member().peer().equals(to))) {
+            entry.local().outbound().send(event);
+          }
+        }
+      }
+      boolean elsewhere = targets.stream().anyMatch(p -> !p.node().equals(nodeId));
+      Future<Void> sent = elsewhere ? backplane.publish(new BackplaneMessage(nodeId, room, to, event))
+          : Future.succeededFuture();
+      return sent.map(v -> new ServerSend(members.size(), targets.size()));
+    });
   }
 
   // A relay that cannot leave this node (backplane down) is lost: say so, so the client can retry.

@@ -18,6 +18,15 @@ public interface Outbound {
   /** Closes the socket with {@code reason}; the hub is told through its normal close path. */
   void close(CloseReason reason);
 
+  /**
+   * Closes the socket because an operator asked to (the server API), with an application close
+   * {@code code} (4000-4999) and {@code reason}; counted as {@link CloseReason#DISCONNECTED}. A
+   * transport whose clients see no close codes closes as {@link CloseReason#DISCONNECTED}.
+   */
+  default void disconnect(int code, String reason) {
+    close(CloseReason.DISCONNECTED);
+  }
+
   /** Runs {@code task} on the thread that owns this socket, after work already queued there. */
   void execute(Runnable task);
 }

@@ -10,6 +10,8 @@ public enum CloseReason {
   INTERNAL(1011, "internal error", true),
   SHUTTING_DOWN(1012, "service restart", true),
   IDLE_TIMEOUT(4000, "idle timeout", true),
+  // The default of the server API's disconnect; an operator may send any 4000-4999 code instead.
+  DISCONNECTED(4003, "disconnected by server", false),
   SLOW_CONSUMER(4001, "slow consumer", true),
   ROOM_FULL(4009, "room full", true),
   FLOODING(4008, "flooding", true),

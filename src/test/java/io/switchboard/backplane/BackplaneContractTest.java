@@ -3,7 +3,10 @@ package io.switchboard.backplane;
 import io.switchboard.signaling.port.Backplane;
 import io.switchboard.signaling.port.BackplaneListener;
 import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.Disconnect;
 import io.switchboard.signaling.port.JoinResult;
+import io.switchboard.signaling.port.RoomPage;
+import io.switchboard.signaling.event.ServerMessage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -26,7 +29,10 @@ import io.vertx.core.Future;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -53,6 +59,15 @@ public abstract class BackplaneContractTest {
 
   /** A started node whose received messages land in {@code inbox}. */
   protected Backplane started(String nodeId, LinkedBlockingQueue<BackplaneMessage> inbox) throws Exception {
+    return started(nodeId, inbox, Set.of(), new LinkedBlockingQueue<>());
+  }
+
+  /**
+   * A started node that holds the sockets of {@code holds}: disconnect requests for them land in
+   * {@code disconnects}, and the node answers that it closed them.
+   */
+  protected Backplane started(String nodeId, LinkedBlockingQueue<BackplaneMessage> inbox, Set<PeerId> holds,
+      LinkedBlockingQueue<Disconnect> disconnects) throws Exception {
     Backplane node = newNode(nodeId);
     nodes.add(node);
     await(node.start(new BackplaneListener() {
@@ -66,6 +81,15 @@ public abstract class BackplaneContractTest {
 
       @Override
       public void reconcile(RoomId room, List<JoinResult.Placed> members) {}
+
+      @Override
+      public boolean onDisconnect(Disconnect request) {
+        if (!holds.contains(request.peer())) {
+          return false;
+        }
+        disconnects.add(request);
+        return true;
+      }
     }));
     return node;
   }
@@ -111,6 +135,83 @@ public abstract class BackplaneContractTest {
     assertEquals(List.of(new JoinResult.Placed(first, "a"), new JoinResult.Placed(second, "b")),
         await(a.join(room, third, 10)).others());
     assertEquals(List.of(first, second, third), members(b, room));
+  }
+
+  @Test
+  void roomsPagesThroughEveryRoomOfEveryNodeWithItsMemberCount() throws Exception {
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", new LinkedBlockingQueue<>());
+    Map<RoomId, Integer> expected = new HashMap<>();
+    for (int i = 0; i < 23; i++) {
+      RoomId room = i % 5 == 0 ? RoomId.scoped("relay", "r" + i) : freshRoom();
+      int members = 1 + i % 3;
+      for (int m = 0; m < members; m++) {
+        await((m % 2 == 0 ? a : b).join(room, member(), 10));
+      }
+      expected.put(room, members);
+    }
+    Map<RoomId, Integer> listed = new HashMap<>();
+    String cursor = null;
+    int pages = 0;
+    do {
+      RoomPage page = await(b.rooms(cursor, 4));
+      assertTrue(page.rooms().size() <= 4, "a page holds at most its limit: " + page);
+      page.rooms().forEach(c -> listed.put(c.room(), c.members()));
+      cursor = page.nextCursor();
+      assertTrue(++pages <= 100, "the walk ends");
+    } while (cursor != null);
+    assertEquals(expected, listed);
+    assertTrue(pages >= 6, "23 rooms in pages of 4 take at least 6 pages, took " + pages);
+    assertInstanceOf(IllegalArgumentException.class,
+        org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> await(a.rooms("not a cursor", 4))));
+  }
+
+  @Test
+  void roomsOfAnEmptyClusterIsOneEmptyLastPage() throws Exception {
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    RoomPage page = await(a.rooms(null, 100));
+    assertEquals(List.of(), page.rooms());
+    assertNull(page.nextCursor());
+  }
+
+  @Test
+  void disconnectReachesTheNodeHoldingThePeerAndSaysWhetherOneDid() throws Exception {
+    PeerId held = PeerId.random(RANDOM);
+    LinkedBlockingQueue<Disconnect> atB = new LinkedBlockingQueue<>();
+    LinkedBlockingQueue<Disconnect> atA = new LinkedBlockingQueue<>();
+    Backplane a = started("a", new LinkedBlockingQueue<>(), Set.of(), atA);
+    started("b", new LinkedBlockingQueue<>(), Set.of(held), atB);
+    started("c", new LinkedBlockingQueue<>());
+    Disconnect request = new Disconnect(held, 4321, "bye \u00e9\n");
+    assertTrue(await(a.disconnect(request)));
+    assertEquals(request, atB.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+    assertEquals(false, await(a.disconnect(new Disconnect(PeerId.random(RANDOM), 4003, "x"))));
+    assertTrue(atA.isEmpty());
+  }
+
+  @Test
+  void disconnectReachesAPeerOfTheAskingNodeToo() throws Exception {
+    PeerId held = PeerId.random(RANDOM);
+    LinkedBlockingQueue<Disconnect> atA = new LinkedBlockingQueue<>();
+    Backplane a = started("a", new LinkedBlockingQueue<>(), Set.of(held), atA);
+    started("b", new LinkedBlockingQueue<>());
+    assertTrue(await(a.disconnect(new Disconnect(held, 4003, "disconnected by server"))));
+    assertEquals(held, atA.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS).peer());
+  }
+
+  @Test
+  void serverMessagesCrossNodesWithTheirDataAndTarget() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> inboxB = new LinkedBlockingQueue<>();
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", inboxB);
+    RoomId room = freshRoom();
+    await(b.subscribe(room));
+    PeerId to = PeerId.random(RANDOM);
+    byte[] data = "{\"notice\":\"maintenance at 10:00\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    await(a.publish(new BackplaneMessage("a", room, to, new ServerMessage(room, new RawJson(data, 0, data.length)))));
+    BackplaneMessage got = inboxB.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    assertEquals(to, got.to());
+    assertEquals("{\"notice\":\"maintenance at 10:00\"}", ((ServerMessage) got.event()).data().toString());
   }
 
   @Test

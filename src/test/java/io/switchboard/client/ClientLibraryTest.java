@@ -111,6 +111,15 @@ class ClientLibraryTest {
     }
   }
 
+  @Test
+  void emitsServerMessagesAndStaysClosedAfterAnOperatorsDisconnect() {
+    String key = "client-library-test-admin-key-0123456789";
+    try (ServerFixture node = ServerFixture.start(Map.of("ADMIN_PORT", "0", "ADMIN_API_KEY", key))) {
+      finish(start("operated", node, node, new JsonObject()
+          .put("admin", "http://127.0.0.1:" + node.server().adminPort()).put("key", key)));
+    }
+  }
+
   private CompletableFuture<NodeScript.Result> start(String scenario) {
     return start(scenario, nodes.a(), nodes.b(), new JsonObject());
   }

@@ -154,6 +154,48 @@ class SwitchboardConfigTest {
   }
 
   @Test
+  void readsTheServerApiSettingsAndNeverPrintsTheKey() {
+    SwitchboardConfig off = SwitchboardConfig.defaults();
+    assertFalse(off.adminEnabled());
+    assertEquals(SwitchboardConfig.ADMIN_OFF, off.adminPort());
+    assertEquals("", off.adminApiKey());
+
+    String key = "k".repeat(SwitchboardConfig.MIN_ADMIN_API_KEY_CHARS);
+    SwitchboardConfig on = SwitchboardConfig.fromEnv(Map.of("ADMIN_PORT", "9090", "ADMIN_API_KEY", key));
+    assertTrue(on.adminEnabled());
+    assertEquals(9090, on.adminPort());
+    assertEquals(key, on.adminApiKey());
+    assertFalse(on.toString().contains(key), on.toString());
+    assertTrue(on.toString().contains("adminApiKey=set"), on.toString());
+
+    // Both random (tests), or a port without a key (the API then refuses every request).
+    assertEquals(0, SwitchboardConfig.fromEnv(Map.of("PORT", "0", "ADMIN_PORT", "0")).adminPort());
+    assertEquals("", SwitchboardConfig.fromEnv(Map.of("ADMIN_PORT", "9090")).adminApiKey());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      // variable at fault | the environment, as NAME=value pairs separated by ';'
+      "ADMIN_PORT|ADMIN_PORT=abc",
+      "ADMIN_PORT|ADMIN_PORT=70000",
+      "ADMIN_PORT|ADMIN_PORT=-1",
+      "ADMIN_PORT|ADMIN_PORT=8080",
+      "ADMIN_PORT|PORT=9000;ADMIN_PORT=9000",
+      "ADMIN_API_KEY|ADMIN_PORT=9090;ADMIN_API_KEY=short-key",
+      "ADMIN_API_KEY|ADMIN_PORT=9090;ADMIN_API_KEY=kkkkkkkkkkkkkkkk kkkkkkkkkkkkkkkkkkkk",
+      "ADMIN_API_KEY|ADMIN_API_KEY=kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"})
+  void rejectsBadServerApiSettings(String variable, String pairs) {
+    Map<String, String> env = new HashMap<>();
+    for (String pair : pairs.split(";")) {
+      String[] kv = pair.split("=", 2);
+      env.put(kv[0], kv[1]);
+    }
+    ConfigException e = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(env));
+    assertEquals(variable, e.variable());
+    assertFalse(e.getMessage().contains("kkkkkkkk"), "never the key: " + e.getMessage());
+  }
+
+  @Test
   void treatsBlankValuesAsUnset() {
     SwitchboardConfig c = SwitchboardConfig.fromEnv(Map.of("PORT", "  ", "LOG_FORMAT", ""));
     assertEquals(8080, c.port());

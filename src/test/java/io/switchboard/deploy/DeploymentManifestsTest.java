@@ -2,6 +2,7 @@ package io.switchboard.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -189,12 +190,20 @@ class DeploymentManifestsTest {
     for (JsonNode p : service.at("/spec/ports")) {
       assertEquals(port, port(p.get("targetPort")), "Service targetPort");
     }
-    assertEquals(Integer.toString(port), deployment.at("/spec/template/metadata/annotations").path("prometheus.io/port").asText());
+    // /metrics and the server API live on the admin port, which only the cluster reaches.
+    int adminPort = Integer.parseInt(configMap.get("ADMIN_PORT"));
+    assertNotEquals(port, adminPort);
+    assertEquals(adminPort, containerPort("admin"));
+    assertEquals(Integer.toString(adminPort), deployment.at("/spec/template/metadata/annotations").path("prometheus.io/port").asText());
+    JsonNode adminService = resource("Service", "switchboard-admin");
+    assertEquals(Set.of("admin"), servicePortNames(adminService));
     JsonNode ingressBackend = resource("Ingress", "switchboard").at("/spec/rules/0/http/paths/0/backend/service");
     assertEquals("switchboard", ingressBackend.path("name").asText());
     assertTrue(servicePortNames(service).contains(ingressBackend.at("/port/name").asText()), "Ingress names a Service port");
     JsonNode monitor = yaml(K8S.resolve("monitoring/servicemonitor.yaml")).get(0);
-    assertTrue(servicePortNames(service).contains(monitor.at("/spec/endpoints/0/port").asText()));
+    assertEquals("admin", monitor.at("/spec/endpoints/0/port").asText(), "Prometheus scrapes the admin port");
+    assertEquals("admin", monitor.at("/spec/selector/matchLabels").path("app.kubernetes.io/component").asText());
+    assertFalse(servicePortNames(service).contains("admin"), "the clients' Service never carries the admin port");
 
     assertEquals(List.of(Integer.toString(port)), dockerfile("EXPOSE"));
     for (JsonNode mapping : composeService("switchboard").path("ports")) {

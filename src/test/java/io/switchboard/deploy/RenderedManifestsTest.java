@@ -175,7 +175,7 @@ class RenderedManifestsTest {
         assertTrue(env.at("/valueFrom/secretKeyRef/optional").asBoolean(), env.toString());
       }
     }
-    assertEquals(Set.of("AUTH_JWT_SECRET", "TURN_SECRET"), fromSecrets);
+    assertEquals(Set.of("ADMIN_API_KEY", "AUTH_JWT_SECRET", "TURN_SECRET"), fromSecrets);
     int secretVolumes = 0;
     for (JsonNode volume : pod.path("volumes")) {
       if (volume.has("secret")) {

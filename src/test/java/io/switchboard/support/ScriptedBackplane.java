@@ -194,7 +194,24 @@ public final class ScriptedBackplane implements Backplane {
       public void reconcile(RoomId room, List<JoinResult.Placed> members) {
         listener.reconcile(room, members);
       }
+
+      @Override
+      public boolean onDisconnect(io.switchboard.signaling.port.Disconnect request) {
+        return listener.onDisconnect(request);
+      }
     });
+  }
+
+  // The server API's operations are not scripted: they pass straight through.
+
+  @Override
+  public Future<io.switchboard.signaling.port.RoomPage> rooms(String cursor, int limit) {
+    return inner.rooms(cursor, limit);
+  }
+
+  @Override
+  public Future<Boolean> disconnect(io.switchboard.signaling.port.Disconnect request) {
+    return inner.disconnect(request);
   }
 
   @Override

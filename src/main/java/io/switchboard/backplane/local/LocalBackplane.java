@@ -3,13 +3,17 @@ package io.switchboard.backplane.local;
 import io.switchboard.signaling.port.Backplane;
 import io.switchboard.signaling.port.BackplaneListener;
 import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.Disconnect;
 import io.switchboard.signaling.port.JoinResult;
+import io.switchboard.signaling.port.RoomPage;
 import io.switchboard.wire.ErrorCode;
 import io.switchboard.wire.Member;
 import io.switchboard.wire.PeerId;
 import io.switchboard.wire.RoomId;
 import io.switchboard.wire.SignalingException;
 import io.vertx.core.Future;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -103,6 +107,39 @@ public final class LocalBackplane implements Backplane {
     if (l != null && subscriptions.containsKey(message.room())) {
       l.onMessage(message);
     }
+  }
+
+  /** The cursor is the last room of the previous page, base64url-encoded so that it stays opaque. */
+  @Override
+  public Future<RoomPage> rooms(String cursor, int limit) {
+    String after;
+    try {
+      after = cursor == null ? null
+          : new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(new IllegalArgumentException("not a cursor of this backplane", e));
+    }
+    if (after != null && RoomId.parse(after) == null) {
+      return Future.failedFuture(new IllegalArgumentException("not a cursor of this backplane"));
+    }
+    List<RoomPage.RoomCount> found = cluster.roomsAfter(after, limit);
+    if (found.size() <= limit) {
+      return Future.succeededFuture(new RoomPage(found, null));
+    }
+    List<RoomPage.RoomCount> page = found.subList(0, limit);
+    String last = page.get(limit - 1).room().value();
+    return Future.succeededFuture(new RoomPage(page,
+        Base64.getUrlEncoder().withoutPadding().encodeToString(last.getBytes(StandardCharsets.UTF_8))));
+  }
+
+  @Override
+  public Future<Boolean> disconnect(Disconnect request) {
+    return Future.succeededFuture(cluster.disconnect(request));
+  }
+
+  boolean onDisconnect(Disconnect request) {
+    BackplaneListener l = listener;
+    return l != null && l.onDisconnect(request);
   }
 
   @Override

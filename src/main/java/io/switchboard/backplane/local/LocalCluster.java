@@ -1,11 +1,14 @@
 package io.switchboard.backplane.local;
 
 import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.Disconnect;
 import io.switchboard.signaling.port.JoinResult;
+import io.switchboard.signaling.port.RoomPage;
 import io.switchboard.wire.Member;
 import io.switchboard.wire.PeerId;
 import io.switchboard.wire.RoomId;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -102,6 +105,29 @@ final class LocalCluster {
   List<JoinResult.Placed> members(RoomId room) {
     Map<PeerId, Entry> members = rooms.getOrDefault(room, Map.of());
     return members.values().stream().map(e -> new JoinResult.Placed(e.member(), e.node())).toList();
+  }
+
+  /**
+   * Up to {@code limit} rooms with members, in name order, after the room named {@code after}
+   * (from the start when null), and one more if there is one, which tells the caller a next page
+   * exists.
+   */
+  List<RoomPage.RoomCount> roomsAfter(String after, int limit) {
+    return rooms.entrySet().stream()
+        .filter(e -> after == null || e.getKey().value().compareTo(after) > 0)
+        .map(e -> new RoomPage.RoomCount(e.getKey(), e.getValue().size()))
+        .sorted(Comparator.comparing(c -> c.room().value()))
+        .limit(limit + 1L)
+        .toList();
+  }
+
+  /** Asks every node to close the peer's connection; true when one did. */
+  boolean disconnect(Disconnect request) {
+    boolean done = false;
+    for (LocalBackplane node : nodes.values()) {
+      done |= node.onDisconnect(request);
+    }
+    return done;
   }
 
   /** Hands {@code message} to every node but its origin that is subscribed to its room. */

@@ -3,7 +3,9 @@ package io.switchboard.backplane.redis;
 import io.switchboard.signaling.port.Backplane;
 import io.switchboard.signaling.port.BackplaneListener;
 import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.Disconnect;
 import io.switchboard.signaling.port.JoinResult;
+import io.switchboard.signaling.port.RoomPage;
 import io.switchboard.signaling.port.SignalingMetrics;
 import io.switchboard.wire.Member;
 import io.switchboard.wire.PeerId;
@@ -37,7 +39,10 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link Membership}: the membership scripts, the members this node holds, and leaves
  *       retried after an outage;</li>
  *   <li>{@link Liveness}: heartbeat, reaper, periodic reconciliation and the resync after a
- *       reconnection.</li>
+ *       reconnection;</li>
+ *   <li>{@link Control}: requests about a peer wherever it is connected (disconnect), over the
+ *       control channel, and their replies;</li>
+ *   <li>{@link RoomListing}: pages of the cluster's rooms.</li>
  * </ul>
  *
  * <p>Threading: the backplane makes a Vert.x event-loop context of its own, and all its mutable
@@ -46,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * called on it too. The exceptions are {@link #publish}, the cross-node hot path, which sends on
  * the ready publisher connection from the caller's thread ({@link RedisConnection#send} queues
  * onto the connection's event loop, so one thread's publishes keep their order) and completes on
- * the caller's context; {@link #members}, which touches no state; and {@link #ready()} and
+ * the caller's context; {@link #members} and {@link #rooms}, which touch no state; and {@link #ready()} and
  * {@link #subscribedRooms()}, which read volatile fields.
  */
 public final class RedisBackplane implements Backplane {
@@ -61,6 +66,8 @@ public final class RedisBackplane implements Backplane {
   private final Subscriptions subscriptions;
   private final Membership membership;
   private final Liveness liveness;
+  private final Control control;
+  private final RoomListing roomListing;
   private BackplaneListener listener;
 
   /**
@@ -100,13 +107,16 @@ public final class RedisBackplane implements Backplane {
     this.subscriptions = new Subscriptions(context, keys, nodeId, commandTimeoutMs, metrics);
     this.membership = new Membership(context, commands, keys, nodeId);
     this.liveness = new Liveness(vertx, context, commands, keys, nodeId, heartbeatMs, nodeTimeoutMs, metrics);
+    this.control = new Control(vertx, context, connections, keys, nodeId, commandTimeoutMs, metrics);
+    this.roomListing = new RoomListing(commands, keys);
   }
 
   @Override
   public Future<Void> start(BackplaneListener listener) {
     return onContext(() -> {
       this.listener = listener;
-      subscriptions.listener(listener);
+      control.listener(listener);
+      subscriptions.listener(listener, control::onMessage);
       return connections.start(new ConnectionHooks()).onSuccess(v -> liveness.start(new LivenessView()));
     });
   }
@@ -163,9 +173,20 @@ public final class RedisBackplane implements Backplane {
   }
 
   @Override
+  public Future<RoomPage> rooms(String cursor, int limit) {
+    return roomListing.page(cursor, limit);
+  }
+
+  @Override
+  public Future<Boolean> disconnect(Disconnect request) {
+    return onContext(() -> control.disconnect(request));
+  }
+
+  @Override
   public Future<Void> close() {
     return onContext(() -> {
       liveness.stop();
+      control.stop();
       return membership.leaveAll()
           // A PING answered on the publisher connection means every PUBLISH before it (the
           // peer-left announcements of the sockets just closed) has reached Redis.

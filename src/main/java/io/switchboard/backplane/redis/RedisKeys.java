@@ -23,6 +23,18 @@ final class RedisKeys {
     return prefix + ":{" + room.value() + "}:members";
   }
 
+  /** A SCAN pattern matching the members hash of every room, and nothing else. */
+  String membersPattern() {
+    // Prefixes and room names hold none of Redis's glob characters (* ? [ \), and no room
+    // name holds a brace, so this matches exactly the keys members() makes.
+    return prefix + ":{*}:members";
+  }
+
+  /** The room a key from {@link #members} belongs to, or null for another key. */
+  RoomId roomOfMembers(String key) {
+    return roomBetween(key, prefix + ":{", "}:members");
+  }
+
   /** Counter giving members their join order; deleted with the room's last member. */
   String seq(RoomId room) {
     return prefix + ":{" + room.value() + "}:seq";
@@ -35,13 +47,22 @@ final class RedisKeys {
 
   /** The room a channel name from {@link #events} belongs to, or null for another channel. */
   RoomId roomOfChannel(String channel) {
-    String head = prefix + ":{";
-    String tail = "}:events";
-    if (!channel.startsWith(head) || !channel.endsWith(tail) || channel.length() <= head.length() + tail.length()) {
+    return roomBetween(channel, prefix + ":{", "}:events");
+  }
+
+  private static RoomId roomBetween(String name, String head, String tail) {
+    if (!name.startsWith(head) || !name.endsWith(tail) || name.length() <= head.length() + tail.length()) {
       return null;
     }
-    String name = channel.substring(head.length(), channel.length() - tail.length());
-    return RoomId.parse(name);
+    return RoomId.parse(name.substring(head.length(), name.length() - tail.length()));
+  }
+
+  /**
+   * Pub/sub channel every node subscribes to for as long as it is connected: requests that
+   * concern a peer wherever it is (the server API's disconnect), and their replies.
+   */
+  String control() {
+    return prefix + ":control";
   }
 
   /** String with a TTL: present while the node heartbeats. */

@@ -7,6 +7,7 @@ import io.switchboard.signaling.port.SignalingMetrics;
 import io.switchboard.wire.RoomId;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.RedisConnection;
@@ -18,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +34,9 @@ import org.slf4j.LoggerFactory;
  * <p>A {@code message} push is handed to the listener only while the room's count is above zero:
  * one that Redis sent before it executed an UNSUBSCRIBE, and that arrives after the count reached
  * zero, is dropped, so none reaches the listener once {@link #unsubscribe} is called.
+ *
+ * <p>The control channel ({@link RedisKeys#control}) is not counted: every subscriber connection
+ * subscribes to it before it is installed, and what arrives on it goes to the control handler.
  *
  * <p>Confined to the backplane's context, except {@link #subscribedRooms()}.
  */
@@ -49,6 +54,7 @@ final class Subscriptions {
   // Channel -> confirmations awaited on the current subscriber, oldest first.
   private final Map<String, ArrayDeque<Ack>> awaited = new HashMap<>();
   private BackplaneListener listener;
+  private Consumer<Buffer> control;
   private RedisConnection subscriber;
   // For the gauge, read from the metrics thread.
   private volatile int subscribedRooms;
@@ -61,8 +67,9 @@ final class Subscriptions {
     this.metrics = metrics;
   }
 
-  void listener(BackplaneListener listener) {
+  void listener(BackplaneListener listener, Consumer<Buffer> control) {
     this.listener = listener;
+    this.control = control;
   }
 
   /** Rooms with a count above zero. Any thread. */
@@ -94,7 +101,7 @@ final class Subscriptions {
       // Counted all the same: the next connection subscribes it, and the caller unsubscribes.
       return notConnected();
     }
-    return send(room, true).onFailure(e -> metrics.backplaneError("subscribe"));
+    return send(keys.events(room), true).onFailure(e -> metrics.backplaneError("subscribe"));
   }
 
   Future<Void> unsubscribe(RoomId room) {
@@ -111,15 +118,16 @@ final class Subscriptions {
     if (subscriber == null) {
       return context.succeededFuture(); // no connection, so nothing is received
     }
-    return send(room, false).onFailure(e -> metrics.backplaneError("unsubscribe"));
+    return send(keys.events(room), false).onFailure(e -> metrics.backplaneError("unsubscribe"));
   }
 
-  /** A new subscriber connection: subscribes every counted room on it. */
+  /** A new subscriber connection: subscribes the control channel and every counted room on it. */
   Future<Void> attach(RedisConnection connection) {
     subscriber = connection;
     List<Future<Void>> confirmations = new ArrayList<>();
+    confirmations.add(send(keys.control(), true));
     for (RoomId room : counts.keySet()) {
-      confirmations.add(send(room, true));
+      confirmations.add(send(keys.events(room), true));
     }
     return Future.all(confirmations).mapEmpty();
   }
@@ -159,6 +167,10 @@ final class Subscriptions {
   }
 
   private void onMessage(String channel, Response payload) {
+    if (channel.equals(keys.control())) {
+      control.accept(payload.toBuffer());
+      return;
+    }
     RoomId room = keys.roomOfChannel(channel);
     if (room == null || !counts.containsKey(room)) {
       return; // unsubscribed (or unsubscribing): nothing more for the listener
@@ -196,8 +208,7 @@ final class Subscriptions {
     head.promise().tryComplete();
   }
 
-  private Future<Void> send(RoomId room, boolean subscribe) {
-    String channel = keys.events(room);
+  private Future<Void> send(String channel, boolean subscribe) {
     Ack ack = new Ack(subscribe, context.promise());
     awaited.computeIfAbsent(channel, c -> new ArrayDeque<>()).add(ack);
     // A failed write breaks the connection, whose loss then settles every awaited confirmation.

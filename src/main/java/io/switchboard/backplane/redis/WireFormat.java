@@ -11,6 +11,7 @@ import io.switchboard.wire.LeaveReason;
 import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.PeerLeft;
 import io.switchboard.signaling.event.Relayed;
+import io.switchboard.signaling.event.ServerMessage;
 import io.vertx.core.buffer.Buffer;
 import java.nio.charset.StandardCharsets;
 
@@ -21,13 +22,15 @@ import java.nio.charset.StandardCharsets;
  * <pre>
  * 1 ORIGIN KIND PEER TO SENT_MICROS\nBODY
  * </pre>
- * KIND is a relay type (body = the relayed data, byte for byte), {@code joined} (body = meta) or
- * {@code left} (body = the reason). PEER is the sender or the member; TO is {@code -} for the
+ * KIND is a relay type (body = the relayed data, byte for byte), {@code server} (a server
+ * message; body = its data), {@code joined} (body = meta) or {@code left} (body = the reason).
+ * PEER is the sender or the member, {@code -} for a server message; TO is {@code -} for the
  * whole room. SENT_MICROS is the publisher's wall clock, for the cross-node latency histogram.
  * Every header field is from a safe character set, so no escaping is needed.
  */
 final class WireFormat {
   private static final String VERSION = "1";
+  private static final String SERVER = "server";
 
   private WireFormat() {}
 
@@ -44,6 +47,12 @@ final class WireFormat {
       body = r.data().source();
       bodyStart = r.data().start();
       bodyLength = r.data().length();
+    } else if (event instanceof ServerMessage s) {
+      kind = SERVER;
+      peer = "-";
+      body = s.data().source();
+      bodyStart = s.data().start();
+      bodyLength = s.data().length();
     } else if (event instanceof PeerJoined j) {
       kind = "joined";
       peer = j.member().peer().value();
@@ -82,16 +91,48 @@ final class WireFormat {
       throw new IllegalArgumentException("bad header");
     }
     String origin = f[1];
-    PeerId peer = new PeerId(f[3]);
     PeerId to = "-".equals(f[4]) ? null : new PeerId(f[4]);
     long sentMicros = Long.parseLong(f[5]);
     int bodyStart = newline + 1;
     Event event = switch (f[2]) {
-      case "joined" -> new PeerJoined(room, new Member(peer, body(bytes, bodyStart)));
-      case "left" -> new PeerLeft(room, peer, LeaveReason.fromWire(body(bytes, bodyStart)));
-      default -> new Relayed(RelayKind.fromWire(f[2]), room, peer, new RawJson(bytes, bodyStart, bytes.length));
+      case SERVER -> new ServerMessage(room, new RawJson(bytes, bodyStart, bytes.length));
+      case "joined" -> new PeerJoined(room, new Member(new PeerId(f[3]), body(bytes, bodyStart)));
+      case "left" -> new PeerLeft(room, new PeerId(f[3]), LeaveReason.fromWire(body(bytes, bodyStart)));
+      default -> new Relayed(RelayKind.fromWire(f[2]), room, new PeerId(f[3]), new RawJson(bytes, bodyStart, bytes.length));
     };
     return new Decoded(new BackplaneMessage(origin, room, to, event), sentMicros);
+  }
+
+  /**
+   * A message on the control channel: {@code 1 ORIGIN KIND ID ARG1 ARG2\nBODY}, where ID names
+   * the request. A {@code disconnect} has the peer and the close code as arguments and the close
+   * reason as body; a {@code reply} has the requesting node and {@code 1} (done here) or
+   * {@code 0} (no such peer here), and no body.
+   */
+  record Control(String origin, String kind, String id, String arg1, String arg2, String body) {
+    static final String DISCONNECT = "disconnect";
+    static final String REPLY = "reply";
+  }
+
+  static Buffer encode(Control control) {
+    // Every header field is from a safe set: node ids, peer ids, digits and fixed words.
+    String header = VERSION + ' ' + control.origin() + ' ' + control.kind() + ' ' + control.id() + ' '
+        + control.arg1() + ' ' + control.arg2() + '\n';
+    return Buffer.buffer(header, "US-ASCII").appendString(control.body(), "UTF-8");
+  }
+
+  /** @throws IllegalArgumentException when the payload is not a control message */
+  static Control decodeControl(Buffer payload) {
+    byte[] bytes = payload.getBytes();
+    int newline = indexOf(bytes, (byte) '\n');
+    if (newline < 0) {
+      throw new IllegalArgumentException("no header");
+    }
+    String[] f = new String(bytes, 0, newline, StandardCharsets.US_ASCII).split(" ");
+    if (f.length != 6 || !VERSION.equals(f[0])) {
+      throw new IllegalArgumentException("bad header");
+    }
+    return new Control(f[1], f[2], f[3], f[4], f[5], body(bytes, newline + 1));
   }
 
   private static String body(byte[] bytes, int start) {

@@ -5,7 +5,8 @@ package io.switchboard.signaling.event;
  * through {@link #accept}, which makes it name every kind of event: a new kind does not compile
  * until every dialect has decided what its clients see of it.
  */
-public sealed interface Event permits Welcome, Joined, PeerJoined, Relayed, Left, PeerLeft, Pong, ErrorReply {
+public sealed interface Event permits Welcome, Joined, PeerJoined, Relayed, Left, PeerLeft, Pong, ErrorReply,
+    ServerMessage {
 
   <R> R accept(Visitor<R> visitor);
 
@@ -26,5 +27,7 @@ public sealed interface Event permits Welcome, Joined, PeerJoined, Relayed, Left
     R pong(Pong pong);
 
     R error(ErrorReply error);
+
+    R serverMessage(ServerMessage serverMessage);
   }
 }

@@ -61,6 +61,23 @@ public interface Backplane {
    */
   boolean distributed();
 
+  /**
+   * A page of at most {@code limit} rooms that have members on any node, each with its member
+   * count, starting at {@code cursor} (null for the first page). Pages are consistent with a
+   * membership that changes meanwhile only as far as this: a room that has members during the
+   * whole walk is listed at least once. Fails with {@link IllegalArgumentException} for a cursor
+   * this backplane did not make.
+   */
+  Future<RoomPage> rooms(String cursor, int limit);
+
+  /**
+   * Hands {@code request} to every node, this one included, through {@link
+   * BackplaneListener#onDisconnect}. Completes with true once a node has closed the peer's
+   * connection, false once every node has answered that it holds no such peer; fails when not
+   * every node answered in time.
+   */
+  Future<Boolean> disconnect(Disconnect request);
+
   /** True while the backplane can serve cross-node traffic; drives {@code /health/ready}. */
   boolean ready();
 

@@ -27,4 +27,12 @@ public interface BackplaneListener {
    * that persists across two consecutive checks.
    */
   void reconcile(RoomId room, List<JoinResult.Placed> members);
+
+  /**
+   * A node asked for {@code request.peer()}'s connection to be closed: closes it if this node
+   * holds it, and says whether it did. Must answer at once; the close itself may follow.
+   */
+  default boolean onDisconnect(Disconnect request) {
+    return false;
+  }
 }

@@ -20,6 +20,7 @@ import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.Left;
 import io.switchboard.signaling.event.Joined;
 import io.switchboard.signaling.event.Relayed;
+import io.switchboard.signaling.event.ServerMessage;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -210,6 +211,14 @@ public final class DirectDialect implements Dialect, Event.Visitor<byte[]> {
       return errorFrame(error.code(), "User " + to.name() + " is not logged in");
     }
     return errorFrame(error.code(), error.message());
+  }
+
+  // A type the tutorial's client does not know, so it cannot be mistaken for a call message;
+  // clients that ignore unknown types ignore it (docs/dialects.md).
+  @Override
+  public byte[] serverMessage(ServerMessage serverMessage) {
+    return new JsonText(serverMessage.data().length() + 32).ascii("{\"type\":\"server\",\"data\":")
+        .raw(serverMessage.data()).ascii("}").toBytes();
   }
 
   // The tutorial protocol has no welcome, roster, membership events or pongs.

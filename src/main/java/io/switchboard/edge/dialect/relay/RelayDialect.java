@@ -13,6 +13,7 @@ import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.PeerLeft;
 import io.switchboard.signaling.event.Pong;
 import io.switchboard.signaling.event.Relayed;
+import io.switchboard.signaling.event.ServerMessage;
 import io.switchboard.signaling.event.Welcome;
 import io.switchboard.wire.CloseReason;
 import io.switchboard.wire.ErrorCode;
@@ -82,6 +83,13 @@ public final class RelayDialect implements Dialect, Event.Visitor<byte[]> {
   @Override
   public byte[] relayed(Relayed relayed) {
     return relayed.data().bytes();
+  }
+
+  // The relay protocol has no envelope, so the server's data arrives as a text frame like a
+  // client's message (docs/dialects.md).
+  @Override
+  public byte[] serverMessage(ServerMessage serverMessage) {
+    return serverMessage.data().bytes();
   }
 
   @Override

@@ -28,6 +28,7 @@ import io.switchboard.signaling.event.Left;
 import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.PeerLeft;
 import io.switchboard.signaling.event.Relayed;
+import io.switchboard.signaling.event.ServerMessage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -366,6 +367,19 @@ public final class SocketIoDialect implements Dialect, Event.Visitor<byte[]> {
   @Override
   public byte[] error(ErrorReply error) {
     return errorFrame(error);
+  }
+
+  // An event of its own, not a peer-data "message": peer-data ignores it, a socket.io-client app
+  // listens with socket.on('server-message') (docs/dialects.md).
+  @Override
+  public byte[] serverMessage(ServerMessage serverMessage) {
+    String roomName = rooms.get(serverMessage.room());
+    if (roomName == null) {
+      return null;
+    }
+    return new JsonText(serverMessage.data().length() + roomName.length() + 48)
+        .ascii("2[\"server-message\",{\"room\":").string(roomName).ascii(",\"data\":").raw(serverMessage.data())
+        .ascii("}]").toBytes();
   }
 
   // Welcome, pong and the replies to our own leaves carry nothing for a Socket.IO client.

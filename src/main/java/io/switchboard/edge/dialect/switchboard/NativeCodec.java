@@ -27,6 +27,7 @@ import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.PeerLeft;
 import io.switchboard.signaling.event.Pong;
 import io.switchboard.signaling.event.Relayed;
+import io.switchboard.signaling.event.ServerMessage;
 import io.switchboard.signaling.event.Welcome;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -274,6 +275,12 @@ public final class NativeCodec {
       JsonText out = new JsonText(128).ascii("{\"type\":\"error\",\"code\":\"").ascii(er.code().wire())
           .ascii("\",\"message\":").string(er.message());
       return id(out, er.tag());
+    }
+
+    @Override
+    public byte[] serverMessage(ServerMessage sm) {
+      return new JsonText(sm.data().length() + 64).ascii("{\"type\":\"server-message\",\"room\":\"")
+          .ascii(sm.room().value()).ascii("\",\"data\":").raw(sm.data()).ascii("}").toBytes();
     }
   };
 

@@ -32,6 +32,7 @@ import io.switchboard.wire.LeaveReason;
 import io.switchboard.signaling.event.Left;
 import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.PeerLeft;
+import io.switchboard.signaling.event.ServerMessage;
 import io.switchboard.signaling.event.Pong;
 import io.switchboard.signaling.event.Relayed;
 import io.switchboard.signaling.event.Welcome;
@@ -499,6 +500,20 @@ class SocketIoDialectTest {
         text(dialect.encode(new PeerLeft(hashed, OTHER, LeaveReason.NODE_LOST))));
     // A peer that left on purpose already sent its own DISCONNECT.
     assertNull(dialect.encode(new PeerLeft(plain, OTHER, LeaveReason.LEAVE)));
+  }
+
+  @Test
+  void aServerMessageIsAServerMessageEventNamingTheClientsOwnRoom() {
+    SocketIoDialect dialect = v3();
+    RoomId plain = join(dialect, "r").room();
+    RoomId hashed = join(dialect, "Salle n°1").room();
+    byte[] data = "{\"notice\":1}".getBytes(StandardCharsets.UTF_8);
+    assertEquals("2[\"server-message\",{\"room\":\"r\",\"data\":{\"notice\":1}}]",
+        text(dialect.encode(new ServerMessage(plain, new RawJson(data, 0, data.length)))));
+    assertEquals("2[\"server-message\",{\"room\":\"Salle n°1\",\"data\":{\"notice\":1}}]",
+        text(dialect.encode(new ServerMessage(hashed, new RawJson(data, 0, data.length)))));
+    assertNull(dialect.encode(new ServerMessage(RoomId.scoped("sio", "elsewhere"), new RawJson(data, 0, data.length))),
+        "not for a room the client is not in");
   }
 
   @Test
