@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.switchboard.BuildInfo;
 import io.switchboard.support.AdminClient;
 import io.switchboard.support.AdminClient.Answer;
 import io.switchboard.support.Metrics;
@@ -334,7 +335,7 @@ class AdminApiTest {
       nodes.a().connect();
       Answer answer = api().get("/api/v1/node");
       assertEquals(200, answer.status(), answer.body());
-      assertEquals("dev", answer.json().getString("version"));
+      assertEquals(BuildInfo.current().version(), answer.json().getString("version"));
       assertEquals(2, answer.json().getInteger("connections"));
       assertEquals(1, answer.json().getInteger("rooms"));
       assertNotNull(answer.json().getString("node"));
