@@ -48,7 +48,9 @@ public record SwitchboardConfig(
     Tls tls,
     Auth auth,
     Ice ice,
-    ClientLimits clientLimits) {
+    ClientLimits clientLimits,
+    int handshakeTimeoutMillis,
+    int maxPendingHandshakesPerIp) {
 
   /** How log lines are written. */
   public enum LogFormat { JSON, TEXT }
@@ -99,7 +101,9 @@ public record SwitchboardConfig(
     CONNECTIONS_PER_IP_PER_SECOND("0"),
     CONNECTIONS_PER_IP_BURST("20"),
     MAX_CONNECTIONS_PER_IP("0"),
-    CLIENT_IP_HEADER("");
+    CLIENT_IP_HEADER(""),
+    HANDSHAKE_TIMEOUT_MS("10000"),
+    MAX_PENDING_HANDSHAKES_PER_IP("64");
 
     public final String defaultValue;
 
@@ -138,6 +142,9 @@ public record SwitchboardConfig(
     require(nodeTimeoutMillis >= 2 * nodeHeartbeatMillis, Setting.NODE_TIMEOUT_MS,
         "an integer >= 2 x NODE_HEARTBEAT_MS (" + 2 * nodeHeartbeatMillis + ")");
     require(redisTimeoutMillis >= 100, Setting.REDIS_TIMEOUT_MS, "an integer >= 100");
+    require(handshakeTimeoutMillis >= 100 && handshakeTimeoutMillis <= 300_000, Setting.HANDSHAKE_TIMEOUT_MS,
+        "an integer 100-300000");
+    require(maxPendingHandshakesPerIp >= 0, Setting.MAX_PENDING_HANDSHAKES_PER_IP, "an integer >= 0");
     allowedOrigins = Set.copyOf(allowedOrigins);
   }
 
@@ -196,7 +203,9 @@ public record SwitchboardConfig(
         SecuritySettings.tls(get),
         SecuritySettings.auth(get),
         SecuritySettings.ice(get),
-        SecuritySettings.clientLimits(get));
+        SecuritySettings.clientLimits(get),
+        integer(Setting.HANDSHAKE_TIMEOUT_MS, get.apply(Setting.HANDSHAKE_TIMEOUT_MS)),
+        integer(Setting.MAX_PENDING_HANDSHAKES_PER_IP, get.apply(Setting.MAX_PENDING_HANDSHAKES_PER_IP)));
   }
 
   /**

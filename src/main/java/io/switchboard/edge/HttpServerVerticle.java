@@ -1,6 +1,8 @@
 package io.switchboard.edge;
 
-import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.switchboard.edge.dialect.Dialect;
 import io.switchboard.edge.dialect.Link;
 import io.switchboard.edge.dialect.direct.DirectDialect;
@@ -18,7 +20,8 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.ServerWebSocket;
-import io.vertx.core.http.ServerWebSocketHandshake;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.ext.web.Router;
@@ -51,6 +54,7 @@ public final class HttpServerVerticle extends VerticleBase {
   // Owned by this verticle's event loop.
   private final Set<Connection> connections = new HashSet<>();
   private HttpServer server;
+  private RequestHeads heads;
   private long sweepTimer;
 
   /** @param port the port to listen on; negative for a free one shared by all instances */
@@ -75,6 +79,9 @@ public final class HttpServerVerticle extends VerticleBase {
         .setPerMessageWebSocketCompressionSupported(config.permessageDeflate())
         .setPerFrameWebSocketCompressionSupported(config.permessageDeflate())
         .setTcpNoDelay(true)
+        // The port speaks HTTP/1.1 and WebSocket only (README); an h2c or prior-knowledge HTTP/2
+        // client gets an HTTP/1.1 400 instead of a second protocol nothing here was tested with.
+        .setHttp2ClearTextEnabled(false)
         // Every HTTP response here is written on its event loop, which lets Vert.x skip a
         // 4 KiB cross-thread write queue per connection (kept for the life of a WebSocket).
         .setStrictThreadMode(true)
@@ -88,16 +95,21 @@ public final class HttpServerVerticle extends VerticleBase {
     }
 
     Router router = Router.router(vertx);
-    router.get("/health/live").handler(rc -> rc.json(new JsonObject().put("status", "UP")));
-    router.get("/health/ready").handler(rc -> {
-      boolean ready = node.ready();
-      rc.response().setStatusCode(ready ? 200 : 503);
-      rc.json(new JsonObject()
-          .put("status", ready ? "UP" : "DOWN")
-          .put("draining", node.draining())
-          .put("backplane", node.backplane.ready() ? "UP" : "DOWN"));
-    });
-    router.get("/metrics").handler(PrometheusScrapingHandler.create(node.registry));
+    for (String probe : new String[] {"/health/live", "/health/ready"}) {
+      router.route(probe).method(HttpMethod.GET).method(HttpMethod.HEAD).handler(rc -> {
+        boolean ready = node.ready();
+        JsonObject body = new JsonObject().put("status", "UP");
+        if (probe.endsWith("ready")) {
+          rc.response().setStatusCode(ready ? 200 : 503);
+          body.put("status", ready ? "UP" : "DOWN")
+              .put("draining", node.draining())
+              .put("backplane", node.backplane.ready() ? "UP" : "DOWN");
+        }
+        rc.json(body);
+      });
+    }
+    router.route("/metrics").method(HttpMethod.GET).method(HttpMethod.HEAD)
+        .handler(PrometheusScrapingHandler.create(node.registry));
     router.route(IceServersEndpoint.PATH).handler(new IceServersEndpoint(node));
     router.route(EngineIoServer.PATH)
         .handler(BodyHandler.create(false).setBodyLimit(config.maxFrameBytesHard()))
@@ -105,20 +117,24 @@ public final class HttpServerVerticle extends VerticleBase {
         .failureHandler(node.engineIo::failed);
     Webroot.mount(router);
 
+    heads = new RequestHeads(node, TimeUnit.MILLISECONDS.toNanos(config.handshakeTimeoutMillis()));
     long pingAfter = TimeUnit.SECONDS.toNanos(config.pingIntervalSeconds());
     long idleAfter = TimeUnit.SECONDS.toNanos(config.idleTimeoutSeconds());
-    long sweepMillis = Math.max(100, Math.min(1000, config.pingIntervalSeconds() * 1000L / 4));
+    long sweepMillis = Math.max(100, Math.min(Math.min(1000, config.handshakeTimeoutMillis() / 4),
+        config.pingIntervalSeconds() * 1000L / 4));
     sweepTimer = vertx.setPeriodic(sweepMillis, id -> {
       long now = System.nanoTime();
       // Copy: a close may remove entries while we iterate.
       for (Connection c : new ArrayList<>(connections)) {
         c.checkAlive(now, pingAfter, idleAfter);
       }
+      heads.sweep(now);
     });
 
     server = vertx.createHttpServer(options)
-        .webSocketHandshakeHandler(this::onHandshake)
-        .requestHandler(router);
+        .connectionHandler(heads::opened)
+        .invalidRequestHandler(HttpServerVerticle::onInvalidRequest)
+        .requestHandler(request -> onRequest(request, router));
     return server.listen();
   }
 
@@ -138,43 +154,97 @@ public final class HttpServerVerticle extends VerticleBase {
     return null;
   }
 
-  private void onHandshake(ServerWebSocketHandshake handshake) {
-    if (EngineIoServer.PATH.equals(handshake.path())) {
-      node.engineIo.handshake(handshake);
+  private void onRequest(HttpServerRequest request, Router router) {
+    heads.started(request);
+    if (!wellFormedTarget(request.uri())) {
+      // Left to the router, these fail inside it: a 500 and an ERROR log line on demand.
+      HttpUpgrade.refuse(request.response(), 400);
       return;
     }
-    Function<Link, Dialect> dialect = dialectAt(handshake.path());
-    if (dialect == null) {
-      handshake.reject(404);
+    if (HttpUpgrade.requested(request)) {
+      onUpgrade(request);
+    } else {
+      router.handle(request);
+    }
+  }
+
+  /**
+   * Whether {@code uri} is an origin-form target ({@code /path?query}) whose escapes decode. The
+   * router and Engine.IO decode them, and {@code *} or {@code %ZZ} made them throw.
+   */
+  static boolean wellFormedTarget(String uri) {
+    if (uri == null || !uri.startsWith("/")) {
+      return false;
+    }
+    try {
+      QueryStringDecoder decoder = new QueryStringDecoder(uri);
+      decoder.path();
+      decoder.parameters();
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /**
+   * A request Netty could not parse (line or headers too long, bad characters). Vert.x's own
+   * answer leaves its active-requests gauge up by one for each: the response is ended and the
+   * connection closed in the same call, and the close cancels the write that would have reported
+   * the response's end to the metrics. Closing only once the response is written keeps it level.
+   */
+  private static void onInvalidRequest(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    int status = cause instanceof TooLongHttpLineException ? 414
+        : cause instanceof TooLongHttpHeaderException ? 431 : 400;
+    request.response().setStatusCode(status).putHeader("Connection", "close").end()
+        .onComplete(v -> request.connection().close());
+  }
+
+  private void onUpgrade(HttpServerRequest request) {
+    String path = request.path();
+    boolean engineIo = EngineIoServer.PATH.equals(path);
+    Function<Link, Dialect> dialect = engineIo ? null : dialectAt(path);
+    if (!engineIo && dialect == null) {
+      HttpUpgrade.refuse(request.response(), 404);
       return;
     }
-    String origin = handshake.headers().get("Origin");
+    int problem = HttpUpgrade.problem(request);
+    if (problem != 0) {
+      HttpUpgrade.refuse(request.response(), problem);
+      return;
+    }
+    if (engineIo) {
+      node.engineIo.upgrade(request, () -> heads.forget(request.connection()));
+      return;
+    }
+    String origin = request.getHeader("Origin");
     if (origin != null && !node.originAllowed(origin)) {
       node.metrics.connectionRejected("origin");
-      handshake.reject(403);
+      HttpUpgrade.refuse(request.response(), 403);
       return;
     }
     Ticket ticket;
     try {
-      ticket = node.admit(new ClientRequest(handshake.headers(), handshake.query(), handshake.remoteAddress()));
+      ticket = node.admit(new ClientRequest(request.headers(), request.query(), request.remoteAddress()));
     } catch (Refused refused) {
-      handshake.reject(refused.status());
+      HttpUpgrade.refuse(request.response(), refused.status());
       return;
     }
     // A relay socket joins the room of its path at once: one its token does not allow is refused here.
-    if (handshake.path().startsWith(RELAY_PREFIX)
-        && !ticket.identity().mayJoin(handshake.path().substring(RELAY_PREFIX.length()))) {
+    if (path.startsWith(RELAY_PREFIX) && !ticket.identity().mayJoin(path.substring(RELAY_PREFIX.length()))) {
       ticket.release();
       node.metrics.connectionRejected("forbidden");
-      handshake.reject(403);
+      HttpUpgrade.refuse(request.response(), 403);
       return;
     }
-    handshake.accept()
+    heads.forget(request.connection());
+    request.toWebSocket()
         .onSuccess(ws -> onOpen(ws, dialect, ticket))
         .onFailure(e -> ticket.release());
   }
 
   private void onOpen(ServerWebSocket ws, Function<Link, Dialect> dialect, Ticket ticket) {
+    FrameGuard.requireUtf8(ws);
     node.metrics.connectionOpened();
     Connection connection = new Connection(ws, context, node.hub, dialect, node.metrics, node.config, ticket);
     connections.add(connection);
@@ -186,11 +256,12 @@ public final class HttpServerVerticle extends VerticleBase {
       node.metrics.connectionClosed();
     });
     ws.exceptionHandler(e -> {
-      // Netty refuses a frame over the hard limit before any handler sees it; answer with the
+      // Netty refuses a frame that breaks RFC 6455 before any handler sees it; answer with the
       // close code that says why, before Vert.x drops the connection.
-      if (e instanceof CorruptedWebSocketFrameException corrupt
-          && corrupt.closeStatus().code() == CloseReason.FRAME_TOO_BIG.code()) {
-        connection.closeNow(CloseReason.FRAME_TOO_BIG);
+      CloseReason reason = FrameGuard.closeFor(e);
+      if (reason != null) {
+        connection.closeNow(reason);
+        FrameGuard.flush(ws);
       } else {
         log.debug("socket error on peer {}", connection.session().peer(), e);
       }
