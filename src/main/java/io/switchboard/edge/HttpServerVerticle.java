@@ -188,15 +188,20 @@ public final class HttpServerVerticle extends VerticleBase {
 
   /**
    * A request Netty could not parse (line or headers too long, bad characters). Vert.x's own
-   * answer leaves its active-requests gauge up by one for each: the response is ended and the
-   * connection closed in the same call, and the close cancels the write that would have reported
-   * the response's end to the metrics. Closing only once the response is written keeps it level.
+   * answer ends the response, and its metrics lower the active-requests gauge only once both the
+   * request and the response have ended; the request of an unparseable message never ends, so
+   * the gauge rose by one for each. Here only the head is written (with {@code Content-Length: 0}
+   * it is a whole response to the client) and the connection closed: Vert.x then counts the
+   * request as reset, which lowers the gauge.
    */
   private static void onInvalidRequest(HttpServerRequest request) {
     Throwable cause = request.decoderResult().cause();
     int status = cause instanceof TooLongHttpLineException ? 414
         : cause instanceof TooLongHttpHeaderException ? 431 : 400;
-    request.response().setStatusCode(status).putHeader("Connection", "close").end()
+    request.response().setStatusCode(status)
+        .putHeader("Connection", "close")
+        .putHeader("Content-Length", "0")
+        .writeHead()
         .onComplete(v -> request.connection().close());
   }
 
