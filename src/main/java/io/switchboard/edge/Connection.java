@@ -259,7 +259,8 @@ final class Connection implements Outbound, Link {
    * Sends the close frame and takes the peer out of its rooms at once, so that the other members
    * hear {@code peer-left} now rather than when the TCP connection finally ends. A client that
    * does not answer the close (an idle or slow one never will) loses the TCP connection after
-   * {@link #CLOSE_GRACE_MILLIS}.
+   * {@link #CLOSE_GRACE_MILLIS}; a slow consumer that has not read enough by then to make room
+   * for the close frame never receives it (docs/protocol.md).
    */
   void closeNow(CloseReason reason) {
     if (closed) {
@@ -269,7 +270,18 @@ final class Connection implements Outbound, Link {
     closed = true;
     metrics.closedBy(reason);
     hub.close(session);
-    ws.close(reason.code(), reason.text());
+    if (ws.writeQueueFull()) {
+      // A close frame queued behind a full queue (a slow consumer's) would be cancelled by the
+      // drop below, and Vert.x logs that cancellation as a 30-line stack trace; so it waits for
+      // room, which a reader that catches up within the grace makes, and then gets 4001.
+      ws.drainHandler(v -> {
+        if (!tcpClosed && !ws.isClosed()) {
+          ws.close(reason.code(), reason.text());
+        }
+      });
+    } else {
+      ws.close(reason.code(), reason.text());
+    }
     context.owner().setTimer(CLOSE_GRACE_MILLIS, id -> {
       if (!tcpClosed) {
         // Vert.x offers no public way to drop the transport; the close frame may be stuck
