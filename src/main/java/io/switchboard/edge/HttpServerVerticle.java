@@ -156,8 +156,10 @@ public final class HttpServerVerticle extends VerticleBase {
 
   private void onRequest(HttpServerRequest request, Router router) {
     heads.started(request);
-    if (!wellFormedTarget(request.uri())) {
-      // Left to the router, these fail inside it: a 500 and an ERROR log line on demand.
+    if (!wellFormedTarget(request.uri()) || request.headers().getAll("Host").size() != 1
+        || request.authority() == null) {
+      // Left to the router, these fail inside it: a 500 and an ERROR log line on demand. One
+      // readable Host is also what RFC 9112 section 3.2 requires.
       HttpUpgrade.refuse(request.response(), 400);
       return;
     }

@@ -69,6 +69,14 @@ class HttpEdgeTest {
   }
 
   @Test
+  void answersARequestWithoutOneHostWith400() {
+    assertTrue(exchange("GET /health/live HTTP/1.1\r\n\r\n").startsWith("HTTP/1.1 400"));
+    assertTrue(exchange("GET /health/live HTTP/1.0\r\n\r\n").startsWith("HTTP/1.0 400"));
+    assertTrue(exchange("GET /health/live HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").startsWith("HTTP/1.1 400"));
+    assertTrue(exchange("GET /health/live HTTP/1.1\r\nHost: a:b:c\r\n\r\n").startsWith("HTTP/1.1 400"));
+  }
+
+  @Test
   void answersAsteriskFormAndAbsentTargetsWith400() {
     assertTrue(exchange("GET * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").startsWith("HTTP/1.1 400"));
     assertTrue(exchange("OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").startsWith("HTTP/1.1 400"));
