@@ -174,7 +174,7 @@ public final class HttpServerVerticle extends VerticleBase {
    * Whether {@code uri} is an origin-form target ({@code /path?query}) whose escapes decode. The
    * router and Engine.IO decode them, and {@code *} or {@code %ZZ} made them throw.
    */
-  static boolean wellFormedTarget(String uri) {
+  private static boolean wellFormedTarget(String uri) {
     if (uri == null || !uri.startsWith("/")) {
       return false;
     }
