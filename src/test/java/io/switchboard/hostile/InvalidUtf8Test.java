@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.switchboard.support.EngineIoPollingClient;
 import io.switchboard.support.ServerFixture;
 import io.switchboard.support.TestClient;
+import io.switchboard.support.Topology;
 import io.switchboard.support.WireSocket;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
@@ -14,6 +15,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -64,6 +66,40 @@ class InvalidUtf8Test {
     assertEquals("after", receiver.nextText(TestClient.WAIT));
     receiver.sendText("still open");
     assertEquals("still open", third.nextText(TestClient.WAIT));
+  }
+
+  @Test
+  void relayAcrossTwoNodesFailsTheSenderAndRelaysNothingToTheOtherNode() {
+    try (Topology cluster = Topology.twoNodesOnRedis(Map.of())) {
+      WireSocket receiver = cluster.b().track(WireSocket.open(cluster.b().port(), "/relay/utf8-x", random));
+      WireSocket sender = cluster.a().track(WireSocket.open(cluster.a().port(), "/relay/utf8-x", random));
+      // The receiver is reachable once one message has crossed; repeats may still be on their way.
+      String got = null;
+      for (int attempt = 0; attempt < 50 && got == null; attempt++) {
+        sender.sendText("hello");
+        WireSocket.Frame f = receiver.next(java.time.Duration.ofMillis(100));
+        got = f == null ? null : f.text();
+      }
+      assertEquals("hello", got);
+      sender.sendText("last hello");
+      for (int i = 0; i < 60 && !"last hello".equals(got); i++) {
+        got = receiver.nextText(TestClient.WAIT);
+      }
+
+      sender.send(WireSocket.TEXT, FF_FE);
+      assertEquals(1007, sender.awaitClose(TestClient.WAIT));
+      WireSocket third = cluster.a().track(WireSocket.open(cluster.a().port(), "/relay/utf8-x", random));
+      for (int attempt = 0; attempt < 50; attempt++) {
+        third.sendText("after");
+        WireSocket.Frame f = receiver.next(java.time.Duration.ofMillis(100));
+        if (f != null) {
+          assertEquals("after", f.text(), "the first thing across after the bad frame is the next good one");
+          break;
+        }
+        assertTrue(attempt < 49, "nothing crossed after the bad frame");
+      }
+      cluster.closeClients();
+    }
   }
 
   @Test
