@@ -82,6 +82,10 @@ public final class HttpServerVerticle extends VerticleBase {
         // The port speaks HTTP/1.1 and WebSocket only (README); an h2c or prior-knowledge HTTP/2
         // client gets an HTTP/1.1 400 instead of a second protocol nothing here was tested with.
         .setHttp2ClearTextEnabled(false)
+        // How long a socket we sent a close frame is kept for the client's answer. Vert.x waits
+        // 10 s; the client of a refused frame is never heard again (the decoder discards what
+        // follows), so this is the time it gets to read the close frame and end its side.
+        .setWebSocketClosingTimeout((int) TimeUnit.MILLISECONDS.toSeconds(Connection.CLOSE_GRACE_MILLIS))
         // Every HTTP response here is written on its event loop, which lets Vert.x skip a
         // 4 KiB cross-thread write queue per connection (kept for the life of a WebSocket).
         .setStrictThreadMode(true)
@@ -251,9 +255,9 @@ public final class HttpServerVerticle extends VerticleBase {
   }
 
   private void onOpen(ServerWebSocket ws, Function<Link, Dialect> dialect, Ticket ticket) {
-    FrameGuard.requireUtf8(ws);
     node.metrics.connectionOpened();
     Connection connection = new Connection(ws, context, node.hub, dialect, node.metrics, node.config, ticket);
+    FrameGuard.guard(ws, connection::closeNow);
     connections.add(connection);
     ws.closeHandler(v -> {
       connections.remove(connection);
@@ -262,17 +266,7 @@ public final class HttpServerVerticle extends VerticleBase {
       connection.onClosed();
       node.metrics.connectionClosed();
     });
-    ws.exceptionHandler(e -> {
-      // Netty refuses a frame that breaks RFC 6455 before any handler sees it; answer with the
-      // close code that says why, before Vert.x drops the connection.
-      CloseReason reason = FrameGuard.closeFor(e);
-      if (reason != null) {
-        connection.closeNow(reason);
-        FrameGuard.flush(ws);
-      } else {
-        log.debug("socket error on peer {}", connection.session().peer(), e);
-      }
-    });
+    ws.exceptionHandler(e -> log.debug("socket error on peer {}", connection.session().peer(), e));
   }
 
   @Override

@@ -50,14 +50,40 @@ class InvalidUtf8Test {
     return fixture.track(WireSocket.open(fixture.port(), path, random));
   }
 
+  /**
+   * Returns once every receiver is in the room with {@code sender}: a relay socket's join completes
+   * after it opens, unannounced, so the sender repeats until each has one message, then sends a
+   * last one that each reads up to, after which no repeat is still on its way.
+   */
+  private static void joined(WireSocket sender, WireSocket... receivers) {
+    boolean[] heard = new boolean[receivers.length];
+    int missing = receivers.length;
+    for (int attempt = 0; attempt < 50 && missing > 0; attempt++) {
+      sender.sendText("hello");
+      for (int i = 0; i < receivers.length; i++) {
+        if (!heard[i] && receivers[i].next(java.time.Duration.ofMillis(100)) != null) {
+          heard[i] = true;
+          missing--;
+        }
+      }
+    }
+    assertEquals(0, missing, "receivers that never joined");
+    sender.sendText("synced");
+    for (WireSocket receiver : receivers) {
+      String text = "";
+      for (int i = 0; i < 60 && !"synced".equals(text); i++) {
+        text = receiver.nextText(TestClient.WAIT);
+      }
+      assertEquals("synced", text);
+    }
+  }
+
   @Test
   void relayFailsTheSenderWith1007AndRelaysNothing() {
     WireSocket receiver = open("/relay/utf8");
     WireSocket sender = open("/relay/utf8");
     WireSocket third = open("/relay/utf8");
-    sender.sendText("hello");
-    assertEquals("hello", receiver.nextText(TestClient.WAIT));
-    assertEquals("hello", third.nextText(TestClient.WAIT));
+    joined(sender, receiver, third);
 
     sender.send(WireSocket.TEXT, FF_FE);
     assertEquals(1007, sender.awaitClose(TestClient.WAIT), "sender of invalid UTF-8");
@@ -106,8 +132,7 @@ class InvalidUtf8Test {
   void relayFailsAMessageWhoseInvalidBytesAreInALaterFragment() {
     WireSocket receiver = open("/relay/utf8-frag");
     WireSocket sender = open("/relay/utf8-frag");
-    sender.sendText("ready");
-    assertEquals("ready", receiver.nextText(TestClient.WAIT));
+    joined(sender, receiver);
 
     sender.send(false, 0, WireSocket.TEXT, "valid start ".getBytes(StandardCharsets.UTF_8), true);
     // U+20AC split across fragments is fine; an invalid continuation byte is not.
@@ -115,6 +140,7 @@ class InvalidUtf8Test {
     sender.send(true, 0, WireSocket.CONTINUATION, new byte[] {(byte) 0x28}, true);
     assertEquals(1007, sender.awaitClose(TestClient.WAIT));
     WireSocket other = open("/relay/utf8-frag");
+    joined(other, receiver);
     other.sendText("after");
     assertEquals("after", receiver.nextText(TestClient.WAIT));
   }

@@ -269,7 +269,10 @@ public final class WireSocket implements AutoCloseable {
   /**
    * Reads until the server's close frame and returns its code, or {@link #NO_CLOSE_FRAME} if the
    * TCP connection ends first; the frames skipped on the way are added to {@code skipped} when it
-   * is not null. Fails if neither happens within {@code timeout}.
+   * is not null. Fails if neither happens within {@code timeout}. A close frame is answered as a
+   * browser does: a close frame back, then the end of this side's output (RFC 6455 section 7.1.1
+   * lets a client close once it has sent and received a close), so the server need not wait out
+   * its grace for a client whose answer it no longer reads.
    */
   public int awaitClose(Duration timeout, List<Frame> skipped) {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -286,6 +289,12 @@ public final class WireSocket implements AutoCloseable {
         break;
       }
       if (f.opcode() == CLOSE) {
+        send(CLOSE, f.payload().length >= 2 ? java.util.Arrays.copyOf(f.payload(), 2) : new byte[0]);
+        try {
+          socket.shutdownOutput();
+        } catch (IOException e) {
+          eof = true; // already reset: nothing more to read either
+        }
         return f.closeCode();
       }
       if (skipped != null) {

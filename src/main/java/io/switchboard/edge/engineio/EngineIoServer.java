@@ -294,18 +294,15 @@ public final class EngineIoServer {
   }
 
   private void listen(ServerWebSocket ws, EngineIoSession session, Context here) {
-    FrameGuard.requireUtf8(ws);
+    FrameGuard.guard(ws, reason -> {
+      if (!ws.isClosed()) {
+        ws.close(reason.code(), reason.text());
+      }
+    });
     ws.textMessageHandler(text -> session.owner.runOnContext(v -> session.onWebSocketText(ws, text)));
     ws.binaryMessageHandler(data -> session.owner.runOnContext(v -> session.onWebSocketBinary(ws, data.getBytes())));
     ws.closeHandler(v -> session.owner.runOnContext(w -> session.onWebSocketClosed(ws)));
-    ws.exceptionHandler(e -> {
-      // Vert.x drops the TCP connection right after this: the close frame says why first.
-      CloseReason reason = FrameGuard.closeFor(e);
-      if (reason != null && !ws.isClosed()) {
-        ws.close(reason.code(), reason.text());
-        FrameGuard.flush(ws);
-      }
-    });
+    ws.exceptionHandler(e -> { });
   }
 
   // ---- shared by sessions ----
