@@ -50,7 +50,9 @@ public record SwitchboardConfig(
     Ice ice,
     ClientLimits clientLimits,
     int adminPort,
-    String adminApiKey) {
+    String adminApiKey,
+    int handshakeTimeoutMillis,
+    int maxPendingHandshakesPerIp) {
 
   /** How log lines are written. */
   public enum LogFormat { JSON, TEXT }
@@ -103,7 +105,9 @@ public record SwitchboardConfig(
     MAX_CONNECTIONS_PER_IP("0"),
     CLIENT_IP_HEADER(""),
     ADMIN_PORT(""),
-    ADMIN_API_KEY("");
+    ADMIN_API_KEY(""),
+    HANDSHAKE_TIMEOUT_MS("10000"),
+    MAX_PENDING_HANDSHAKES_PER_IP("64");
 
     public final String defaultValue;
 
@@ -150,6 +154,9 @@ public record SwitchboardConfig(
     // A key with nowhere to use it would make an operator believe the API is on.
     require(adminApiKey.isEmpty() || adminPort != ADMIN_OFF, Setting.ADMIN_API_KEY,
         "unset when ADMIN_PORT is unset: the server API only listens on ADMIN_PORT");
+    require(handshakeTimeoutMillis >= 100 && handshakeTimeoutMillis <= 300_000, Setting.HANDSHAKE_TIMEOUT_MS,
+        "an integer 100-300000");
+    require(maxPendingHandshakesPerIp >= 0, Setting.MAX_PENDING_HANDSHAKES_PER_IP, "an integer >= 0");
     allowedOrigins = Set.copyOf(allowedOrigins);
   }
 
@@ -220,7 +227,9 @@ public record SwitchboardConfig(
         SecuritySettings.ice(get),
         SecuritySettings.clientLimits(get),
         adminPort(get.apply(Setting.ADMIN_PORT)),
-        get.apply(Setting.ADMIN_API_KEY));
+        get.apply(Setting.ADMIN_API_KEY),
+        integer(Setting.HANDSHAKE_TIMEOUT_MS, get.apply(Setting.HANDSHAKE_TIMEOUT_MS)),
+        integer(Setting.MAX_PENDING_HANDSHAKES_PER_IP, get.apply(Setting.MAX_PENDING_HANDSHAKES_PER_IP)));
   }
 
   /**

@@ -110,7 +110,7 @@ final class Connection implements Outbound, Link {
       writeToSocket(frame.bytes, frame.binary);
     }
     if (closedBeforeOpen != null) {
-      ws.close(closedBeforeOpen.code(), closedBeforeOpen.text());
+      closeFrame(closedBeforeOpen.code(), closedBeforeOpen.text());
       scheduleDrop();
     }
   }
@@ -329,7 +329,8 @@ final class Connection implements Outbound, Link {
    * Sends the close frame and takes the peer out of its rooms at once, so that the other members
    * hear {@code peer-left} now rather than when the TCP connection finally ends. A client that
    * does not answer the close (an idle or slow one never will) loses the TCP connection after
-   * {@link #CLOSE_GRACE_MILLIS}.
+   * {@link #CLOSE_GRACE_MILLIS}; a slow consumer that has not read enough by then to make room
+   * for the close frame never receives it (docs/protocol.md).
    */
   void closeNow(CloseReason reason) {
     closeNow(reason, reason.code(), reason.text());
@@ -348,8 +349,23 @@ final class Connection implements Outbound, Link {
       closedBeforeOpen = reason; // the client hears it as soon as its upgrade is accepted
       return;
     }
-    ws.close(code, text);
+    closeFrame(code, text);
     scheduleDrop();
+  }
+
+  private void closeFrame(short code, String text) {
+    if (ws.writeQueueFull()) {
+      // A close frame queued behind a full queue (a slow consumer's) would be cancelled by the
+      // drop below, and Vert.x logs that cancellation as a 30-line stack trace; so it waits for
+      // room, which a reader that catches up within the grace makes, and then gets 4001.
+      ws.drainHandler(v -> {
+        if (!tcpClosed && !ws.isClosed()) {
+          ws.close(code, text);
+        }
+      });
+    } else {
+      ws.close(code, text);
+    }
   }
 
   private void scheduleDrop() {

@@ -1,6 +1,8 @@
 package io.switchboard.edge;
 
-import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.switchboard.BuildInfo;
 import io.switchboard.edge.dialect.Dialect;
 import io.switchboard.edge.dialect.Link;
@@ -19,7 +21,8 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.ServerWebSocket;
-import io.vertx.core.http.ServerWebSocketHandshake;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.ext.web.Router;
@@ -52,6 +55,7 @@ public final class HttpServerVerticle extends VerticleBase {
   // Owned by this verticle's event loop.
   private final Set<Connection> connections = new HashSet<>();
   private HttpServer server;
+  private RequestHeads heads;
   private long sweepTimer;
 
   /** @param port the port to listen on; negative for a free one shared by all instances */
@@ -76,6 +80,13 @@ public final class HttpServerVerticle extends VerticleBase {
         .setPerMessageWebSocketCompressionSupported(config.permessageDeflate())
         .setPerFrameWebSocketCompressionSupported(config.permessageDeflate())
         .setTcpNoDelay(true)
+        // The port speaks HTTP/1.1 and WebSocket only (README); an h2c or prior-knowledge HTTP/2
+        // client gets an HTTP/1.1 400 instead of a second protocol nothing here was tested with.
+        .setHttp2ClearTextEnabled(false)
+        // How long a socket we sent a close frame is kept for the client's answer. Vert.x waits
+        // 10 s; the client of a refused frame is never heard again (the decoder discards what
+        // follows), so this is the time it gets to read the close frame and end its side.
+        .setWebSocketClosingTimeout((int) TimeUnit.MILLISECONDS.toSeconds(Connection.CLOSE_GRACE_MILLIS))
         // Every HTTP response here is written on its event loop, which lets Vert.x skip a
         // 4 KiB cross-thread write queue per connection (kept for the life of a WebSocket).
         .setStrictThreadMode(true)
@@ -89,17 +100,22 @@ public final class HttpServerVerticle extends VerticleBase {
     }
 
     Router router = Router.router(vertx);
-    router.get("/health/live").handler(rc -> rc.json(new JsonObject().put("status", "UP")));
-    router.get("/health/ready").handler(rc -> {
-      boolean ready = node.ready();
-      rc.response().setStatusCode(ready ? 200 : 503);
-      rc.json(new JsonObject()
-          .put("status", ready ? "UP" : "DOWN")
-          .put("draining", node.draining())
-          .put("backplane", node.backplane.ready() ? "UP" : "DOWN"));
-    });
-    if (!config.adminEnabled()) {
-      router.get("/metrics").handler(PrometheusScrapingHandler.create(node.registry)); // else on ADMIN_PORT
+    for (String probe : new String[] {"/health/live", "/health/ready"}) {
+      router.route(probe).method(HttpMethod.GET).method(HttpMethod.HEAD).handler(rc -> {
+        boolean ready = node.ready();
+        JsonObject body = new JsonObject().put("status", "UP");
+        if (probe.endsWith("ready")) {
+          rc.response().setStatusCode(ready ? 200 : 503);
+          body.put("status", ready ? "UP" : "DOWN")
+              .put("draining", node.draining())
+              .put("backplane", node.backplane.ready() ? "UP" : "DOWN");
+        }
+        rc.json(body);
+      });
+    }
+    if (!config.adminEnabled()) { // else on ADMIN_PORT
+      router.route("/metrics").method(HttpMethod.GET).method(HttpMethod.HEAD)
+          .handler(PrometheusScrapingHandler.create(node.registry));
     }
     router.get("/version").handler(rc -> rc.json(BuildInfo.current().toJson()));
     router.route(IceServersEndpoint.PATH).handler(new IceServersEndpoint(node));
@@ -109,20 +125,24 @@ public final class HttpServerVerticle extends VerticleBase {
         .failureHandler(node.engineIo::failed);
     Webroot.mount(router);
 
+    heads = new RequestHeads(node, TimeUnit.MILLISECONDS.toNanos(config.handshakeTimeoutMillis()));
     long pingAfter = TimeUnit.SECONDS.toNanos(config.pingIntervalSeconds());
     long idleAfter = TimeUnit.SECONDS.toNanos(config.idleTimeoutSeconds());
-    long sweepMillis = Math.max(100, Math.min(1000, config.pingIntervalSeconds() * 1000L / 4));
+    long sweepMillis = Math.max(100, Math.min(Math.min(1000, config.handshakeTimeoutMillis() / 4),
+        config.pingIntervalSeconds() * 1000L / 4));
     sweepTimer = vertx.setPeriodic(sweepMillis, id -> {
       long now = System.nanoTime();
       // Copy: a close may remove entries while we iterate.
       for (Connection c : new ArrayList<>(connections)) {
         c.checkAlive(now, pingAfter, idleAfter);
       }
+      heads.sweep(now);
     });
 
     server = vertx.createHttpServer(options)
-        .webSocketHandshakeHandler(this::onHandshake)
-        .requestHandler(router);
+        .connectionHandler(heads::opened)
+        .invalidRequestHandler(HttpServerVerticle::onInvalidRequest)
+        .requestHandler(request -> onRequest(request, router));
     return server.listen();
   }
 
@@ -142,43 +162,106 @@ public final class HttpServerVerticle extends VerticleBase {
     return null;
   }
 
-  private void onHandshake(ServerWebSocketHandshake handshake) {
-    if (EngineIoServer.PATH.equals(handshake.path())) {
-      node.engineIo.handshake(handshake);
+  private void onRequest(HttpServerRequest request, Router router) {
+    heads.started(request);
+    if (!wellFormedTarget(request.uri()) || request.headers().getAll("Host").size() != 1
+        || request.authority() == null) {
+      // Left to the router, these fail inside it: a 500 and an ERROR log line on demand. One
+      // readable Host is also what RFC 9112 section 3.2 requires.
+      HttpUpgrade.refuse(request.response(), 400);
       return;
     }
-    Function<Link, Dialect> dialect = dialectAt(handshake.path());
-    if (dialect == null) {
-      handshake.reject(404);
+    if (HttpUpgrade.requested(request)) {
+      onUpgrade(request);
+    } else {
+      router.handle(request);
+    }
+  }
+
+  /**
+   * Whether {@code uri} is an origin-form target ({@code /path?query}) whose escapes decode. The
+   * router and Engine.IO decode them, and {@code *} or {@code %ZZ} made them throw.
+   */
+  private static boolean wellFormedTarget(String uri) {
+    if (uri == null || !uri.startsWith("/")) {
+      return false;
+    }
+    try {
+      QueryStringDecoder decoder = new QueryStringDecoder(uri);
+      decoder.path();
+      decoder.parameters();
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /**
+   * A request Netty could not parse (line or headers too long, bad characters). Vert.x's own
+   * answer ends the response, and its metrics lower the active-requests gauge only once both the
+   * request and the response have ended; the request of an unparseable message never ends, so
+   * the gauge rose by one for each. Here only the head is written (with {@code Content-Length: 0}
+   * it is a whole response to the client) and the connection closed: Vert.x then counts the
+   * request as reset, which lowers the gauge.
+   */
+  private static void onInvalidRequest(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    int status = cause instanceof TooLongHttpLineException ? 414
+        : cause instanceof TooLongHttpHeaderException ? 431 : 400;
+    request.response().setStatusCode(status)
+        .putHeader("Connection", "close")
+        .putHeader("Content-Length", "0")
+        .writeHead()
+        .onComplete(v -> request.connection().close());
+  }
+
+  private void onUpgrade(HttpServerRequest request) {
+    String path = request.path();
+    boolean engineIo = EngineIoServer.PATH.equals(path);
+    Function<Link, Dialect> dialect = engineIo ? null : dialectAt(path);
+    if (!engineIo && dialect == null) {
+      HttpUpgrade.refuse(request.response(), 404);
       return;
     }
-    String origin = handshake.headers().get("Origin");
+    int problem = HttpUpgrade.problem(request);
+    if (problem != 0) {
+      HttpUpgrade.refuse(request.response(), problem);
+      return;
+    }
+    if (engineIo) {
+      node.engineIo.upgrade(request, () -> heads.forget(request.connection()));
+      return;
+    }
+    String origin = request.getHeader("Origin");
     if (origin != null && !node.originAllowed(origin)) {
       node.metrics.connectionRejected("origin");
-      handshake.reject(403);
+      HttpUpgrade.refuse(request.response(), 403);
       return;
     }
     Ticket ticket;
     try {
-      ticket = node.admit(new ClientRequest(handshake.headers(), handshake.query(), handshake.remoteAddress()));
+      ticket = node.admit(new ClientRequest(request.headers(), request.query(), request.remoteAddress()));
     } catch (Refused refused) {
-      handshake.reject(refused.status());
+      HttpUpgrade.refuse(request.response(), refused.status());
       return;
     }
     // A relay socket joins the room of its path at once: one its token does not allow is refused here.
-    if (handshake.path().startsWith(RELAY_PREFIX)
-        && !ticket.identity().mayJoin(handshake.path().substring(RELAY_PREFIX.length()))) {
+    if (path.startsWith(RELAY_PREFIX) && !ticket.identity().mayJoin(path.substring(RELAY_PREFIX.length()))) {
       ticket.release();
       node.metrics.connectionRejected("forbidden");
-      handshake.reject(403);
+      HttpUpgrade.refuse(request.response(), 403);
       return;
     }
+    heads.forget(request.connection());
     // The session and its dialect start before the upgrade is accepted, so that a socket whose
     // connecting is joining (a relay socket) is in its room on every node once it is open. A
     // refused join still upgrades: the client then hears why in the close code.
+    // Paused, the request keeps its end for toWebSocket, which resumes it, however long the
+    // join takes.
+    request.pause();
     Connection connection = new Connection(context, node.hub, dialect, node.metrics, node.config, ticket);
     connection.opening()
-        .transform(settled -> handshake.accept())
+        .transform(settled -> request.toWebSocket())
         .onSuccess(ws -> onOpen(ws, connection, ticket))
         .onFailure(e -> {
           ticket.release();
@@ -188,6 +271,7 @@ public final class HttpServerVerticle extends VerticleBase {
 
   private void onOpen(ServerWebSocket ws, Connection connection, Ticket ticket) {
     node.metrics.connectionOpened();
+    FrameGuard.guard(ws, connection::closeNow);
     connection.attach(ws);
     connections.add(connection);
     ws.closeHandler(v -> {
@@ -197,17 +281,8 @@ public final class HttpServerVerticle extends VerticleBase {
       connection.onClosed();
       node.metrics.connectionClosed();
     });
-    ws.exceptionHandler(e -> {
-      // Netty refuses a frame over the hard limit before any handler sees it; answer with the
-      // close code that says why, before Vert.x drops the connection.
-      if (e instanceof CorruptedWebSocketFrameException corrupt
-          && corrupt.closeStatus().code() == CloseReason.FRAME_TOO_BIG.code()) {
-        connection.closeNow(CloseReason.FRAME_TOO_BIG);
-      } else {
-        log.atDebug().addKeyValue("peer", connection.session().peer()).setCause(e)
-            .log("socket error on peer {}", connection.session().peer());
-      }
-    });
+    ws.exceptionHandler(e -> log.atDebug().addKeyValue("peer", connection.session().peer()).setCause(e)
+        .log("socket error on peer {}", connection.session().peer()));
   }
 
   @Override

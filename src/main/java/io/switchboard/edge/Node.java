@@ -17,6 +17,7 @@ import io.switchboard.signaling.Hub;
 import io.switchboard.signaling.Identity;
 import io.vertx.core.Vertx;
 import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -42,6 +43,8 @@ public final class Node implements Gate {
   private final Vertx vertx;
   private final long evictTimer;
   private final AtomicInteger connections = new AtomicInteger();
+  // Per TCP peer address: connections accepted whose first request head has not arrived yet.
+  private final ConcurrentHashMap<String, Integer> pendingHandshakes = new ConcurrentHashMap<>();
   private volatile boolean draining;
 
   public Node(Vertx vertx, SwitchboardConfig config, Hub hub, Backplane backplane, SignalingMetrics metrics,
@@ -145,6 +148,31 @@ public final class Node implements Gate {
         return true;
       }
     }
+  }
+
+  /**
+   * Counts a new TCP connection against its peer address until its first request head arrives;
+   * false (count unchanged) when the address already has {@code MAX_PENDING_HANDSHAKES_PER_IP}.
+   * Off behind a proxy ({@code CLIENT_IP_HEADER}): every connection comes from the proxy, and the
+   * client's address is in a header not read yet.
+   */
+  boolean holdPendingHandshake(String address) {
+    int max = config.maxPendingHandshakesPerIp();
+    if (max == 0 || !config.clientLimits().addressHeader().isEmpty()) {
+      return true;
+    }
+    boolean[] held = new boolean[1];
+    pendingHandshakes.compute(address, (a, n) -> {
+      int now = n == null ? 0 : n;
+      held[0] = now < max;
+      return held[0] ? now + 1 : n;
+    });
+    return held[0];
+  }
+
+  /** The connection counted by {@link #holdPendingHandshake} sent its head or closed. */
+  void releasePendingHandshake(String address) {
+    pendingHandshakes.computeIfPresent(address, (a, n) -> n <= 1 ? null : n - 1);
   }
 
   /** From now on, refuse new sockets and report not ready. */

@@ -6,6 +6,8 @@ package io.switchboard.wire;
  */
 public enum CloseReason {
   NORMAL(1000, "normal", false),
+  PROTOCOL_ERROR(1002, "protocol error", false),
+  INVALID_UTF8(1007, "invalid utf-8", false),
   FRAME_TOO_BIG(1009, "frame too big", false),
   INTERNAL(1011, "internal error", true),
   SHUTTING_DOWN(1012, "service restart", true),

@@ -9,6 +9,7 @@ public enum ErrorCode {
   BAD_MESSAGE("bad-message", "missing or invalid field", false),
   UNKNOWN_TYPE("unknown-type", "unknown message type", false),
   TOO_LARGE("too-large", "message too large", false),
+  TOO_COMPLEX("too-complex", "message nested too deep or holding too long a number", false),
   BINARY_NOT_SUPPORTED("binary-not-supported", "binary frames are not supported; send JSON text", false),
   RATE_LIMITED("rate-limited", "too many messages; slow down", true),
   ROOM_FULL("room-full", "room is full", true),

@@ -248,7 +248,10 @@ class SwitchboardConfigTest {
       "CONNECTIONS_PER_IP_PER_SECOND|-1",
       "CONNECTIONS_PER_IP_BURST|0",
       "MAX_CONNECTIONS_PER_IP|-1",
-      "CLIENT_IP_HEADER|X Forwarded"})
+      "CLIENT_IP_HEADER|X Forwarded",
+      "HANDSHAKE_TIMEOUT_MS|99",
+      "HANDSHAKE_TIMEOUT_MS|300001",
+      "MAX_PENDING_HANDSHAKES_PER_IP|-1"})
   void rejectsABadValueNamingTheVariable(String variable, String value) {
     ConfigException e = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(Map.of(variable, value)));
     assertEquals(variable, e.variable());

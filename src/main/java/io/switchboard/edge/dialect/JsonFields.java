@@ -3,6 +3,7 @@ package io.switchboard.edge.dialect;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import io.switchboard.wire.RawJson;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -14,7 +15,7 @@ import java.util.List;
  * can read its envelope and pass the rest (an SDP, a candidate) along untouched.
  */
 public final class JsonFields {
-  private static final JsonFactory JSON = JsonFactory.builder().build();
+  private static final JsonFactory JSON = JsonLimits.FACTORY;
 
   /** One field: its name, the raw bytes of its value, and the string value when it is one. */
   public record Field(String name, RawJson value, String text) {}
@@ -48,6 +49,8 @@ public final class JsonFields {
       if (p.nextToken() != null) {
         throw new MalformedJson("trailing content after the JSON object");
       }
+    } catch (StreamConstraintsException e) {
+      throw new MalformedJson(JsonLimits.describe(e));
     } catch (IOException | RuntimeException e) {
       throw new MalformedJson("malformed JSON");
     }

@@ -1,6 +1,8 @@
 package io.switchboard.edge.engineio;
 
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.switchboard.edge.FrameGuard;
+import io.switchboard.edge.HttpUpgrade;
 import io.switchboard.edge.dialect.Dialect;
 import io.switchboard.edge.dialect.Link;
 import io.switchboard.edge.engineio.EngineIoSession.Poll;
@@ -15,14 +17,17 @@ import io.switchboard.signaling.Hub;
 import io.vertx.core.Context;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.ServerWebSocket;
-import io.vertx.core.http.ServerWebSocketHandshake;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -142,8 +147,7 @@ public final class EngineIoServer {
       List<EngineIoPacket> packets;
       try {
         // Vert.x gives no text at all for an empty body; the codec refuses "" as it should.
-        String body = rc.body().asString(StandardCharsets.UTF_8.name());
-        packets = codec.decodePayload(body == null ? "" : body);
+        packets = codec.decodePayload(strictUtf8(rc.body().buffer()));
       } catch (EngineIoException e) {
         metrics.error(ErrorCode.BAD_MESSAGE);
         error(response, 400, BAD_REQUEST, "Bad request: " + e.getMessage());
@@ -234,18 +238,22 @@ public final class EngineIoServer {
 
   // ---- WebSocket ----
 
-  /** Handles a WebSocket upgrade of {@link #PATH}: a new session, or the upgrade of a polling one. */
-  public void handshake(ServerWebSocketHandshake handshake) {
-    Map<String, List<String>> query = new QueryStringDecoder(handshake.uri()).parameters();
+  /**
+   * Handles a well-formed WebSocket upgrade of {@link #PATH} (HttpUpgrade has checked it): a new
+   * session, or the upgrade of a polling one. {@code upgrading} runs just before the connection
+   * becomes a WebSocket.
+   */
+  public void upgrade(HttpServerRequest request, Runnable upgrading) {
+    Map<String, List<String>> query = new QueryStringDecoder(request.uri()).parameters();
     EngineIoCodec codec = codec(first(query, "EIO"));
     if (codec == null || !"websocket".equals(first(query, "transport"))) {
-      handshake.reject(400);
+      HttpUpgrade.refuse(request.response(), 400);
       return;
     }
-    String origin = handshake.headers().get("Origin");
+    String origin = request.getHeader("Origin");
     if (origin != null && !originAllowed.test(origin)) {
       metrics.connectionRejected("origin");
-      handshake.reject(403);
+      HttpUpgrade.refuse(request.response(), 403);
       return;
     }
     Context here = vertx.getOrCreateContext();
@@ -253,10 +261,11 @@ public final class EngineIoServer {
     if (sid != null) {
       EngineIoSession session = sessions.get(sid);
       if (session == null || session.codec != codec) {
-        handshake.reject(400);
+        HttpUpgrade.refuse(request.response(), 400);
         return;
       }
-      handshake.accept().onSuccess(ws -> {
+      upgrading.run();
+      request.toWebSocket().onSuccess(ws -> {
         listen(ws, session, here);
         session.owner.runOnContext(v -> session.upgradeTo(ws, here));
       });
@@ -264,12 +273,13 @@ public final class EngineIoServer {
     }
     Ticket ticket;
     try {
-      ticket = gate.admit(new ClientRequest(handshake.headers(), handshake.query(), handshake.remoteAddress()));
+      ticket = gate.admit(new ClientRequest(request.headers(), request.query(), request.remoteAddress()));
     } catch (Refused refused) {
-      handshake.reject(refused.status());
+      HttpUpgrade.refuse(request.response(), refused.status());
       return;
     }
-    handshake.accept()
+    upgrading.run();
+    request.toWebSocket()
         .onSuccess(ws -> {
           EngineIoSession session = open(codec, List.of(), ticket);
           session.attach(ws, here);
@@ -279,6 +289,11 @@ public final class EngineIoServer {
   }
 
   private void listen(ServerWebSocket ws, EngineIoSession session, Context here) {
+    FrameGuard.guard(ws, reason -> {
+      if (!ws.isClosed()) {
+        ws.close(reason.code(), reason.text());
+      }
+    });
     ws.textMessageHandler(text -> session.owner.runOnContext(v -> session.onWebSocketText(ws, text)));
     ws.binaryMessageHandler(data -> session.owner.runOnContext(v -> session.onWebSocketBinary(ws, data.getBytes())));
     ws.closeHandler(v -> session.owner.runOnContext(w -> session.onWebSocketClosed(ws)));
@@ -337,6 +352,24 @@ public final class EngineIoServer {
     response.setStatusCode(status)
         .putHeader("Content-Type", "application/json")
         .end(new JsonObject().put("code", code).put("message", message).encode());
+  }
+
+  /**
+   * The body as text, refusing bytes that are not UTF-8: decoding them leniently would turn them
+   * into U+FFFD and relay that, where the WebSocket transport refuses the same bytes (1007).
+   */
+  private static String strictUtf8(Buffer body) throws EngineIoException {
+    if (body == null) {
+      return ""; // Vert.x gives no buffer at all for an empty body; the codec refuses "" as it should
+    }
+    try {
+      return StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(body.getBytes())).toString();
+    } catch (CharacterCodingException e) {
+      throw new EngineIoException("payload is not UTF-8");
+    }
   }
 
   private static String first(Map<String, List<String>> query, String name) {

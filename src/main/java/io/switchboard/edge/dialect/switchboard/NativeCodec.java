@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import io.switchboard.edge.dialect.JsonLimits;
 import io.switchboard.edge.dialect.JsonText;
 import io.switchboard.wire.ClientRequestId;
 import io.switchboard.wire.ErrorCode;
@@ -45,7 +47,7 @@ public final class NativeCodec {
   /** The longest string {@code id} accepted, in characters. */
   public static final int MAX_ID_CHARS = 128;
 
-  private static final JsonFactory JSON = JsonFactory.builder().build();
+  private static final JsonFactory JSON = JsonLimits.FACTORY;
 
   /** A decoded envelope before its fields are checked against its type. */
   private static final class Envelope {
@@ -65,8 +67,8 @@ public final class NativeCodec {
   /**
    * Decodes one complete text message.
    *
-   * @throws SignalingException with {@code bad-json}, {@code bad-message}, {@code unknown-type}
-   *     or {@code peer-not-found}, carrying the request id when it could be read
+   * @throws SignalingException with {@code bad-json}, {@code too-complex}, {@code bad-message},
+   *     {@code unknown-type} or {@code peer-not-found}, carrying the request id when it could be read
    */
   public Command decode(byte[] frame) {
     Envelope e = parse(frame);
@@ -173,6 +175,8 @@ public final class NativeCodec {
         throw new SignalingException(ErrorCode.BAD_JSON, "trailing content after the JSON object", e.id);
       }
       return e;
+    } catch (StreamConstraintsException ex) {
+      throw new SignalingException(ErrorCode.TOO_COMPLEX, JsonLimits.describe(ex), e.id);
     } catch (JsonProcessingException ex) {
       throw new SignalingException(ErrorCode.BAD_JSON, "malformed JSON", e.id);
     } catch (IOException ex) {
