@@ -5,6 +5,8 @@ import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.switchboard.BuildInfo;
 import io.switchboard.edge.dialect.Dialect;
+import io.switchboard.edge.websocket.FrameGuard;
+import io.switchboard.edge.websocket.HttpUpgrade;
 import io.switchboard.edge.dialect.Link;
 import io.switchboard.edge.dialect.direct.DirectDialect;
 import io.switchboard.edge.dialect.relay.RelayDialect;

@@ -3,6 +3,7 @@ package io.switchboard.hostile;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.switchboard.support.EngineIoPollingClient;
 import io.switchboard.support.ServerFixture;
 import io.switchboard.support.TestClient;
 import io.vertx.core.json.JsonObject;
@@ -83,5 +84,21 @@ class JsonLimitsTest {
   void stillCallsBrokenJsonBadJson() {
     sender.send("{\"type\":\"signal\",\"room\":\"limits\",\"data\":[[[}");
     assertEquals("bad-json", sender.next("error").getString("code"));
+  }
+
+  @Test
+  void theOtherDialectsNameTheLimitToo() {
+    TestClient direct = fixture.open("/direct", "direct-limits");
+    direct.send("{\"type\":\"login\",\"name\":\"x\",\"deep\":" + nested(64) + "}");
+    JsonObject directError = direct.next("error");
+    assertEquals("too-complex", directError.getString("code"), directError.encode());
+    assertTrue(directError.getString("message").contains("64 levels"), directError.encode());
+
+    EngineIoPollingClient socketIo = fixture.track(EngineIoPollingClient.create(fixture.port(), 3));
+    socketIo.handshake();
+    assertEquals("0", socketIo.nextMessage(), "the Socket.IO connect");
+    socketIo.send("42[\"message\",{\"type\":\"mute\",\"room\":{\"id\":\"r\"},\"payload\":" + nested(64) + "}]");
+    String socketIoError = socketIo.nextMessage();
+    assertTrue(socketIoError.startsWith("2[\"signaling-error\",{\"code\":\"too-complex\""), socketIoError);
   }
 }

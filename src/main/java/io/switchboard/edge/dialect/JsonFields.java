@@ -50,7 +50,7 @@ public final class JsonFields {
         throw new MalformedJson("trailing content after the JSON object");
       }
     } catch (StreamConstraintsException e) {
-      throw new MalformedJson(JsonLimits.describe(e));
+      throw new MalformedJson(JsonLimits.describe(e), true);
     } catch (IOException | RuntimeException e) {
       throw new MalformedJson("malformed JSON");
     }
@@ -83,8 +83,20 @@ public final class JsonFields {
 
   /** The input was not one well-formed JSON object. */
   public static final class MalformedJson extends Exception {
+    private final boolean tooComplex;
+
     public MalformedJson(String message) {
+      this(message, false);
+    }
+
+    MalformedJson(String message, boolean tooComplex) {
       super(message, null, false, false);
+      this.tooComplex = tooComplex;
+    }
+
+    /** Well-formed for all we know, but beyond a limit of {@link JsonLimits}: the message names it. */
+    public boolean tooComplex() {
+      return tooComplex;
     }
   }
 }

@@ -1,8 +1,8 @@
 package io.switchboard.edge.engineio;
 
 import io.netty.handler.codec.http.QueryStringDecoder;
-import io.switchboard.edge.FrameGuard;
-import io.switchboard.edge.HttpUpgrade;
+import io.switchboard.edge.websocket.FrameGuard;
+import io.switchboard.edge.websocket.HttpUpgrade;
 import io.switchboard.edge.dialect.Dialect;
 import io.switchboard.edge.dialect.Link;
 import io.switchboard.edge.engineio.EngineIoSession.Poll;

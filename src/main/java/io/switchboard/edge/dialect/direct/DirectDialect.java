@@ -73,7 +73,11 @@ public final class DirectDialect implements Dialect, Event.Visitor<byte[]> {
     try {
       fields = JsonFields.parse(message);
     } catch (JsonFields.MalformedJson e) {
-      error(ErrorCode.BAD_JSON, "Invalid JSON");
+      if (e.tooComplex()) {
+        error(ErrorCode.TOO_COMPLEX, e.getMessage());
+      } else {
+        error(ErrorCode.BAD_JSON, "Invalid JSON");
+      }
       return;
     }
     String type = fields.text("type");

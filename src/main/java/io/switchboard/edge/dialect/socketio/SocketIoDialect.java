@@ -3,8 +3,10 @@ package io.switchboard.edge.dialect.socketio;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import io.switchboard.edge.dialect.Dialect;
 import io.switchboard.edge.dialect.JsonFields;
+import io.switchboard.edge.dialect.JsonLimits;
 import io.switchboard.edge.dialect.JsonText;
 import io.switchboard.edge.dialect.Link;
 import io.switchboard.wire.CloseReason;
@@ -73,7 +75,7 @@ public final class SocketIoDialect implements Dialect, Event.Visitor<byte[]> {
   /** The tag of every other event's commands: its type, so an error can name it. */
   record OfType(String type) implements RequestTag {}
 
-  private static final JsonFactory JSON = JsonFactory.builder().build();
+  private static final JsonFactory JSON = JsonLimits.FACTORY;
   private static final byte[] MESSAGE_PREFIX = ascii("2[\"message\",");
   private static final byte[] MAIN_CONNECT = ascii("0");
 
@@ -243,6 +245,8 @@ public final class SocketIoDialect implements Dialect, Event.Visitor<byte[]> {
         throw refusal(ErrorCode.BAD_JSON, "trailing content after the event array");
       }
       return new RawJson(m, from, to);
+    } catch (StreamConstraintsException e) {
+      throw refusal(ErrorCode.TOO_COMPLEX, JsonLimits.describe(e));
     } catch (IOException e) {
       throw refusal(ErrorCode.BAD_JSON, "malformed JSON");
     }
@@ -312,7 +316,8 @@ public final class SocketIoDialect implements Dialect, Event.Visitor<byte[]> {
     try {
       return JsonFields.parse(object.source(), object.start(), object.end());
     } catch (JsonFields.MalformedJson e) {
-      throw refusal(ErrorCode.BAD_JSON, "malformed SignalingEvent");
+      throw refusal(e.tooComplex() ? ErrorCode.TOO_COMPLEX : ErrorCode.BAD_JSON,
+          e.tooComplex() ? e.getMessage() : "malformed SignalingEvent");
     }
   }
 

@@ -1,4 +1,4 @@
-package io.switchboard.edge;
+package io.switchboard.edge.websocket;
 
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.vertx.core.http.HttpMethod;

@@ -1,4 +1,4 @@
-package io.switchboard.edge;
+package io.switchboard.edge.websocket;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
