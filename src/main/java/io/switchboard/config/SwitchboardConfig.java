@@ -107,7 +107,7 @@ public record SwitchboardConfig(
     ADMIN_PORT(""),
     ADMIN_API_KEY(""),
     HANDSHAKE_TIMEOUT_MS("10000"),
-    MAX_PENDING_HANDSHAKES_PER_IP("64");
+    MAX_PENDING_HANDSHAKES_PER_IP("256");
 
     public final String defaultValue;
 
