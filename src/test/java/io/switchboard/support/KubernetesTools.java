@@ -1,6 +1,5 @@
 package io.switchboard.support;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -13,7 +12,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * The tools that check {@code k8s/} offline, from the npm project {@code src/test/k8s} (its
@@ -156,22 +154,7 @@ public final class KubernetesTools {
   }
 
   private static Path onPath(String name) {
-    String path = System.getenv("PATH");
-    if (path != null) {
-      for (String dir : path.split(File.pathSeparator)) {
-        if (dir.isEmpty()) {
-          continue;
-        }
-        Path candidate = Path.of(dir, name);
-        if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
-          return candidate;
-        }
-      }
-    }
-    String message = "Checking k8s/ needs " + name + " on PATH (Debian: apt-get install nodejs npm; .ci/run installs them).";
-    if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-      throw new AssertionError(message);
-    }
-    return Assumptions.abort(message);
+    return Executables.require(name,
+        "Checking k8s/ needs " + name + " on PATH (Debian: apt-get install nodejs npm; .ci/run installs them).");
   }
 }

@@ -2,7 +2,6 @@ package io.switchboard.support;
 
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,7 +10,6 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * Runs a Node.js script of {@code src/test/node} as its own OS process, for tests that check the
@@ -189,23 +187,8 @@ public final class NodeScript {
   }
 
   private static Path requireOnPath(String name) {
-    String path = System.getenv("PATH");
-    if (path != null) {
-      for (String dir : path.split(File.pathSeparator)) {
-        if (dir.isEmpty()) {
-          continue;
-        }
-        Path candidate = Path.of(dir, name);
-        if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
-          return candidate;
-        }
-      }
-    }
-    String message = "Tests with real npm clients need " + name + ", which is not on PATH. " + INSTALL_ADVICE;
-    if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-      throw new AssertionError(message);
-    }
-    return Assumptions.abort(message);
+    return Executables.require(name,
+        "Tests with real npm clients need " + name + ", which is not on PATH. " + INSTALL_ADVICE);
   }
 
   private static void deleteQuietly(Path file) {

@@ -211,12 +211,7 @@ public final class RedisFixture implements AutoCloseable {
   }
 
   private static boolean onPath(String binary) {
-    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-      if (new File(dir, binary).canExecute()) {
-        return true;
-      }
-    }
-    return false;
+    return Executables.find(binary).isPresent();
   }
 
   private static int freePort() {
