@@ -38,7 +38,6 @@ import io.vertx.core.Future;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,7 +64,6 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
   private final ConcurrentHashMap<RoomId, Room> rooms = new ConcurrentHashMap<>();
   // The sessions open on this node, for what reaches a peer by id alone (the server API).
   private final ConcurrentHashMap<PeerId, Session> peers = new ConcurrentHashMap<>();
-  private final AtomicInteger sessions = new AtomicInteger();
 
   public Hub(Backplane backplane, Limits limits, SignalingMetrics metrics, String nodeId) {
     this(backplane, limits, metrics, nodeId, peer -> null);
@@ -86,7 +84,7 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
 
   /** Sessions currently open on this node. */
   public int sessionCount() {
-    return sessions.get();
+    return peers.size();
   }
 
   /** Rooms with at least one member on this node (joins still in flight do not count). */
@@ -110,7 +108,6 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
   public Session open(Outbound outbound, long nowNanos, Identity identity) {
     PeerId peer = PeerId.random(random);
     Session session = new Session(peer, outbound, identity, limits, nowNanos);
-    sessions.incrementAndGet();
     peers.put(peer, session);
     outbound.send(new Welcome(peer, iceServers.apply(peer)));
     return session;
@@ -186,7 +183,6 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
       return;
     }
     session.markClosed();
-    sessions.decrementAndGet();
     peers.remove(session.peer(), session);
     for (RoomId room : session.takeAllRooms()) {
       departed(session, room, LeaveReason.DISCONNECT);
@@ -413,23 +409,13 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
 
     @Override
     public Void relayed(Relayed relayed) {
-      return toLocalMembers(relayed);
+      toLocalMembers(message.room(), message.to(), relayed);
+      return null;
     }
 
     @Override
     public Void serverMessage(ServerMessage fromServer) {
-      return toLocalMembers(fromServer);
-    }
-
-    private Void toLocalMembers(Event event) {
-      RoomView view = view(message.room());
-      if (view != null) {
-        for (Entry entry : view.entries) {
-          if (entry.local() != null && (message.to() == null || entry.member().peer().equals(message.to()))) {
-            entry.local().outbound().send(event);
-          }
-        }
-      }
+      toLocalMembers(message.room(), message.to(), fromServer);
       return null;
     }
 
@@ -551,14 +537,7 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
         return Future.succeededFuture(new ServerSend(members.size(), 0));
       }
       ServerMessage event = new ServerMessage(room, data);
-      RoomView view = view(room);
-      if (view != null) {
-        for (Entry entry : view.entries) {
-          if (entry.local() != null && (to == null || entry.member().peer().equals(to))) {
-            entry.local().outbound().send(event);
-          }
-        }
-      }
+      toLocalMembers(room, to, event);
       boolean elsewhere = targets.stream().anyMatch(p -> !p.node().equals(nodeId));
       Future<Void> sent = elsewhere ? backplane.publish(new BackplaneMessage(nodeId, room, to, event))
           : Future.succeededFuture();
@@ -575,6 +554,18 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
   private void publish(BackplaneMessage message) {
     backplane.publish(message).onFailure(e -> log.atDebug().addKeyValue("room", message.room()).setCause(e)
         .log("publish to room {} failed", message.room()));
+  }
+
+  /** Sends {@code event} to this node's members of {@code room}: every one, or only {@code to}. */
+  private void toLocalMembers(RoomId room, PeerId to, Event event) {
+    RoomView view = view(room);
+    if (view != null) {
+      for (Entry entry : view.entries) {
+        if (entry.local() != null && (to == null || entry.member().peer().equals(to))) {
+          entry.local().outbound().send(event);
+        }
+      }
+    }
   }
 
   /** The current view of {@code room}, or null when this node holds no such room. */
