@@ -52,7 +52,8 @@ public record SwitchboardConfig(
     int adminPort,
     String adminApiKey,
     int handshakeTimeoutMillis,
-    int maxPendingHandshakesPerIp) {
+    int maxPendingHandshakesPerIp,
+    Resume resume) {
 
   /** How log lines are written. */
   public enum LogFormat { JSON, TEXT }
@@ -107,7 +108,10 @@ public record SwitchboardConfig(
     ADMIN_PORT(""),
     ADMIN_API_KEY(""),
     HANDSHAKE_TIMEOUT_MS("10000"),
-    MAX_PENDING_HANDSHAKES_PER_IP("256");
+    MAX_PENDING_HANDSHAKES_PER_IP("256"),
+    RESUME_WINDOW_SECONDS("30"),
+    RESUME_BUFFER_MAX_EVENTS("1000"),
+    RESUME_BUFFER_MAX_BYTES("1048576");
 
     public final String defaultValue;
 
@@ -157,6 +161,11 @@ public record SwitchboardConfig(
     require(handshakeTimeoutMillis >= 100 && handshakeTimeoutMillis <= 300_000, Setting.HANDSHAKE_TIMEOUT_MS,
         "an integer 100-300000");
     require(maxPendingHandshakesPerIp >= 0, Setting.MAX_PENDING_HANDSHAKES_PER_IP, "an integer >= 0");
+    require(resume.windowSeconds() >= 0 && resume.windowSeconds() <= 3600, Setting.RESUME_WINDOW_SECONDS,
+        "an integer 0-3600 (0 turns resume off)");
+    require(resume.maxEvents() >= 16, Setting.RESUME_BUFFER_MAX_EVENTS, "an integer >= 16");
+    require(resume.maxBytes() >= maxMessageBytes, Setting.RESUME_BUFFER_MAX_BYTES,
+        "an integer >= MAX_MESSAGE_BYTES (" + maxMessageBytes + ")");
     allowedOrigins = Set.copyOf(allowedOrigins);
   }
 
@@ -229,7 +238,24 @@ public record SwitchboardConfig(
         adminPort(get.apply(Setting.ADMIN_PORT)),
         get.apply(Setting.ADMIN_API_KEY),
         integer(Setting.HANDSHAKE_TIMEOUT_MS, get.apply(Setting.HANDSHAKE_TIMEOUT_MS)),
-        integer(Setting.MAX_PENDING_HANDSHAKES_PER_IP, get.apply(Setting.MAX_PENDING_HANDSHAKES_PER_IP)));
+        integer(Setting.MAX_PENDING_HANDSHAKES_PER_IP, get.apply(Setting.MAX_PENDING_HANDSHAKES_PER_IP)),
+        new Resume(integer(Setting.RESUME_WINDOW_SECONDS, get.apply(Setting.RESUME_WINDOW_SECONDS)),
+            integer(Setting.RESUME_BUFFER_MAX_EVENTS, get.apply(Setting.RESUME_BUFFER_MAX_EVENTS)),
+            integer(Setting.RESUME_BUFFER_MAX_BYTES, get.apply(Setting.RESUME_BUFFER_MAX_BYTES))));
+  }
+
+  /**
+   * Session resume (docs/protocol.md, "Resume"): how long a dropped session stays a member of its
+   * rooms ({@code RESUME_WINDOW_SECONDS}, 0 = off), and the bounds of its buffer of events.
+   */
+  public record Resume(int windowSeconds, int maxEvents, int maxBytes) {
+    public boolean enabled() {
+      return windowSeconds > 0;
+    }
+
+    public long windowMillis() {
+      return windowSeconds * 1000L;
+    }
   }
 
   /**

@@ -17,7 +17,9 @@ public enum CloseReason {
   SLOW_CONSUMER(4001, "slow consumer", true),
   ROOM_FULL(4009, "room full", true),
   FLOODING(4008, "flooding", true),
-  TOKEN_EXPIRED(4010, "token expired", true);
+  TOKEN_EXPIRED(4010, "token expired", true),
+  // A resume of this socket's session won on another socket (docs/protocol.md, "Resume").
+  RESUMED_ELSEWHERE(4011, "session resumed elsewhere", false);
 
   private final short code;
   private final String text;

@@ -17,6 +17,11 @@ public enum ErrorCode {
   NOT_IN_ROOM("not-in-room", "not a member of this room", false),
   PEER_NOT_FOUND("peer-not-found", "no such peer in this room", false),
   FORBIDDEN("forbidden", "not allowed by the rooms claim of your token", false),
+  RESUME_REFUSED("resume-refused", "not a resume token of this server, or not yours", false),
+  RESUME_EXPIRED("resume-expired", "no such session any more", false),
+  RESUME_LOST("resume-lost", "events after your seq were dropped; the session has ended", false),
+  BAD_SEQUENCE("bad-sequence", "seq is above the last event numbered for the session", false),
+  UNAVAILABLE("unavailable", "the cluster could not accept the message; send it again", true),
   INTERNAL("internal", "internal error", true);
 
   private final String wire;

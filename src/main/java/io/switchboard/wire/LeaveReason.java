@@ -7,7 +7,11 @@ public enum LeaveReason {
   /** The peer's socket closed. */
   DISCONNECT("disconnect"),
   /** The node holding the peer's socket stopped heartbeating (crash, kill, partition). */
-  NODE_LOST("node-lost");
+  NODE_LOST("node-lost"),
+  /** The peer's session was resumable, and its window passed without a resume. */
+  EXPIRED("expired"),
+  /** The peer's session overflowed its buffer while it was away. */
+  OVERFLOW("overflow");
 
   private final String wire;
 

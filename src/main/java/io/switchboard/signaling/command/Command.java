@@ -7,7 +7,7 @@ import io.switchboard.wire.RequestTag;
  * its dialect gave it (or null), which the reply carries back. {@link #accept} makes every
  * handler of commands name every kind: a new kind does not compile until each handles it.
  */
-public sealed interface Command permits Join, Leave, Relay, Deliver, Ping {
+public sealed interface Command permits Join, Leave, Relay, Deliver, Ping, Resume, Ack {
   /** The dialect's tag for this request, echoed in its reply; null for none. */
   RequestTag tag();
 
@@ -24,5 +24,9 @@ public sealed interface Command permits Join, Leave, Relay, Deliver, Ping {
     void deliver(Deliver deliver, A argument);
 
     void ping(Ping ping, A argument);
+
+    void resume(Resume resume, A argument);
+
+    void ack(Ack ack, A argument);
   }
 }

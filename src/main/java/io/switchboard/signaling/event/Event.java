@@ -6,7 +6,7 @@ package io.switchboard.signaling.event;
  * until every dialect has decided what its clients see of it.
  */
 public sealed interface Event permits Welcome, Joined, PeerJoined, Relayed, Left, PeerLeft, Pong, ErrorReply,
-    ServerMessage {
+    ServerMessage, PeerReconnecting, PeerResumed, NumberedEvent, Resumed {
 
   <R> R accept(Visitor<R> visitor);
 
@@ -29,5 +29,14 @@ public sealed interface Event permits Welcome, Joined, PeerJoined, Relayed, Left
     R error(ErrorReply error);
 
     R serverMessage(ServerMessage serverMessage);
+
+    R peerReconnecting(PeerReconnecting peerReconnecting);
+
+    R peerResumed(PeerResumed peerResumed);
+
+    /** Only resumable sessions, which only the native dialect has, receive numbered events. */
+    R numbered(NumberedEvent numbered);
+
+    R resumed(Resumed resumed);
   }
 }

@@ -1,0 +1,13 @@
+package io.switchboard.signaling.port;
+
+import io.switchboard.wire.RoomId;
+import java.util.List;
+
+/**
+ * A session taken over by this node ({@link Backplane#claim}): its new epoch, the highest relay
+ * number {@code n} it had accepted from the client, and its rooms with its meta in each.
+ */
+public record Claim(long epoch, long acked, List<ClaimedRoom> rooms) {
+  /** One room of a resumed session, with the session's own meta there (raw JSON object). */
+  public record ClaimedRoom(RoomId room, String metaJson) {}
+}
