@@ -7,6 +7,12 @@ import io.switchboard.signaling.command.Deliver;
 import io.switchboard.signaling.command.Join;
 import io.switchboard.signaling.command.Leave;
 import io.switchboard.signaling.command.Ping;
+import io.switchboard.signaling.command.Ack;
+import io.switchboard.signaling.command.Resume;
+import io.switchboard.signaling.event.NumberedEvent;
+import io.switchboard.signaling.event.PeerReconnecting;
+import io.switchboard.signaling.event.PeerResumed;
+import io.switchboard.signaling.event.Resumed;
 import io.switchboard.signaling.command.Relay;
 import io.switchboard.signaling.event.ErrorReply;
 import io.switchboard.signaling.event.Event;
@@ -187,6 +193,15 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     for (RoomId room : session.takeAllRooms()) {
       departed(session, room, LeaveReason.DISCONNECT);
     }
+  }
+
+  @Override
+  public void resume(Resume resume, Session session) {
+    reject(session, ErrorCode.RESUME_EXPIRED, ErrorCode.RESUME_EXPIRED.defaultMessage(), resume.tag());
+  }
+
+  @Override
+  public void ack(Ack ack, Session session) {
   }
 
   @Override
@@ -456,6 +471,26 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     @Override
     public Void error(ErrorReply error) {
       throw notARoomEvent(error);
+    }
+
+    @Override
+    public Void peerReconnecting(PeerReconnecting reconnecting) {
+      return null;
+    }
+
+    @Override
+    public Void peerResumed(PeerResumed resumed) {
+      return null;
+    }
+
+    @Override
+    public Void numbered(NumberedEvent numbered) {
+      throw notARoomEvent(numbered);
+    }
+
+    @Override
+    public Void resumed(Resumed resumed) {
+      throw notARoomEvent(resumed);
     }
 
     private IllegalArgumentException notARoomEvent(Event event) {

@@ -29,7 +29,7 @@ import java.util.Set;
  */
 public final class ScriptedBackplane implements Backplane {
   /** The operations a test may hold. */
-  public enum Op { SUBSCRIBE, JOIN, LEAVE, MEMBERS, PUBLISH, UNSUBSCRIBE }
+  public enum Op { SUBSCRIBE, JOIN, LEAVE, MEMBERS, PUBLISH, UNSUBSCRIBE, CLAIM, SUSPEND, REPLAY, EXPIRE }
 
   private final LocalBackplane inner;
   private final Set<Op> held;
@@ -257,5 +257,43 @@ public final class ScriptedBackplane implements Backplane {
   @Override
   public Future<Void> close() {
     return inner.close();
+  }
+
+  // Resume: claims, suspensions, replays and expiries may be held; the rest goes straight through.
+
+  @Override
+  public Future<Void> register(PeerId peer, String tokenHash, String subject) {
+    return inner.register(peer, tokenHash, subject);
+  }
+
+  @Override
+  public Future<Void> ack(PeerId peer, long seq) {
+    return inner.ack(peer, seq);
+  }
+
+  @Override
+  public Future<List<RoomId>> suspend(PeerId peer, long epoch, long deadlineMillis) {
+    return maybeHold(Op.SUSPEND, null, () -> inner.suspend(peer, epoch, deadlineMillis));
+  }
+
+  @Override
+  public Future<io.switchboard.signaling.port.Claim> claim(PeerId peer, String tokenHash, String subject,
+      long lastSeq, String newTokenHash) {
+    return maybeHold(Op.CLAIM, null, () -> inner.claim(peer, tokenHash, subject, lastSeq, newTokenHash));
+  }
+
+  @Override
+  public Future<List<io.switchboard.signaling.port.Numbered>> replay(PeerId peer, long after) {
+    return maybeHold(Op.REPLAY, null, () -> inner.replay(peer, after));
+  }
+
+  @Override
+  public Future<List<io.switchboard.signaling.port.Expired>> expire(long nowMillis) {
+    return maybeHold(Op.EXPIRE, null, () -> inner.expire(nowMillis));
+  }
+
+  @Override
+  public Future<Void> forget(PeerId peer, long epoch) {
+    return inner.forget(peer, epoch);
   }
 }

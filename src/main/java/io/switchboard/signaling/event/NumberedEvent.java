@@ -5,7 +5,7 @@ package io.switchboard.signaling.event;
  * it is sent, and replayed after a resume (docs/protocol.md, "Resume"). Only the native
  * dialect has resumable sessions.
  */
-public record NumberedEventEvent(long seq, Event event) implements Event {
+public record NumberedEvent(long seq, Event event) implements Event {
   @Override
   public <R> R accept(Event.Visitor<R> visitor) {
     return visitor.numbered(this);

@@ -24,6 +24,10 @@ import io.switchboard.signaling.event.Event;
 import io.switchboard.wire.RequestTag;
 import io.switchboard.signaling.event.Welcome;
 import io.switchboard.signaling.event.Pong;
+import io.switchboard.signaling.event.NumberedEvent;
+import io.switchboard.signaling.event.PeerReconnecting;
+import io.switchboard.signaling.event.PeerResumed;
+import io.switchboard.signaling.event.Resumed;
 import io.switchboard.signaling.event.Joined;
 import io.switchboard.wire.LeaveReason;
 import io.switchboard.signaling.event.Left;
@@ -402,6 +406,30 @@ public final class SocketIoDialect implements Dialect, Event.Visitor<byte[]> {
   @Override
   public byte[] pong(Pong pong) {
     return null;
+  }
+
+  // This dialect's clients cannot resume (docs/dialects.md): a resumable peer of the same room
+  // that is reconnecting or back is nothing they can show, and none of their own events is
+  // numbered.
+
+  @Override
+  public byte[] peerReconnecting(PeerReconnecting peerReconnecting) {
+    return null;
+  }
+
+  @Override
+  public byte[] peerResumed(PeerResumed peerResumed) {
+    return null;
+  }
+
+  @Override
+  public byte[] numbered(NumberedEvent numbered) {
+    throw new IllegalStateException("not a resumable session");
+  }
+
+  @Override
+  public byte[] resumed(Resumed resumed) {
+    throw new IllegalStateException("not a resumable session");
   }
 
   @Override

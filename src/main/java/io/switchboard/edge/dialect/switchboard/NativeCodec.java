@@ -17,6 +17,8 @@ import io.switchboard.signaling.command.Command;
 import io.switchboard.signaling.command.Join;
 import io.switchboard.signaling.command.Leave;
 import io.switchboard.signaling.command.Ping;
+import io.switchboard.signaling.command.Ack;
+import io.switchboard.signaling.command.Resume;
 import io.switchboard.wire.RawJson;
 import io.switchboard.signaling.command.Relay;
 import io.switchboard.wire.RelayKind;
@@ -28,6 +30,11 @@ import io.switchboard.signaling.event.Left;
 import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.PeerLeft;
 import io.switchboard.signaling.event.Pong;
+import io.switchboard.signaling.event.NumberedEvent;
+import io.switchboard.signaling.event.PeerReconnecting;
+import io.switchboard.signaling.event.PeerResumed;
+import io.switchboard.signaling.event.Resumed;
+import io.switchboard.signaling.port.Claim;
 import io.switchboard.signaling.event.Relayed;
 import io.switchboard.signaling.event.ServerMessage;
 import io.switchboard.signaling.event.Welcome;
@@ -44,6 +51,10 @@ import java.nio.charset.StandardCharsets;
 public final class NativeCodec {
   /** The largest {@code meta} object accepted, in bytes. */
   public static final int MAX_META_BYTES = 1024;
+  /** The longest resume token accepted, in characters (a peer id, a dot and 43). */
+  static final int MAX_TOKEN_CHARS = 128;
+  /** The largest {@code n} and {@code seq}: what a JavaScript number holds exactly. */
+  static final long MAX_COUNT = (1L << 53) - 1;
   /** The longest string {@code id} accepted, in characters. */
   public static final int MAX_ID_CHARS = 128;
 
@@ -62,6 +73,10 @@ public final class NativeCodec {
     RawJson data;
     String meta;
     boolean metaInvalid;
+    // -1: absent; -2: present but not an integer 0..2^53
+    long n = -1;
+    long seq = -1;
+    String token;
   }
 
   /**
@@ -93,6 +108,13 @@ public final class NativeCodec {
       }
       case "leave" -> new Leave(room(e), e.id);
       case "ping" -> new Ping(e.id);
+      case "ack" -> new Ack(count(e.seq, "seq", e));
+      case "resume" -> {
+        if (e.token == null || e.token.length() > MAX_TOKEN_CHARS) {
+          throw new SignalingException(ErrorCode.BAD_MESSAGE, "token must be the resume token string", e.id);
+        }
+        yield new Resume(e.token, count(e.seq, "seq", e), e.id);
+      }
       default -> throw new SignalingException(ErrorCode.UNKNOWN_TYPE,
           "unknown type '" + printable(e.type) + "'", e.id);
     };
@@ -113,7 +135,28 @@ public final class NativeCodec {
       }
       to = new PeerId(e.to);
     }
-    return new Relay(kind, room, to, e.data, e.id);
+    long n = e.n == -1 ? 0 : count(e.n, "n", e);
+    if (e.n != -1 && n == 0) {
+      throw new SignalingException(ErrorCode.BAD_MESSAGE, "n must be a positive integer", e.id);
+    }
+    return new Relay(kind, room, to, e.data, e.id, n);
+  }
+
+  /** A required non-negative integer field. */
+  private static long count(long value, String field, Envelope e) {
+    if (value < 0) {
+      throw new SignalingException(ErrorCode.BAD_MESSAGE, field + " must be a non-negative integer", e.id);
+    }
+    return value;
+  }
+
+  private static long integerField(JsonParser p) throws IOException {
+    if (p.currentToken() == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+      long v = p.getLongValue();
+      return v >= 0 && v <= MAX_COUNT ? v : -2;
+    }
+    p.skipChildren();
+    return -2;
   }
 
   private static RoomId room(Envelope e) {
@@ -158,6 +201,9 @@ public final class NativeCodec {
             }
           }
           case "data" -> e.data = raw(p, frame);
+          case "n" -> e.n = integerField(p);
+          case "seq" -> e.seq = integerField(p);
+          case "token" -> e.token = stringOrNull(p);
           case "meta" -> {
             if (value == JsonToken.START_OBJECT) {
               RawJson meta = raw(p, frame);
@@ -234,6 +280,10 @@ public final class NativeCodec {
       if (w.iceServersJson() != null) {
         out.ascii(",\"iceServers\":").utf8(w.iceServersJson());
       }
+      if (w.resumeToken() != null) {
+        out.ascii(",\"resume\":\"").ascii(w.resumeToken()).ascii("\",\"resumeWindow\":")
+            .ascii(Integer.toString(w.resumeWindowSeconds()));
+      }
       return out.ascii("}").toBytes();
     }
 
@@ -271,7 +321,11 @@ public final class NativeCodec {
 
     @Override
     public byte[] pong(Pong p) {
-      return id(new JsonText(32).ascii("{\"type\":\"pong\""), p.tag());
+      JsonText out = new JsonText(48).ascii("{\"type\":\"pong\"");
+      if (p.acked() >= 0) {
+        out.ascii(",\"acked\":").ascii(Long.toString(p.acked()));
+      }
+      return id(out, p.tag());
     }
 
     @Override
@@ -286,7 +340,47 @@ public final class NativeCodec {
       return new JsonText(sm.data().length() + 64).ascii("{\"type\":\"server-message\",\"room\":\"")
           .ascii(sm.room().value()).ascii("\",\"data\":").raw(sm.data()).ascii("}").toBytes();
     }
+
+    @Override
+    public byte[] peerReconnecting(PeerReconnecting pr) {
+      return new JsonText(96).ascii("{\"type\":\"peer-reconnecting\",\"room\":\"").ascii(pr.room().value())
+          .ascii("\",\"peer\":\"").ascii(pr.peer().value()).ascii("\"}").toBytes();
+    }
+
+    @Override
+    public byte[] peerResumed(PeerResumed pr) {
+      return new JsonText(96).ascii("{\"type\":\"peer-resumed\",\"room\":\"").ascii(pr.room().value())
+          .ascii("\",\"peer\":\"").ascii(pr.peer().value()).ascii("\"}").toBytes();
+    }
+
+    @Override
+    public byte[] numbered(NumberedEvent numbered) {
+      return withSeq(numbered.event().accept(this), numbered.seq());
+    }
+
+    @Override
+    public byte[] resumed(Resumed r) {
+      JsonText out = new JsonText(160).ascii("{\"type\":\"resumed\",\"peer\":\"").ascii(r.peer().value())
+          .ascii("\",\"rooms\":[");
+      for (int i = 0; i < r.rooms().size(); i++) {
+        Claim.ClaimedRoom room = r.rooms().get(i);
+        out.ascii(i == 0 ? "{\"room\":\"" : ",{\"room\":\"").ascii(room.room().value())
+            .ascii("\",\"meta\":").utf8(room.metaJson()).ascii("}");
+      }
+      out.ascii("],\"acked\":").ascii(Long.toString(r.acked()))
+          .ascii(",\"resume\":\"").ascii(r.token()).ascii("\"");
+      return id(out, r.tag());
+    }
   };
+
+  /** {@code message}, a JSON object, with {@code "seq":N} added as its last field. */
+  static byte[] withSeq(byte[] message, long seq) {
+    byte[] field = (",\"seq\":" + seq + "}").getBytes(StandardCharsets.US_ASCII);
+    byte[] out = new byte[message.length - 1 + field.length];
+    System.arraycopy(message, 0, out, 0, message.length - 1);
+    System.arraycopy(field, 0, out, message.length - 1, field.length);
+    return out;
+  }
 
   /** Closes the object, with the client's request id when the tag is one. */
   private static byte[] id(JsonText out, RequestTag tag) {
