@@ -238,6 +238,37 @@ class RedisResumeTest {
     assertEquals(0L, redis("EXISTS", prefix + ":session:{" + p.value() + "}").toLong());
   }
 
+  @Test
+  void theSeqListIsASeventhHeaderFieldOnlyWithResumeOn() throws Exception {
+    RoomId room = room();
+    PeerId p = peer();
+    PeerId from = peer();
+    RedisBackplane on = started("on", RESUME, new LinkedBlockingQueue<>());
+    RedisBackplane off = started("off", RedisBackplane.Resume.OFF, new LinkedBlockingQueue<>());
+    await(on.register(p, "t", null));
+    await(on.join(room, new Member(p, "{}"), 10));
+    LinkedBlockingQueue<String> heard = new LinkedBlockingQueue<>();
+    Redis listening = Redis.createClient(vertx, RedisFixture.shared().uri());
+    try {
+      io.vertx.redis.client.RedisConnection connection = await(listening.connect());
+      connection.handler(push -> {
+        if (push.size() == 3 && "message".equals(push.get(0).toString())) {
+          heard.add(push.get(2).toString());
+        }
+      });
+      await(connection.send(Request.cmd(Command.SUBSCRIBE).arg(prefix + ":{" + room.value() + "}:events")));
+      await(off.publish(new BackplaneMessage("off", room, null, relay(room, from, "{\"x\":1}"))));
+      await(on.publish(new BackplaneMessage("on", room, null, relay(room, from, "{\"x\":1}"))));
+      String plain = heard.poll(WAIT_MS, TimeUnit.MILLISECONDS);
+      assertTrue(plain.matches("1 off signal " + from.value() + " - \\d+\n\\{\"x\":1}"), plain);
+      String numbered = heard.poll(WAIT_MS, TimeUnit.MILLISECONDS);
+      assertTrue(numbered.matches("1 on signal " + from.value() + " - \\d+ " + p.value() + ":1\n\\{\"x\":1}"),
+          numbered);
+    } finally {
+      listening.close();
+    }
+  }
+
   // ---- ack, replay ----
 
   @Test

@@ -92,10 +92,11 @@ final class WireFormat {
   /** The message as published with resume off: no seq list. */
   static Buffer encode(BackplaneMessage message, long sentMicros) {
     Parts parts = parts(message, sentMicros);
-    byte[] head = (parts.header() + '\n').getBytes(StandardCharsets.US_ASCII);
-    byte[] out = new byte[head.length + parts.bodyLength()];
+    byte[] head = parts.header().getBytes(StandardCharsets.US_ASCII);
+    byte[] out = new byte[head.length + 1 + parts.bodyLength()];
     System.arraycopy(head, 0, out, 0, head.length);
-    System.arraycopy(parts.body(), parts.bodyStart(), out, head.length, parts.bodyLength());
+    out[head.length] = '\n';
+    System.arraycopy(parts.body(), parts.bodyStart(), out, head.length + 1, parts.bodyLength());
     return Buffer.buffer(out);
   }
 
