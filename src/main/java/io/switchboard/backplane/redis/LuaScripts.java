@@ -17,8 +17,9 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * The membership scripts in src/main/resources/redis, run with EVALSHA and, when Redis does not
- * know the script yet (first use, or after a restart), with EVAL, which also caches it.
+ * The membership and session scripts in src/main/resources/redis, run with EVALSHA and, when
+ * Redis does not know the script yet (first use, or after a restart), with EVAL, which also
+ * caches it.
  */
 final class LuaScripts {
   /** One script: its text and SHA-1. */

@@ -68,7 +68,8 @@ final class Sessions {
         Buffer.buffer(Long.toString(message.senderSeq())),
         Buffer.buffer(message.to() == null ? "" : message.to().value()),
         Buffer.buffer(parts.header()),
-        Buffer.buffer(parts.body()).slice(parts.bodyStart(), parts.bodyStart() + parts.bodyLength()),
+        // Only the body: a relay's data is a slice of the whole frame it came in.
+        Buffer.buffer(parts.bodyLength()).appendBytes(parts.body(), parts.bodyStart(), parts.bodyLength()),
         Buffer.buffer(message.room().value()),
         Buffer.buffer(Integer.toString(resume.maxEvents())),
         Buffer.buffer(Integer.toString(resume.maxBytes())));
