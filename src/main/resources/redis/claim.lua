@@ -1,16 +1,16 @@
 -- Takes a resumable session over for this node in one atomic step, so that of two racing
 -- resumes exactly one wins: the winner replaces the token hash, and the loser's token is then
 -- the previous one ("prev"), which tells it apart from a forged token. Builds the rooms' key
--- names at run time.
+-- names at run time, and the previous owner's set of sessions.
 -- KEYS[1] the session hash, KEYS[2] its buffer, KEYS[3] the sorted set of sessions in their gap,
--- KEYS[4] this node's room set
+-- KEYS[4] this node's room set, KEYS[5] the set of sessions this node owns outside a gap
 -- ARGV[1] key prefix, ARGV[2] peer id, ARGV[3] token hash presented, ARGV[4] "s" and the
 -- subject, or "" for none, ARGV[5] the client's last processed seq, ARGV[6] the new token hash,
 -- ARGV[7] node id
 -- Returns {error code} on refusal, else {"ok", epoch, highest relay n accepted, room, meta, ...}.
 local prefix = ARGV[1]
 local peer = ARGV[2]
-local s = redis.call('HMGET', KEYS[1], 'tok', 'prev', 'sub', 'over', 'seq', 'in')
+local s = redis.call('HMGET', KEYS[1], 'tok', 'prev', 'sub', 'over', 'seq', 'in', 'node')
 if not s[1] then
   return {'resume-expired'}
 end
@@ -51,6 +51,8 @@ local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 redis.call('HSET', KEYS[1], 'node', ARGV[7], 'tok', ARGV[6], 'prev', ARGV[3])
 redis.call('HDEL', KEYS[1], 'gap')
 redis.call('ZREM', KEYS[3], peer)
+redis.call('SREM', prefix .. ':node:' .. s[7] .. ':sessions', peer)
+redis.call('SADD', KEYS[5], peer)
 local out = {'ok', epoch, tonumber(s[6])}
 local fields = redis.call('HGETALL', KEYS[1])
 for i = 1, #fields, 2 do

@@ -2,7 +2,7 @@
 -- so each dead node is reaped exactly once however many nodes run the janitor. A member whose
 -- resumable session the dead node owned is not removed but put in its gap (as suspend.lua does),
 -- with the window counted from the node's last heartbeat; every other member is removed.
--- Builds key names at run time (rooms and sessions found in the node's room set).
+-- Builds key names at run time (its rooms, their members' sessions, and its own sessions).
 -- KEYS[1] the node registry (sorted set), KEYS[2] the sorted set of sessions in their gap
 -- ARGV[1] key prefix, ARGV[2] resume window in ms (0: resume is off)
 -- Returns a flat [what, node, room, peer, ...] list, what = "left" (removed) or "reconnecting"
@@ -40,7 +40,22 @@ for _, node in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
         redis.call('DEL', prefix .. ':{' .. room .. '}:seq')
       end
     end
-    redis.call('DEL', roomsKey)
+    -- Its sessions in no room (or in none of its rooms any more) need a gap too, or nothing
+    -- would ever end them; with resume off nothing can resume them, so they go now.
+    local sessionsKey = prefix .. ':node:' .. node .. ':sessions'
+    for _, peer in ipairs(redis.call('SMEMBERS', sessionsKey)) do
+      local session = prefix .. ':session:{' .. peer .. '}'
+      local s = redis.call('HMGET', session, 'node', 'gap')
+      if s[1] == node and not s[2] then
+        if window > 0 then
+          redis.call('HSET', session, 'gap', deadline)
+          redis.call('ZADD', KEYS[2], deadline, peer)
+        else
+          redis.call('DEL', session, session .. ':events')
+        end
+      end
+    end
+    redis.call('DEL', roomsKey, sessionsKey)
     redis.call('ZREM', KEYS[1], node)
   end
 end

@@ -554,6 +554,38 @@ class RedisResumeTest {
   }
 
   @Test
+  void theSessionsANodeOwnsOutsideAGapAreIndexedSoThatItsDeathEndsThemEvenInNoRoom() throws Exception {
+    RedisBackplane a = started("a", RESUME, new LinkedBlockingQueue<>());
+    RedisBackplane b = started("b", RESUME, new LinkedBlockingQueue<>());
+    PeerId moved = peer();
+    PeerId kept = peer();
+    await(a.register(moved, "t", null));
+    await(a.register(kept, "t", null));
+    assertEquals(Set.of(moved.value(), kept.value()), ownedBy("a"));
+    await(a.suspend(moved, 1, System.currentTimeMillis() + 30_000));
+    assertEquals(Set.of(kept.value()), ownedBy("a"), "in its gap, the sorted set ends it");
+    await(b.claim(moved, "t", null, 0, "t2"));
+    assertEquals(Set.of(moved.value()), ownedBy("b"));
+    await(b.forget(moved, 2));
+    assertEquals(Set.of(), ownedBy("b"));
+
+    // A node that stops with a session it neither suspended nor forgot stays in the registry,
+    // so that the reaper deals with the session.
+    await(a.close());
+    nodes.remove(a);
+    assertTrue(redis("ZSCORE", prefix + ":nodes", "a") != null);
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+    while (session(kept).get("gap") == null) {
+      assertTrue(System.nanoTime() < deadline, "b's reaper gives the dead node's session a gap");
+      Thread.sleep(50);
+    }
+    assertEquals(Set.of(), ownedBy("a"));
+    assertEquals(List.of(), await(b.expire(Long.MAX_VALUE)), "in no room: nobody to tell");
+    assertEquals(Map.of(), session(kept));
+    assertNull(redis("ZSCORE", prefix + ":nodes", "a"));
+  }
+
+  @Test
   void withResumeOffTheReaperRemovesEveryMemberOfADeadNode() throws Exception {
     LinkedBlockingQueue<BackplaneMessage> atA = new LinkedBlockingQueue<>();
     RoomId room = room();
@@ -639,6 +671,14 @@ class RedisResumeTest {
       for (int i = 0; i + 1 < all.size(); i += 2) {
         out.put(all.get(i).toString(), all.get(i + 1).toString());
       }
+    }
+    return out;
+  }
+
+  private Set<String> ownedBy(String node) throws Exception {
+    Set<String> out = new HashSet<>();
+    for (Response peer : redis("SMEMBERS", prefix + ":node:" + node + ":sessions")) {
+      out.add(peer.toString());
     }
     return out;
   }

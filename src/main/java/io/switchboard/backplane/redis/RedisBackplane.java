@@ -220,7 +220,8 @@ public final class RedisBackplane implements Backplane {
             Future<?> flushed = publisher == null ? context.succeededFuture()
                 : publisher.send(Request.cmd(Command.PING)).timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS);
             return flushed.transform(pinged -> commands.script(LuaScripts.DEREGISTER,
-                List.of(keys.node(nodeId), keys.nodeRooms(nodeId), keys.nodes()), List.of(nodeId)));
+                List.of(keys.node(nodeId), keys.nodeRooms(nodeId), keys.nodes(), keys.nodeSessions(nodeId)),
+                List.of(nodeId)));
           })
           .transform(ar -> connections.close())
           .transform(ar -> commands.close());

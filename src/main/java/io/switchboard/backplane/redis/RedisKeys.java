@@ -95,6 +95,14 @@ final class RedisKeys {
     return session(peer) + ":events";
   }
 
+  /**
+   * Set of the resumable sessions the node owns outside a gap, so that the reaper can give those
+   * of a dead node their gap even when they are in no room.
+   */
+  String nodeSessions(String nodeId) {
+    return prefix + ":node:" + nodeId + ":sessions";
+  }
+
   /** Sorted set: peer -> deadline (ms) of each session in its gap; 0 for one that overflowed. */
   String gaps() {
     return prefix + ":gaps";

@@ -80,8 +80,8 @@ final class Sessions {
   }
 
   Future<Void> register(PeerId peer, String tokenHash, String subject) {
-    return commands.script(LuaScripts.REGISTER, List.of(keys.session(peer)),
-        List.of(tokenHash, subjectArg(subject), nodeId)).mapEmpty();
+    return commands.script(LuaScripts.REGISTER, List.of(keys.session(peer), keys.nodeSessions(nodeId)),
+        List.of(tokenHash, subjectArg(subject), nodeId, peer.value())).mapEmpty();
   }
 
   Future<Void> ack(PeerId peer, long seq) {
@@ -90,7 +90,8 @@ final class Sessions {
   }
 
   Future<List<RoomId>> suspend(PeerId peer, long epoch, long deadlineMillis) {
-    return commands.script(LuaScripts.SUSPEND, List.of(keys.session(peer), keys.gaps(), keys.nodeRooms(nodeId)),
+    return commands.script(LuaScripts.SUSPEND,
+            List.of(keys.session(peer), keys.gaps(), keys.nodeRooms(nodeId), keys.nodeSessions(nodeId)),
             List.of(keys.prefix(), peer.value(), Long.toString(epoch), nodeId, Long.toString(deadlineMillis)))
         .map(rooms -> {
           List<RoomId> out = new ArrayList<>(rooms.size());
@@ -103,7 +104,8 @@ final class Sessions {
 
   Future<Claim> claim(PeerId peer, String tokenHash, String subject, long lastSeq, String newTokenHash) {
     return commands.script(LuaScripts.CLAIM,
-            List.of(keys.session(peer), keys.sessionEvents(peer), keys.gaps(), keys.nodeRooms(nodeId)),
+            List.of(keys.session(peer), keys.sessionEvents(peer), keys.gaps(), keys.nodeRooms(nodeId),
+                keys.nodeSessions(nodeId)),
             List.of(keys.prefix(), peer.value(), tokenHash, subjectArg(subject), Long.toString(lastSeq), newTokenHash,
                 nodeId))
         .compose(reply -> {
@@ -149,7 +151,7 @@ final class Sessions {
 
   Future<Void> forget(PeerId peer, long epoch) {
     return commands.script(LuaScripts.FORGET, List.of(keys.session(peer), keys.sessionEvents(peer), keys.gaps()),
-        List.of(Long.toString(epoch), peer.value())).mapEmpty();
+        List.of(Long.toString(epoch), peer.value(), keys.prefix())).mapEmpty();
   }
 
   // A subject may be any string, the empty one included, so "none" needs a form of its own.
