@@ -151,11 +151,22 @@ public final class SentinelFixture implements AutoCloseable {
   }
 
   /**
-   * Waits until the sentinels could fail over again: the current master has a replica in sync
-   * (after a failover, the old master once Sentinel has turned it into a replica).
+   * Waits until the sentinels could fail over again: {@code replicaPort} (after a failover, the
+   * old master, once Sentinel has turned it into a replica, about 10 s later) replicates the
+   * current master, and every sentinel lists it as a replica that is up. Its own INFO is read,
+   * not the sentinels' copy, which they refresh only every 10 s while the master is up.
    */
-  public void awaitReplicaInSync() {
-    awaitReady(masterPort());
+  public void awaitReplicaInSync(int replicaPort) {
+    String master = "master_port:" + masterPort();
+    await(() -> {
+      String replication = info(replicaPort, "replication");
+      return replication.contains("role:slave") && replication.contains(master)
+          && replication.contains("master_link_status:up");
+    }, "port " + replicaPort + " to replicate the new master");
+    await(() -> sentinels.keySet().stream().allMatch(s -> list(call(s, "SENTINEL", "REPLICAS", MASTER)).stream()
+        .map(SentinelFixture::fields)
+        .anyMatch(r -> r.get("port").equals(Integer.toString(replicaPort)) && "slave".equals(r.get("flags")))),
+        "every sentinel to list port " + replicaPort + " as a replica that is up");
   }
 
   private void awaitReady(int master) {
