@@ -39,16 +39,27 @@ public final class SentinelFixture implements AutoCloseable {
   private final Map<Integer, Process> dataNodes = new LinkedHashMap<>();
   private final Map<Integer, Process> sentinels = new LinkedHashMap<>();
 
-  private SentinelFixture(Path dir) {
+  private final String password;
+
+  private SentinelFixture(Path dir, String password) {
     this.dir = dir;
+    this.password = password;
   }
 
   /** Master, replica and three sentinels, ready for a failover. */
   public static SentinelFixture start() {
+    return start("");
+  }
+
+  /**
+   * The same, every process requiring {@code password} (empty: none): the data nodes, and the
+   * sentinels themselves, which the backplane reaches with the same URL credentials.
+   */
+  public static SentinelFixture start(String password) {
     Executables.require("redis-server", "Sentinel tests need redis-server on PATH (Debian: apt-get install redis-server)");
     SentinelFixture fixture;
     try {
-      fixture = new SentinelFixture(Files.createTempDirectory("switchboard-sentinel"));
+      fixture = new SentinelFixture(Files.createTempDirectory("switchboard-sentinel"), password);
     } catch (IOException e) {
       throw new AssertionError(e);
     }
@@ -62,10 +73,13 @@ public final class SentinelFixture implements AutoCloseable {
   }
 
   private void startAll() {
+    List<String> auth = password.isEmpty() ? List.of() : List.of("--requirepass", password, "--masterauth", password);
     int master = freePort();
-    startDataNode(master, List.of());
+    startDataNode(master, auth);
     int replica = freePort();
-    startDataNode(replica, List.of("--replicaof", "127.0.0.1", Integer.toString(master)));
+    List<String> replicaArgs = new ArrayList<>(auth);
+    replicaArgs.addAll(List.of("--replicaof", "127.0.0.1", Integer.toString(master)));
+    startDataNode(replica, replicaArgs);
     // Sentinels find replicas in the master's INFO, which they read every 10 s: started after the
     // replica is online, the first reading already lists it.
     await(() -> info(master, "replication").contains("state=online"), "the replica to sync with the master");
@@ -80,6 +94,8 @@ public final class SentinelFixture implements AutoCloseable {
             "sentinel monitor " + MASTER + " 127.0.0.1 " + master + " 2",
             "sentinel down-after-milliseconds " + MASTER + " 1000",
             "sentinel failover-timeout " + MASTER + " 2000",
+            password.isEmpty() ? "" : String.join("\n", "requirepass " + password,
+                "sentinel auth-pass " + MASTER + " " + password, "sentinel sentinel-pass " + password),
             ""));
       } catch (IOException e) {
         throw new AssertionError(e);
@@ -89,9 +105,10 @@ public final class SentinelFixture implements AutoCloseable {
     awaitReady(master);
   }
 
-  /** The sentinels' URLs, the form REDIS_URL takes in sentinel mode. */
+  /** The sentinels' URLs, with the password if any: the form REDIS_URL takes in sentinel mode. */
   public List<String> sentinelUrls() {
-    return sentinels.keySet().stream().map(port -> "redis://127.0.0.1:" + port).toList();
+    String auth = password.isEmpty() ? "" : ":" + password + "@";
+    return sentinels.keySet().stream().map(port -> "redis://" + auth + "127.0.0.1:" + port).toList();
   }
 
   /** The master's port, as the first sentinel reports it. */
@@ -100,9 +117,9 @@ public final class SentinelFixture implements AutoCloseable {
     return Integer.parseInt((String) addr.get(1));
   }
 
-  /** {@code redis://} URL of the current master, for direct reads in assertions. */
+  /** {@code redis://} URL of the current master, with the password if any. */
   public String masterUri() {
-    return "redis://127.0.0.1:" + masterPort();
+    return "redis://" + (password.isEmpty() ? "" : ":" + password + "@") + "127.0.0.1:" + masterPort();
   }
 
   /**
@@ -258,7 +275,7 @@ public final class SentinelFixture implements AutoCloseable {
 
   // ---- a minimal RESP2 client: enough for PING, INFO and SENTINEL ----
 
-  private static Object tryCall(int port, String... args) {
+  private Object tryCall(int port, String... args) {
     try {
       return call(port, args);
     } catch (AssertionError e) {
@@ -266,21 +283,30 @@ public final class SentinelFixture implements AutoCloseable {
     }
   }
 
-  private static Object call(int port, String... args) {
+  private Object call(int port, String... args) {
     try (Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 500);
       socket.setSoTimeout(2000);
       OutputStream out = socket.getOutputStream();
-      StringBuilder request = new StringBuilder("*").append(args.length).append("\r\n");
-      for (String arg : args) {
-        request.append('$').append(arg.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(arg).append("\r\n");
+      InputStream in = new BufferedInputStream(socket.getInputStream());
+      if (!password.isEmpty()) {
+        write(out, "AUTH", password);
+        read(in);
       }
-      out.write(request.toString().getBytes(StandardCharsets.UTF_8));
-      out.flush();
-      return read(new BufferedInputStream(socket.getInputStream()));
+      write(out, args);
+      return read(in);
     } catch (IOException e) {
       throw new AssertionError("port " + port + ": " + e, e);
     }
+  }
+
+  private static void write(OutputStream out, String... args) throws IOException {
+    StringBuilder request = new StringBuilder("*").append(args.length).append("\r\n");
+    for (String arg : args) {
+      request.append('$').append(arg.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(arg).append("\r\n");
+    }
+    out.write(request.toString().getBytes(StandardCharsets.UTF_8));
+    out.flush();
   }
 
   // Errors come back as "-ERR ..." strings: callers look at them rather than fail.
