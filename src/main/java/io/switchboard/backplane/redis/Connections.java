@@ -209,7 +209,7 @@ final class Connections {
     return connection.send(Request.cmd(Command.ROLE)).compose(role -> {
       String name = role == null || role.size() == 0 ? "nothing" : role.get(0).toString();
       return "master".equals(name) ? context.succeededFuture()
-          : context.failedFuture("READONLY the sentinels named a " + name + ", not a master (failover under way?)");
+          : context.failedFuture("the sentinels named a " + name + ", not a master (a failover under way?)");
     });
   }
 
