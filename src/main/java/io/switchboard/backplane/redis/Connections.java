@@ -144,14 +144,26 @@ final class Connections {
   }
 
   /**
-   * The master moved: drop the link now, and try again no sooner than {@code settleMs}, so that
-   * the sentinel the client asks first has heard of the move too (they learn it from each other
+   * The master moved: drop the link now, and try again after {@code settleMs}, so that the
+   * sentinel the client asks first has heard of the move too (they learn it from each other
    * within a few hundred milliseconds). Asked earlier, it could name the old master, which stays
-   * a master until Sentinel reconfigures it, seconds later.
+   * a master until Sentinel reconfigures it, seconds later. A retry already waiting (the master
+   * died, and the backoff grew while Sentinel elected another) is brought forward to then.
    */
   void moved(String why, long settleMs) {
-    backoffMs = Math.max(backoffMs, settleMs);
-    markDown(why);
+    if (closed) {
+      return;
+    }
+    if (reconnectTimer >= 0) {
+      vertx.cancelTimer(reconnectTimer);
+      reconnectTimer = -1;
+    }
+    backoffMs = settleMs;
+    if (current != null) {
+      markDown(why);
+    } else {
+      scheduleReconnect();
+    }
   }
 
   /** Retires the current link for good; no reconnection after this. */
