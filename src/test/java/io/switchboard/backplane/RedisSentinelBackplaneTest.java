@@ -21,6 +21,8 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -38,16 +40,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The contract, on the Redis backplane in sentinel mode: the nodes find the master through three
  * sentinels (a master and a replica behind them), with resume on as in {@link RedisBackplaneTest}.
- * Every process requires a password, which the nodes have only in the sentinels' URLs.
+ * Every process requires a password, which the nodes have only in the sentinels' URLs, and
+ * speaks TLS only (to the nodes), with a self-signed certificate for 127.0.0.1 that the nodes
+ * trust through their CA file.
  */
 class RedisSentinelBackplaneTest extends BackplaneContractTest {
   private static SentinelFixture sentinels;
+  private static Path cert;
   private static Vertx vertx;
   private String prefix;
 
   @BeforeAll
-  static void start() {
-    sentinels = SentinelFixture.start("contract-pw");
+  static void start() throws Exception {
+    Path dir = Files.createTempDirectory("switchboard-sentinel-tls");
+    cert = dir.resolve("cert.pem");
+    Path key = dir.resolve("key.pem");
+    Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+        "-keyout", key.toString(), "-out", cert.toString(), "-days", "1", "-subj", "/CN=127.0.0.1",
+        "-addext", "subjectAltName=IP:127.0.0.1")
+        .redirectErrorStream(true).redirectOutput(dir.resolve("openssl.log").toFile()).start();
+    assertTrue(openssl.waitFor(30, TimeUnit.SECONDS) && openssl.exitValue() == 0, "openssl failed, see " + dir);
+    sentinels = SentinelFixture.start("contract-pw", new SentinelFixture.Tls(cert, key));
     vertx = Vertx.vertx();
   }
 
@@ -116,7 +129,7 @@ class RedisSentinelBackplaneTest extends BackplaneContractTest {
   }
 
   private Backplane node(List<String> urls, String nodeId) {
-    return new RedisBackplane(vertx, RedisTarget.sentinel(SentinelFixture.MASTER, urls), "",
+    return new RedisBackplane(vertx, RedisTarget.sentinel(SentinelFixture.MASTER, urls), cert.toString(),
         prefix, nodeId, 200, 1000, 2000, SignalingMetrics.NOOP,
         new RedisBackplane.Resume(30_000, DEFAULT_BUFFERED_EVENTS, 1 << 20));
   }

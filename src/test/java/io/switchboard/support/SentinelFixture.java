@@ -40,10 +40,17 @@ public final class SentinelFixture implements AutoCloseable {
   private final Map<Integer, Process> sentinels = new LinkedHashMap<>();
 
   private final String password;
+  private final Tls tls;
+  // Port the nodes use (the TLS port, with TLS) -> plain port, on which the fixture itself talks.
+  private final Map<Integer, Integer> plainPorts = new LinkedHashMap<>();
 
-  private SentinelFixture(Path dir, String password) {
+  /** A certificate and its key (PEM), for every process to serve TLS with. */
+  public record Tls(Path cert, Path key) {}
+
+  private SentinelFixture(Path dir, String password, Tls tls) {
     this.dir = dir;
     this.password = password;
+    this.tls = tls;
   }
 
   /** Master, replica and three sentinels, ready for a failover. */
@@ -56,10 +63,19 @@ public final class SentinelFixture implements AutoCloseable {
    * sentinels themselves, which the backplane reaches with the same URL credentials.
    */
   public static SentinelFixture start(String password) {
+    return start(password, null);
+  }
+
+  /**
+   * The same, and with {@code tls} every process serves TLS on the port the sentinels announce,
+   * replication and the sentinels' own links included; the URLs are {@code rediss://}. (Each
+   * process also listens on a plain loopback port, for the fixture's own commands.)
+   */
+  public static SentinelFixture start(String password, Tls tls) {
     Executables.require("redis-server", "Sentinel tests need redis-server on PATH (Debian: apt-get install redis-server)");
     SentinelFixture fixture;
     try {
-      fixture = new SentinelFixture(Files.createTempDirectory("switchboard-sentinel"), password);
+      fixture = new SentinelFixture(Files.createTempDirectory("switchboard-sentinel"), password, tls);
     } catch (IOException e) {
       throw new AssertionError(e);
     }
@@ -74,9 +90,9 @@ public final class SentinelFixture implements AutoCloseable {
 
   private void startAll() {
     List<String> auth = password.isEmpty() ? List.of() : List.of("--requirepass", password, "--masterauth", password);
-    int master = freePort();
+    int master = publicPort();
     startDataNode(master, auth);
-    int replica = freePort();
+    int replica = publicPort();
     List<String> replicaArgs = new ArrayList<>(auth);
     replicaArgs.addAll(List.of("--replicaof", "127.0.0.1", Integer.toString(master)));
     startDataNode(replica, replicaArgs);
@@ -84,11 +100,14 @@ public final class SentinelFixture implements AutoCloseable {
     // replica is online, the first reading already lists it.
     await(() -> info(master, "replication").contains("state=online"), "the replica to sync with the master");
     for (int i = 0; i < 3; i++) {
-      int port = freePort();
+      int port = publicPort();
       Path conf = dir.resolve("sentinel-" + port + ".conf");
       try {
         Files.writeString(conf, String.join("\n",
-            "port " + port,
+            "port " + plainPorts.get(port),
+            tls == null ? "" : String.join("\n", "tls-port " + port, "tls-cert-file " + tls.cert(),
+                "tls-key-file " + tls.key(), "tls-ca-cert-file " + tls.cert(), "tls-auth-clients no",
+                "tls-replication yes"),
             "bind 127.0.0.1",
             "dir " + dir,
             "sentinel monitor " + MASTER + " 127.0.0.1 " + master + " 2",
@@ -108,7 +127,8 @@ public final class SentinelFixture implements AutoCloseable {
   /** The sentinels' URLs, with the password if any: the form REDIS_URL takes in sentinel mode. */
   public List<String> sentinelUrls() {
     String auth = password.isEmpty() ? "" : ":" + password + "@";
-    return sentinels.keySet().stream().map(port -> "redis://" + auth + "127.0.0.1:" + port).toList();
+    String scheme = tls == null ? "redis://" : "rediss://";
+    return sentinels.keySet().stream().map(port -> scheme + auth + "127.0.0.1:" + port).toList();
   }
 
   /** The master's port, as the first sentinel reports it. */
@@ -117,9 +137,10 @@ public final class SentinelFixture implements AutoCloseable {
     return Integer.parseInt((String) addr.get(1));
   }
 
-  /** {@code redis://} URL of the current master, with the password if any. */
+  /** {@code redis://} URL of the current master, with the password if any; always plain. */
   public String masterUri() {
-    return "redis://" + (password.isEmpty() ? "" : ":" + password + "@") + "127.0.0.1:" + masterPort();
+    return "redis://" + (password.isEmpty() ? "" : ":" + password + "@") + "127.0.0.1:"
+        + plainPorts.get(masterPort());
   }
 
   /**
@@ -219,9 +240,14 @@ public final class SentinelFixture implements AutoCloseable {
   }
 
   private void startDataNode(int port, List<String> extra) {
-    List<String> command = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(port),
+    List<String> command = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(plainPorts.get(port)),
         "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.toString(),
         "--dbfilename", "dump-" + port + ".rdb"));
+    if (tls != null) {
+      command.addAll(List.of("--tls-port", Integer.toString(port), "--tls-cert-file", tls.cert().toString(),
+          "--tls-key-file", tls.key().toString(), "--tls-ca-cert-file", tls.cert().toString(),
+          "--tls-auth-clients", "no", "--tls-replication", "yes"));
+    }
     command.addAll(extra);
     dataNodes.put(port, launch(command, "redis-" + port));
     await(() -> "PONG".equals(tryCall(port, "PING")), "redis-server on port " + port);
@@ -285,7 +311,7 @@ public final class SentinelFixture implements AutoCloseable {
 
   private Object call(int port, String... args) {
     try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 500);
+      socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), plainPorts.getOrDefault(port, port)), 500);
       socket.setSoTimeout(2000);
       OutputStream out = socket.getOutputStream();
       InputStream in = new BufferedInputStream(socket.getInputStream());
@@ -368,6 +394,17 @@ public final class SentinelFixture implements AutoCloseable {
       fields.put(String.valueOf(flat.get(i)), String.valueOf(flat.get(i + 1)));
     }
     return fields;
+  }
+
+  // The port the sentinels and the nodes use for a new process, with its plain port beside it.
+  private int publicPort() {
+    int port = freePort();
+    int plain = port;
+    while (tls != null && plain == port) {
+      plain = freePort();
+    }
+    plainPorts.put(port, plain);
+    return port;
   }
 
   private static int freePort() {
