@@ -382,6 +382,10 @@ class ResumeTest {
     assertEquals("error", loser.getString("type"), loser.encode());
     assertEquals("resume-expired", loser.getString("code"), loser.encode());
     loserSocket.assertAlive("fresh");
+    // The winner presented seq 0, so alice's one unprocessed event, bob's join, comes again.
+    JsonObject replayed = winner.next("peer-joined");
+    assertEquals(bob.peerId(), replayed.getString("peer"));
+    assertEquals(1L, replayed.getLong("seq"));
     winner.assertAlive("won");
     List<JsonObject> back = readUntil(bob, r -> has(r, "peer-resumed"), WAIT, "peer-resumed");
     bob.expectNothing();
