@@ -1,5 +1,6 @@
 package io.switchboard.signaling;
 
+import io.switchboard.wire.RoomMeta;
 import io.switchboard.signaling.Room.Entry;
 import io.switchboard.signaling.Room.RoomView;
 import io.switchboard.signaling.command.Command;
@@ -331,7 +332,7 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     // The new token first: if what follows fails, the client can resume again with it.
     session.outbound().send(new Resumed(peer, claim.rooms(), claim.acked(), token.text(), resume.tag()));
     List<Future<List<JoinResult.Placed>>> rosters = new java.util.ArrayList<>();
-    for (Claim.ClaimedRoom held : claim.rooms()) {
+    for (RoomMeta held : claim.rooms()) {
       session.startJoining(held.room());
       rooms.compute(held.room(), (key, slot) -> (slot == null ? new Room(held.room(), nodeId) : slot).startJoin());
       rosters.add(backplane.subscribe(held.room()).compose(v -> backplane.members(held.room())));
@@ -339,7 +340,7 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     Future.join(rosters).onComplete(all -> session.outbound().execute(() -> {
       boolean complete = true;
       for (int i = 0; i < rosters.size(); i++) {
-        Claim.ClaimedRoom held = claim.rooms().get(i);
+        RoomMeta held = claim.rooms().get(i);
         Future<List<JoinResult.Placed>> roster = rosters.get(i);
         boolean admitted = roster.succeeded() && !session.closed();
         session.finishJoining(held.room(), admitted);
@@ -367,7 +368,7 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
           }
         }
         session.gate().release();
-        for (Claim.ClaimedRoom held : claim.rooms()) {
+        for (RoomMeta held : claim.rooms()) {
           publish(new BackplaneMessage(nodeId, held.room(), null, new PeerResumed(held.room(), peer)));
         }
         resume(session);

@@ -538,7 +538,7 @@ public abstract class BackplaneContractTest {
     assertEquals(List.of(peer), members(a, room), "a closed node does not take a member in its gap along");
     Claim claim = await(a.claim(peer.peer(), TOKEN, "alice", 0, NEXT_TOKEN));
     assertEquals(2, claim.epoch());
-    assertEquals(List.of(new Claim.ClaimedRoom(room, "{\"name\":\"p\"}")), claim.rooms());
+    assertEquals(List.of(new io.switchboard.wire.RoomMeta(room, "{\"name\":\"p\"}")), claim.rooms());
     assertTrue(claim.gapSinceMillis() > 0, "it was in its gap");
     assertEquals(List.of(new JoinResult.Placed(peer, "a")), await(a.members(room)));
     assertEquals(List.of(), await(a.suspend(peer.peer(), 1, far())), "an old epoch suspends nothing");

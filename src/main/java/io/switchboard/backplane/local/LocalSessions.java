@@ -1,5 +1,6 @@
 package io.switchboard.backplane.local;
 
+import io.switchboard.wire.RoomMeta;
 import io.switchboard.signaling.event.Event;
 import io.switchboard.signaling.event.Relayed;
 import io.switchboard.signaling.event.ServerMessage;
@@ -214,8 +215,8 @@ final class LocalSessions {
       long gapSince = s.gapDeadline > 0 ? s.gapSince : 0;
       s.gapDeadline = 0;
       s.gapSince = 0;
-      List<Claim.ClaimedRoom> rooms = new ArrayList<>();
-      s.rooms.forEach((room, meta) -> rooms.add(new Claim.ClaimedRoom(room, meta)));
+      List<RoomMeta> rooms = new ArrayList<>();
+      s.rooms.forEach((room, meta) -> rooms.add(new RoomMeta(room, meta)));
       return new Claim(s.epoch, s.in, rooms, gapSince);
     }
   }
