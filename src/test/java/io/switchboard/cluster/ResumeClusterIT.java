@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.switchboard.support.NodeProcess;
+import io.switchboard.support.PairLoad;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.support.ResumingClient;
 import io.switchboard.support.Wait;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -44,23 +46,17 @@ class ResumeClusterIT {
   private static final Duration ALL_LIVE = Duration.ofSeconds(15);
   private static final Duration DELIVERY = Duration.ofSeconds(20);
 
-  private record Pair(String room, ResumingClient a, ResumingClient b) {
-  }
-
   private final List<NodeProcess> started = new CopyOnWriteArrayList<>();
   /** The nodes clients may (re)connect to, in the order they try them. */
   private final List<NodeProcess> serving = new CopyOnWriteArrayList<>();
   private final List<ResumingClient> clients = new CopyOnWriteArrayList<>();
-  private final List<Pair> pairs = new ArrayList<>();
+  private final PairLoad load = new PairLoad();
   private Vertx vertx;
   private WebSocketClient ws;
-  private long loadTimer = -1;
 
   @AfterEach
   void stopEverything() {
-    if (loadTimer != -1) {
-      vertx.cancelTimer(loadTimer);
-    }
+    load.stop();
     clients.forEach(ResumingClient::vanish);
     started.forEach(NodeProcess::close);
     if (vertx != null) {
@@ -121,130 +117,33 @@ class ResumeClusterIT {
 
   /** {@code PAIRS} rooms of two, the peers of each on two different nodes. */
   private void connectPairs(List<NodeProcess> nodes) {
+    long t0 = System.nanoTime();
     for (int k = 0; k < PAIRS; k++) {
       String room = "pair-" + k;
       ResumingClient a = connect(nodes.get(k % nodes.size()), "a" + k, true);
       ResumingClient b = connect(nodes.get((k + 1) % nodes.size()), "b" + k, true);
       a.join(room);
       b.join(room);
-      pairs.add(new Pair(room, a, b));
+      load.add(room, a, b);
     }
-    // Before any load: each a has heard its b join, so both know the other's id.
-    Wait.until(vertx, () -> pairs.stream().allMatch(p -> p.a().events().size() == 1), Duration.ofSeconds(10),
-        "every a heard peer-joined");
-  }
-
-  private void startLoad() {
-    long period = 1000L / RATE_PER_SECOND;
-    loadTimer = vertx.setPeriodic(period, id -> {
-      for (Pair p : pairs) {
-        send(p.a(), p.b(), p.room());
-        send(p.b(), p.a(), p.room());
-      }
-    });
-  }
-
-  private static void send(ResumingClient from, ResumingClient to, String room) {
-    // The counter is the relay's n: these are the only relays a client sends.
-    long c = from.relaysSent() + 1;
-    from.relay("signal", room, to.peer(), new JsonObject().put("s", from.name()).put("c", c));
-  }
-
-  private void stopLoad() {
-    vertx.cancelTimer(loadTimer);
-    loadTimer = -1;
+    Wait.until(vertx, load::allIntroduced, Duration.ofSeconds(10), "every a heard its b join");
+    System.out.printf("RESUME-IT setup: %d clients connected and paired in %d ms%n", 2 * PAIRS,
+        (System.nanoTime() - t0) / 1_000_000);
   }
 
   private void awaitAllLive(Duration timeout) {
-    Wait.until(vertx, () -> clients.stream().allMatch(c -> (c.state() == ResumingClient.State.LIVE || c.state() == ResumingClient.State.FAILED
-            || c.state() == ResumingClient.State.CLOSED)), timeout, "every client live again");
+    Wait.until(vertx, () -> clients.stream().allMatch(c -> c.state() == ResumingClient.State.LIVE
+        || c.state() == ResumingClient.State.FAILED || c.state() == ResumingClient.State.CLOSED),
+        timeout, "every client live again");
   }
 
-  private static long signalsFrom(ResumingClient receiver, ResumingClient sender) {
-    return receiver.events().stream()
-        .filter(r -> "signal".equals(r.type()) && sender.peer().equals(r.json().getString("from")))
-        .count();
-  }
-
-  /** Waits, bounded, until every relay sent has been received by its pair's other peer. */
-  private void awaitDelivery() {
-    long deadline = System.nanoTime() + DELIVERY.toNanos();
-    while (System.nanoTime() < deadline) {
-      boolean done = true;
-      for (Pair p : pairs) {
-        if (signalsFrom(p.b(), p.a()) < p.a().relaysSent() || signalsFrom(p.a(), p.b()) < p.b().relaysSent()) {
-          done = false;
-          break;
-        }
-      }
-      if (done) {
-        return;
-      }
-      sleep(100);
-    }
-  }
-
-  /**
-   * Everything the document promises for the load, as a list of broken promises (empty when
-   * all held); {@code except} is a peer whose {@code peer-left} is expected.
-   */
-  private List<String> check(String except) {
-    List<String> broken = new ArrayList<>();
-    long sent = 0;
-    long received = 0;
-    long repeated = 0;
-    for (Pair p : pairs) {
-      for (ResumingClient[] dir : new ResumingClient[][] {{p.a(), p.b()}, {p.b(), p.a()}}) {
-        ResumingClient from = dir[0];
-        ResumingClient to = dir[1];
-        sent += from.relaysSent();
-        List<Long> counters = new ArrayList<>();
-        for (ResumingClient.Received r : to.events()) {
-          if ("signal".equals(r.type())) {
-            if (!from.peer().equals(r.json().getString("from"))) {
-              broken.add(to.name() + ": signal from " + r.json().getString("from") + ", expected " + from.peer());
-            }
-            counters.add(r.json().getJsonObject("data").getLong("c"));
-          }
-        }
-        received += counters.size();
-        for (int i = 0; i < counters.size(); i++) {
-          if (counters.get(i) != i + 1) {
-            broken.add(to.name() + ": message " + (i + 1) + " from " + from.name() + " was " + counters.get(i)
-                + " (around: " + counters.subList(Math.max(0, i - 3), Math.min(counters.size(), i + 4)) + ")");
-            break;
-          }
-        }
-        if (counters.size() != from.relaysSent()) {
-          broken.add(to.name() + ": received " + counters.size() + " of " + from.relaysSent() + " from " + from.name());
-        }
-      }
-    }
-    for (ResumingClient c : clients) {
-      repeated += c.repeatedSeqs();
-      if (c.repeatedSeqs() > 0) {
-        broken.add(c.name() + ": " + c.repeatedSeqs() + " numbered events received again after a resume");
-      }
-      for (String anomaly : c.anomalies()) {
-        broken.add(c.name() + ": " + anomaly);
-      }
-      for (ResumingClient.Received r : c.events()) {
-        if ("peer-left".equals(r.type()) && !r.json().getString("peer").equals(except)) {
-          broken.add(c.name() + " heard " + r.json().encode());
-        }
-      }
-      if (c.state() != ResumingClient.State.LIVE && !c.peer().equals(except)) {
-        broken.add(c + " is not live at the end");
-      }
-    }
-    System.out.printf("RESUME-IT messages: sent %d, received %d (each once, in order unless listed), "
-        + "numbered events repeated by the server %d, broken promises %d%n", sent, received, repeated, broken.size());
-    return broken;
-  }
-
-  private static void assertNoneBroken(List<String> broken) {
-    assertTrue(broken.isEmpty(), broken.size() + " broken, first ones:\n  "
-        + String.join("\n  ", broken.subList(0, Math.min(30, broken.size()))));
+  /** Stops the load, waits for the last messages and judges everything the clients saw. */
+  private PairLoad.Verdict finish(Predicate<JsonObject> leaveExpected) {
+    load.stop();
+    boolean delivered = load.awaitDelivery(DELIVERY);
+    PairLoad.Verdict verdict = load.judge(clients, leaveExpected);
+    System.out.println("RESUME-IT messages: " + verdict.summary() + (delivered ? "" : " (delivery incomplete)"));
+    return verdict;
   }
 
   private static String percentiles(List<Long> millis) {
@@ -282,9 +181,7 @@ class ResumeClusterIT {
     serving.addAll(initial);
     startClients();
     connectPairs(initial);
-    Map<String, String> before = new java.util.HashMap<>();
-    clients.forEach(c -> before.put(c.name(), c.peer()));
-    startLoad();
+    load.start(vertx, RATE_PER_SECOND);
     sleep(SETTLE.toMillis());
 
     for (int i = 0; i < initial.size(); i++) {
@@ -303,21 +200,13 @@ class ResumeClusterIT {
           old.nodeId(), moving, (System.nanoTime() - t0) / 1_000_000);
       sleep(SETTLE.toMillis());
     }
-    stopLoad();
-    awaitDelivery();
-
+    PairLoad.Verdict verdict = finish(m -> false);
     long drops = clients.stream().mapToLong(c -> c.dropsAt().size()).sum();
     long resumes = clients.stream().mapToLong(c -> c.resumedAt().size()).sum();
     System.out.printf("RESUME-IT rolling: %d pairs at %d/s each way, %d drops, %d resumes, drop->resumed %s%n",
         PAIRS, RATE_PER_SECOND, drops, resumes, percentiles(gaps()));
-    List<String> broken = check(null);
-    for (ResumingClient c : clients) {
-      if (!c.peer().equals(before.get(c.name()))) {
-        broken.add(c.name() + " changed its peer id");
-      }
-    }
     assertTrue(drops >= PAIRS * 2L, "every client was on a drained node at least once; drops " + drops);
-    assertNoneBroken(broken);
+    assertTrue(verdict.broken().isEmpty(), verdict.firstBroken(30));
   }
 
   @Test
@@ -335,7 +224,7 @@ class ResumeClusterIT {
     loner.join("lonely");
     watcher.join("lonely");
     Wait.until(vertx, () -> loner.events().size() == 1, Duration.ofSeconds(5), "loner heard watcher join");
-    startLoad();
+    load.start(vertx, RATE_PER_SECOND);
     sleep(SETTLE.toMillis() + 1000);
 
     List<ResumingClient> moving = clients.stream()
@@ -371,12 +260,11 @@ class ResumeClusterIT {
         && watcherSaw.indexOf("peer-reconnecting") < watcherSaw.indexOf("peer-left"),
         "peer-reconnecting before peer-left: " + watcherSaw);
 
-    stopLoad();
-    awaitDelivery();
     clients.remove(loner);
-    List<String> broken = check(loner.peer());
-    // Only the watcher may hear of the loner; nothing else may leave anyone.
-    assertNoneBroken(broken);
+    String gone = loner.peer();
+    // Only the watcher may hear of the loner, as above; nothing else may leave anyone.
+    PairLoad.Verdict verdict = finish(m -> gone.equals(m.getString("peer")));
+    assertTrue(verdict.broken().isEmpty(), verdict.firstBroken(30));
   }
 
   private static void sleep(long millis) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.switchboard.support.ControllableProxy;
+import io.switchboard.support.PairLoad;
 import io.switchboard.support.ResumingClient;
 import io.switchboard.support.ServerFixture;
 import io.switchboard.support.TestClient;
@@ -231,6 +232,48 @@ class ResumeTest {
     assertConsecutive(all, "bob");
     bob.assertAlive("after");
     alice.close();
+  }
+
+  @Test
+  void pairsUnderLoadThroughRepeatedCutsLoseNothingAndRepeatNothing() throws Exception {
+    start();
+    // The a peers reach the node through one proxy, the b peers through another; cutting one
+    // drops one side of every pair at once, and the client reconnects through the same proxy.
+    ControllableProxy left = proxy();
+    ControllableProxy right = proxy();
+    PairLoad load = new PairLoad();
+    List<ResumingClient> clients = new ArrayList<>();
+    for (int k = 0; k < 10; k++) {
+      ResumingClient a = ResumingClient.connect(f.clientVertx(), f.webSocketClient(), left.port(), "a" + k,
+          new ResumingClient.Options());
+      ResumingClient b = ResumingClient.connect(f.clientVertx(), f.webSocketClient(), right.port(), "b" + k,
+          new ResumingClient.Options());
+      closeables.add(a);
+      closeables.add(b);
+      clients.add(a);
+      clients.add(b);
+      a.join("pair-" + k);
+      b.join("pair-" + k);
+      load.add("pair-" + k, a, b);
+    }
+    f.awaitCondition(load::allIntroduced, WAIT, "every a heard its b join");
+    load.start(f.clientVertx(), 20);
+    for (int cut = 0; cut < 4; cut++) {
+      Thread.sleep(400);
+      (cut % 2 == 0 ? left : right).cutAll();
+      f.awaitCondition(() -> clients.stream().allMatch(c -> c.state() == ResumingClient.State.LIVE), WAIT,
+          "every client live again after cut " + cut);
+    }
+    Thread.sleep(400);
+    load.stop();
+    boolean delivered = load.awaitDelivery(WAIT);
+    PairLoad.Verdict verdict = load.judge(clients, m -> false);
+    System.out.println("resume: 10 pairs through 4 cuts: " + verdict.summary());
+    assertTrue(delivered && verdict.broken().isEmpty(), verdict.firstBroken(20));
+    for (ResumingClient c : clients) {
+      assertEquals(2, c.dropsAt().size(), c + " was cut twice");
+      assertEquals(2, c.resumedAt().size(), c + " resumed twice");
+    }
   }
 
   @Test
