@@ -230,7 +230,8 @@ public final class ResumingClient implements AutoCloseable {
     // list from the last one tried, so a dead node costs one attempt.
     int at = attempt == 0 ? random.nextInt(candidates.size()) : candidates.indexOf(currentPort) + 1;
     int port = candidates.get(Math.floorMod(at, candidates.size()));
-    if (attempt == 0) {
+    // A refused node is skipped at once; the delay is only between rounds of the whole list.
+    if (attempt % candidates.size() != 0 || attempt == 0) {
       open(port, attempt);
     } else {
       vertx.setTimer(options.retryDelay.toMillis(), id -> retry(attempt, port));
