@@ -22,6 +22,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
@@ -116,15 +120,29 @@ class ResumeClusterIT {
   }
 
   /** {@code PAIRS} rooms of two, the peers of each on two different nodes. */
-  private void connectPairs(List<NodeProcess> nodes) {
+  private void connectPairs(List<NodeProcess> nodes) throws Exception {
     long t0 = System.nanoTime();
-    for (int k = 0; k < PAIRS; k++) {
-      String room = "pair-" + k;
-      ResumingClient a = connect(nodes.get(k % nodes.size()), "a" + k, true);
-      ResumingClient b = connect(nodes.get((k + 1) % nodes.size()), "b" + k, true);
-      a.join(room);
-      b.join(room);
-      load.add(room, a, b);
+    // A few pairs at a time: one by one, two hundred handshakes and joins take seconds.
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<ResumingClient[]>> made = new ArrayList<>();
+      for (int k = 0; k < PAIRS; k++) {
+        int pair = k;
+        made.add(pool.submit(() -> {
+          String room = "pair-" + pair;
+          ResumingClient a = connect(nodes.get(pair % nodes.size()), "a" + pair, true);
+          ResumingClient b = connect(nodes.get((pair + 1) % nodes.size()), "b" + pair, true);
+          a.join(room);
+          b.join(room);
+          return new ResumingClient[] {a, b};
+        }));
+      }
+      for (int k = 0; k < PAIRS; k++) {
+        ResumingClient[] ab = made.get(k).get(30, TimeUnit.SECONDS);
+        load.add("pair-" + k, ab[0], ab[1]);
+      }
+    } finally {
+      pool.shutdownNow();
     }
     Wait.until(vertx, load::allIntroduced, Duration.ofSeconds(10), "every a heard its b join");
     System.out.printf("RESUME-IT setup: %d clients connected and paired in %d ms%n", 2 * PAIRS,
