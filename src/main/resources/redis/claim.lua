@@ -7,10 +7,11 @@
 -- ARGV[1] key prefix, ARGV[2] peer id, ARGV[3] token hash presented, ARGV[4] "s" and the
 -- subject, or "" for none, ARGV[5] the client's last processed seq, ARGV[6] the new token hash,
 -- ARGV[7] node id
--- Returns {error code} on refusal, else {"ok", epoch, highest relay n accepted, room, meta, ...}.
+-- Returns {error code} on refusal, else {"ok", epoch, highest relay n accepted, gap deadline (ms)
+-- or 0 when it was not in its gap, room, meta, ...}.
 local prefix = ARGV[1]
 local peer = ARGV[2]
-local s = redis.call('HMGET', KEYS[1], 'tok', 'prev', 'sub', 'over', 'seq', 'in', 'node')
+local s = redis.call('HMGET', KEYS[1], 'tok', 'prev', 'sub', 'over', 'seq', 'in', 'node', 'gap')
 if not s[1] then
   return {'resume-expired'}
 end
@@ -53,7 +54,7 @@ redis.call('HDEL', KEYS[1], 'gap')
 redis.call('ZREM', KEYS[3], peer)
 redis.call('SREM', prefix .. ':node:' .. s[7] .. ':sessions', peer)
 redis.call('SADD', KEYS[5], peer)
-local out = {'ok', epoch, tonumber(s[6])}
+local out = {'ok', epoch, tonumber(s[6]), tonumber(s[8] or '0')}
 local fields = redis.call('HGETALL', KEYS[1])
 for i = 1, #fields, 2 do
   if string.sub(fields[i], 1, 2) == 'r:' then

@@ -360,7 +360,7 @@ class RedisResumeTest {
     Claim claim = await(b.claim(p, "t1", "alice", 0, "t2"));
     assertEquals(2, claim.epoch());
     assertEquals(7, claim.acked());
-    assertEquals(Set.of(new Claim.ClaimedRoom(room, "{\"m\":1}"), new Claim.ClaimedRoom(second, "{\"m\":2}")),
+    assertEquals(Set.of(new io.switchboard.wire.RoomMeta(room, "{\"m\":1}"), new io.switchboard.wire.RoomMeta(second, "{\"m\":2}")),
         new HashSet<>(claim.rooms()));
     Map<String, String> session = session(p);
     assertEquals("b", session.get("node"));
@@ -549,7 +549,7 @@ class RedisResumeTest {
     assertEquals(List.of(), await(a.expire(deadline - 1)));
 
     Claim claim = await(a.claim(resumable, "t", null, 0, "t2"));
-    assertEquals(List.of(new Claim.ClaimedRoom(room, "{\"r\":1}")), claim.rooms());
+    assertEquals(List.of(new io.switchboard.wire.RoomMeta(room, "{\"r\":1}")), claim.rooms());
     assertEquals("a", await(a.members(room)).get(0).node());
   }
 

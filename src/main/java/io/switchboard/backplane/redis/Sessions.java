@@ -8,6 +8,7 @@ import io.switchboard.wire.ErrorCode;
 import io.switchboard.wire.LeaveReason;
 import io.switchboard.wire.PeerId;
 import io.switchboard.wire.RoomId;
+import io.switchboard.wire.RoomMeta;
 import io.switchboard.wire.SignalingException;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -114,11 +115,13 @@ final class Sessions {
             ErrorCode code = refusal(outcome);
             return context.failedFuture(new SignalingException(code, code.defaultMessage(), null));
           }
-          List<Claim.ClaimedRoom> rooms = new ArrayList<>();
-          for (int i = 3; i + 1 < reply.size(); i += 2) {
-            rooms.add(new Claim.ClaimedRoom(new RoomId(reply.get(i).toString()), reply.get(i + 1).toString()));
+          List<RoomMeta> rooms = new ArrayList<>();
+          for (int i = 4; i + 1 < reply.size(); i += 2) {
+            rooms.add(new RoomMeta(new RoomId(reply.get(i).toString()), reply.get(i + 1).toString()));
           }
-          return context.succeededFuture(new Claim(reply.get(1).toLong(), reply.get(2).toLong(), rooms));
+          long gapDeadline = reply.get(3).toLong();
+          return context.succeededFuture(new Claim(reply.get(1).toLong(), reply.get(2).toLong(), rooms,
+              gapDeadline > 0 ? gapDeadline - resume.windowMillis() : 0));
         });
   }
 
