@@ -66,6 +66,8 @@ public final class ResumingClient implements AutoCloseable {
   }
 
   private static final Duration WAIT = TestClient.WAIT;
+  /** Relays sent again in one go while held: well under the server's default burst of 100. */
+  private static final int HOLD_BATCH = 40;
 
   private final java.util.Random random = new java.util.Random();
 
@@ -102,6 +104,9 @@ public final class ResumingClient implements AutoCloseable {
   private final Map<String, CompletableFuture<JsonObject>> replies = new HashMap<>();
   private int repeatedSeqs;
   private int unavailable;
+  private boolean holding;
+  private long holdBackoff;
+  private long holdTimer = -1;
   private int resent;
   private long reconnectStarted;
   private boolean closing;
@@ -289,7 +294,12 @@ public final class ResumingClient implements AutoCloseable {
         case "welcome" -> onWelcome(s, json);
         case "resumed" -> onResumed(json, now);
         case "error" -> onError(json);
-        case "pong" -> trim(json.getLong("acked", -1L));
+        case "pong" -> {
+          trim(json.getLong("acked", -1L));
+          if ("hold".equals(json.getValue("id"))) {
+            onHoldPong();
+          }
+        }
         default -> { }
       }
       if (json.containsKey("seq")) {
@@ -339,10 +349,17 @@ public final class ResumingClient implements AutoCloseable {
     resumedAt.add(now);
     state = State.LIVE;
     trim(resumed.getLong("acked", 0L));
-    // What the server did not accept goes again, in order, with the same n.
-    for (String relay : unacked.values()) {
-      socket.writeTextMessage(relay);
-      resent++;
+    // What the server did not accept goes again, in order, with the same n, and before any new
+    // relay: in batches, as after unavailable, since a long gap keeps more than the burst allows.
+    if (unacked.isEmpty()) {
+      holding = false;
+    } else {
+      holding = true;
+      holdBackoff = options.retryDelay.toMillis();
+      if (holdTimer != -1) {
+        vertx.cancelTimer(holdTimer);
+      }
+      sendHeldBatch();
     }
     resumeOutcome.complete(resumed);
   }
@@ -358,18 +375,56 @@ public final class ResumingClient implements AutoCloseable {
     }
     if ("unavailable".equals(code) && id instanceof String s && s.startsWith("n")) {
       unavailable++;
-      long n = Long.parseLong(s.substring(1));
-      vertx.setTimer(options.retryDelay.toMillis(), t -> resendOne(n));
+      holdAndRetry();
       return;
     }
     anomalies.add("error: " + error.encode());
   }
 
-  private synchronized void resendOne(long n) {
-    String relay = unacked.get(n);
-    if (relay != null && state == State.LIVE && socket != null) {
+  /**
+   * After {@code unavailable}: new relays stop going out, and after a backoff the kept ones go
+   * again in order, a bounded batch at a time (the rate limit counts them), each batch followed by
+   * a ping whose {@code acked} says whether to send the next or to leave the hold. Sending one
+   * refused relay again on its own, while later ones keep flowing, would lose it: the server drops
+   * any {@code n} not above the highest it accepted.
+   */
+  private void holdAndRetry() {
+    if (!holding) {
+      holding = true;
+      holdBackoff = options.retryDelay.toMillis();
+    } else {
+      holdBackoff = Math.min(holdBackoff * 2, 2000);
+    }
+    if (holdTimer == -1) {
+      holdTimer = vertx.setTimer(holdBackoff, t -> sendHeldBatch());
+    }
+  }
+
+  private synchronized void sendHeldBatch() {
+    holdTimer = -1;
+    if (state != State.LIVE || socket == null) {
+      return;
+    }
+    int sent = 0;
+    for (String relay : unacked.values()) {
+      if (sent++ == HOLD_BATCH) {
+        break;
+      }
       socket.writeTextMessage(relay);
       resent++;
+    }
+    socket.writeTextMessage("{\"type\":\"ping\",\"id\":\"hold\"}");
+  }
+
+  private void onHoldPong() {
+    if (!holding || holdTimer != -1) {
+      return;
+    }
+    if (unacked.isEmpty()) {
+      holding = false;
+    } else {
+      // The batch was taken (or refused again, which set a new timer): send the next one.
+      holdTimer = vertx.setTimer(1, t -> sendHeldBatch());
     }
   }
 
@@ -427,7 +482,7 @@ public final class ResumingClient implements AutoCloseable {
     }
     String text = message.encode();
     unacked.put(n, text);
-    if (state == State.LIVE && socket != null) {
+    if (state == State.LIVE && socket != null && !holding) {
       socket.writeTextMessage(text);
     }
     return n;
