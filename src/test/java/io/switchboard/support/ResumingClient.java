@@ -66,8 +66,12 @@ public final class ResumingClient implements AutoCloseable {
   }
 
   private static final Duration WAIT = TestClient.WAIT;
-  /** Relays sent again in one go while held: well under the server's default burst of 100. */
-  private static final int HOLD_BATCH = 40;
+  /**
+   * Relays sent again per period while held: 30/s, which with the live acks and pings stays under
+   * the server's default rate limit of 50/s.
+   */
+  private static final int HOLD_BATCH = 15;
+  private static final long HOLD_PERIOD_MS = 500;
 
   private final java.util.Random random = new java.util.Random();
 
@@ -105,7 +109,6 @@ public final class ResumingClient implements AutoCloseable {
   private int repeatedSeqs;
   private int unavailable;
   private boolean holding;
-  private long holdBackoff;
   private long holdTimer = -1;
   private int resent;
   private long reconnectStarted;
@@ -296,8 +299,8 @@ public final class ResumingClient implements AutoCloseable {
         case "error" -> onError(json);
         case "pong" -> {
           trim(json.getLong("acked", -1L));
-          if ("hold".equals(json.getValue("id"))) {
-            onHoldPong();
+          if (holding && unacked.isEmpty()) {
+            endHold();
           }
         }
         default -> { }
@@ -350,15 +353,11 @@ public final class ResumingClient implements AutoCloseable {
     state = State.LIVE;
     trim(resumed.getLong("acked", 0L));
     // What the server did not accept goes again, in order, with the same n, and before any new
-    // relay: in batches, as after unavailable, since a long gap keeps more than the burst allows.
+    // relay: held and paced, since a long gap keeps more than the rate limit's burst.
     if (unacked.isEmpty()) {
-      holding = false;
+      endHold();
     } else {
-      holding = true;
-      holdBackoff = options.retryDelay.toMillis();
-      if (holdTimer != -1) {
-        vertx.cancelTimer(holdTimer);
-      }
+      hold();
       sendHeldBatch();
     }
     resumeOutcome.complete(resumed);
@@ -375,33 +374,33 @@ public final class ResumingClient implements AutoCloseable {
     }
     if ("unavailable".equals(code) && id instanceof String s && s.startsWith("n")) {
       unavailable++;
-      holdAndRetry();
+      hold();
       return;
     }
     anomalies.add("error: " + error.encode());
   }
 
   /**
-   * After {@code unavailable}: new relays stop going out, and after a backoff the kept ones go
-   * again in order, a bounded batch at a time (the rate limit counts them), each batch followed by
-   * a ping whose {@code acked} says whether to send the next or to leave the hold. Sending one
-   * refused relay again on its own, while later ones keep flowing, would lose it: the server drops
-   * any {@code n} not above the highest it accepted.
+   * After {@code unavailable} or a resume: new relays stop going out, and every
+   * {@link #HOLD_PERIOD_MS} the oldest kept ones go again in order, at most {@link #HOLD_BATCH}
+   * (the rate limit counts them; a relay it drops unread is as lost as a refused one), followed
+   * by a ping whose {@code acked} ends the hold once nothing is kept. A batch sent twice costs
+   * nothing (the server drops an {@code n} it has), a lost ping only a period. Sending one refused
+   * relay again on its own while later ones flow would lose it: the server drops any {@code n}
+   * not above the highest it accepted.
    */
-  private void holdAndRetry() {
-    if (!holding) {
-      holding = true;
-      holdBackoff = options.retryDelay.toMillis();
-    } else {
-      holdBackoff = Math.min(holdBackoff * 2, 2000);
-    }
+  private void hold() {
+    holding = true;
     if (holdTimer == -1) {
-      holdTimer = vertx.setTimer(holdBackoff, t -> sendHeldBatch());
+      holdTimer = vertx.setPeriodic(HOLD_PERIOD_MS, t -> sendHeldBatch());
     }
   }
 
   private synchronized void sendHeldBatch() {
-    holdTimer = -1;
+    if (!holding || unacked.isEmpty()) {
+      endHold();
+      return;
+    }
     if (state != State.LIVE || socket == null) {
       return;
     }
@@ -416,15 +415,11 @@ public final class ResumingClient implements AutoCloseable {
     socket.writeTextMessage("{\"type\":\"ping\",\"id\":\"hold\"}");
   }
 
-  private void onHoldPong() {
-    if (!holding || holdTimer != -1) {
-      return;
-    }
-    if (unacked.isEmpty()) {
-      holding = false;
-    } else {
-      // The batch was taken (or refused again, which set a new timer): send the next one.
-      holdTimer = vertx.setTimer(1, t -> sendHeldBatch());
+  private void endHold() {
+    holding = false;
+    if (holdTimer != -1) {
+      vertx.cancelTimer(holdTimer);
+      holdTimer = -1;
     }
   }
 
@@ -560,6 +555,7 @@ public final class ResumingClient implements AutoCloseable {
     synchronized (this) {
       closing = true;
       vertx.cancelTimer(timer);
+      endHold();
       s = socket;
     }
     if (s != null && !s.isClosed()) {
@@ -575,6 +571,7 @@ public final class ResumingClient implements AutoCloseable {
   public synchronized void vanish() {
     closing = true;
     vertx.cancelTimer(timer);
+    endHold();
   }
 
   // ---- what a test reads ----
