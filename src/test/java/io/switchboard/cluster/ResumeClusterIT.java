@@ -168,16 +168,17 @@ class ResumeClusterIT {
     PairLoad.Verdict verdict = load.judge(clients, leaveExpected);
     System.out.println("RESUME-IT messages: " + verdict.summary() + (delivered ? "" : " (delivery incomplete)"));
     long unavailable = clients.stream().mapToLong(ResumingClient::unavailableErrors).sum();
+    long limited = clients.stream().mapToLong(ResumingClient::rateLimitedErrors).sum();
     long resent = clients.stream().mapToLong(ResumingClient::resent).sum();
-    System.out.printf("RESUME-IT relays: %d answered unavailable, %d sent again (after resumed or unavailable)%n",
-        unavailable, resent);
+    System.out.printf("RESUME-IT relays: %d answered unavailable, %d rate-limited with their id, %d sent again "
+        + "(after resumed, unavailable or rate-limited)%n", unavailable, limited, resent);
     if (!verdict.broken().isEmpty()) {
       // Every broken promise and every client's story, for the report; the assertion shows the first few.
       Path dump = logs.resolve("resume-it-" + System.nanoTime() + ".txt");
       List<String> lines = new ArrayList<>(verdict.broken());
       for (ResumingClient c : clients) {
         lines.add(c + " drops " + c.dropCodes() + " resumes " + c.resumedAt().size() + " unavailable "
-            + c.unavailableErrors() + " anomalies " + c.anomalies());
+            + c.unavailableErrors() + " rate-limited " + c.rateLimitedErrors() + " anomalies " + c.anomalies());
       }
       try {
         Files.write(dump, lines);

@@ -108,6 +108,7 @@ public final class ResumingClient implements AutoCloseable {
   private final Map<String, CompletableFuture<JsonObject>> replies = new HashMap<>();
   private int repeatedSeqs;
   private int unavailable;
+  private int rateLimited;
   private boolean holding;
   private long holdTimer = -1;
   private int resent;
@@ -372,8 +373,15 @@ public final class ResumingClient implements AutoCloseable {
       resumeOutcome.complete(error);
       return;
     }
-    if ("unavailable".equals(code) && id instanceof String s && s.startsWith("n")) {
-      unavailable++;
+    // Both are refusals to retry: unavailable (the backplane could not store it), rate-limited
+    // (too many requests queued behind one in flight). An echoed id says which relay it was.
+    if (("unavailable".equals(code) || "rate-limited".equals(code)) && id instanceof String s
+        && (s.startsWith("n") || s.equals("hold"))) {
+      if ("unavailable".equals(code)) {
+        unavailable++;
+      } else {
+        rateLimited++;
+      }
       hold();
       return;
     }
@@ -636,6 +644,11 @@ public final class ResumingClient implements AutoCloseable {
 
   public synchronized int unavailableErrors() {
     return unavailable;
+  }
+
+  /** Relays (or hold pings) refused with rate-limited and an id, and so kept for a resend. */
+  public synchronized int rateLimitedErrors() {
+    return rateLimited;
   }
 
   public synchronized int resent() {
