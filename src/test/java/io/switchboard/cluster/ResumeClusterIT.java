@@ -170,7 +170,7 @@ class ResumeClusterIT {
     long unavailable = clients.stream().mapToLong(ResumingClient::unavailableErrors).sum();
     long limited = clients.stream().mapToLong(ResumingClient::rateLimitedErrors).sum();
     long resent = clients.stream().mapToLong(ResumingClient::resent).sum();
-    System.out.printf("RESUME-IT relays: %d answered unavailable, %d rate-limited with their id, %d sent again "
+    System.out.printf("RESUME-IT relays: %d answered unavailable, %d rate-limited with their id (relays and pings), %d sent again "
         + "(after resumed, unavailable or rate-limited)%n", unavailable, limited, resent);
     if (!verdict.broken().isEmpty()) {
       // Every broken promise and every client's story, for the report; the assertion shows the first few.

@@ -385,6 +385,12 @@ public final class ResumingClient implements AutoCloseable {
       hold();
       return;
     }
+    // The periodic ping only asks for acked; the next one asks again. Refusing it under load is
+    // the documented, retryable rate-limited, not a broken promise.
+    if ("rate-limited".equals(code) && "tick".equals(id)) {
+      rateLimited++;
+      return;
+    }
     anomalies.add("error: " + error.encode());
   }
 
@@ -646,7 +652,7 @@ public final class ResumingClient implements AutoCloseable {
     return unavailable;
   }
 
-  /** Relays (or hold pings) refused with rate-limited and an id, and so kept for a resend. */
+  /** Relays and pings refused with rate-limited and their id (relays are kept for a resend). */
   public synchronized int rateLimitedErrors() {
     return rateLimited;
   }
