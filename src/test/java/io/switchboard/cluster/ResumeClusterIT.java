@@ -173,7 +173,8 @@ class ResumeClusterIT {
     long limited = clients.stream().mapToLong(ResumingClient::rateLimitedErrors).sum();
     long resent = clients.stream().mapToLong(ResumingClient::resent).sum();
     System.out.printf("RESUME-IT relays: %d answered unavailable, %d rate-limited with their id (relays and pings), %d sent again "
-        + "(after resumed, unavailable or rate-limited)%n", unavailable, limited, resent);
+        + "(after resumed, unavailable or rate-limited); resumes answered unavailable and made again: %d%n",
+        unavailable, limited, resent, clients.stream().mapToLong(ResumingClient::resumeUnavailableErrors).sum());
     if (!verdict.broken().isEmpty()) {
       // Every broken promise and every client's story, for the report; the assertion shows the first few.
       Path dump = logs.resolve("resume-it-" + System.nanoTime() + ".txt");

@@ -109,6 +109,7 @@ public final class ResumingClient implements AutoCloseable {
   private int repeatedSeqs;
   private int unavailable;
   private int rateLimited;
+  private int resumeUnavailable;
   private boolean holding;
   private long holdTimer = -1;
   private int resent;
@@ -367,6 +368,19 @@ public final class ResumingClient implements AutoCloseable {
   private void onError(JsonObject error) {
     String code = error.getString("code");
     Object id = error.getValue("id");
+    if (state == State.RESUMING && id instanceof String s && s.startsWith("resume-")
+        && "unavailable".equals(code) && options.reconnect) {
+      // Not in docs/protocol.md's list for resume, but sent while Redis is unreachable ("resume
+      // again"): a resume must be the first message, so it goes again on a new socket. This
+      // socket is the fresh session of its welcome, ours to end.
+      resumeUnavailable++;
+      ClientWebSocket fresh = socket;
+      socket = null;
+      state = State.GAP;
+      fresh.close();
+      scheduleReconnect(1);
+      return;
+    }
     if (state == State.RESUMING && id instanceof String s && s.startsWith("resume-")) {
       anomalies.add("resume refused: " + error.encode());
       state = State.FAILED;
@@ -650,6 +664,11 @@ public final class ResumingClient implements AutoCloseable {
 
   public synchronized int unavailableErrors() {
     return unavailable;
+  }
+
+  /** Resumes answered {@code unavailable} and made again on a new socket. */
+  public synchronized int resumeUnavailableErrors() {
+    return resumeUnavailable;
   }
 
   /** Relays and pings refused with rate-limited and their id (relays are kept for a resend). */
