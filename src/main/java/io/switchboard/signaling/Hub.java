@@ -805,6 +805,20 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     }
   }
 
+  /**
+   * Resumable sessions of this node may have been put in their gap by the other nodes, and may
+   * expire there while their sockets look fine: their clients are sent away with 1012, to resume
+   * at once (on any node). Any thread.
+   */
+  @Override
+  public void declaredDead() {
+    for (Session session : peers.values()) {
+      if (session.numbered()) {
+        session.outbound().close(CloseReason.SHUTTING_DOWN);
+      }
+    }
+  }
+
   /** Closes the peer's connection if this node holds it. Any thread. */
   @Override
   public boolean onDisconnect(Disconnect request) {

@@ -1,6 +1,7 @@
 package io.switchboard.backplane;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -601,6 +602,31 @@ class RedisResumeTest {
     BackplaneMessage got = next(atA);
     assertEquals(new PeerLeft(room, p, LeaveReason.NODE_LOST), got.event());
     assertEquals(Map.of(), got.seqs());
+  }
+
+  @Test
+  void aNodeWhoseHeartbeatKeyExpiredWhileItRanHearsItMayHaveBeenDeclaredDead() throws Exception {
+    java.util.concurrent.CountDownLatch declared = new java.util.concurrent.CountDownLatch(1);
+    RedisBackplane a = node("a", RESUME);
+    await(a.start(new BackplaneListener() {
+      @Override
+      public void onMessage(BackplaneMessage message) {}
+
+      @Override
+      public void onResync(RoomId room, List<JoinResult.Placed> members) {}
+
+      @Override
+      public void reconcile(RoomId room, List<JoinResult.Placed> members) {}
+
+      @Override
+      public void declaredDead() {
+        declared.countDown();
+      }
+    }));
+    Thread.sleep(500); // a few heartbeats: the key exists and was refreshed
+    assertFalse(declared.await(1, TimeUnit.MILLISECONDS), "a running node is not declared dead");
+    redis("DEL", prefix + ":node:a"); // as if it had gone silent for longer than the node timeout
+    assertTrue(declared.await(WAIT_MS, TimeUnit.MILLISECONDS));
   }
 
   // ---- helpers ----

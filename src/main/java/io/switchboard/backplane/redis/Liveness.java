@@ -62,6 +62,9 @@ final class Liveness {
     void reconcile(RoomId room, List<JoinResult.Placed> members);
 
     void resync(RoomId room, List<JoinResult.Placed> members);
+
+    /** This node's heartbeat key had expired while it ran: the other nodes may have reaped it. */
+    void declaredDead();
   }
 
   private final Vertx vertx;
@@ -77,6 +80,8 @@ final class Liveness {
   private long heartbeatTimer = -1;
   private long reconcileTimer = -1;
   private long resyncTimer = -1;
+  // Set after the first heartbeat: an absent key before it is a fresh start, not an expiry.
+  private boolean beating;
   private boolean ticking;
   private boolean stopped;
 
@@ -108,12 +113,24 @@ final class Liveness {
     }
   }
 
-  /** Refreshes this node's TTL key and its place in the registry. */
+  /**
+   * Refreshes this node's TTL key and its place in the registry. A key that was gone when a
+   * heartbeat after the first came means the node went silent for longer than the node timeout
+   * (a stalled process, a starved machine) and may have been reaped as dead meanwhile.
+   */
   Future<Void> heartbeat() {
     return commands.batch(List.of(
-            Request.cmd(Command.SET).arg(keys.node(nodeId)).arg("1").arg("PX").arg(nodeTimeoutMs),
+            Request.cmd(Command.SET).arg(keys.node(nodeId)).arg("1").arg("PX").arg(nodeTimeoutMs).arg("GET"),
             Request.cmd(Command.ZADD).arg(keys.nodes()).arg(System.currentTimeMillis()).arg(nodeId)), "heartbeat")
-        .mapEmpty();
+        .map(replies -> {
+          boolean keyWasGone = replies.get(0) == null;
+          if (keyWasGone && beating) {
+            log.warn("node {}: its heartbeat key had expired; other nodes may have declared it dead", nodeId);
+            backplane.declaredDead();
+          }
+          beating = true;
+          return null;
+        });
   }
 
   /**

@@ -316,6 +316,17 @@ public final class RedisBackplane implements Backplane {
     }
 
     @Override
+    public void declaredDead() {
+      // The reaper may have taken this node's members out and put its sessions in their gap:
+      // its resumable clients resume (on any node), and a reconnection re-asserts the rest.
+      BackplaneListener l = listener;
+      if (l != null) {
+        l.declaredDead();
+      }
+      connections.markDown("this node's heartbeat had expired");
+    }
+
+    @Override
     public List<RoomId> subscribedRooms() {
       return subscriptions.rooms();
     }

@@ -35,4 +35,11 @@ public interface BackplaneListener {
   default boolean onDisconnect(Disconnect request) {
     return false;
   }
+
+  /**
+   * The other nodes may have declared this node dead while it was running (it went silent for
+   * longer than the node timeout): what they did to its members and sessions cannot be undone
+   * from here. Must not block.
+   */
+  default void declaredDead() {}
 }
