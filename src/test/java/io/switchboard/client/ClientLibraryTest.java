@@ -19,6 +19,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -87,8 +88,33 @@ class ClientLibraryTest {
 
   @Test
   void reconnectsToAnotherNodeAndRejoinsWhenItsNodeStops() {
+    failover(false);
+  }
+
+  @Test
+  void resumesOnAnotherNodeWhenItsNodeStops() {
+    failover(true);
+  }
+
+  @Test
+  void resumesAfterASocketCutWithNothingLostOrRepeated() {
     nodes = Topology.twoNodesOnRedis(ENV);
-    CompletableFuture<NodeScript.Result> script = start("failover");
+    JsonObject report = finish(start("resume"));
+    assertTrue(report.getInteger("backlogInGap") >= 20, report::encodePrettily);
+  }
+
+  @Test
+  void startsAFreshSessionAndRejoinsWhenTheResumeIsRefused() {
+    Map<String, String> env = new HashMap<>(ENV);
+    env.put("RESUME_WINDOW_SECONDS", "1");
+    nodes = Topology.twoNodesOnRedis(env);
+    finish(start("resume-failed"));
+  }
+
+  private void failover(boolean resume) {
+    nodes = Topology.twoNodesOnRedis(ENV);
+    CompletableFuture<NodeScript.Result> script = start("failover", nodes.a(), nodes.b(),
+        new JsonObject().put("resume", resume));
     ServerFixture a = nodes.a();
     ServerFixture b = nodes.b();
     // Stop node A only once the script's client a is in the room there and b on node B.
