@@ -530,11 +530,12 @@ export class SwitchboardClient extends Emitter {
     }
     // Rooms left while disconnected are left on the server now.
     for (const room of held) if (!this.#rooms.has(room)) this.#send({ type: 'leave', room });
+    // Before any listener can relay: a newer n accepted first would make the server drop these.
+    this.#confirmRelays(msg.acked);
+    this.#sendBacklog();
     this.#setState('open', { peer: msg.peer, resumed: true });
     this.emit('resumed', msg);
     for (const w of this.#openWaiters.splice(0)) w.resolve(this.#welcome);
-    this.#confirmRelays(msg.acked);
-    this.#sendBacklog();
     this.#sendAck();
     this.#startHeartbeat();
   }
@@ -640,7 +641,8 @@ export class SwitchboardClient extends Emitter {
     }
     // Refused for good (the peer left…): sending it again after a resume would only be refused again.
     this.#unacked.splice(this.#unacked.indexOf(relay), 1);
-    Object.assign(error, { room: relay.room, to: relay.to, relay: relay.type });
+    // Not `room`: that names a room the client gave up (a refused rejoin), and a Mesh stops on it.
+    error.relay = { type: relay.type, room: relay.room, to: relay.to };
     this.emit('error', error);
   }
 
