@@ -42,6 +42,8 @@ public final class Switchboard {
   // The admin port's deployment and port, or null and -1 when ADMIN_PORT is unset.
   private final String adminDeployment;
   private final int adminPort;
+  // Ends sessions whose resume window passed (Hub#tick).
+  private final long resumeTimer;
 
   private Switchboard(Vertx vertx, Node node, Hub hub, Backplane backplane, String deployment, int port,
       String adminDeployment, int adminPort) {
@@ -53,7 +55,10 @@ public final class Switchboard {
     this.port = port;
     this.adminDeployment = adminDeployment;
     this.adminPort = adminPort;
+    this.resumeTimer = vertx.setPeriodic(RESUME_TICK_MILLIS, id -> hub.tick());
   }
+
+  private static final long RESUME_TICK_MILLIS = 1000;
 
   /** A Vert.x instance with {@code eventLoops} event loops whose metrics go to {@code registry}. */
   public static Vertx createVertx(PrometheusMeterRegistry registry, int eventLoops) {
@@ -81,7 +86,8 @@ public final class Switchboard {
           .description("Rooms whose channel this node is subscribed to").register(registry);
       backplane = redis;
     } else {
-      LocalBackplane local = LocalBackplane.standalone(config.nodeId());
+      LocalBackplane local = LocalBackplane.standalone(config.nodeId(), config.resume().maxEvents(),
+          config.resume().maxBytes());
       Gauge.builder(MetricNames.BACKPLANE_SUBSCRIPTIONS, local, LocalBackplane::subscribedRooms)
           .description("Rooms whose events this node receives").register(registry);
       backplane = local;
@@ -145,7 +151,8 @@ public final class Switchboard {
   /** The version the jar's manifest names, or {@code dev} when run from classes. */
   private static Limits limits(SwitchboardConfig config) {
     return new Limits(config.maxRoomsPerConnection(), config.maxPeersPerRoom(),
-        config.rateLimitPerSecond(), config.rateLimitBurst(), config.floodCloseAfter());
+        config.rateLimitPerSecond(), config.rateLimitBurst(), config.floodCloseAfter(),
+        config.resume().windowMillis());
   }
 
   /** The port the node listens on. */
@@ -201,6 +208,10 @@ public final class Switchboard {
     node.startDraining();
     node.close();
     Future<Void> adminStopped = adminDeployment == null ? Future.succeededFuture() : vertx.undeploy(adminDeployment);
-    return adminStopped.transform(a -> vertx.undeploy(deployment)).transform(ar -> backplane.close());
+    vertx.cancelTimer(resumeTimer);
+    // Undeploying closed every socket with 1012; the resumable ones are handed to their gap
+    // before the backplane removes what this node holds.
+    return adminStopped.transform(a -> vertx.undeploy(deployment)).transform(ar -> hub.quiesce())
+        .transform(ar -> backplane.close());
   }
 }

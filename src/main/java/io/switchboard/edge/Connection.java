@@ -75,7 +75,7 @@ final class Connection implements Outbound, Link {
 
   /** Opens the session and the dialect on the current event loop; the socket comes later. */
   Connection(Context context, Hub hub, Function<Link, Dialect> dialect, SignalingMetrics metrics,
-      SwitchboardConfig config, Ticket ticket) {
+      SwitchboardConfig config, Ticket ticket, boolean wantsResume) {
     this.context = context;
     this.hub = hub;
     this.metrics = metrics;
@@ -84,7 +84,7 @@ final class Connection implements Outbound, Link {
     this.eventLoopThread = Thread.currentThread();
     this.lastHeardNanos = System.nanoTime();
     this.closeAtMillis = ticket.closeAtMillis();
-    this.session = hub.open(this, lastHeardNanos, ticket.identity());
+    this.session = hub.open(this, lastHeardNanos, ticket.identity(), wantsResume);
     // The welcome the hub just sent waits on the event loop, so it is encoded after this.
     this.dialect = dialect.apply(this);
     this.dialect.opened();
@@ -234,7 +234,10 @@ final class Connection implements Outbound, Link {
     closed = true;
     tcpClosed = true;
     partial = null;
-    hub.close(session);
+    // Only the client's own close frame with 1000 or 1001 says it is done; anything else (no
+    // close frame at all: a lost network, a killed process) may be followed by a resume.
+    Short code = ws == null ? null : ws.closeStatusCode();
+    hub.close(session, code == null || code != 1000 && code != 1001);
   }
 
   // ---- outbound ----
@@ -336,6 +339,18 @@ final class Connection implements Outbound, Link {
     closeNow(reason, reason.code(), reason.text());
   }
 
+  /**
+   * Whether a close by the server leaves a resumable session a chance to resume: the node
+   * stopping, a connection that went quiet or fell behind, or a failure of ours; not a close that
+   * ends the session on purpose (docs/protocol.md, "The gap").
+   */
+  private static boolean startsGap(CloseReason reason) {
+    return switch (reason) {
+      case SHUTTING_DOWN, IDLE_TIMEOUT, SLOW_CONSUMER, INTERNAL -> true;
+      default -> false;
+    };
+  }
+
   /** As {@link #closeNow(CloseReason)}, with the close frame's code and text chosen by the caller. */
   private void closeNow(CloseReason reason, short code, String text) {
     if (closed) {
@@ -344,7 +359,7 @@ final class Connection implements Outbound, Link {
     dialect.closing();
     closed = true;
     metrics.closedBy(reason);
-    hub.close(session);
+    hub.close(session, startsGap(reason));
     if (ws == null) {
       closedBeforeOpen = reason; // the client hears it as soon as its upgrade is accepted
       return;

@@ -261,7 +261,9 @@ public final class HttpServerVerticle extends VerticleBase {
     // Paused, the request keeps its end for toWebSocket, which resumes it, however long the
     // join takes.
     request.pause();
-    Connection connection = new Connection(context, node.hub, dialect, node.metrics, node.config, ticket);
+    // Resume is the native protocol's, and only for clients that ask (docs/protocol.md, "Resume").
+    boolean wantsResume = "/ws".equals(path) && "1".equals(request.getParam("resume"));
+    Connection connection = new Connection(context, node.hub, dialect, node.metrics, node.config, ticket, wantsResume);
     connection.opening()
         .transform(settled -> request.toWebSocket())
         .onSuccess(ws -> onOpen(ws, connection, ticket))

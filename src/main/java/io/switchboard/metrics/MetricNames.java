@@ -55,6 +55,19 @@ public final class MetricNames {
   public static final String CROSS_NODE_LATENCY = "switchboard.crossnode.latency";
 
   /**
+   * Counter, tag {@code outcome}: resumes ({@code ok}, {@code expired}, {@code refused}) and
+   * sessions that ended in their gap ({@code timeout}, {@code overflow}).
+   */
+  public static final String RESUMES = "switchboard.resumes";
+  /** Counter: events replayed from sessions' buffers after resumes. */
+  public static final String RESUME_REPLAYED = "switchboard.resume.replayed";
+  /** Counters: numbered events stored for resumable sessions, and their bytes. */
+  public static final String RESUME_BUFFERED = "switchboard.resume.buffered";
+  public static final String RESUME_BUFFERED_BYTES = "switchboard.resume.buffered.bytes";
+  /** Timer (histogram): how long resumed sessions were away. */
+  public static final String RESUME_GAP = "switchboard.resume.gap";
+
+  /**
    * Gauge, always 1, tags {@code version} and {@code commit}: which build runs here, for joining
    * onto other series and for spotting a rollout that left nodes on two versions.
    */

@@ -12,6 +12,7 @@ import io.switchboard.wire.RelayKind;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -38,6 +39,11 @@ public final class MicrometerSignalingMetrics implements SignalingMetrics {
   private final Counter repairs;
   private final Map<String, Counter> backplaneErrors = new ConcurrentHashMap<>();
   private final Timer crossNodeLatency;
+  private final Map<String, Counter> resumes = new ConcurrentHashMap<>();
+  private final Counter replayed;
+  private final Counter buffered;
+  private final Counter bufferedBytes;
+  private final Timer gap;
 
   public MicrometerSignalingMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -62,6 +68,22 @@ public final class MicrometerSignalingMetrics implements SignalingMetrics {
         .publishPercentileHistogram()
         .minimumExpectedValue(Duration.ofNanos(50_000))
         .maximumExpectedValue(Duration.ofSeconds(2))
+        .register(registry);
+    for (String outcome : List.of("ok", "expired", "refused", "timeout", "overflow")) {
+      resumes.put(outcome, Counter.builder(MetricNames.RESUMES).tag("outcome", outcome)
+          .description("Resumes by outcome, and sessions that ended in their gap").register(registry));
+    }
+    replayed = Counter.builder(MetricNames.RESUME_REPLAYED)
+        .description("Events replayed from session buffers after resumes").register(registry);
+    buffered = Counter.builder(MetricNames.RESUME_BUFFERED)
+        .description("Numbered events stored for resumable sessions").register(registry);
+    bufferedBytes = Counter.builder(MetricNames.RESUME_BUFFERED_BYTES)
+        .description("Bytes of numbered events stored for resumable sessions").register(registry);
+    gap = Timer.builder(MetricNames.RESUME_GAP)
+        .description("How long resumed sessions were away")
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(10))
+        .maximumExpectedValue(Duration.ofMinutes(5))
         .register(registry);
     for (RelayKind kind : RelayKind.values()) {
       relayed.put(kind, Counter.builder(MetricNames.MESSAGES_RELAYED).tag("type", kind.wire())
@@ -157,5 +179,25 @@ public final class MicrometerSignalingMetrics implements SignalingMetrics {
 
   @Override public void crossNodeLatencyMicros(long micros) {
     crossNodeLatency.record(Math.max(0, micros), TimeUnit.MICROSECONDS);
+  }
+
+  @Override public void resume(String outcome) {
+    Counter counter = resumes.get(outcome);
+    if (counter != null) {
+      counter.increment();
+    }
+  }
+
+  @Override public void replayed(int events) {
+    replayed.increment(events);
+  }
+
+  @Override public void gapMillis(long millis) {
+    gap.record(Math.max(0, millis), TimeUnit.MILLISECONDS);
+  }
+
+  @Override public void buffered(int events, long bytes) {
+    buffered.increment(events);
+    bufferedBytes.increment(bytes);
   }
 }

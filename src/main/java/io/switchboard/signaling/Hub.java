@@ -1,5 +1,6 @@
 package io.switchboard.signaling;
 
+import io.switchboard.wire.RoomMeta;
 import io.switchboard.signaling.Room.Entry;
 import io.switchboard.signaling.Room.RoomView;
 import io.switchboard.signaling.command.Command;
@@ -43,6 +44,12 @@ import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import java.security.SecureRandom;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import io.switchboard.signaling.port.Claim;
+import io.switchboard.signaling.port.Expired;
+import io.switchboard.signaling.port.Numbered;
+import io.switchboard.wire.CloseReason;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -60,6 +67,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Hub implements BackplaneListener, Command.Visitor<Session> {
   private static final Logger log = LoggerFactory.getLogger(Hub.class);
+  // How long a numbered event may wait for the ones before it before they are fetched.
+  private static final long STALL_NANOS = 500_000_000L;
 
   private final Backplane backplane;
   private final Limits limits;
@@ -70,6 +79,8 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
   private final ConcurrentHashMap<RoomId, Room> rooms = new ConcurrentHashMap<>();
   // The sessions open on this node, for what reaches a peer by id alone (the server API).
   private final ConcurrentHashMap<PeerId, Session> peers = new ConcurrentHashMap<>();
+  // Suspensions in flight: the backplane may only close once they are stored (see quiesce).
+  private final Set<Future<?>> suspending = ConcurrentHashMap.newKeySet();
 
   public Hub(Backplane backplane, Limits limits, SignalingMetrics metrics, String nodeId) {
     this(backplane, limits, metrics, nodeId, peer -> null);
@@ -112,11 +123,27 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
 
   /** Registers a new connection of {@code identity} and sends it its welcome. Socket thread. */
   public Session open(Outbound outbound, long nowNanos, Identity identity) {
+    return open(outbound, nowNanos, identity, false);
+  }
+
+  /**
+   * As {@link #open(Outbound, long, Identity)}; a client that {@code wantsResume} gets a resume
+   * token in its welcome when resume is on (docs/protocol.md, "Resume").
+   */
+  public Session open(Outbound outbound, long nowNanos, Identity identity, boolean wantsResume) {
     PeerId peer = PeerId.random(random);
-    Session session = new Session(peer, outbound, identity, limits, nowNanos);
+    boolean resumable = wantsResume && resumeOn();
+    ResumeToken.Issued token = resumable ? ResumeToken.issue(peer, random) : null;
+    Session session = new Session(peer, outbound, identity, limits, nowNanos, resumable ? token.hash() : null);
     peers.put(peer, session);
-    outbound.send(new Welcome(peer, iceServers.apply(peer)));
+    outbound.send(resumable
+        ? new Welcome(peer, iceServers.apply(peer), token.text(), (int) (limits.resumeWindowMillis() / 1000))
+        : new Welcome(peer, iceServers.apply(peer)));
     return session;
+  }
+
+  private boolean resumeOn() {
+    return limits.resumeWindowMillis() > 0;
   }
 
   /**
@@ -127,6 +154,9 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
   public void handle(Session session, Command command) {
     if (session.closed()) {
       return;
+    }
+    if (!(command instanceof Resume)) {
+      session.firstCommand();
     }
     if (session.busy()) {
       if (!session.enqueue(command)) {
@@ -183,30 +213,216 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     session.outbound().send(new ErrorReply(code, message, tag));
   }
 
-  /** The socket is gone: leave every room with reason {@code disconnect}. Socket thread; once. */
+  /** The socket is gone and the session with it: leave every room with reason {@code disconnect}. */
   public void close(Session session) {
+    close(session, false);
+  }
+
+  /**
+   * The socket is gone. A resumable session whose socket ended in a way that starts a gap
+   * ({@code mayResume}; docs/protocol.md, "The gap") stays a member of its rooms for the resume
+   * window, and its rooms hear {@code peer-reconnecting}; any other leaves every room with
+   * reason {@code disconnect}. Socket thread; once.
+   */
+  public void close(Session session, boolean mayResume) {
     if (session.closed()) {
       return;
     }
     session.markClosed();
-    peers.remove(session.peer(), session);
-    for (RoomId room : session.takeAllRooms()) {
+    PeerId peer = session.peer();
+    peers.remove(peer, session);
+    List<RoomId> held = session.takeAllRooms();
+    if (session.superseded()) {
+      // Resumed on another socket, which holds the rooms now.
+      for (RoomId room : held) {
+        rooms.computeIfPresent(room, (key, slot) -> slot.suspend(session));
+        backplane.unsubscribe(room);
+      }
+      return;
+    }
+    if (mayResume && session.numbered() && resumeOn()) {
+      for (RoomId room : held) {
+        rooms.computeIfPresent(room, (key, slot) -> slot.suspend(session));
+      }
+      Future<?> stored = backplane.suspend(peer, session.epoch(), System.currentTimeMillis() + limits.resumeWindowMillis())
+          .compose(confirmed -> Future.all(confirmed.stream()
+              .map(room -> publish(new BackplaneMessage(nodeId, room, null, new PeerReconnecting(room, peer))))
+              .toList()))
+          .onFailure(e -> log.atWarn().addKeyValue("peer", peer).setCause(e)
+              .log("could not keep peer {} for its resume; the node that finds it gone will end it", peer))
+          .onComplete(ar -> held.forEach(backplane::unsubscribe));
+      suspending.add(stored);
+      stored.onComplete(ar -> suspending.remove(stored));
+      return;
+    }
+    for (RoomId room : held) {
       departed(session, room, LeaveReason.DISCONNECT);
+    }
+    if (session.numbered()) {
+      backplane.forget(peer, session.epoch());
     }
   }
 
+  /**
+   * Completes once every suspension started so far is stored, so that a node stopping after its
+   * drain closes the backplane (which removes the members it holds) only after its resumable
+   * sessions were handed over to their gap.
+   */
+  public Future<Void> quiesce() {
+    return Future.all(List.copyOf(suspending)).transform(ar -> Future.succeededFuture());
+  }
+
+  // ---- resume (docs/protocol.md, "Resume") ----
+
   @Override
   public void resume(Resume resume, Session session) {
-    reject(session, ErrorCode.RESUME_EXPIRED, ErrorCode.RESUME_EXPIRED.defaultMessage(), resume.tag());
+    if (!session.firstCommand()) {
+      reject(session, ErrorCode.BAD_MESSAGE, "resume must be the socket's first message", resume.tag());
+      return;
+    }
+    if (!session.resumable()) {
+      reject(session, ErrorCode.BAD_MESSAGE, resumeOn() ? "open the socket with ?resume=1 to resume"
+          : "resume is off on this server", resume.tag());
+      return;
+    }
+    ResumeToken token = ResumeToken.parse(resume.token());
+    if (token == null) {
+      metrics.resume("refused");
+      reject(session, ErrorCode.RESUME_REFUSED, ErrorCode.RESUME_REFUSED.defaultMessage(), resume.tag());
+      return;
+    }
+    ResumeToken.Issued next = ResumeToken.issue(token.peer(), random);
+    session.markBusy();
+    session.gate().hold();
+    backplane.claim(token.peer(), token.hash(), session.identity().subject(), resume.lastSeq(), next.hash())
+        .onComplete(claimed -> session.outbound().execute(
+            () -> finishResume(session, resume, token.peer(), next, claimed)));
+  }
+
+  private void finishResume(Session session, Resume resume, PeerId peer, ResumeToken.Issued token,
+      AsyncResult<Claim> claimed) {
+    if (claimed.failed()) {
+      session.gate().release();
+      if (claimed.cause() instanceof SignalingException refusal) {
+        metrics.resume(refusal.code() == ErrorCode.RESUME_EXPIRED ? "expired" : "refused");
+        reject(session, refusal.code(), refusal.getMessage(), resume.tag());
+      } else {
+        reject(session, ErrorCode.UNAVAILABLE, "could not reach the session store; resume again", resume.tag());
+      }
+      resume(session);
+      return;
+    }
+    Claim claim = claimed.result();
+    if (session.closed()) {
+      // This socket went away while it claimed the session: back to the gap, at the new epoch.
+      backplane.suspend(peer, claim.epoch(), System.currentTimeMillis() + limits.resumeWindowMillis());
+      return;
+    }
+    Session old = peers.get(peer);
+    if (old != null && old != session) {
+      supersede(old);
+    }
+    peers.remove(session.peer(), session);
+    session.resumeAs(peer, claim.epoch(), token.hash(), claim.acked(), resume.lastSeq());
+    peers.put(peer, session);
+    metrics.resume("ok");
+    if (claim.gapSinceMillis() > 0) {
+      metrics.gapMillis(System.currentTimeMillis() - claim.gapSinceMillis());
+    }
+    // The new token first: if what follows fails, the client can resume again with it.
+    session.outbound().send(new Resumed(peer, claim.rooms(), claim.acked(), token.text(), resume.tag()));
+    List<Future<List<JoinResult.Placed>>> rosters = new java.util.ArrayList<>();
+    for (RoomMeta held : claim.rooms()) {
+      session.startJoining(held.room());
+      rooms.compute(held.room(), (key, slot) -> (slot == null ? new Room(held.room(), nodeId) : slot).startJoin());
+      rosters.add(backplane.subscribe(held.room()).compose(v -> backplane.members(held.room())));
+    }
+    Future.join(rosters).onComplete(all -> session.outbound().execute(() -> {
+      boolean complete = true;
+      for (int i = 0; i < rosters.size(); i++) {
+        RoomMeta held = claim.rooms().get(i);
+        Future<List<JoinResult.Placed>> roster = rosters.get(i);
+        boolean admitted = roster.succeeded() && !session.closed();
+        session.finishJoining(held.room(), admitted);
+        if (admitted) {
+          Member me = new Member(peer, held.metaJson());
+          rooms.compute(held.room(), (key, slot) -> (slot == null ? new Room(held.room(), nodeId) : slot)
+              .admitResumed(session, me, roster.result()));
+        } else {
+          complete = false;
+          rooms.computeIfPresent(held.room(), (key, slot) -> slot.abandonJoin());
+          backplane.unsubscribe(held.room());
+        }
+      }
+      if (!complete) {
+        // Its rooms could not all be set up here: the client resumes again (it has the new token).
+        session.outbound().close(CloseReason.INTERNAL);
+        return;
+      }
+      backplane.replay(peer, resume.lastSeq()).onComplete(replayed -> session.outbound().execute(() -> {
+        long now = System.nanoTime();
+        if (replayed.succeeded()) {
+          metrics.replayed(replayed.result().size());
+          for (Numbered stored : replayed.result()) {
+            session.gate().offer(stored.seq(), stored.message().event(), now);
+          }
+        }
+        session.gate().release();
+        for (RoomMeta held : claim.rooms()) {
+          publish(new BackplaneMessage(nodeId, held.room(), null, new PeerResumed(held.room(), peer)));
+        }
+        resume(session);
+      }));
+    }));
+  }
+
+  /** Another socket resumed {@code old}'s session: this one ends, leaving the rooms to it. */
+  private void supersede(Session old) {
+    old.markSuperseded();
+    old.outbound().close(CloseReason.RESUMED_ELSEWHERE);
   }
 
   @Override
   public void ack(Ack ack, Session session) {
+    if (session.numbered() && ack.seq() <= session.gate().delivered()) {
+      backplane.ack(session.peer(), ack.seq());
+    }
+  }
+
+  /**
+   * Once a second: ends the sessions whose resume window passed, cluster-wide (each departure is
+   * announced by exactly one node), and fetches from their buffers the events a session here has
+   * waited too long for. Any thread.
+   */
+  public void tick() {
+    if (!resumeOn()) {
+      return;
+    }
+    backplane.expire(System.currentTimeMillis()).onSuccess(ended -> {
+      for (Expired gone : ended) {
+        PeerLeft left = new PeerLeft(gone.room(), gone.peer(), gone.reason());
+        rooms.computeIfPresent(gone.room(), (key, slot) -> slot.remoteLeft(left));
+        metrics.resume(gone.reason() == LeaveReason.OVERFLOW ? "overflow" : "timeout");
+        publish(new BackplaneMessage(nodeId, gone.room(), null, left));
+      }
+    });
+    long now = System.nanoTime();
+    for (Session session : peers.values()) {
+      if (session.numbered() && session.gate().stalled(now, STALL_NANOS)) {
+        long after = session.gate().delivered();
+        backplane.replay(session.peer(), after).onSuccess(stored -> {
+          long at = System.nanoTime();
+          for (Numbered event : stored) {
+            session.gate().offer(event.seq(), event.message().event(), at);
+          }
+        });
+      }
+    }
   }
 
   @Override
   public void ping(Ping ping, Session session) {
-    session.outbound().send(new Pong(ping.tag()));
+    session.outbound().send(session.resumable() ? new Pong(ping.tag(), session.acked()) : new Pong(ping.tag()));
   }
 
   // ---- relay: the hot path ----
@@ -218,6 +434,10 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     if (view == null) {
       reject(session, ErrorCode.NOT_IN_ROOM, "not a member of room " + room, relay.tag());
       return;
+    }
+    long n = relay.n();
+    if (n > 0 && session.resumable() && n <= session.acked()) {
+      return; // a retransmission of a relay already accepted (docs/protocol.md, "Numbered relays")
     }
     Relayed event = new Relayed(relay.kind(), room, session.peer(), relay.data());
     PeerId to = relay.to();
@@ -231,23 +451,34 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
         reject(session, ErrorCode.PEER_NOT_FOUND, "no peer " + to + " in room " + room, relay.tag());
         return;
       }
-      if (target.local() != null) {
+      if (target.local() != null && !target.local().numbered()) {
         target.local().outbound().send(event);
+        session.accepted(n);
       } else {
-        relayToOtherNodes(session, new BackplaneMessage(nodeId, room, to, event), relay.tag());
+        // A numbered recipient, here or elsewhere, gets it from the backplane, which stores it first.
+        relayThroughBackplane(session, new BackplaneMessage(nodeId, room, to, event, n, Map.of()), relay.tag());
       }
     } else {
+      boolean numberedHere = false;
       for (Entry entry : view.entries) {
-        if (entry.local() != null && entry.local() != session) {
-          entry.local().outbound().send(event);
+        Session member = entry.local();
+        if (member != null && member != session) {
+          if (member.numbered()) {
+            numberedHere = true;
+          } else {
+            member.outbound().send(event);
+          }
         }
       }
-      if (view.remoteCount > 0) {
-        relayToOtherNodes(session, new BackplaneMessage(nodeId, room, null, event), relay.tag());
+      BackplaneMessage message = new BackplaneMessage(nodeId, room, null, event, n, Map.of());
+      if (view.remoteCount > 0 || numberedHere) {
+        relayThroughBackplane(session, message, relay.tag());
       } else if (backplane.distributed() && backplane.ready()) {
         // No member elsewhere is known, but one may have just joined: its announcement can still
         // be on its way here. Best effort: a failure misses nobody this node knows of.
-        backplane.publish(new BackplaneMessage(nodeId, room, null, event));
+        backplane.publish(message).onSuccess(v -> session.accepted(n));
+      } else {
+        session.accepted(n);
       }
     }
     metrics.relayed(relay.kind());
@@ -265,13 +496,19 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     RoomView view = view(room);
     if (view != null && view.entries.length > 0) {
       boolean reached = false;
+      boolean numberedHere = false;
       for (Entry entry : view.entries) {
-        if (entry.local() != null && entry.local() != session) {
-          entry.local().outbound().send(event);
-          reached = true;
+        Session member = entry.local();
+        if (member != null && member != session) {
+          if (member.numbered()) {
+            numberedHere = true;
+          } else {
+            member.outbound().send(event);
+            reached = true;
+          }
         }
       }
-      if (view.remoteCount > 0) {
+      if (view.remoteCount > 0 || numberedHere) {
         return publishDelivery(session, event, deliver);
       }
       if (!reached) {
@@ -329,14 +566,28 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     // From now on what other nodes announce about the room is kept for this join.
     rooms.compute(room, (key, slot) -> (slot == null ? new Room(room, nodeId) : slot).startJoin());
     Member me = new Member(session.peer(), join.metaJson());
+    // A resumable session's events are kept from its first room on; numbered events of the room
+    // wait until its joined is out.
+    Future<Void> registered = Future.succeededFuture();
+    if (session.resumable()) {
+      session.gate().hold();
+      if (!session.numbered()) {
+        registered = backplane.register(session.peer(), session.tokenHash(), session.identity().subject())
+            .onSuccess(v -> session.markRegistered());
+      }
+    }
     // Subscribe before joining so no event published after our join can be missed.
-    Future<JoinResult> joined = backplane.subscribe(room)
+    Future<JoinResult> joined = registered.compose(v -> backplane.subscribe(room))
         .compose(v -> backplane.join(room, me, join.capacity() > 0 ? join.capacity() : limits.maxPeersPerRoom()));
     session.markBusy();
     joined.onComplete(result -> session.outbound().execute(() -> finishJoin(session, join, me, result)));
   }
 
   private void finishJoin(Session session, Join join, Member me, AsyncResult<JoinResult> result) {
+    if (session.resumable()) {
+      // After the joined below (or the error): both are queued on the socket before the release.
+      session.outbound().execute(() -> session.gate().release());
+    }
     RoomId room = join.room();
     boolean admitted = result.succeeded() && !session.closed();
     session.finishJoining(room, admitted);
@@ -408,10 +659,28 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
   /** Delivers what another node published to this node's members. Any thread. */
   @Override
   public void onMessage(BackplaneMessage message) {
-    if (message.originNode().equals(nodeId)) {
-      return;
+    if (!message.originNode().equals(nodeId)) {
+      message.event().accept(new FromOtherNode(message));
     }
-    message.event().accept(new FromOtherNode(message));
+    if (!message.seqs().isEmpty()) {
+      deliverNumbered(message);
+    }
+  }
+
+  /** A numbered event reaches each of its recipients on this node through their gate. */
+  private void deliverNumbered(BackplaneMessage message) {
+    if (message.originNode().equals(nodeId)) {
+      // Counted once, by the node that had it stored.
+      long size = message.event() instanceof Relayed r ? r.data().length() : 0;
+      metrics.buffered(message.seqs().size(), size * message.seqs().size());
+    }
+    long now = System.nanoTime();
+    for (Map.Entry<PeerId, Long> numbered : message.seqs().entrySet()) {
+      Session session = peers.get(numbered.getKey());
+      if (session != null && session.numbered()) {
+        session.gate().offer(numbered.getValue(), message.event(), now);
+      }
+    }
   }
 
   /** What a message from another node does here, for every kind of event. */
@@ -475,11 +744,18 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
 
     @Override
     public Void peerReconnecting(PeerReconnecting reconnecting) {
+      toLocalMembers(message.room(), null, reconnecting);
       return null;
     }
 
     @Override
     public Void peerResumed(PeerResumed resumed) {
+      // An old socket of the session still open here (the drop not noticed yet) is replaced.
+      Session old = peers.get(resumed.peer());
+      if (old != null) {
+        supersede(old);
+      }
+      toLocalMembers(message.room(), null, resumed);
       return null;
     }
 
@@ -573,21 +849,31 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
       }
       ServerMessage event = new ServerMessage(room, data);
       toLocalMembers(room, to, event);
-      boolean elsewhere = targets.stream().anyMatch(p -> !p.node().equals(nodeId));
+      boolean elsewhere = resumeOn() || targets.stream().anyMatch(p -> !p.node().equals(nodeId));
       Future<Void> sent = elsewhere ? backplane.publish(new BackplaneMessage(nodeId, room, to, event))
           : Future.succeededFuture();
       return sent.map(v -> new ServerSend(members.size(), targets.size()));
     });
   }
 
-  // A relay that cannot leave this node (backplane down) is lost: say so, so the client can retry.
-  private void relayToOtherNodes(Session sender, BackplaneMessage message, RequestTag tag) {
-    backplane.publish(message).onFailure(e -> reject(sender, ErrorCode.INTERNAL,
-        "could not reach members on other nodes; retry", tag));
+  /**
+   * A relay the backplane could not accept (unreachable) is lost: say so, so that the client sends
+   * it again; a resumable client does so by itself, with the same {@code n}.
+   */
+  private void relayThroughBackplane(Session sender, BackplaneMessage message, RequestTag tag) {
+    backplane.publish(message).onComplete(sent -> {
+      if (sent.succeeded()) {
+        sender.accepted(message.senderSeq());
+      } else if (sender.resumable()) {
+        reject(sender, ErrorCode.UNAVAILABLE, "could not store the message for its recipients; send it again", tag);
+      } else {
+        reject(sender, ErrorCode.INTERNAL, "could not reach members on other nodes; retry", tag);
+      }
+    });
   }
 
-  private void publish(BackplaneMessage message) {
-    backplane.publish(message).onFailure(e -> log.atDebug().addKeyValue("room", message.room()).setCause(e)
+  private Future<Void> publish(BackplaneMessage message) {
+    return backplane.publish(message).onFailure(e -> log.atDebug().addKeyValue("room", message.room()).setCause(e)
         .log("publish to room {} failed", message.room()));
   }
 
@@ -596,7 +882,7 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     RoomView view = view(room);
     if (view != null) {
       for (Entry entry : view.entries) {
-        if (entry.local() != null && (to == null || entry.member().peer().equals(to))) {
+        if (entry.local() != null && !entry.local().numbered() && (to == null || entry.member().peer().equals(to))) {
           entry.local().outbound().send(event);
         }
       }

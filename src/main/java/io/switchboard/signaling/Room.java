@@ -35,6 +35,10 @@ import java.util.Set;
  * <p>Every change stores the new view before it sends the events that describe it, so a client
  * reacting to an event (an offer to a peer it just heard of) is served from a view that already
  * shows what the event said.
+ *
+ * <p>A resumable session's room events are numbered by the backplane and reach it only through
+ * the hub's numbered path, never from here; only the repairs of {@link #resync} and {@link
+ * #reconcile}, which no node published, go to every local member.
  */
 final class Room {
   /** Where a room stands on this node; see the class comment. */
@@ -119,12 +123,57 @@ final class Room {
     view = new RoomView(after);
     PeerJoined announcement = new PeerJoined(id, me);
     for (Entry entry : before) {
-      if (entry.local() != null) {
+      if (entry.local() != null && !entry.local().numbered()) {
         learned.forEach(entry.local().outbound()::send);
         entry.local().outbound().send(announcement);
       }
     }
     session.outbound().send(new Joined(id, me.peer(), roster, tag));
+    return keptOrNull();
+  }
+
+  /**
+   * A resumed session is back on this node: its entry, remote or absent here until now, becomes
+   * local, and members of {@code roster} this node did not know are added. Nobody hears anything
+   * from here: the session's {@code peer-resumed} goes through the backplane, and what it missed
+   * comes from its buffer.
+   */
+  Room admitResumed(Session session, Member me, List<JoinResult.Placed> roster) {
+    pendingJoins--;
+    List<Entry> entries = new ArrayList<>();
+    boolean placed = false;
+    for (Entry entry : view.entries) {
+      if (entry.member().peer().equals(me.peer())) {
+        entries.add(new Entry(me, session));
+        placed = true;
+      } else {
+        entries.add(entry);
+      }
+    }
+    if (!placed) {
+      entries.add(new Entry(me, session));
+    }
+    for (JoinResult.Placed other : roster) {
+      PeerId peer = other.member().peer();
+      if (!peer.equals(me.peer()) && RoomView.find(entries, peer) == null && !departedDuringJoin.contains(peer)) {
+        entries.add(new Entry(other.member(), null));
+      }
+    }
+    view = new RoomView(entries);
+    return keptOrNull();
+  }
+
+  /**
+   * A local member's socket is gone but its session lives on elsewhere (in its gap, or resumed
+   * on another socket): it stays a member, now a remote one, and nobody here hears of it.
+   */
+  Room suspend(Session session) {
+    List<Entry> entries = new ArrayList<>(view.entries.length);
+    for (Entry entry : view.entries) {
+      entries.add(entry.local() == session ? new Entry(entry.member(), null) : entry);
+    }
+    RoomView next = new RoomView(entries);
+    view = next.hasLocals() || pendingJoins > 0 ? next : RoomView.EMPTY;
     return keptOrNull();
   }
 
@@ -255,7 +304,7 @@ final class Room {
     }
     if (!news.isEmpty()) {
       view = new RoomView(entries);
-      news.forEach(view::sendToLocals);
+      news.forEach(view::sendToAllLocals);
     }
     return news.size();
   }
@@ -315,7 +364,16 @@ final class Room {
       return members;
     }
 
+    /** To the local members whose room events are not numbered (the others get theirs numbered). */
     void sendToLocals(Event event) {
+      for (Entry entry : entries) {
+        if (entry.local() != null && !entry.local().numbered()) {
+          entry.local().outbound().send(event);
+        }
+      }
+    }
+
+    void sendToAllLocals(Event event) {
       for (Entry entry : entries) {
         if (entry.local() != null) {
           entry.local().outbound().send(event);

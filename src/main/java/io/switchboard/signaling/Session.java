@@ -24,7 +24,8 @@ import java.util.List;
  * only read the final fields.
  */
 public final class Session {
-  private final PeerId peer;
+  // Changes once at most, on a resume, while the session is in no room (see resumeAs).
+  private volatile PeerId peer;
   private final Outbound outbound;
   private final Identity identity;
   private final TokenBucket bucket;
@@ -42,8 +43,24 @@ public final class Session {
   private ArrayDeque<Command> waiting;
   private Promise<Void> settled;
 
-  Session(PeerId peer, Outbound outbound, Identity identity, Limits limits, long nowNanos) {
+  // Resume (docs/protocol.md, "Resume"). Null for a session that cannot resume.
+  private final NumberGate gate;
+  // SHA-256 of the current resume token, hex; guarded by the socket's thread.
+  private String tokenHash;
+  // Set once the backplane keeps events for the session (at its first join); read by any thread.
+  private volatile boolean registered;
+  private volatile long epoch = 1;
+  // The highest relay number n the backplane accepted; any thread writes (max), socket reads.
+  private volatile long acked;
+  // Only a socket's first command may be a resume.
+  private boolean fresh = true;
+  // Another socket resumed this session: this one ends without touching the backplane.
+  private volatile boolean superseded;
+
+  Session(PeerId peer, Outbound outbound, Identity identity, Limits limits, long nowNanos, String tokenHash) {
     this.peer = peer;
+    this.tokenHash = tokenHash;
+    this.gate = tokenHash == null ? null : new NumberGate(outbound);
     this.outbound = outbound;
     this.identity = identity;
     this.bucket = new TokenBucket(limits.ratePerSecond(), limits.rateBurst(), nowNanos);
@@ -91,6 +108,69 @@ public final class Session {
       settled = Promise.promise();
     }
     return settled.future();
+  }
+
+  // ---- resume ----
+
+  /** Whether the client opted in to resume (and the node has it on). */
+  public boolean resumable() {
+    return gate != null;
+  }
+
+  /** Whether the session's room events are numbered: only through the backplane do they reach it. */
+  boolean numbered() {
+    return registered;
+  }
+
+  NumberGate gate() {
+    return gate;
+  }
+
+  String tokenHash() {
+    return tokenHash;
+  }
+
+  void markRegistered() {
+    registered = true;
+  }
+
+  long epoch() {
+    return epoch;
+  }
+
+  long acked() {
+    return acked;
+  }
+
+  void accepted(long n) {
+    if (n > acked) {
+      acked = n; // a race between two accepts only ever lowers it briefly; the next one mends it
+    }
+  }
+
+  /** True the first time only: whether nothing was asked of the session before. */
+  boolean firstCommand() {
+    boolean first = fresh;
+    fresh = false;
+    return first;
+  }
+
+  /** This socket now carries the session {@code resumed} took over. Socket thread, no rooms. */
+  void resumeAs(PeerId resumed, long newEpoch, String newTokenHash, long newAcked, long lastSeq) {
+    peer = resumed;
+    epoch = newEpoch;
+    tokenHash = newTokenHash;
+    acked = newAcked;
+    registered = true;
+    gate.restartAfter(lastSeq);
+  }
+
+  boolean superseded() {
+    return superseded;
+  }
+
+  void markSuperseded() {
+    superseded = true;
   }
 
   boolean inRoom(RoomId room) {

@@ -17,7 +17,9 @@ import io.switchboard.wire.SignalingException;
 import io.vertx.core.Future;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.ArrayList;
 import java.util.List;
+import io.switchboard.wire.LeaveReason;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -41,10 +43,21 @@ public final class LocalBackplane implements Backplane {
     this.nodeId = nodeId;
   }
 
-  /** A backplane for a single node. */
+  /** A backplane for a single node, with the default bounds of a session's buffer. */
   public static LocalBackplane standalone(String nodeId) {
-    return new LocalBackplane(new LocalCluster(), nodeId);
+    return standalone(nodeId, DEFAULT_BUFFERED_EVENTS, DEFAULT_BUFFERED_BYTES);
   }
+
+  /**
+   * A backplane for a single node; a resumable session keeps at most {@code maxBufferedEvents}
+   * events of at most {@code maxBufferedBytes} in all.
+   */
+  public static LocalBackplane standalone(String nodeId, int maxBufferedEvents, long maxBufferedBytes) {
+    return new LocalBackplane(new LocalCluster(maxBufferedEvents, maxBufferedBytes), nodeId);
+  }
+
+  private static final int DEFAULT_BUFFERED_EVENTS = 1000;
+  private static final long DEFAULT_BUFFERED_BYTES = 1 << 20;
 
   /** Another node on the same in-process cluster as {@code other}. */
   public static LocalBackplane sharing(LocalBackplane other, String nodeId) {
@@ -104,6 +117,8 @@ public final class LocalBackplane implements Backplane {
     cluster.publish(message);
     return Future.succeededFuture();
   }
+
+
 
   void deliver(BackplaneMessage message) {
     BackplaneListener l = listener;
@@ -167,36 +182,55 @@ public final class LocalBackplane implements Backplane {
 
   @Override
   public Future<Void> register(PeerId peer, String tokenHash, String subject) {
-    return Future.failedFuture("resume: not implemented yet");
+    cluster.sessions.register(peer, tokenHash, subject, nodeId);
+    return Future.succeededFuture();
   }
 
   @Override
   public Future<Void> ack(PeerId peer, long seq) {
-    return Future.failedFuture("resume: not implemented yet");
+    cluster.sessions.ack(peer, seq);
+    return Future.succeededFuture();
   }
 
   @Override
   public Future<List<RoomId>> suspend(PeerId peer, long epoch, long deadlineMillis) {
-    return Future.failedFuture("resume: not implemented yet");
+    List<RoomId> rooms = cluster.sessions.suspend(peer, epoch, deadlineMillis, nodeId, System.currentTimeMillis());
+    rooms.forEach(room -> cluster.move(room, peer, LocalCluster.NO_NODE));
+    return Future.succeededFuture(rooms);
   }
 
   @Override
   public Future<Claim> claim(PeerId peer, String tokenHash, String subject, long lastSeq, String newTokenHash) {
-    return Future.failedFuture("resume: not implemented yet");
+    try {
+      Claim claim = cluster.sessions.claim(peer, tokenHash, subject, lastSeq, newTokenHash, nodeId);
+      claim.rooms().forEach(held -> cluster.move(held.room(), peer, nodeId));
+      return Future.succeededFuture(claim);
+    } catch (SignalingException refused) {
+      return Future.failedFuture(refused);
+    }
   }
 
   @Override
   public Future<List<Numbered>> replay(PeerId peer, long after) {
-    return Future.failedFuture("resume: not implemented yet");
+    return Future.succeededFuture(cluster.sessions.replay(peer, after));
   }
 
   @Override
   public Future<List<Expired>> expire(long nowMillis) {
-    return Future.succeededFuture(List.of());
+    List<Expired> departures = new ArrayList<>();
+    for (LocalSessions.Ended ended : cluster.sessions.expire(nowMillis)) {
+      LeaveReason reason = ended.overflowed() ? LeaveReason.OVERFLOW : LeaveReason.EXPIRED;
+      for (RoomId room : ended.rooms()) {
+        cluster.remove(room, ended.peer());
+        departures.add(new Expired(room, ended.peer(), reason));
+      }
+    }
+    return Future.succeededFuture(departures);
   }
 
   @Override
   public Future<Void> forget(PeerId peer, long epoch) {
+    cluster.sessions.forget(peer, epoch);
     return Future.succeededFuture();
   }
 }

@@ -34,6 +34,15 @@ final class LocalCluster {
   // Set before a second node joins the cluster, so a node that shares it never sees it unset.
   private volatile boolean shared;
 
+  // A member in its gap is held by no node; leave() and leaveAll() of its old node pass it by.
+  static final String NO_NODE = "-";
+
+  final LocalSessions sessions;
+
+  LocalCluster(int maxBufferedEvents, long maxBufferedBytes) {
+    this.sessions = new LocalSessions(maxBufferedEvents, maxBufferedBytes);
+  }
+
   void markShared() {
     shared = true;
   }
@@ -72,6 +81,9 @@ final class LocalCluster {
       admitted[0] = true;
       return next;
     });
+    if (admitted[0]) {
+      sessions.joined(member.peer(), room, member.metaJson());
+    }
     return admitted[0] ? new JoinResult(before) : null;
   }
 
@@ -80,9 +92,39 @@ final class LocalCluster {
    * that node's now, and the old socket's leave must not remove it.
    */
   void leave(RoomId room, PeerId peer, String node) {
+    boolean[] removed = {false};
     rooms.computeIfPresent(room, (key, members) -> {
       Entry entry = members.get(peer);
       if (entry == null || !entry.node().equals(node)) {
+        return members;
+      }
+      removed[0] = true;
+      Map<PeerId, Entry> next = new LinkedHashMap<>(members);
+      next.remove(peer);
+      return next.isEmpty() ? null : next;
+    });
+    if (removed[0]) {
+      sessions.left(peer, room);
+    }
+  }
+
+  /** Gives {@code peer}'s entry in {@code room} to {@code node} ({@link #NO_NODE} for none). */
+  void move(RoomId room, PeerId peer, String node) {
+    rooms.computeIfPresent(room, (key, members) -> {
+      Entry entry = members.get(peer);
+      if (entry == null) {
+        return members;
+      }
+      Map<PeerId, Entry> next = new LinkedHashMap<>(members);
+      next.put(peer, new Entry(entry.member(), node));
+      return next;
+    });
+  }
+
+  /** Removes {@code peer} from {@code room} whoever holds it: its session ended in its gap. */
+  void remove(RoomId room, PeerId peer) {
+    rooms.computeIfPresent(room, (key, members) -> {
+      if (!members.containsKey(peer)) {
         return members;
       }
       Map<PeerId, Entry> next = new LinkedHashMap<>(members);
@@ -130,12 +172,35 @@ final class LocalCluster {
     return done;
   }
 
-  /** Hands {@code message} to every node but its origin that is subscribed to its room. */
-  void publish(BackplaneMessage message) {
-    for (LocalBackplane node : nodes.values()) {
-      if (!node.nodeId().equals(message.originNode())) {
-        node.deliver(message);
+  /**
+   * Numbers and stores the event for each recipient that is a session, then hands the message to
+   * every node but its origin that is subscribed to its room, and to the origin too when it was
+   * numbered; false (nothing delivered) for a relay already accepted.
+   */
+  boolean publish(BackplaneMessage message) {
+    PeerId subject = message.subject();
+    if (!sessions.acceptFrom(subject, message.senderSeq())) {
+      return false;
+    }
+    List<PeerId> recipients;
+    if (message.to() != null) {
+      recipients = List.of(message.to());
+    } else {
+      Map<PeerId, Entry> members = rooms.getOrDefault(message.room(), Map.of());
+      recipients = new ArrayList<>(members.size());
+      for (PeerId member : members.keySet()) {
+        if (!member.equals(subject)) {
+          recipients.add(member);
+        }
       }
     }
+    Map<PeerId, Long> numbers = sessions.store(message, recipients);
+    BackplaneMessage delivered = numbers.isEmpty() ? message : message.numbered(numbers);
+    for (LocalBackplane node : nodes.values()) {
+      if (!numbers.isEmpty() || !node.nodeId().equals(message.originNode())) {
+        node.deliver(delivered);
+      }
+    }
+    return true;
   }
 }

@@ -53,6 +53,21 @@ public interface SignalingMetrics {
   /** Time from PUBLISH on the sending node to receipt on this one (wall clocks; skew counts). */
   void crossNodeLatencyMicros(long micros);
 
+  /**
+   * A resume's outcome ({@code ok}, {@code expired}, {@code refused}), or a session that ended
+   * in its gap ({@code timeout}, {@code overflow}).
+   */
+  void resume(String outcome);
+
+  /** Events replayed from a session's buffer after a resume. */
+  void replayed(int events);
+
+  /** How long a resumed session was away. */
+  void gapMillis(long millis);
+
+  /** Numbered events stored for resumable sessions, and their bytes. */
+  void buffered(int events, long bytes);
+
   SignalingMetrics NOOP = new SignalingMetrics() {
     @Override public void connectionOpened() {}
     @Override public void connectionClosed() {}
@@ -70,5 +85,9 @@ public interface SignalingMetrics {
     @Override public void backplaneReconnected() {}
     @Override public void membershipRepaired() {}
     @Override public void crossNodeLatencyMicros(long micros) {}
+    @Override public void resume(String outcome) {}
+    @Override public void replayed(int events) {}
+    @Override public void gapMillis(long millis) {}
+    @Override public void buffered(int events, long bytes) {}
   };
 }

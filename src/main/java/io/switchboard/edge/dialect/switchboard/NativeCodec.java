@@ -1,5 +1,6 @@
 package io.switchboard.edge.dialect.switchboard;
 
+import io.switchboard.wire.RoomMeta;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -34,7 +35,6 @@ import io.switchboard.signaling.event.NumberedEvent;
 import io.switchboard.signaling.event.PeerReconnecting;
 import io.switchboard.signaling.event.PeerResumed;
 import io.switchboard.signaling.event.Resumed;
-import io.switchboard.signaling.port.Claim;
 import io.switchboard.signaling.event.Relayed;
 import io.switchboard.signaling.event.ServerMessage;
 import io.switchboard.signaling.event.Welcome;
@@ -363,7 +363,7 @@ public final class NativeCodec {
       JsonText out = new JsonText(160).ascii("{\"type\":\"resumed\",\"peer\":\"").ascii(r.peer().value())
           .ascii("\",\"rooms\":[");
       for (int i = 0; i < r.rooms().size(); i++) {
-        Claim.ClaimedRoom room = r.rooms().get(i);
+        RoomMeta room = r.rooms().get(i);
         out.ascii(i == 0 ? "{\"room\":\"" : ",{\"room\":\"").ascii(room.room().value())
             .ascii("\",\"meta\":").utf8(room.metaJson()).ascii("}");
       }

@@ -1,0 +1,87 @@
+package io.switchboard.signaling;
+
+import io.switchboard.signaling.event.Event;
+import io.switchboard.signaling.event.NumberedEvent;
+import java.util.TreeMap;
+
+/**
+ * Puts a resumable session's numbered events on its socket in order, each once. They reach a
+ * node on two paths whose order is not related (replies to its own stores, pushes from other
+ * nodes, and after a resume the replay of the buffer), so an event that arrives ahead of its
+ * turn waits here until the ones before it came; one seen before is dropped.
+ *
+ * <p>Thread-safe: events come from any thread. Sending under the lock keeps them in order on
+ * the socket, since {@link Outbound#send} only queues.
+ */
+final class NumberGate {
+  private final Outbound outbound;
+  private long delivered;
+  // Holds the gate shut while a join or a resume is in flight: their replies must come first.
+  private int holds;
+  private TreeMap<Long, Event> ahead;
+  private long waitingSinceNanos;
+
+  NumberGate(Outbound outbound) {
+    this.outbound = outbound;
+  }
+
+  /** The last number put on the socket. */
+  synchronized long delivered() {
+    return delivered;
+  }
+
+  /** After a resume: the client processed everything up to {@code seq}. */
+  synchronized void restartAfter(long seq) {
+    delivered = seq;
+    ahead = null;
+  }
+
+  synchronized void hold() {
+    holds++;
+  }
+
+  synchronized void release() {
+    holds--;
+    flush();
+  }
+
+  synchronized void offer(long seq, Event event, long nowNanos) {
+    if (seq <= delivered) {
+      return;
+    }
+    if (ahead == null) {
+      ahead = new TreeMap<>();
+    }
+    if (ahead.isEmpty()) {
+      waitingSinceNanos = nowNanos;
+    }
+    ahead.putIfAbsent(seq, event);
+    flush();
+  }
+
+  /**
+   * True when an event has waited longer than {@code patienceNanos} for one before it, which
+   * then has to be fetched from the buffer (a push lost while a connection to Redis was down).
+   */
+  synchronized boolean stalled(long nowNanos, long patienceNanos) {
+    return holds == 0 && ahead != null && !ahead.isEmpty() && nowNanos - waitingSinceNanos > patienceNanos;
+  }
+
+  private void flush() {
+    if (holds > 0 || ahead == null) {
+      return;
+    }
+    boolean progressed = false;
+    while (!ahead.isEmpty() && ahead.firstKey() <= delivered + 1) {
+      var next = ahead.pollFirstEntry();
+      if (next.getKey() == delivered + 1) {
+        delivered++;
+        progressed = true;
+        outbound.send(new NumberedEvent(next.getKey(), next.getValue()));
+      }
+    }
+    if (progressed && !ahead.isEmpty()) {
+      waitingSinceNanos = System.nanoTime();
+    }
+  }
+}
