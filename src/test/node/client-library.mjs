@@ -19,18 +19,21 @@
 //   the script cuts a's socket without a close frame and holds a's reconnect until b, told
 //   peer-reconnecting, has signalled a and a has signalled b in the gap; then a must resume with
 //   its peer id and rooms, and each side get every signal exactly once, in order, the old and
-//   the gap's; no one leaves, nobody rejoins.
+//   the gap's; no one leaves, nobody rejoins. Both join through a Mesh: each keeps its one peer
+//   connection, b's reports a's gap, and a failed connection gets an ICE restart.
 // resume-failed: as resume, on nodes whose RESUME_WINDOW_SECONDS is 1, holding the reconnect past
 //   the window: a's resume is refused (resume-expired), a carries on as a fresh session, joins
 //   its room again under a new peer id, b sees the old id leave (expired) and the new one join,
-//   and what a signalled in the gap is dropped, not sent from the new id.
+//   and what a signalled in the gap is dropped, not sent from the new id; a's Mesh replaces its
+//   peer connection.
 // secured: urls[0] is a node that requires a token and hands out TURN credentials. A client with
 //   the token (from an async token function) connects, gets the credentials in welcome, and a
 //   Mesh gives them to its peer connections; a client without one never gets in.
 // operated: a client in a room gets a server-message that the script sends through the node's
 //   server API, then the script disconnects it there: it ends closed with 4003, no reconnect.
-// The Mesh cases use a stand-in RTCPeerConnection that only records its configuration: Node has
-// no WebRTC, and what is checked is which ICE servers the mesh hands over.
+// The Mesh cases use a stand-in RTCPeerConnection that only records its configuration and ICE
+// restarts: Node has no WebRTC, and what is checked is which ICE servers the mesh hands over,
+// which connections it keeps or replaces across a resume, and that it restarts ICE on failure.
 //
 // stdout: one JSON line { "ok": bool, "case", "failures": [ "..." ], "states": [ "..." ],
 //   "elapsedMs", ... case details }. Exit code: 0 all checks passed, 1 some failed, 2 bad usage.
@@ -147,15 +150,38 @@ async function protocol({ SwitchboardClient, SwitchboardError, Mesh }) {
   check(isDeepStrictEqual(states, ['connecting', 'open', 'closed']), `a's states: ${states}`);
 }
 
-/** Records the configuration each connection was made with; enough for a peer that never negotiates. */
+/**
+ * Records the configuration each connection was made with, and its ICE restarts; enough for a
+ * peer that never negotiates. `fail()` plays a network change that kills its media path.
+ */
 class RecordingPeerConnection {
   static configs = [];
+
+  signalingState = 'stable';
+  connectionState = 'connected';
+  iceConnectionState = 'connected';
+  restarts = 0;
+  closed = false;
 
   constructor(config) {
     RecordingPeerConnection.configs.push(config);
   }
 
-  close() {}
+  restartIce() {
+    this.restarts++;
+  }
+
+  fail() {
+    this.connectionState = 'failed';
+    this.iceConnectionState = 'failed';
+    this.oniceconnectionstatechange?.();
+    this.onconnectionstatechange?.();
+  }
+
+  close() {
+    this.closed = true;
+    this.signalingState = 'closed';
+  }
 }
 
 /** The ICE servers a Mesh gives the connection to a peer that joins after it. */
@@ -264,14 +290,25 @@ function signalsFrom(c, from) {
   return seen;
 }
 
-async function resumeAfterCut({ SwitchboardClient }) {
+async function resumeAfterCut({ SwitchboardClient, Mesh }) {
   const net = cuttable([config.urls[0], config.urls[1]]);
   const a = client(SwitchboardClient, net.url, { WebSocket: net.WebSocket });
   const b = client(SwitchboardClient, config.urls[1]);
   const states = [];
   a.on('state', (e) => states.push(e.state + (e.code ? ` ${e.code}` : '')));
-  await a.join('call', { name: 'a' });
-  await b.join('call', { name: 'b' });
+  const aCall = new Mesh(a, 'call', { RTCPeerConnection: RecordingPeerConnection, meta: { name: 'a' } });
+  const bCall = new Mesh(b, 'call', { RTCPeerConnection: RecordingPeerConnection, meta: { name: 'b' } });
+  const meshEvents = [];
+  for (const [name, call] of [['a', aCall], ['b', bCall]]) {
+    for (const type of ['peer-left', 'peer-reconnecting', 'peer-resumed']) {
+      call.on(type, ({ peer, reason }) => meshEvents.push(`${name} ${type} ${peer.reconnecting}${reason ? ` ${reason}` : ''}`));
+    }
+  }
+  await aCall.join();
+  await bCall.join();
+  await waitFor(() => aCall.peer(b.peer), "a's mesh has b");
+  const aPc = aCall.peer(b.peer).pc;
+  const bPc = bCall.peer(a.peer).pc;
   check(a.resumable && b.resumable, 'the server granted resumable sessions');
   const peerA = a.peer;
   const atA = signalsFrom(a, () => b.peer);
@@ -309,17 +346,27 @@ async function resumeAfterCut({ SwitchboardClient }) {
   check(isDeepStrictEqual(atA, expect('b')), `a got b's signals once each, in order: ${atA}`);
   check(isDeepStrictEqual(atB, expect('a')), `b got a's signals once each, in order: ${atB}`);
   check(rejoins.length === 0 && lefts.length === 0, `no rejoin, nobody left: ${JSON.stringify({ rejoins, lefts })}`);
+  check(aCall.peer(b.peer)?.pc === aPc && bCall.peer(peerA)?.pc === bPc && !aPc.closed && !bPc.closed,
+    'both meshes keep their peer connection');
+  check(isDeepStrictEqual(meshEvents, ['b peer-reconnecting true', 'b peer-resumed false']),
+    `b's mesh saw a's gap, nothing else happened: ${meshEvents}`);
+  aPc.fail();
+  check(aPc.restarts >= 1, 'a failed connection gets an ICE restart');
   // The sync after the relays (a ping within a second) empties the backlog.
   await waitFor(() => a.backlog === 0, 'a backlog confirmed by the server');
   report.states = states;
 }
 
-async function resumeFailed({ SwitchboardClient }) {
+async function resumeFailed({ SwitchboardClient, Mesh }) {
   const net = cuttable([config.urls[0], config.urls[1]]);
   const a = client(SwitchboardClient, net.url, { WebSocket: net.WebSocket });
   const b = client(SwitchboardClient, config.urls[1]);
-  await a.join('call', { name: 'a' });
+  const aCall = new Mesh(a, 'call', { RTCPeerConnection: RecordingPeerConnection, meta: { name: 'a' } });
+  await aCall.join();
   await b.join('call', { name: 'b' });
+  await waitFor(() => aCall.peer(b.peer), "a's mesh has b");
+  const oldPc = aCall.peer(b.peer).pc;
+  const rebuilt = next(aCall, 'peer-left', (e) => e.reason === 'reconnect');
   const oldPeer = a.peer;
   const gap = next(b, 'peer-reconnecting', (m) => m.peer === oldPeer);
   const expired = next(b, 'peer-left', (m) => m.peer === oldPeer);
@@ -345,6 +392,8 @@ async function resumeFailed({ SwitchboardClient }) {
   check(seen.peer === a.peer && seen.meta.name === 'a', `b saw a come back with its meta: ${JSON.stringify(seen)}`);
   await roundTrip(a, b, 'call');
   check(stray.every((m) => m.data !== 'from the old a'), `the old session's gap signal was dropped: ${JSON.stringify(stray)}`);
+  await rebuilt;
+  check(oldPc.closed && aCall.peer(b.peer) && aCall.peer(b.peer).pc !== oldPc, "a's mesh replaced its peer connection");
 }
 
 /** Polls `condition` until it holds, within the time left. */
