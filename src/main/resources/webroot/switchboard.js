@@ -363,7 +363,8 @@ export class SwitchboardClient extends Emitter {
 
   #withResume(url) {
     if (!this.#options.resume) return url;
-    const withParam = new URL(url);
+    // Relative to the page, as browsers resolve a WebSocket URL.
+    const withParam = new URL(url, globalThis.location?.href);
     withParam.searchParams.set('resume', '1');
     return withParam.href;
   }
