@@ -121,7 +121,8 @@ class BrowserResumeIT {
           .anyMatch(s -> s.getString("status").startsWith("Reconnecting")),
           () -> signal + ": Alice's page said it was reconnecting\n" + all);
       System.out.println(signal + ": Alice resumed " + event.getValue("resumedAfterMs") + " ms after the signal; longest video stall "
-          + pages.stream().map(p -> p.getString("name") + " " + p.getJsonObject("stall").getLong("longestMs") + " ms").toList());
+          + pages.stream().map(p -> p.getString("name") + " " + p.getJsonObject("stall").getLong("longestMs") + " ms").toList()
+          + "; Bob heard " + pages.get(1).getJsonArray("gaps").stream().map(g -> ((JsonObject) g).getString("type")).toList());
       for (JsonObject page : pages) {
         String who = signal + ", " + page.getString("name") + ": ";
         assertEquals(List.of("connected"), page.getJsonArray("connectionStates").getList(), () -> who + "connected\n" + all);
