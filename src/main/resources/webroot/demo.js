@@ -67,7 +67,7 @@ client.on('state', (e) => {
   ui.status.dataset.state = e.state;
   ui.status.textContent = SERVER_STATE_WORDS[e.state](e);
   // The call's peer connections carry on while the session is resumed: only say so.
-  ui.localState.textContent = e.state === 'open' || e.state === 'idle' ? '' : 'Reconnecting…';
+  ui.localState.textContent = e.state === 'reconnecting' || (e.state === 'connecting' && e.attempt > 0) ? 'Reconnecting…' : '';
   if (e.state !== 'open' && !client.resumable) rosterShown = false;
 });
 client.on('resume-failed', () => {
