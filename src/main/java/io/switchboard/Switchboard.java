@@ -81,7 +81,8 @@ public final class Switchboard {
     if (config.clustered()) {
       RedisBackplane redis = new RedisBackplane(vertx, config.redisUrl(), config.redisTlsCaFile(),
           config.redisKeyPrefix(), config.nodeId(), config.nodeHeartbeatMillis(), config.nodeTimeoutMillis(),
-          config.redisTimeoutMillis(), metrics);
+          config.redisTimeoutMillis(), metrics, new RedisBackplane.Resume(config.resume().windowMillis(),
+          config.resume().maxEvents(), config.resume().maxBytes()));
       Gauge.builder(MetricNames.BACKPLANE_SUBSCRIPTIONS, redis, RedisBackplane::subscribedRooms)
           .description("Rooms whose channel this node is subscribed to").register(registry);
       backplane = redis;

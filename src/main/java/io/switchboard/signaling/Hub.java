@@ -568,26 +568,32 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     Member me = new Member(session.peer(), join.metaJson());
     // A resumable session's events are kept from its first room on; numbered events of the room
     // wait until its joined is out.
-    Future<Void> registered = Future.succeededFuture();
+    boolean register = session.resumable() && !session.numbered();
     if (session.resumable()) {
       session.gate().hold();
-      if (!session.numbered()) {
-        registered = backplane.register(session.peer(), session.tokenHash(), session.identity().subject())
-            .onSuccess(v -> session.markRegistered());
-      }
     }
     // Subscribe before joining so no event published after our join can be missed.
-    Future<JoinResult> joined = registered.compose(v -> backplane.subscribe(room))
+    Future<JoinResult> joined = backplane.subscribe(room)
+        .compose(v -> !register ? Future.<Void>succeededFuture()
+            : backplane.register(session.peer(), session.tokenHash(), session.identity().subject())
+                .onSuccess(registered -> session.markRegistered()))
         .compose(v -> backplane.join(room, me, join.capacity() > 0 ? join.capacity() : limits.maxPeersPerRoom()));
     session.markBusy();
     joined.onComplete(result -> session.outbound().execute(() -> finishJoin(session, join, me, result)));
   }
 
   private void finishJoin(Session session, Join join, Member me, AsyncResult<JoinResult> result) {
-    if (session.resumable()) {
-      // After the joined below (or the error): both are queued on the socket before the release.
-      session.outbound().execute(() -> session.gate().release());
+    try {
+      settleJoin(session, join, me, result);
+    } finally {
+      if (session.resumable()) {
+        // After the joined (or the error): the room's numbered events follow it on the socket.
+        session.gate().release();
+      }
     }
+  }
+
+  private void settleJoin(Session session, Join join, Member me, AsyncResult<JoinResult> result) {
     RoomId room = join.room();
     boolean admitted = result.succeeded() && !session.closed();
     session.finishJoining(room, admitted);

@@ -117,6 +117,7 @@ class RedisBackplaneTest extends BackplaneContractTest {
 
   @Override
   protected Backplane newNode(String nodeId) {
-    return new RedisBackplane(vertx, RedisFixture.shared().uri(), "", prefix, nodeId, 200, 1000, 2000, SignalingMetrics.NOOP);
+    return new RedisBackplane(vertx, RedisFixture.shared().uri(), "", prefix, nodeId, 200, 1000, 2000, SignalingMetrics.NOOP,
+        new RedisBackplane.Resume(30_000, DEFAULT_BUFFERED_EVENTS, 1 << 20));
   }
 }

@@ -106,6 +106,9 @@ final class BenchLoop extends Counters {
     }
   }
 
+  /** As switchboard.js does: an ack after every 16 numbered events. */
+  private static final int ACK_EVERY = 16;
+
   /** A relayed benchmark message arrived at {@code p}; {@code t} is the index of the time key. */
   void onRelay(BenchPeer p, String text, int t, long nowNs) {
     long sentNs;
@@ -123,6 +126,13 @@ final class BenchLoop extends Counters {
       return;
     }
     progressReceived.increment();
+    if (p.numbered && ++p.unacked == ACK_EVERY) {
+      p.unacked = 0;
+      int at = text.lastIndexOf("\"seq\":");
+      if (at > 0) {
+        p.ws.writeTextMessage("{\"type\":\"ack\",\"seq\":" + text.substring(at + 6, text.length() - 1) + "}");
+      }
+    }
     if (!p.firstRelayChecked || seq % 64 == 0) {
       checkEnvelope(p, text, seq, sentNs, measured);
       p.firstRelayChecked = true;

@@ -27,6 +27,10 @@ final class BenchPeer {
   ServerProcess node;
   /** The other member of the room for load peers; null for idle peers. */
   BenchPeer partner;
+  /** A resumable session (--resume): its relays carry n, and it acknowledges what it received. */
+  boolean numbered;
+  // Relays received since the last ack (loop thread only).
+  int unacked;
 
   WebSocket ws;
   volatile String selfId;
@@ -76,7 +80,13 @@ final class BenchPeer {
    */
   String message(StringBuilder sb, long seq, long sentNs, boolean measured, int payload, char[] pad) {
     sb.setLength(0);
-    sb.append((seq & 1) == 0 ? signalPrefix : candidatePrefix)
+    String prefix = (seq & 1) == 0 ? signalPrefix : candidatePrefix;
+    if (numbered) {
+      sb.append("{\"n\":").append(seq + 1).append(',').append(prefix, 1, prefix.length());
+    } else {
+      sb.append(prefix);
+    }
+    sb
         .append(T_KEY).append(sentNs)
         .append(',').append(S_KEY).append(seq)
         .append(',').append(M_KEY).append(measured ? '1' : '0')

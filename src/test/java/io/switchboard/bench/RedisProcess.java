@@ -82,6 +82,30 @@ final class RedisProcess implements AutoCloseable {
     return false;
   }
 
+  /** Redis's {@code total_commands_processed} (INFO stats). */
+  long commandsProcessed() throws IOException {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+      s.setSoTimeout(2000);
+      OutputStream out = s.getOutputStream();
+      out.write("INFO stats\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      InputStream in = s.getInputStream();
+      StringBuilder reply = new StringBuilder();
+      byte[] buf = new byte[8192];
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        reply.append(new String(buf, 0, n, StandardCharsets.US_ASCII));
+        int at = reply.indexOf("total_commands_processed:");
+        if (at >= 0 && reply.indexOf("\r\n", at) > 0) {
+          int from = at + "total_commands_processed:".length();
+          return Long.parseLong(reply.substring(from, reply.indexOf("\r\n", at)));
+        }
+      }
+      throw new IOException("no total_commands_processed in INFO stats");
+    }
+  }
+
   /** utime + stime of the redis-server process, in clock ticks. */
   long cpuTicks() throws IOException {
     String stat = Files.readString(Path.of("/proc/" + pid + "/stat"), StandardCharsets.US_ASCII);

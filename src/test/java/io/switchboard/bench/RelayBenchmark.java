@@ -109,6 +109,9 @@ public final class RelayBenchmark {
                              and puts the two peers of every pair on different nodes, so every
                              relay crosses nodes through Redis
         --redis-server PATH  redis-server executable for --nodes > 1 (default redis-server, from PATH)
+        --resume             clients open /ws?resume=1: every relay is numbered (n), stored for its
+                             recipient before it is sent, and acknowledged after every 16 received
+                             (docs/protocol.md, "Resume"); what resume costs per message
       """;
 
   /** Command-line options. */
@@ -126,6 +129,7 @@ public final class RelayBenchmark {
     String jar = "target/switchboard.jar";
     String serverJvmOpts = DEFAULT_SERVER_JVM_OPTS;
     int nodes = 1;
+    boolean resume;
     String redisServer = "redis-server";
     boolean help;
 
@@ -166,6 +170,7 @@ public final class RelayBenchmark {
           case "jar" -> o.jar = value;
           case "server-jvm-opts" -> o.serverJvmOpts = value;
           case "nodes" -> o.nodes = intArg(name, value, 1, 8);
+          case "resume" -> o.resume = true;
           case "redis-server" -> o.redisServer = value;
           default -> throw new IllegalArgumentException("unknown option --" + name);
         }
@@ -243,6 +248,7 @@ public final class RelayBenchmark {
   private final List<ServerProcess> servers = new ArrayList<>();
   /** The private redis-server of the cross-node mode; null with one node. */
   private RedisProcess redis;
+  private long redisCommandsInWindow = -1;
   private Vertx vertx;
   private WebSocketClient client;
   private BenchLoop[] loops;
@@ -455,7 +461,7 @@ public final class RelayBenchmark {
 
   private CompletableFuture<Void> connectAndJoin(BenchPeer p) {
     p.loop.context.runOnContext(v -> client.connect(new WebSocketConnectOptions()
-            .setHost("127.0.0.1").setPort(p.node != null ? p.node.port : server.port).setURI("/ws"))
+            .setHost("127.0.0.1").setPort(p.node != null ? p.node.port : server.port).setURI(o.resume ? "/ws?resume=1" : "/ws"))
         .onComplete(ar -> {
           if (ar.failed()) {
             p.joined.completeExceptionally(ar.cause());
@@ -488,6 +494,8 @@ public final class RelayBenchmark {
       requireServerAlive("during set-up");
       BenchPeer a = new BenchPeer(2 * i, loops[i % 2], "bench-" + i);
       BenchPeer b = new BenchPeer(2 * i + 1, loops[(i + 1) % 2], "bench-" + i);
+      a.numbered = o.resume;
+      b.numbered = o.resume;
       // Cross-node mode: the two peers of a pair on different nodes (i mod N and i+1 mod N).
       a.node = servers.get(i % servers.size());
       b.node = servers.get((i + 1) % servers.size());
@@ -645,6 +653,7 @@ public final class RelayBenchmark {
     long nextProgress = startNs + 5_000_000_000L;
     long[] serverTicks0 = new long[servers.size()];
     long redisTicks0 = 0;
+    long redisCommands0 = 0;
     long benchTicks0 = 0;
     Map<Long, Long> others0 = Map.of();
     long[] gc0 = {0, 0};
@@ -658,6 +667,7 @@ public final class RelayBenchmark {
       if (!started && now >= measureStartNs) {
         serverTicks0 = serverTicks();
         redisTicks0 = redis == null ? 0 : redis.cpuTicks();
+        redisCommands0 = redis == null ? 0 : redis.commandsProcessed();
         benchTicks0 = ServerProcess.selfCpuTicks();
         others0 = ServerProcess.otherProcessTicks(measuredPids());
         gc0 = benchGc();
@@ -676,6 +686,7 @@ public final class RelayBenchmark {
     }
     long[] serverTicks1 = serverTicks();
     long redisTicks1 = redis == null ? 0 : redis.cpuTicks();
+    redisCommandsInWindow = redis == null ? -1 : redis.commandsProcessed() - redisCommands0;
     long benchTicks1 = ServerProcess.selfCpuTicks();
     long otherTicks = ServerProcess.otherTicksDelta(others0, ServerProcess.otherProcessTicks(measuredPids()));
     long[] gc1 = benchGc();
@@ -925,6 +936,9 @@ public final class RelayBenchmark {
               + " (one PUBLISH each, plus heartbeats and reaps)%n",
           redis.pid, redisCpuS, windowS, 100 * redisCpuS / windowS,
           s.receivedInWindow == 0 ? 0.0 : redisCpuS * 1e6 / msgsInSpan));
+      out.append(String.format(Locale.ROOT,
+          "redis-server commands: %d in the window = %.2f per relayed message (EVALSHA counts as one)%n",
+          redisCommandsInWindow, s.receivedInWindow == 0 ? 0.0 : redisCommandsInWindow / msgsInSpan));
     }
     double otherCpuS = (double) load.otherTicks / clockTicks;
     int cores = Runtime.getRuntime().availableProcessors();

@@ -1,6 +1,7 @@
 package io.switchboard.backplane.redis;
 
 import io.switchboard.signaling.event.PeerLeft;
+import io.switchboard.signaling.event.PeerReconnecting;
 import io.switchboard.signaling.port.BackplaneMessage;
 import io.switchboard.signaling.port.JoinResult;
 import io.switchboard.signaling.port.SignalingMetrics;
@@ -25,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>heartbeat: every {@code NODE_HEARTBEAT_MS} this node refreshes its TTL key, then runs the
  *       reaper, which removes the members of nodes whose key expired and has {@code peer-left}
- *       ({@code node-lost}) announced for each; a failed heartbeat marks the connection down;</li>
+ *       ({@code node-lost}) announced for each, except resumable sessions the dead node owned:
+ *       those go into their gap, counted from the node's last heartbeat, and are announced
+ *       {@code peer-reconnecting}; a failed heartbeat marks the connection down;</li>
  *   <li>reconcile: every 3 x {@code NODE_TIMEOUT_MS}, jittered by up to 20% either way, the
  *       membership of every subscribed room is read and handed to the listener's
  *       {@code reconcile}, which repairs differences that persist;</li>
@@ -53,7 +56,7 @@ final class Liveness {
 
     boolean isSubscribed(RoomId room);
 
-    /** Publishes on the ready publisher (reaped members' peer-left). */
+    /** Publishes on the ready publisher (reaped members' peer-left or peer-reconnecting). */
     Future<Void> publish(BackplaneMessage message);
 
     void reconcile(RoomId room, List<JoinResult.Placed> members);
@@ -68,6 +71,7 @@ final class Liveness {
   private final String nodeId;
   private final long heartbeatMs;
   private final long nodeTimeoutMs;
+  private final long resumeWindowMs;
   private final SignalingMetrics metrics;
   private Backplane backplane;
   private long heartbeatTimer = -1;
@@ -77,7 +81,7 @@ final class Liveness {
   private boolean stopped;
 
   Liveness(Vertx vertx, ContextInternal context, Commands commands, RedisKeys keys, String nodeId, long heartbeatMs,
-      long nodeTimeoutMs, SignalingMetrics metrics) {
+      long nodeTimeoutMs, long resumeWindowMs, SignalingMetrics metrics) {
     this.vertx = vertx;
     this.context = context;
     this.commands = commands;
@@ -85,6 +89,7 @@ final class Liveness {
     this.nodeId = nodeId;
     this.heartbeatMs = heartbeatMs;
     this.nodeTimeoutMs = nodeTimeoutMs;
+    this.resumeWindowMs = resumeWindowMs;
     this.metrics = metrics;
   }
 
@@ -135,7 +140,8 @@ final class Liveness {
     }
     ticking = true;
     heartbeat()
-        .compose(v -> commands.script(LuaScripts.REAP, List.of(keys.nodes()), List.of(keys.prefix())))
+        .compose(v -> commands.script(LuaScripts.REAP, List.of(keys.nodes(), keys.gaps()),
+            List.of(keys.prefix(), Long.toString(resumeWindowMs))))
         .onSuccess(this::announceReaped)
         .onFailure(e -> {
           metrics.backplaneError("heartbeat");
@@ -144,18 +150,21 @@ final class Liveness {
         .onComplete(ar -> ticking = false);
   }
 
-  private void announceReaped(Response removed) {
-    if (removed == null) {
+  private void announceReaped(Response reaped) {
+    if (reaped == null) {
       return;
     }
-    for (int i = 0; i + 2 < removed.size(); i += 3) {
-      String deadNode = removed.get(i).toString();
-      RoomId room = new RoomId(removed.get(i + 1).toString());
-      PeerId peer = new PeerId(removed.get(i + 2).toString());
+    for (int i = 0; i + 3 < reaped.size(); i += 4) {
+      boolean suspended = "reconnecting".equals(reaped.get(i).toString());
+      String deadNode = reaped.get(i + 1).toString();
+      RoomId room = new RoomId(reaped.get(i + 2).toString());
+      PeerId peer = new PeerId(reaped.get(i + 3).toString());
       log.atInfo().addKeyValue("lost_node", deadNode).addKeyValue("room", room).addKeyValue("peer", peer)
-          .log("node {} lost: removing peer {} from room {}", deadNode, peer, room);
+          .log(suspended ? "node {} lost: peer {} may resume in room {}" : "node {} lost: removing peer {} from room {}",
+              deadNode, peer, room);
       // Published in the dead node's name so that every node, this one included, delivers it.
-      backplane.publish(new BackplaneMessage(deadNode, room, null, new PeerLeft(room, peer, LeaveReason.NODE_LOST)));
+      backplane.publish(new BackplaneMessage(deadNode, room, null,
+          suspended ? new PeerReconnecting(room, peer) : new PeerLeft(room, peer, LeaveReason.NODE_LOST)));
     }
   }
 

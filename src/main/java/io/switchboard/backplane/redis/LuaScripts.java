@@ -1,8 +1,10 @@
 package io.switchboard.backplane.redis;
 
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.io.IOException;
@@ -12,10 +14,12 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.function.Function;
 
 /**
- * The membership scripts in src/main/resources/redis, run with EVALSHA and, when Redis does not
- * know the script yet (first use, or after a restart), with EVAL, which also caches it.
+ * The membership and session scripts in src/main/resources/redis, run with EVALSHA and, when
+ * Redis does not know the script yet (first use, or after a restart), with EVAL, which also
+ * caches it.
  */
 final class LuaScripts {
   /** One script: its text and SHA-1. */
@@ -26,17 +30,39 @@ final class LuaScripts {
   static final Script REAP = load("reap");
   static final Script REASSERT = load("reassert");
   static final Script DEREGISTER = load("deregister");
+  static final Script PUBLISH = load("publish");
+  static final Script REGISTER = load("register");
+  static final Script ACK = load("ack");
+  static final Script SUSPEND = load("suspend");
+  static final Script CLAIM = load("claim");
+  static final Script EXPIRE = load("expire");
+  static final Script FORGET = load("forget");
 
   private LuaScripts() {}
 
   static Future<Response> run(Redis redis, Script script, List<String> keys, List<String> args) {
-    return redis.send(request(Command.EVALSHA, script.sha(), keys, args))
+    return run(redis::send, script, keys, args.stream().map(Buffer::buffer).toList());
+  }
+
+  /** On one connection, whose commands Redis runs in the order sent; arguments may be binary. */
+  static Future<Response> run(RedisConnection connection, Script script, List<String> keys, List<Buffer> args) {
+    return run(connection::send, script, keys, args);
+  }
+
+  /** SCRIPT LOAD, so that a later EVALSHA on {@code connection} finds the script. */
+  static Future<Response> load(RedisConnection connection, Script script) {
+    return connection.send(Request.cmd(Command.SCRIPT).arg("LOAD").arg(script.text()));
+  }
+
+  private static Future<Response> run(Function<Request, Future<Response>> send, Script script, List<String> keys,
+      List<Buffer> args) {
+    return send.apply(request(Command.EVALSHA, script.sha(), keys, args))
         .recover(e -> e.getMessage() != null && e.getMessage().startsWith("NOSCRIPT")
-            ? redis.send(request(Command.EVAL, script.text(), keys, args))
+            ? send.apply(request(Command.EVAL, script.text(), keys, args))
             : Future.failedFuture(e));
   }
 
-  private static Request request(Command command, String script, List<String> keys, List<String> args) {
+  private static Request request(Command command, String script, List<String> keys, List<Buffer> args) {
     Request request = Request.cmd(command).arg(script).arg(keys.size());
     keys.forEach(request::arg);
     args.forEach(request::arg);

@@ -13,7 +13,6 @@ import io.switchboard.wire.SignalingException;
 import io.vertx.core.Future;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.redis.client.Command;
-import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.ArrayList;
@@ -24,6 +23,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The membership scripts and what this node holds: join, leave, the re-assertion of held members
@@ -68,7 +68,7 @@ final class Membership {
     Held entry = new Held(member.metaJson());
     held.computeIfAbsent(room, r -> new HashMap<>()).put(member.peer(), entry);
     Future<JoinResult> joined = commands.script(LuaScripts.JOIN,
-            List.of(keys.members(room), keys.seq(room), keys.nodeRooms(nodeId)),
+            List.of(keys.members(room), keys.seq(room), keys.nodeRooms(nodeId), keys.session(member.peer())),
             List.of(member.peer().value(), nodeId, member.metaJson(), Integer.toString(maxPeers), room.value()))
         .compose(before -> {
           if (before == null) {
@@ -114,8 +114,24 @@ final class Membership {
     return commands.send(Request.cmd(Command.HGETALL).arg(keys.members(room))).map(Membership::placed);
   }
 
-  /** On a new connection: puts back every held member Redis lost, announcing those on {@code publisher}. */
-  Future<Void> reassert(Connections connections, RedisConnection publisher) {
+  /**
+   * A resumable member of this node went into its gap: its entry in Redis is no longer this
+   * node's, so this node neither leaves nor re-asserts it any more.
+   */
+  void release(RoomId room, PeerId peer) {
+    forget(room, peer);
+  }
+
+  /** A resumable member this node claimed: held from now on, as if it had joined here. */
+  void adopt(RoomId room, PeerId peer, String meta) {
+    Held entry = new Held(meta);
+    entry.joined = context.succeededFuture(new JoinResult(List.of()));
+    entry.confirmed = true;
+    held.computeIfAbsent(room, r -> new HashMap<>()).put(peer, entry);
+  }
+
+  /** On a new connection: puts back every held member Redis lost, announcing those with {@code publish}. */
+  Future<Void> reassert(Function<BackplaneMessage, Future<Void>> publish) {
     List<Future<Void>> done = new ArrayList<>();
     held.forEach((room, peers) -> peers.forEach((peer, entry) -> {
       if (!entry.confirmed) {
@@ -127,19 +143,19 @@ final class Membership {
               List.of(peer.value(), nodeId, entry.meta, room.value()))
           .compose(readded -> readded != null && readded.toInteger() == 1
               // Other nodes may have announced it lost; tell them it is back.
-              ? connections.publish(publisher, new BackplaneMessage(nodeId, room, null, new PeerJoined(room, member)))
+              ? publish.apply(new BackplaneMessage(nodeId, room, null, new PeerJoined(room, member)))
               : context.succeededFuture()));
     }));
     return Future.all(done).mapEmpty();
   }
 
   /** On a new connection: the leaves that failed, and the peer-left the hub could not send then. */
-  Future<Void> retryFailedLeaves(Connections connections, RedisConnection publisher) {
+  Future<Void> retryFailedLeaves(Function<BackplaneMessage, Future<Void>> publish) {
     List<Future<Void>> done = new ArrayList<>();
     for (BackplaneMessage announcement : List.copyOf(failedLeaves)) {
       PeerLeft left = (PeerLeft) announcement.event();
       done.add(runLeave(left.room(), left.peer())
-          .compose(v -> connections.publish(publisher, announcement))
+          .compose(v -> publish.apply(announcement))
           .onSuccess(v -> failedLeaves.remove(announcement)));
     }
     return Future.all(done).mapEmpty();
@@ -169,7 +185,8 @@ final class Membership {
   }
 
   private Future<Void> runLeave(RoomId room, PeerId peer) {
-    return commands.script(LuaScripts.LEAVE, List.of(keys.members(room), keys.seq(room), keys.nodeRooms(nodeId)),
+    return commands.script(LuaScripts.LEAVE,
+        List.of(keys.members(room), keys.seq(room), keys.nodeRooms(nodeId), keys.session(peer)),
         List.of(peer.value(), nodeId, room.value())).mapEmpty();
   }
 

@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  *       reconnection;</li>
  *   <li>{@link Control}: requests about a peer wherever it is connected (disconnect), over the
  *       control channel, and their replies;</li>
- *   <li>{@link RoomListing}: pages of the cluster's rooms.</li>
+ *   <li>{@link RoomListing}: pages of the cluster's rooms;</li>
+ *   <li>{@link Sessions}: resumable sessions, and the numbered publish when resume is on.</li>
  * </ul>
  *
  * <p>Threading: the backplane makes a Vert.x event-loop context of its own, and all its mutable
@@ -71,7 +72,22 @@ public final class RedisBackplane implements Backplane {
   private final Liveness liveness;
   private final Control control;
   private final RoomListing roomListing;
+  private final Sessions sessions;
   private BackplaneListener listener;
+
+  /**
+   * Session resume (docs/protocol.md, "Resume"): the window ({@code 0} turns resume off, and
+   * with it every session script) and the bounds of a session's buffer.
+   */
+  public record Resume(long windowMillis, int maxEvents, int maxBytes) {
+    public static final Resume OFF = new Resume(0, 0, 0);
+  }
+
+  /** A backplane with resume off. */
+  public RedisBackplane(Vertx vertx, String url, String tlsCaFile, String prefix, String nodeId, long heartbeatMs,
+      long nodeTimeoutMs, long commandTimeoutMs, SignalingMetrics metrics) {
+    this(vertx, url, tlsCaFile, prefix, nodeId, heartbeatMs, nodeTimeoutMs, commandTimeoutMs, metrics, Resume.OFF);
+  }
 
   /**
    * @param url a {@code redis://} or {@code rediss://} URL, with password if needed
@@ -80,7 +96,7 @@ public final class RedisBackplane implements Backplane {
    * @param prefix prefix of every key and channel
    */
   public RedisBackplane(Vertx vertx, String url, String tlsCaFile, String prefix, String nodeId, long heartbeatMs,
-      long nodeTimeoutMs, long commandTimeoutMs, SignalingMetrics metrics) {
+      long nodeTimeoutMs, long commandTimeoutMs, SignalingMetrics metrics, Resume resume) {
     // Fresh whatever thread builds us: borrowing a caller's context would tie our timers to
     // whatever owns it (a verticle's undeploy cancels them).
     this.context = ((VertxInternal) vertx).createEventLoopContext();
@@ -109,9 +125,11 @@ public final class RedisBackplane implements Backplane {
     this.connections = new Connections(vertx, context, dedicated, keys, commandTimeoutMs * 3);
     this.subscriptions = new Subscriptions(context, keys, nodeId, commandTimeoutMs, metrics);
     this.membership = new Membership(context, commands, keys, nodeId);
-    this.liveness = new Liveness(vertx, context, commands, keys, nodeId, heartbeatMs, nodeTimeoutMs, metrics);
+    this.liveness = new Liveness(vertx, context, commands, keys, nodeId, heartbeatMs, nodeTimeoutMs,
+        resume.windowMillis(), metrics);
     this.control = new Control(vertx, context, connections, keys, nodeId, commandTimeoutMs, metrics);
     this.roomListing = new RoomListing(commands, keys);
+    this.sessions = new Sessions(context, commands, keys, nodeId, resume);
   }
 
   @Override
@@ -157,7 +175,11 @@ public final class RedisBackplane implements Backplane {
       return Future.failedFuture("redis backplane not connected");
     }
     metrics.backplanePublished();
-    return connections.publish(publisher, message).onFailure(e -> metrics.backplaneError("publish"));
+    return publishOn(publisher, message).onFailure(e -> metrics.backplaneError("publish"));
+  }
+
+  private Future<Void> publishOn(RedisConnection publisher, BackplaneMessage message) {
+    return sessions.enabled() ? sessions.publish(publisher, message) : connections.publish(publisher, message);
   }
 
   @Override
@@ -198,7 +220,8 @@ public final class RedisBackplane implements Backplane {
             Future<?> flushed = publisher == null ? context.succeededFuture()
                 : publisher.send(Request.cmd(Command.PING)).timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS);
             return flushed.transform(pinged -> commands.script(LuaScripts.DEREGISTER,
-                List.of(keys.node(nodeId), keys.nodeRooms(nodeId), keys.nodes()), List.of(nodeId)));
+                List.of(keys.node(nodeId), keys.nodeRooms(nodeId), keys.nodes(), keys.nodeSessions(nodeId)),
+                List.of(nodeId)));
           })
           .transform(ar -> connections.close())
           .transform(ar -> commands.close());
@@ -231,8 +254,9 @@ public final class RedisBackplane implements Backplane {
     public Future<Void> prepare(Connections.Link link) {
       return subscriptions.attach(link.subscriber)
           .compose(v -> liveness.heartbeat())
-          .compose(v -> membership.reassert(connections, link.publisher))
-          .compose(v -> membership.retryFailedLeaves(connections, link.publisher));
+          .compose(v -> sessions.prepare(link.publisher))
+          .compose(v -> membership.reassert(message -> publishOn(link.publisher, message)))
+          .compose(v -> membership.retryFailedLeaves(message -> publishOn(link.publisher, message)));
     }
 
     @Override
@@ -289,36 +313,40 @@ public final class RedisBackplane implements Backplane {
 
   @Override
   public Future<Void> register(PeerId peer, String tokenHash, String subject) {
-    return Future.failedFuture("resume: not implemented yet");
+    return onContext(() -> sessions.register(peer, tokenHash, subject));
   }
 
   @Override
   public Future<Void> ack(PeerId peer, long seq) {
-    return Future.failedFuture("resume: not implemented yet");
+    return onContext(() -> sessions.ack(peer, seq));
   }
 
   @Override
   public Future<List<RoomId>> suspend(PeerId peer, long epoch, long deadlineMillis) {
-    return Future.failedFuture("resume: not implemented yet");
+    return onContext(() -> sessions.suspend(peer, epoch, deadlineMillis)
+        // Its member entries are no longer this node's: closing must not make them leave, nor a
+        // reconnection re-assert them.
+        .onSuccess(rooms -> rooms.forEach(room -> membership.release(room, peer))));
   }
 
   @Override
   public Future<Claim> claim(PeerId peer, String tokenHash, String subject, long lastSeq, String newTokenHash) {
-    return Future.failedFuture("resume: not implemented yet");
+    return onContext(() -> sessions.claim(peer, tokenHash, subject, lastSeq, newTokenHash)
+        .onSuccess(claim -> claim.rooms().forEach(room -> membership.adopt(room.room(), peer, room.metaJson()))));
   }
 
   @Override
   public Future<List<Numbered>> replay(PeerId peer, long after) {
-    return Future.failedFuture("resume: not implemented yet");
+    return onContext(() -> sessions.replay(peer, after));
   }
 
   @Override
   public Future<List<Expired>> expire(long nowMillis) {
-    return Future.succeededFuture(List.of());
+    return onContext(() -> sessions.expire(nowMillis));
   }
 
   @Override
   public Future<Void> forget(PeerId peer, long epoch) {
-    return Future.succeededFuture();
+    return onContext(() -> sessions.forget(peer, epoch));
   }
 }

@@ -1,5 +1,6 @@
 package io.switchboard.backplane.redis;
 
+import io.switchboard.wire.PeerId;
 import io.switchboard.wire.RoomId;
 
 /**
@@ -78,5 +79,32 @@ final class RedisKeys {
   /** Sorted set: node id -> last heartbeat (ms); the janitor's list of nodes to check. */
   String nodes() {
     return prefix + ":nodes";
+  }
+
+  /**
+   * Hash of a resumable session: tok, prev (the token hash before the last claim), sub, epoch,
+   * node, seq (last number given), in (highest relay n accepted), bytes (buffered), gap (deadline
+   * while in its gap), over (1: overflowed in its gap), and r:ROOM = its meta in each room.
+   */
+  String session(PeerId peer) {
+    return prefix + ":session:{" + peer.value() + "}";
+  }
+
+  /** List of a session's buffered events, oldest first: "SEQ ROOM MESSAGE" (see WireFormat). */
+  String sessionEvents(PeerId peer) {
+    return session(peer) + ":events";
+  }
+
+  /**
+   * Set of the resumable sessions the node owns outside a gap, so that the reaper can give those
+   * of a dead node their gap even when they are in no room.
+   */
+  String nodeSessions(String nodeId) {
+    return prefix + ":node:" + nodeId + ":sessions";
+  }
+
+  /** Sorted set: peer -> deadline (ms) of each session in its gap; 0 for one that overflowed. */
+  String gaps() {
+    return prefix + ":gaps";
   }
 }

@@ -184,11 +184,14 @@ final class Subscriptions {
       return;
     }
     BackplaneMessage message = decoded.message();
-    if (message.originNode().equals(nodeId)) {
+    boolean own = message.originNode().equals(nodeId);
+    if (own && message.seqs().isEmpty()) {
       return; // our own publish, already delivered locally
     }
+    // A numbered event reaches its sessions only this way, on the publishing node too: their
+    // numbers exist only once publish.lua has run.
     metrics.backplaneReceived();
-    if (message.event() instanceof Relayed) {
+    if (!own && message.event() instanceof Relayed) {
       metrics.crossNodeLatencyMicros(WireFormat.nowMicros() - decoded.sentMicros());
     }
     listener.onMessage(message);

@@ -1,6 +1,7 @@
 package io.switchboard.backplane.redis;
 
 import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.Numbered;
 import io.switchboard.wire.Member;
 import io.switchboard.wire.PeerId;
 import io.switchboard.wire.RoomId;
@@ -10,36 +11,50 @@ import io.switchboard.signaling.event.Event;
 import io.switchboard.wire.LeaveReason;
 import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.PeerLeft;
+import io.switchboard.signaling.event.PeerReconnecting;
+import io.switchboard.signaling.event.PeerResumed;
 import io.switchboard.signaling.event.Relayed;
 import io.switchboard.signaling.event.ServerMessage;
 import io.vertx.core.buffer.Buffer;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * How a {@link BackplaneMessage} travels through a Redis channel: one header line of
  * space-separated fields, then the body bytes unchanged.
  *
  * <pre>
- * 1 ORIGIN KIND PEER TO SENT_MICROS\nBODY
+ * 1 ORIGIN KIND PEER TO SENT_MICROS [SEQS]\nBODY
  * </pre>
  * KIND is a relay type (body = the relayed data, byte for byte), {@code server} (a server
- * message; body = its data), {@code joined} (body = meta) or {@code left} (body = the reason).
- * PEER is the sender or the member, {@code -} for a server message; TO is {@code -} for the
- * whole room. SENT_MICROS is the publisher's wall clock, for the cross-node latency histogram.
- * Every header field is from a safe character set, so no escaping is needed.
+ * message; body = its data), {@code joined} (body = meta), {@code left} (body = the reason),
+ * {@code reconnecting} or {@code resumed} (no body). PEER is the sender or the member, {@code -}
+ * for a server message; TO is {@code -} for the whole room. SENT_MICROS is the publisher's wall
+ * clock, for the cross-node latency histogram. SEQS, present only with resume on, is the number
+ * publish.lua gave the event for each resumable recipient, {@code PEER:SEQ,PEER:SEQ}, or
+ * {@code -} for none. Every header field is from a safe character set (peer ids are base64url),
+ * so no escaping is needed.
+ *
+ * <p>An entry of a session's buffer is {@code SEQ ROOM MESSAGE}, MESSAGE as above with SEQS
+ * {@code -}: the room is not in the message, which otherwise takes it from the channel's name.
  */
 final class WireFormat {
   private static final String VERSION = "1";
   private static final String SERVER = "server";
+  private static final String NONE = "-";
 
   private WireFormat() {}
 
-  static Buffer encode(BackplaneMessage message, long sentMicros) {
+  /** A message cut where publish.lua inserts the seq list: the header line without it, and the body. */
+  record Parts(String header, byte[] body, int bodyStart, int bodyLength) {}
+
+  static Parts parts(BackplaneMessage message, long sentMicros) {
     Event event = message.event();
     String kind;
     String peer;
     byte[] body;
-    int bodyStart;
+    int bodyStart = 0;
     int bodyLength;
     if (event instanceof Relayed r) {
       kind = r.kind().wire();
@@ -49,7 +64,7 @@ final class WireFormat {
       bodyLength = r.data().length();
     } else if (event instanceof ServerMessage s) {
       kind = SERVER;
-      peer = "-";
+      peer = NONE;
       body = s.data().source();
       bodyStart = s.data().start();
       bodyLength = s.data().length();
@@ -57,22 +72,31 @@ final class WireFormat {
       kind = "joined";
       peer = j.member().peer().value();
       body = j.member().metaJson().getBytes(StandardCharsets.UTF_8);
-      bodyStart = 0;
       bodyLength = body.length;
-    } else {
-      PeerLeft l = (PeerLeft) event;
+    } else if (event instanceof PeerLeft l) {
       kind = "left";
       peer = l.peer().value();
       body = l.reason().wire().getBytes(StandardCharsets.US_ASCII);
-      bodyStart = 0;
       bodyLength = body.length;
+    } else {
+      kind = event instanceof PeerReconnecting ? "reconnecting" : "resumed";
+      peer = message.subject().value();
+      body = new byte[0];
+      bodyLength = 0;
     }
     String header = VERSION + ' ' + message.originNode() + ' ' + kind + ' ' + peer + ' '
-        + (message.to() == null ? "-" : message.to().value()) + ' ' + sentMicros + '\n';
-    byte[] head = header.getBytes(StandardCharsets.US_ASCII);
-    byte[] out = new byte[head.length + bodyLength];
+        + (message.to() == null ? NONE : message.to().value()) + ' ' + sentMicros;
+    return new Parts(header, body, bodyStart, bodyLength);
+  }
+
+  /** The message as published with resume off: no seq list. */
+  static Buffer encode(BackplaneMessage message, long sentMicros) {
+    Parts parts = parts(message, sentMicros);
+    byte[] head = parts.header().getBytes(StandardCharsets.US_ASCII);
+    byte[] out = new byte[head.length + 1 + parts.bodyLength()];
     System.arraycopy(head, 0, out, 0, head.length);
-    System.arraycopy(body, bodyStart, out, head.length, bodyLength);
+    out[head.length] = '\n';
+    System.arraycopy(parts.body(), parts.bodyStart(), out, head.length + 1, parts.bodyLength());
     return Buffer.buffer(out);
   }
 
@@ -81,26 +105,64 @@ final class WireFormat {
 
   /** @throws IllegalArgumentException when the payload is not a message of this format */
   static Decoded decode(RoomId room, Buffer payload) {
-    byte[] bytes = payload.getBytes();
-    int newline = indexOf(bytes, (byte) '\n');
+    return decode(room, payload.getBytes(), 0);
+  }
+
+  /**
+   * An entry of a session's buffer, with its number as the message's only seq.
+   *
+   * @throws IllegalArgumentException when it is not an entry of this format
+   */
+  static Numbered decodeStored(PeerId peer, byte[] entry) {
+    int afterSeq = indexOf(entry, (byte) ' ', 0);
+    int afterRoom = afterSeq < 0 ? -1 : indexOf(entry, (byte) ' ', afterSeq + 1);
+    if (afterRoom < 0) {
+      throw new IllegalArgumentException("not a buffer entry");
+    }
+    long seq = Long.parseLong(new String(entry, 0, afterSeq, StandardCharsets.US_ASCII));
+    RoomId room = new RoomId(new String(entry, afterSeq + 1, afterRoom - afterSeq - 1, StandardCharsets.US_ASCII));
+    BackplaneMessage message = decode(room, entry, afterRoom + 1).message();
+    return new Numbered(seq, message.numbered(Map.of(peer, seq)));
+  }
+
+  private static Decoded decode(RoomId room, byte[] bytes, int start) {
+    int newline = indexOf(bytes, (byte) '\n', start);
     if (newline < 0) {
       throw new IllegalArgumentException("no header");
     }
-    String[] f = new String(bytes, 0, newline, StandardCharsets.US_ASCII).split(" ");
-    if (f.length != 6 || !VERSION.equals(f[0])) {
+    String[] f = new String(bytes, start, newline - start, StandardCharsets.US_ASCII).split(" ");
+    if (f.length < 6 || f.length > 7 || !VERSION.equals(f[0])) {
       throw new IllegalArgumentException("bad header");
     }
     String origin = f[1];
-    PeerId to = "-".equals(f[4]) ? null : new PeerId(f[4]);
+    PeerId to = NONE.equals(f[4]) ? null : new PeerId(f[4]);
     long sentMicros = Long.parseLong(f[5]);
     int bodyStart = newline + 1;
     Event event = switch (f[2]) {
       case SERVER -> new ServerMessage(room, new RawJson(bytes, bodyStart, bytes.length));
       case "joined" -> new PeerJoined(room, new Member(new PeerId(f[3]), body(bytes, bodyStart)));
       case "left" -> new PeerLeft(room, new PeerId(f[3]), LeaveReason.fromWire(body(bytes, bodyStart)));
+      case "reconnecting" -> new PeerReconnecting(room, new PeerId(f[3]));
+      case "resumed" -> new PeerResumed(room, new PeerId(f[3]));
       default -> new Relayed(RelayKind.fromWire(f[2]), room, new PeerId(f[3]), new RawJson(bytes, bodyStart, bytes.length));
     };
-    return new Decoded(new BackplaneMessage(origin, room, to, event), sentMicros);
+    BackplaneMessage message = new BackplaneMessage(origin, room, to, event);
+    if (f.length == 7 && !NONE.equals(f[6])) {
+      message = message.numbered(seqs(f[6]));
+    }
+    return new Decoded(message, sentMicros);
+  }
+
+  private static Map<PeerId, Long> seqs(String list) {
+    Map<PeerId, Long> seqs = new HashMap<>();
+    for (String item : list.split(",")) {
+      int colon = item.indexOf(':');
+      if (colon < 0) {
+        throw new IllegalArgumentException("bad seq list");
+      }
+      seqs.put(new PeerId(item.substring(0, colon)), Long.parseLong(item.substring(colon + 1)));
+    }
+    return seqs;
   }
 
   /**
@@ -124,7 +186,7 @@ final class WireFormat {
   /** @throws IllegalArgumentException when the payload is not a control message */
   static Control decodeControl(Buffer payload) {
     byte[] bytes = payload.getBytes();
-    int newline = indexOf(bytes, (byte) '\n');
+    int newline = indexOf(bytes, (byte) '\n', 0);
     if (newline < 0) {
       throw new IllegalArgumentException("no header");
     }
@@ -145,8 +207,8 @@ final class WireFormat {
     return now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
   }
 
-  private static int indexOf(byte[] bytes, byte b) {
-    for (int i = 0; i < bytes.length; i++) {
+  private static int indexOf(byte[] bytes, byte b, int from) {
+    for (int i = from; i < bytes.length; i++) {
       if (bytes[i] == b) {
         return i;
       }

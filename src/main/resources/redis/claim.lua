@@ -1,0 +1,75 @@
+-- Takes a resumable session over for this node in one atomic step, so that of two racing
+-- resumes exactly one wins: the winner replaces the token hash, and the loser's token is then
+-- the previous one ("prev"), which tells it apart from a forged token. Builds the rooms' key
+-- names at run time, and the previous owner's set of sessions.
+-- KEYS[1] the session hash, KEYS[2] its buffer, KEYS[3] the sorted set of sessions in their gap,
+-- KEYS[4] this node's room set, KEYS[5] the set of sessions this node owns outside a gap
+-- ARGV[1] key prefix, ARGV[2] peer id, ARGV[3] token hash presented, ARGV[4] "s" and the
+-- subject, or "" for none, ARGV[5] the client's last processed seq, ARGV[6] the new token hash,
+-- ARGV[7] node id
+-- Returns {error code} on refusal, else {"ok", epoch, highest relay n accepted, gap deadline (ms)
+-- or 0 when it was not in its gap, room, meta, ...}.
+local prefix = ARGV[1]
+local peer = ARGV[2]
+local s = redis.call('HMGET', KEYS[1], 'tok', 'prev', 'sub', 'over', 'seq', 'in', 'node', 'gap')
+if not s[1] then
+  return {'resume-expired'}
+end
+if s[1] ~= ARGV[3] then
+  if s[2] == ARGV[3] then
+    return {'resume-expired'}
+  end
+  return {'resume-refused'}
+end
+local subject = ''
+if s[3] then
+  subject = 's' .. s[3]
+end
+if subject ~= ARGV[4] then
+  return {'resume-refused'}
+end
+if s[4] == '1' then
+  return {'resume-lost'}
+end
+local last = tonumber(ARGV[5])
+local numbered = tonumber(s[5])
+if last > numbered then
+  return {'bad-sequence'}
+end
+local oldest = redis.call('LINDEX', KEYS[2], 0)
+local lost
+if oldest then
+  lost = tonumber(string.match(oldest, '^(%d+) ')) > last + 1
+else
+  lost = numbered > last
+end
+if lost then
+  redis.call('HSET', KEYS[1], 'over', 1)
+  redis.call('ZADD', KEYS[3], 0, peer)
+  return {'resume-lost'}
+end
+local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+redis.call('HSET', KEYS[1], 'node', ARGV[7], 'tok', ARGV[6], 'prev', ARGV[3])
+redis.call('HDEL', KEYS[1], 'gap')
+redis.call('ZREM', KEYS[3], peer)
+redis.call('SREM', prefix .. ':node:' .. s[7] .. ':sessions', peer)
+redis.call('SADD', KEYS[5], peer)
+local out = {'ok', epoch, tonumber(s[6]), tonumber(s[8] or '0')}
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  if string.sub(fields[i], 1, 2) == 'r:' then
+    local room = string.sub(fields[i], 3)
+    local membersKey = prefix .. ':{' .. room .. '}:members'
+    local entry = redis.call('HGET', membersKey, peer)
+    if entry then
+      redis.call('HSET', membersKey, peer,
+          '{"node":"' .. ARGV[7] .. '",' .. string.match(entry, '^{"node":"[^"]*",(.*)$'))
+      redis.call('SADD', KEYS[4], room)
+      table.insert(out, room)
+      table.insert(out, fields[i + 1])
+    else
+      redis.call('HDEL', KEYS[1], fields[i])
+    end
+  end
+end
+return out

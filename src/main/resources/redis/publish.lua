@@ -1,0 +1,65 @@
+-- Publishes a room event with resume on, in one atomic step: drops a retransmitted relay, numbers
+-- the event for each recipient that is a resumable session and stores it in that session's
+-- buffer (bounded: the oldest entries go first), then publishes it on the room's channel with
+-- those numbers. Storing before publishing, atomically, is what lets an event outlive the node
+-- that sends it. Builds the recipients' session keys at run time.
+-- KEYS[1] room members hash, KEYS[2] room channel, KEYS[3] the sorted set of sessions in their gap
+-- ARGV[1] key prefix, ARGV[2] the event's subject (never a recipient; "" for none),
+-- ARGV[3] the relay's sender number n (0 for none), ARGV[4] the one recipient ("" for the room),
+-- ARGV[5] the message's header line without its seq list and newline, ARGV[6] the body,
+-- ARGV[7] room, ARGV[8] most events a buffer holds, ARGV[9] most bytes a buffer holds
+-- Returns "dup" for a retransmission (nothing published), else the seq list published.
+local prefix = ARGV[1]
+local subject = ARGV[2]
+local senderSeq = tonumber(ARGV[3])
+if senderSeq > 0 and subject ~= '' then
+  local sender = prefix .. ':session:{' .. subject .. '}'
+  local accepted = redis.call('HGET', sender, 'in')
+  if accepted then
+    if senderSeq <= tonumber(accepted) then
+      return 'dup'
+    end
+    redis.call('HSET', sender, 'in', senderSeq)
+  end
+end
+local recipients
+if ARGV[4] ~= '' then
+  recipients = {ARGV[4]}
+else
+  recipients = redis.call('HKEYS', KEYS[1])
+end
+local maxEvents = tonumber(ARGV[8])
+local maxBytes = tonumber(ARGV[9])
+local stored = ' ' .. ARGV[7] .. ' ' .. ARGV[5] .. ' -\n' .. ARGV[6]
+local seqs = {}
+for _, peer in ipairs(recipients) do
+  local session = prefix .. ':session:{' .. peer .. '}'
+  if peer ~= subject and redis.call('EXISTS', session) == 1 then
+    local seq = redis.call('HINCRBY', session, 'seq', 1)
+    local entry = seq .. stored
+    local buffer = session .. ':events'
+    local length = redis.call('RPUSH', buffer, entry)
+    local bytes = tonumber(redis.call('HGET', session, 'bytes')) + #entry
+    local dropped = false
+    -- The newest entry stays even when it alone is over the byte bound: dropping the event
+    -- being stored would lose it without anyone noticing.
+    while length > 1 and (length > maxEvents or bytes > maxBytes) do
+      bytes = bytes - #redis.call('LPOP', buffer)
+      length = length - 1
+      dropped = true
+    end
+    redis.call('HSET', session, 'bytes', bytes)
+    if dropped and redis.call('HEXISTS', session, 'gap') == 1 then
+      -- Its client can no longer get every event: the next expire.lua ends the session.
+      redis.call('HSET', session, 'over', 1)
+      redis.call('ZADD', KEYS[3], 0, peer)
+    end
+    table.insert(seqs, peer .. ':' .. seq)
+  end
+end
+local list = '-'
+if #seqs > 0 then
+  list = table.concat(seqs, ',')
+end
+redis.call('PUBLISH', KEYS[2], ARGV[5] .. ' ' .. list .. '\n' .. ARGV[6])
+return list
