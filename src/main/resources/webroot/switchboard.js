@@ -31,6 +31,10 @@ const SYNC_AFTER_MS = 1000;
 export const MAX_UNACKED_RELAYS = 1000;
 // How long after `unavailable` (the server could not store a relay) the backlog is sent again.
 const RETRY_UNAVAILABLE_MS = 1000;
+// A backlog goes out after a resume at most this many relays a second: all at once, more than
+// the server's rate limit lets through (RATE_LIMIT_BURST, then RATE_LIMIT_PER_SECOND, 50 by
+// default) would be refused, and 100 refusals in a row close the socket as a flood (4008).
+const BACKLOG_PER_SECOND = 50;
 // The node is shutting down and another will take the client: retry at once, not after a backoff.
 const SERVICE_RESTART = 1012;
 // A connection that lived this long was healthy, so the next failure starts the backoff afresh;
@@ -138,8 +142,11 @@ export class SwitchboardClient extends Emitter {
   #lastSeq = 0;
   #ackedSeq = 0;
   #ackTimer = null;
-  // Numbered relays the server has not confirmed (its `acked` is below their n), oldest first.
+  // Numbered relays the server has not confirmed (its `acked` is below their n), oldest first;
+  // the first #sent of them went out on the current socket.
   #unacked = [];
+  #sent = 0;
+  #pumpTimer = null;
   #nextN = 1;
   #syncTimer = null;
   #unavailableTimer = null;
@@ -396,20 +403,23 @@ export class SwitchboardClient extends Emitter {
     this.#ackedSeq = 0;
     this.#nextN = 1;
     this.#unacked = [];
+    this.#clearTimers();
+  }
+
+  #clearTimers() {
+    this.#sent = 0;
     clearTimeout(this.#ackTimer);
     clearTimeout(this.#syncTimer);
     clearTimeout(this.#unavailableTimer);
-    this.#ackTimer = this.#syncTimer = this.#unavailableTimer = null;
+    clearTimeout(this.#pumpTimer);
+    this.#ackTimer = this.#syncTimer = this.#unavailableTimer = this.#pumpTimer = null;
   }
 
   /** Forgets what belonged to the connection that ended: its requests, heartbeat and joins. */
   #dropConnection(error) {
     clearInterval(this.#heartbeatTimer);
     // What they would send waits for the next socket: acks and the backlog go out after a resume.
-    clearTimeout(this.#ackTimer);
-    clearTimeout(this.#syncTimer);
-    clearTimeout(this.#unavailableTimer);
-    this.#ackTimer = this.#syncTimer = this.#unavailableTimer = null;
+    this.#clearTimers();
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer);
       if (p.type !== 'join') p.reject(error);
@@ -533,7 +543,7 @@ export class SwitchboardClient extends Emitter {
     for (const room of held) if (!this.#rooms.has(room)) this.#send({ type: 'leave', room });
     // Before any listener can relay: a newer n accepted first would make the server drop these.
     this.#confirmRelays(msg.acked);
-    this.#sendBacklog();
+    this.#pump();
     this.#setState('open', { peer: msg.peer, resumed: true });
     this.emit('resumed', msg);
     for (const w of this.#openWaiters.splice(0)) w.resolve(this.#welcome);
@@ -572,12 +582,23 @@ export class SwitchboardClient extends Emitter {
   /** Forgets the relays the server reports it has accepted (`acked`: the highest n). */
   #confirmRelays(acked) {
     if (typeof acked !== 'number') return;
-    while (this.#unacked.length && this.#unacked[0].n <= acked) this.#unacked.shift();
+    while (this.#unacked.length && this.#unacked[0].n <= acked) {
+      this.#unacked.shift();
+      this.#sent = Math.max(0, this.#sent - 1);
+    }
   }
 
-  #sendBacklog() {
-    for (const msg of this.#unacked) this.#send(msg);
-    if (this.#unacked.length) this.#scheduleSync();
+  /** Sends the relays not sent on this socket yet, in order, a second's worth now and the rest later. */
+  #pump() {
+    let budget = BACKLOG_PER_SECOND;
+    while (this.#sent < this.#unacked.length && budget-- > 0 && this.#send(this.#unacked[this.#sent])) this.#sent++;
+    if (this.#sent < this.#unacked.length) {
+      this.#pumpTimer ??= setTimeout(() => {
+        this.#pumpTimer = null;
+        this.#pump();
+      }, 1000);
+    }
+    if (this.#sent > 0) this.#scheduleSync();
   }
 
   #scheduleSync() {
@@ -636,12 +657,15 @@ export class SwitchboardClient extends Emitter {
       // what it did accept meanwhile it drops as a retransmission.
       this.#unavailableTimer ??= setTimeout(() => {
         this.#unavailableTimer = null;
-        if (this.#state === 'open') this.#sendBacklog();
+        this.#sent = 0;
+        this.#pump();
       }, RETRY_UNAVAILABLE_MS);
       return;
     }
     // Refused for good (the peer left…): sending it again after a resume would only be refused again.
-    this.#unacked.splice(this.#unacked.indexOf(relay), 1);
+    const index = this.#unacked.indexOf(relay);
+    this.#unacked.splice(index, 1);
+    if (index < this.#sent) this.#sent--;
     // Not `room`: that names a room the client gave up (a refused rejoin), and a Mesh stops on it.
     error.relay = { type: relay.type, room: relay.room, to: relay.to };
     this.emit('error', error);
@@ -693,14 +717,16 @@ export class SwitchboardClient extends Emitter {
     if (to != null) msg.to = to;
     if (!this.#session) return this.#state === 'open' && this.#send(msg);
     if (this.#unacked.length >= MAX_UNACKED_RELAYS) {
-      this.emit('error', new SwitchboardError('backlog-full', `${MAX_UNACKED_RELAYS} relays wait for the server already`, { room, to }));
+      this.emit('error', new SwitchboardError('backlog-full', `${MAX_UNACKED_RELAYS} relays wait for the server already`,
+        { relay: { type, room, to } }));
       return false;
     }
     msg.n = this.#nextN++;
     // A string id cannot collide with the numeric ids of requests; an error for it names the relay.
     msg.id = `n${msg.n}`;
     this.#unacked.push(msg);
-    if (this.#state === 'open' && this.#send(msg)) this.#scheduleSync();
+    // Behind a backlog still going out, it waits its turn.
+    if (this.#state === 'open' && this.#pumpTimer === null) this.#pump();
     return true;
   }
 

@@ -100,7 +100,7 @@ class ClientLibraryTest {
   void resumesAfterASocketCutWithNothingLostOrRepeated() {
     nodes = Topology.twoNodesOnRedis(ENV);
     JsonObject report = finish(start("resume"));
-    assertTrue(report.getInteger("backlogInGap") >= 20, report::encodePrettily);
+    assertTrue(report.getInteger("backlogInGap") >= 120, report::encodePrettily);
   }
 
   @Test
