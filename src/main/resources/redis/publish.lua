@@ -34,12 +34,14 @@ local stored = ' ' .. ARGV[7] .. ' ' .. ARGV[5] .. ' -\n' .. ARGV[6]
 local seqs = {}
 for _, peer in ipairs(recipients) do
   local session = prefix .. ':session:{' .. peer .. '}'
-  if peer ~= subject and redis.call('EXISTS', session) == 1 then
-    local seq = redis.call('HINCRBY', session, 'seq', 1)
+  -- One read tells whether the peer is a session, and gives what the store below updates.
+  local state = peer ~= subject and redis.call('HMGET', session, 'seq', 'bytes', 'gap')
+  if state and state[1] then
+    local seq = tonumber(state[1]) + 1
     local entry = seq .. stored
     local buffer = session .. ':events'
     local length = redis.call('RPUSH', buffer, entry)
-    local bytes = tonumber(redis.call('HGET', session, 'bytes')) + #entry
+    local bytes = tonumber(state[2]) + #entry
     local dropped = false
     -- The newest entry stays even when it alone is over the byte bound: dropping the event
     -- being stored would lose it without anyone noticing.
@@ -48,8 +50,8 @@ for _, peer in ipairs(recipients) do
       length = length - 1
       dropped = true
     end
-    redis.call('HSET', session, 'bytes', bytes)
-    if dropped and redis.call('HEXISTS', session, 'gap') == 1 then
+    redis.call('HSET', session, 'seq', seq, 'bytes', bytes)
+    if dropped and state[3] then
       -- Its client can no longer get every event: the next expire.lua ends the session.
       redis.call('HSET', session, 'over', 1)
       redis.call('ZADD', KEYS[3], 0, peer)

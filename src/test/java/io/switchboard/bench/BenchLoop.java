@@ -238,7 +238,7 @@ final class BenchLoop extends Counters {
 
   void onClose(BenchPeer p) {
     p.closed = true;
-    if (!closingAll) {
+    if (!closingAll && !p.cutByBench) {
       unexpectedCloses++;
       Short code = p.ws == null ? null : p.ws.closeStatusCode();
       closeCodes.merge(String.valueOf(code), 1L, Long::sum);

@@ -31,6 +31,8 @@ final class BenchPeer {
   boolean numbered;
   // Relays received since the last ack (loop thread only).
   int unacked;
+  /** Its TCP connection was cut by the benchmark on purpose (the gap probe). */
+  volatile boolean cutByBench;
 
   WebSocket ws;
   volatile String selfId;

@@ -84,25 +84,34 @@ final class RedisProcess implements AutoCloseable {
 
   /** Redis's {@code total_commands_processed} (INFO stats). */
   long commandsProcessed() throws IOException {
+    return info("stats", "total_commands_processed");
+  }
+
+  /** Redis's {@code used_memory} (INFO memory), in bytes. */
+  long usedMemory() throws IOException {
+    return info("memory", "used_memory");
+  }
+
+  private long info(String section, String field) throws IOException {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
       s.setSoTimeout(2000);
       OutputStream out = s.getOutputStream();
-      out.write("INFO stats\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.write(("INFO " + section + "\r\n").getBytes(StandardCharsets.US_ASCII));
       out.flush();
       InputStream in = s.getInputStream();
       StringBuilder reply = new StringBuilder();
       byte[] buf = new byte[8192];
       int n;
+      String key = "\r\n" + field + ":";
       while ((n = in.read(buf)) > 0) {
         reply.append(new String(buf, 0, n, StandardCharsets.US_ASCII));
-        int at = reply.indexOf("total_commands_processed:");
-        if (at >= 0 && reply.indexOf("\r\n", at) > 0) {
-          int from = at + "total_commands_processed:".length();
-          return Long.parseLong(reply.substring(from, reply.indexOf("\r\n", at)));
+        int at = reply.indexOf(key);
+        if (at >= 0 && reply.indexOf("\r\n", at + 2) > 0) {
+          return Long.parseLong(reply.substring(at + key.length(), reply.indexOf("\r\n", at + 2)));
         }
       }
-      throw new IOException("no total_commands_processed in INFO stats");
+      throw new IOException("no " + field + " in INFO " + section);
     }
   }
 

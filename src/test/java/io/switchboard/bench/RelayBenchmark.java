@@ -141,6 +141,10 @@ public final class RelayBenchmark {
           o.help = true;
           continue;
         }
+        if (a.equals("--resume")) {
+          o.resume = true;
+          continue;
+        }
         String name;
         String value;
         int eq = a.indexOf('=');
@@ -170,7 +174,6 @@ public final class RelayBenchmark {
           case "jar" -> o.jar = value;
           case "server-jvm-opts" -> o.serverJvmOpts = value;
           case "nodes" -> o.nodes = intArg(name, value, 1, 8);
-          case "resume" -> o.resume = true;
           case "redis-server" -> o.redisServer = value;
           default -> throw new IllegalArgumentException("unknown option --" + name);
         }
@@ -409,18 +412,67 @@ public final class RelayBenchmark {
     // ---- 2. load ----
     LoadResult load = runLoad();
 
-    // ---- 3. idle connections ----
+    // ---- 3. Redis memory of sessions in their gap ----
+    String gaps = o.resume && redis != null ? probeGaps() : null;
+
+    // ---- 4. idle connections ----
     IdleResult idle = o.idle > 0 ? runIdle() : null;
 
-    // ---- 4. report ----
+    // ---- 5. report ----
     Snapshot after = snapshot();
     printSummary(load, idle, after);
+    if (gaps != null) {
+      System.out.println(gaps);
+    }
     if (idle != null && idle.failed > 0) {
       System.err.println("BENCHMARK FAILED: " + idle.failed + " of " + idle.requested
           + " idle connections could not be opened and joined; first: " + idle.firstFailure);
       return 1;
     }
     return 0;
+  }
+
+  /** Events each partner sends to a peer in its gap during the probe. */
+  private static final int GAP_EVENTS = 10;
+
+  /**
+   * What a resumable session in its gap costs Redis: cuts the TCP connection (no close frame) of
+   * one peer of half the pairs, then has each one's partner send it {@link #GAP_EVENTS} relays,
+   * and reads Redis's used_memory before, after the cut and after the relays.
+   */
+  private String probeGaps() throws Exception {
+    List<BenchPeer> cut = new ArrayList<>();
+    for (int i = 1; i < loadPeers.size(); i += 4) {
+      cut.add(loadPeers.get(i));
+    }
+    long before = redis.usedMemory();
+    for (BenchPeer p : cut) {
+      p.cutByBench = true;
+      onLoop(p.loop, () -> ((io.vertx.core.http.impl.WebSocketImplBase<?>) p.ws).channelHandlerContext().close());
+    }
+    Thread.sleep(1500);
+    long inGap = redis.usedMemory();
+    char[] pad = new char[o.payload];
+    Arrays.fill(pad, 'x');
+    for (BenchPeer p : cut) {
+      BenchPeer partner = p.partner;
+      StringBuilder sb = new StringBuilder();
+      onLoop(partner.loop, () -> {
+        for (int k = 0; k < GAP_EVENTS; k++) {
+          long seq = partner.seq++;
+          partner.ws.writeTextMessage(partner.message(sb, seq, System.nanoTime(), false, o.payload, pad));
+        }
+        return null;
+      });
+    }
+    Thread.sleep(1500);
+    long buffered = redis.usedMemory();
+    int n = cut.size();
+    return String.format(Locale.ROOT, "redis memory of sessions in their gap (%d peers cut without a close frame):"
+        + " %+.0f bytes per peer on entering the gap; %+.0f bytes per peer with %d relays of %d bytes kept"
+        + " for it (%.0f bytes per kept relay)",
+        n, (double) (inGap - before) / n, (double) (buffered - before) / n, GAP_EVENTS, o.payload,
+        (double) (buffered - inGap) / ((double) n * GAP_EVENTS));
   }
 
   // ------------------------------------------------------------------------------------------
@@ -937,7 +989,7 @@ public final class RelayBenchmark {
           redis.pid, redisCpuS, windowS, 100 * redisCpuS / windowS,
           s.receivedInWindow == 0 ? 0.0 : redisCpuS * 1e6 / msgsInSpan));
       out.append(String.format(Locale.ROOT,
-          "redis-server commands: %d in the window = %.2f per relayed message (EVALSHA counts as one)%n",
+          "redis-server commands: %d in the window = %.2f per relayed message (a script's own calls count, as in INFO stats)%n",
           redisCommandsInWindow, s.receivedInWindow == 0 ? 0.0 : redisCommandsInWindow / msgsInSpan));
     }
     double otherCpuS = (double) load.otherTicks / clockTicks;
