@@ -79,9 +79,14 @@ class BrowserResumeIT {
         }
       }));
     }
+    // Every node that did start is closed after the test, also when another one failed to.
+    CompletableFuture.allOf(starting.toArray(CompletableFuture[]::new)).handle((v, e) -> null).join();
     for (CompletableFuture<NodeProcess> node : starting) {
-      nodes.add(node.join());
+      if (!node.isCompletedExceptionally()) {
+        nodes.add(node.join());
+      }
     }
+    starting.forEach(CompletableFuture::join);
     NodeProcess drained = nodes.get(0);
     NodeProcess survivor = nodes.get(1);
     NodeProcess killed = nodes.get(2);
