@@ -38,7 +38,12 @@
 //                  "peerDetails": [ { "peer", "polite", "signaling", "ice", "gathering", "local",
 //                  "remote" } ], "chat": [ "line", ... ], "framesDecoded": [first, second],
 //                  "candidatePairs": [ "local -> remote", ... ], "notice": string|null,
-//                  "consoleErrors": [..] } ] }
+//                  "consoleErrors": [..] } ],
+//     "events": [ { "signal", "peerBefore", "resumedAfterMs", "pages": [ { "name", "peer",
+//                  "stall": { "longestMs", "samples" }, "offersAfter", "endedTracks", "liveTracks",
+//                  "resumes": [ { "at", "peer" } ], "failedResumes", "gaps": [ { "type", "at",
+//                  "tile" } ], "states": [ { "at", "state", "code", "status" } ],
+//                  "connectionStates" } ] } ] ("resume" only) }
 // Exit code: 0 complete, 1 a step failed or timed out, 2 bad usage, 3 the browser did not start.
 
 import { chromium } from 'playwright-core';
