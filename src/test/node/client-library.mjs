@@ -3,7 +3,7 @@
 //
 //   node client-library.mjs '<json config>'
 //
-// Config: { "case": "protocol" | "failover" | "resume" | "resume-failed" | "secured" | "operated",
+// Config: { "case": "protocol" | "failover" | "resume" | "resume-failed" | "resume-retried" | "secured" | "operated",
 //           "library": "http://127.0.0.1:PORT/switchboard.js",
 //           "urls": [ "ws://127.0.0.1:PORT_A/ws", "ws://127.0.0.1:PORT_B/ws" ], "timeoutMs": 15000,
 //           "token": "<jwt>" (secured only), "admin": "http://127.0.0.1:ADMIN_PORT", "key": "<key>" (operated only) }
@@ -27,6 +27,9 @@
 //   its room again under a new peer id, b sees the old id leave (expired) and the new one join,
 //   and what a signalled in the gap is dropped, not sent from the new id; a's Mesh replaces its
 //   peer connection.
+// resume-retried: a and b on urls[0], a node whose test fails the first resume's claim on the
+//   session store: a hears `unavailable`, resumes from a new socket, keeps its peer id and never
+//   starts a fresh session.
 // secured: urls[0] is a node that requires a token and hands out TURN credentials. A client with
 //   the token (from an async token function) connects, gets the credentials in welcome, and a
 //   Mesh gives them to its peer connections; a client without one never gets in.
@@ -400,6 +403,28 @@ async function resumeFailed({ SwitchboardClient, Mesh }) {
   check(oldPc.closed && aCall.peer(b.peer) && aCall.peer(b.peer).pc !== oldPc, "a's mesh replaced its peer connection");
 }
 
+async function resumeRetried({ SwitchboardClient }) {
+  const net = cuttable([config.urls[0]]);
+  const a = client(SwitchboardClient, net.url, { WebSocket: net.WebSocket });
+  const b = client(SwitchboardClient, config.urls[0]);
+  await a.join('call', { name: 'a' });
+  await b.join('call', { name: 'b' });
+  const peerA = a.peer;
+  const gap = next(b, 'peer-reconnecting', (m) => m.peer === peerA);
+  net.cut();
+  await gap;
+  const unavailable = next(a, 'error', (e) => e.code === 'unavailable');
+  const resumed = next(a, 'resumed');
+  const failed = [];
+  a.on('resume-failed', (e) => failed.push(e.code));
+  net.release();
+  await unavailable;
+  const r = await resumed;
+  check(r.peer === peerA && a.peer === peerA, `a resumed with its peer id at the second try: ${JSON.stringify(r)}`);
+  check(failed.length === 0, `no fresh session: ${failed}`);
+  await roundTrip(a, b, 'call');
+}
+
 /** Polls `condition` until it holds, within the time left. */
 async function waitFor(condition, what) {
   while (!condition()) {
@@ -467,7 +492,7 @@ function client(SwitchboardClient, url, options = {}) {
 let ok = false;
 try {
   const library = await loadLibrary();
-  await { protocol, failover, resume: resumeAfterCut, 'resume-failed': resumeFailed, secured, operated }[config.case](library);
+  await { protocol, failover, resume: resumeAfterCut, 'resume-failed': resumeFailed, 'resume-retried': resumeRetried, secured, operated }[config.case](library);
   ok = failures.length === 0;
 } catch (e) {
   failures.push(`threw: ${e.stack ?? e}`);

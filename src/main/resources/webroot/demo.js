@@ -47,6 +47,7 @@ const ERROR_WORDS = {
   'bad-message': 'The server did not accept that. Room names use letters, digits and . _ : - only.',
   'rate-limited': 'Too many messages too fast; slow down a little.',
   internal: 'The server had a problem. Please try again in a moment.',
+  unavailable: 'The server is having trouble reaching its store; still trying…',
   timeout: 'The server did not answer in time. Check your connection and try again.',
   closed: 'The connection was closed.',
 };

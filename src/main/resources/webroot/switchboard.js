@@ -35,6 +35,9 @@ const RETRY_UNAVAILABLE_MS = 1000;
 // the server's rate limit lets through (RATE_LIMIT_BURST, then RATE_LIMIT_PER_SECOND, 50 by
 // default) would be refused, and 100 refusals in a row close the socket as a flood (4008).
 const BACKLOG_PER_SECOND = 50;
+// The answers to `resume` that end the session for good (docs/protocol.md, "Resuming"); any other
+// (`unavailable`: the session store was out of reach) leaves it to be resumed from another socket.
+const RESUME_REFUSALS = new Set(['resume-refused', 'resume-expired', 'resume-lost', 'bad-sequence', 'bad-message']);
 // The node is shutting down and another will take the client: retry at once, not after a backoff.
 const SERVICE_RESTART = 1012;
 // A connection that lived this long was healthy, so the next failure starts the backoff afresh;
@@ -551,6 +554,21 @@ export class SwitchboardClient extends Emitter {
     this.#startHeartbeat();
   }
 
+  #onResumeRefused(error) {
+    if (RESUME_REFUSALS.has(error.code)) {
+      this.#resumeFailed(error);
+      return;
+    }
+    // Only a first message may resume, so the next try needs a socket of its own. 1000 ends this
+    // socket's own fresh session, not the one to resume.
+    const ws = this.#ws;
+    detach(ws);
+    this.#ws = null;
+    ws.close(1000);
+    this.emit('error', error);
+    this.#onClosed(1011, `resume: ${error.code}`);
+  }
+
   #resumeFailed(error) {
     const welcome = this.#resumeWelcome;
     this.#resumeWelcome = null;
@@ -647,7 +665,7 @@ export class SwitchboardClient extends Emitter {
     this.#pending.delete(msg.id);
     clearTimeout(p.timer);
     if (p.type === 'join') this.#failJoin(p.room, error);
-    else if (p.type === 'resume') this.#resumeFailed(error);
+    else if (p.type === 'resume') this.#onResumeRefused(error);
     else p.reject(error);
   }
 

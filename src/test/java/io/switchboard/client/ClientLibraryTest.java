@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.switchboard.support.NodeScript;
+import io.switchboard.support.ScriptedBackplane;
+import io.switchboard.support.ScriptedBackplane.Op;
 import io.switchboard.support.ServerFixture;
 import io.switchboard.support.TestClient;
 import io.switchboard.support.Tokens;
@@ -109,6 +111,31 @@ class ClientLibraryTest {
     env.put("RESUME_WINDOW_SECONDS", "1");
     nodes = Topology.twoNodesOnRedis(env);
     finish(start("resume-failed"));
+  }
+
+  @Test
+  void resumesAgainFromANewSocketWhenTheSessionStoreIsOutOfReach() {
+    ScriptedBackplane backplane = ScriptedBackplane.first("solo", Op.CLAIM);
+    try (ServerFixture node = ServerFixture.start(ENV, backplane)) {
+      CompletableFuture<NodeScript.Result> script = start("resume-retried", node, node, new JsonObject());
+      int[] claims = {0};
+      // The scripted backplane holds what the node publishes until it is delivered, and every
+      // claim of a session: the first fails as an unreachable store would, the second goes through.
+      node.awaitCondition(() -> {
+        backplane.deliver();
+        if (backplane.pending().stream().anyMatch(step -> step.op() == Op.CLAIM)) {
+          ScriptedBackplane.Step claim = backplane.next(Op.CLAIM);
+          if (claims[0]++ == 0) {
+            claim.fail(new IllegalStateException("the session store is out of reach"));
+          } else {
+            claim.answer();
+          }
+        }
+        return script.isDone();
+      }, SCRIPT_TIMEOUT, "the script to end");
+      finish(script);
+      assertEquals(2, claims[0], "two resumes: the refused one and the one that went through");
+    }
   }
 
   private void failover(boolean resume) {
