@@ -6,6 +6,7 @@ import io.switchboard.signaling.port.Backplane;
 import io.switchboard.admin.AdminServer;
 import io.switchboard.backplane.local.LocalBackplane;
 import io.switchboard.backplane.redis.RedisBackplane;
+import io.switchboard.backplane.redis.RedisTarget;
 import io.switchboard.config.SwitchboardConfig;
 import io.switchboard.edge.HttpServerVerticle;
 import io.switchboard.edge.Node;
@@ -79,7 +80,10 @@ public final class Switchboard {
     MicrometerSignalingMetrics metrics = new MicrometerSignalingMetrics(registry);
     Backplane backplane;
     if (config.clustered()) {
-      RedisBackplane redis = new RedisBackplane(vertx, config.redisUrl(), config.redisTlsCaFile(),
+      RedisTarget target = config.redisMode() == SwitchboardConfig.RedisMode.SENTINEL
+          ? RedisTarget.sentinel(config.redisSentinelMaster(), config.redisUrls())
+          : RedisTarget.standalone(config.redisUrl());
+      RedisBackplane redis = new RedisBackplane(vertx, target, config.redisTlsCaFile(),
           config.redisKeyPrefix(), config.nodeId(), config.nodeHeartbeatMillis(), config.nodeTimeoutMillis(),
           config.redisTimeoutMillis(), metrics, new RedisBackplane.Resume(config.resume().windowMillis(),
           config.resume().maxEvents(), config.resume().maxBytes()));

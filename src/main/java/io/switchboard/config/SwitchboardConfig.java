@@ -39,7 +39,9 @@ public record SwitchboardConfig(
     boolean socketIoDisconnectOnDrop,
     LogFormat logFormat,
     String logLevel,
+    RedisMode redisMode,
     String redisUrl,
+    String redisSentinelMaster,
     String redisTlsCaFile,
     String redisKeyPrefix,
     int nodeHeartbeatMillis,
@@ -57,6 +59,9 @@ public record SwitchboardConfig(
 
   /** How log lines are written. */
   public enum LogFormat { JSON, TEXT }
+
+  /** How the Redis backplane finds its Redis ({@code REDIS_MODE}). */
+  public enum RedisMode { STANDALONE, SENTINEL }
 
   /** The environment variables, with their defaults as text (empty = unset). */
   public enum Setting {
@@ -82,7 +87,9 @@ public record SwitchboardConfig(
     SOCKETIO_DISCONNECT_ON_DROP("true"),
     LOG_FORMAT("json"),
     LOG_LEVEL("INFO"),
+    REDIS_MODE("standalone"),
     REDIS_URL(""),
+    REDIS_SENTINEL_MASTER(""),
     REDIS_TLS_CA_FILE(""),
     REDIS_KEY_PREFIX("sb"),
     NODE_HEARTBEAT_MS("1000"),
@@ -141,8 +148,19 @@ public record SwitchboardConfig(
     require(drainDelaySeconds >= 0 && drainDelaySeconds <= 300, Setting.DRAIN_DELAY_SECONDS, "an integer 0-300");
     require(logLevel.matches("TRACE|DEBUG|INFO|WARN|ERROR|OFF"), Setting.LOG_LEVEL,
         "one of TRACE, DEBUG, INFO, WARN, ERROR, OFF");
-    require(redisUrl.isEmpty() || redisUrl.matches("rediss?://\\S+"), Setting.REDIS_URL,
-        "a redis:// or rediss:// URL, e.g. redis://:password@redis:6379/0");
+    List<String> urls = urls(redisUrl);
+    require(urls.stream().allMatch(url -> url.matches("rediss?://[^\\s,]+")), Setting.REDIS_URL,
+        "a redis:// or rediss:// URL, e.g. redis://:password@redis:6379/0, or for REDIS_MODE=sentinel "
+            + "the sentinels' URLs separated by commas");
+    require(redisMode != RedisMode.STANDALONE || urls.size() <= 1, Setting.REDIS_URL,
+        "one URL when REDIS_MODE is standalone (several URLs are the sentinels of REDIS_MODE=sentinel)");
+    require(redisMode != RedisMode.SENTINEL || !urls.isEmpty(), Setting.REDIS_URL,
+        "set when REDIS_MODE is sentinel: the sentinels' URLs separated by commas");
+    require(redisMode != RedisMode.SENTINEL || redisSentinelMaster.matches("[A-Za-z0-9._-]{1,64}"),
+        Setting.REDIS_SENTINEL_MASTER,
+        "the name the sentinels monitor the master under (1-64 of A-Z a-z 0-9 . _ -) when REDIS_MODE is sentinel");
+    require(redisMode == RedisMode.SENTINEL || redisSentinelMaster.isEmpty(), Setting.REDIS_SENTINEL_MASTER,
+        "unset unless REDIS_MODE is sentinel");
     require(redisTlsCaFile.isEmpty() || java.nio.file.Files.isReadable(java.nio.file.Path.of(redisTlsCaFile)),
         Setting.REDIS_TLS_CA_FILE, "a readable PEM file of CA certificates, got '" + redisTlsCaFile + "'");
     require(redisKeyPrefix.matches("[A-Za-z0-9._-]{1,32}"), Setting.REDIS_KEY_PREFIX, "1-32 of A-Z a-z 0-9 . _ -");
@@ -225,7 +243,9 @@ public record SwitchboardConfig(
         bool(Setting.SOCKETIO_DISCONNECT_ON_DROP, get.apply(Setting.SOCKETIO_DISCONNECT_ON_DROP)),
         logFormat(get.apply(Setting.LOG_FORMAT)),
         get.apply(Setting.LOG_LEVEL).toUpperCase(Locale.ROOT),
+        redisMode(get.apply(Setting.REDIS_MODE)),
         get.apply(Setting.REDIS_URL),
+        get.apply(Setting.REDIS_SENTINEL_MASTER),
         get.apply(Setting.REDIS_TLS_CA_FILE),
         get.apply(Setting.REDIS_KEY_PREFIX),
         integer(Setting.NODE_HEARTBEAT_MS, get.apply(Setting.NODE_HEARTBEAT_MS)),
@@ -353,7 +373,7 @@ public record SwitchboardConfig(
         throw new IllegalStateException(e);
       }
       if (parts[i].getName().equals("redisUrl")) {
-        value = withoutPassword(redisUrl);
+        value = redisUrls().stream().map(SwitchboardConfig::withoutPassword).collect(Collectors.joining(","));
       } else if (parts[i].getName().equals("adminApiKey")) {
         value = adminApiKey.isEmpty() ? "unset" : "set";
       }
@@ -365,6 +385,19 @@ public record SwitchboardConfig(
   /** {@code url} with the password of its user info, if any, replaced by {@code ***}. */
   static String withoutPassword(String url) {
     return url.replaceFirst("^(rediss?://[^:/@]*):[^@/]*@", "$1:***@");
+  }
+
+  /**
+   * The URLs of {@code REDIS_URL}, blanks around commas dropped: the Redis server in standalone
+   * mode, the sentinels in sentinel mode.
+   */
+  public List<String> redisUrls() {
+    return urls(redisUrl);
+  }
+
+  private static List<String> urls(String commaSeparated) {
+    return commaSeparated.isEmpty() ? List.of()
+        : Arrays.stream(commaSeparated.split(",", -1)).map(String::trim).toList();
   }
 
   /** True when REDIS_URL selects the Redis backplane (a cluster of nodes). */
@@ -392,6 +425,17 @@ public record SwitchboardConfig(
     if (!ok) {
       throw new ConfigException(setting.name(), expected);
     }
+  }
+
+  private static RedisMode redisMode(String value) {
+    return switch (value.toLowerCase(Locale.ROOT)) {
+      case "standalone" -> RedisMode.STANDALONE;
+      case "sentinel" -> RedisMode.SENTINEL;
+      // Named apart so that an operator who asks for it learns it is missing, not mistyped.
+      case "cluster" -> throw new ConfigException(Setting.REDIS_MODE.name(),
+          "standalone or sentinel: cluster is not supported yet (docs/clustering.md, \"What is supported\")");
+      default -> throw new ConfigException(Setting.REDIS_MODE.name(), "standalone or sentinel, got '" + value + "'");
+    };
   }
 
   private static int integer(Setting setting, String value) {

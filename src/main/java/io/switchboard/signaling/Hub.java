@@ -360,12 +360,9 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
         return;
       }
       backplane.replay(peer, resume.lastSeq()).onComplete(replayed -> session.outbound().execute(() -> {
-        long now = System.nanoTime();
         if (replayed.succeeded()) {
           metrics.replayed(replayed.result().size());
-          for (Numbered stored : replayed.result()) {
-            session.gate().offer(stored.seq(), stored.message().event(), now);
-          }
+          offerStored(session, replayed.result());
         }
         session.gate().release();
         for (RoomMeta held : claim.rooms()) {
@@ -374,6 +371,13 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
         resume(session);
       }));
     }));
+  }
+
+  private static void offerStored(Session session, List<Numbered> stored) {
+    long now = System.nanoTime();
+    for (Numbered event : stored) {
+      session.gate().offer(event.seq(), event.message().event(), now);
+    }
   }
 
   /** Another socket resumed {@code old}'s session: this one ends, leaving the rooms to it. */
@@ -409,13 +413,7 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     long now = System.nanoTime();
     for (Session session : peers.values()) {
       if (session.numbered() && session.gate().stalled(now, STALL_NANOS)) {
-        long after = session.gate().delivered();
-        backplane.replay(session.peer(), after).onSuccess(stored -> {
-          long at = System.nanoTime();
-          for (Numbered event : stored) {
-            session.gate().offer(event.seq(), event.message().event(), at);
-          }
-        });
+        backplane.replay(session.peer(), session.gate().delivered()).onSuccess(stored -> offerStored(session, stored));
       }
     }
   }

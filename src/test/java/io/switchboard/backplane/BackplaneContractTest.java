@@ -466,6 +466,14 @@ public abstract class BackplaneContractTest {
     throw new AssertionError("no numbered message for " + peer);
   }
 
+  /** A member that is a resumable session (token {@link #TOKEN}), in {@code room} on {@code node}. */
+  private static Member resumableMember(Backplane node, RoomId room, String subject) throws Exception {
+    Member peer = member();
+    await(node.register(peer.peer(), TOKEN, subject));
+    await(node.join(room, peer, 10));
+    return peer;
+  }
+
   private static SignalingException refusal(Future<?> future) {
     Exception e = assertThrows(Exception.class, () -> await(future));
     assertTrue(e instanceof SignalingException, "a refusal, not " + e);
@@ -551,10 +559,8 @@ public abstract class BackplaneContractTest {
   void aClaimIsRefusedForEachBadInput() throws Exception {
     Backplane a = started("a", new LinkedBlockingQueue<>());
     RoomId room = freshRoom();
-    Member peer = member();
+    Member peer = resumableMember(a, room, "alice");
     Member sender = member();
-    await(a.register(peer.peer(), TOKEN, "alice"));
-    await(a.join(room, peer, 10));
     await(a.join(room, sender, 10));
     await(a.publish(new BackplaneMessage("a", room, null, relayed(room, sender.peer(), "1"))));
     assertEquals(ErrorCode.RESUME_EXPIRED, refusal(a.claim(PeerId.random(RANDOM), TOKEN, "alice", 0, NEXT_TOKEN)).code());
@@ -570,9 +576,7 @@ public abstract class BackplaneContractTest {
     Backplane a = started("a", new LinkedBlockingQueue<>());
     Backplane b = started("b", new LinkedBlockingQueue<>());
     RoomId room = freshRoom();
-    Member peer = member();
-    await(a.register(peer.peer(), TOKEN, null));
-    await(a.join(room, peer, 10));
+    Member peer = resumableMember(a, room, null);
     await(a.suspend(peer.peer(), 1, far()));
     Future<Claim> first = a.claim(peer.peer(), TOKEN, null, 0, NEXT_TOKEN);
     Future<Claim> second = b.claim(peer.peer(), TOKEN, null, 0, "c".repeat(64));
@@ -611,10 +615,8 @@ public abstract class BackplaneContractTest {
   void aSessionThatOverflowsInItsGapEnds() throws Exception {
     Backplane a = started("a", new LinkedBlockingQueue<>());
     RoomId room = freshRoom();
-    Member peer = member();
+    Member peer = resumableMember(a, room, null);
     Member sender = member();
-    await(a.register(peer.peer(), TOKEN, null));
-    await(a.join(room, peer, 10));
     await(a.join(room, sender, 10));
     await(a.suspend(peer.peer(), 1, far()));
     List<Future<Void>> sent = new ArrayList<>();
@@ -630,10 +632,8 @@ public abstract class BackplaneContractTest {
   void aResumeThatNeedsDroppedEventsIsLost() throws Exception {
     Backplane a = started("a", new LinkedBlockingQueue<>());
     RoomId room = freshRoom();
-    Member peer = member();
+    Member peer = resumableMember(a, room, null);
     Member sender = member();
-    await(a.register(peer.peer(), TOKEN, null));
-    await(a.join(room, peer, 10));
     await(a.join(room, sender, 10));
     for (int i = 0; i < 3; i++) {
       await(a.publish(new BackplaneMessage("a", room, peer.peer(), relayed(room, sender.peer(), "" + i))));
@@ -646,9 +646,7 @@ public abstract class BackplaneContractTest {
   void aForgottenSessionCannotBeResumed() throws Exception {
     Backplane a = started("a", new LinkedBlockingQueue<>());
     RoomId room = freshRoom();
-    Member peer = member();
-    await(a.register(peer.peer(), TOKEN, null));
-    await(a.join(room, peer, 10));
+    Member peer = resumableMember(a, room, null);
     await(a.forget(peer.peer(), 1));
     assertEquals(ErrorCode.RESUME_EXPIRED, refusal(a.claim(peer.peer(), TOKEN, null, 0, NEXT_TOKEN)).code());
   }

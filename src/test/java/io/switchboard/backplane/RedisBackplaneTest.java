@@ -3,6 +3,7 @@ package io.switchboard.backplane;
 import io.switchboard.signaling.port.Backplane;
 
 import io.switchboard.backplane.redis.RedisBackplane;
+import io.switchboard.backplane.redis.RedisTarget;
 import io.switchboard.signaling.port.SignalingMetrics;
 import io.switchboard.support.RedisFixture;
 import io.vertx.core.Vertx;
@@ -117,7 +118,8 @@ class RedisBackplaneTest extends BackplaneContractTest {
 
   @Override
   protected Backplane newNode(String nodeId) {
-    return new RedisBackplane(vertx, RedisFixture.shared().uri(), "", prefix, nodeId, 200, 1000, 2000, SignalingMetrics.NOOP,
+    return new RedisBackplane(vertx, RedisTarget.standalone(RedisFixture.shared().uri()), "", prefix,
+        nodeId, 200, 1000, 2000, SignalingMetrics.NOOP,
         new RedisBackplane.Resume(30_000, DEFAULT_BUFFERED_EVENTS, 1 << 20));
   }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.switchboard.backplane.redis.RedisBackplane;
+import io.switchboard.backplane.redis.RedisTarget;
 import io.switchboard.signaling.event.Event;
 import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.PeerLeft;
@@ -605,8 +606,8 @@ class RedisResumeTest {
   // ---- helpers ----
 
   private RedisBackplane node(String id, RedisBackplane.Resume resume) {
-    RedisBackplane node = new RedisBackplane(vertx, RedisFixture.shared().uri(), "", prefix, id, 200, 1000, 2000,
-        SignalingMetrics.NOOP, resume);
+    RedisBackplane node = new RedisBackplane(vertx, RedisTarget.standalone(RedisFixture.shared().uri()), "", prefix,
+        id, 200, 1000, 2000, SignalingMetrics.NOOP, resume);
     nodes.add(node);
     return node;
   }

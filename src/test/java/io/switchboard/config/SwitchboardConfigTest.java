@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -154,6 +155,39 @@ class SwitchboardConfigTest {
   }
 
   @Test
+  void readsSentinelModeWithEverySentinelsUrlAndMasksTheirPasswords() {
+    SwitchboardConfig c = SwitchboardConfig.fromEnv(Map.of("REDIS_MODE", "sentinel",
+        "REDIS_URL", "redis://:pw1@s1:26379, rediss://app:pw2@s2:26380/2,redis://s3:26379",
+        "REDIS_SENTINEL_MASTER", "mymaster"));
+    assertEquals(SwitchboardConfig.RedisMode.SENTINEL, c.redisMode());
+    assertEquals(List.of("redis://:pw1@s1:26379", "rediss://app:pw2@s2:26380/2", "redis://s3:26379"), c.redisUrls());
+    assertEquals("mymaster", c.redisSentinelMaster());
+    assertTrue(c.clustered());
+    String printed = c.toString();
+    assertTrue(printed.contains("redisUrl=redis://:***@s1:26379,rediss://app:***@s2:26380/2,redis://s3:26379"), printed);
+    assertFalse(printed.contains("pw1") || printed.contains("pw2"), printed);
+    assertEquals(SwitchboardConfig.RedisMode.STANDALONE, SwitchboardConfig.defaults().redisMode());
+  }
+
+  @Test
+  void sentinelModeNeedsTheSentinelsAndTheMastersNameAndClusterModeIsRefused() {
+    ConfigException noMaster = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(
+        Map.of("REDIS_MODE", "sentinel", "REDIS_URL", "redis://s1:26379")));
+    assertEquals("REDIS_SENTINEL_MASTER", noMaster.variable());
+    ConfigException noUrl = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(
+        Map.of("REDIS_MODE", "sentinel", "REDIS_SENTINEL_MASTER", "mymaster")));
+    assertEquals("REDIS_URL", noUrl.variable());
+    ConfigException emptyEntry = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(
+        Map.of("REDIS_MODE", "sentinel", "REDIS_URL", "redis://s1:26379,,redis://s2:26379",
+            "REDIS_SENTINEL_MASTER", "mymaster")));
+    assertEquals("REDIS_URL", emptyEntry.variable());
+    ConfigException cluster = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(
+        Map.of("REDIS_MODE", "cluster", "REDIS_URL", "redis://n1:6379,redis://n2:6379")));
+    assertEquals("REDIS_MODE", cluster.variable());
+    assertTrue(cluster.getMessage().contains("cluster is not supported yet"), cluster.getMessage());
+  }
+
+  @Test
   void readsTheServerApiSettingsAndNeverPrintsTheKey() {
     SwitchboardConfig off = SwitchboardConfig.defaults();
     assertFalse(off.adminEnabled());
@@ -227,6 +261,10 @@ class SwitchboardConfigTest {
       "ALLOWED_ORIGINS|https://ok.example,https://ok.example/path",
       "WS_PERMESSAGE_DEFLATE|maybe",
       "REDIS_URL|http://redis:6379",
+      "REDIS_URL|redis://a:6379,redis://b:6379",
+      "REDIS_MODE|cluster",
+      "REDIS_MODE|replica",
+      "REDIS_SENTINEL_MASTER|mymaster",
       "REDIS_TLS_CA_FILE|/no/such/ca.pem",
       "REDIS_KEY_PREFIX|has space",
       "NODE_HEARTBEAT_MS|10",

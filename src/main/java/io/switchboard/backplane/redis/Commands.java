@@ -7,20 +7,34 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * The pooled client for ordinary commands (scripts, reads, heartbeats), each with the command
  * timeout and each failure counted. Futures complete on the context that issued the command.
+ *
+ * <p>A command answered by a node that is not the master ({@link Connections#wrongNode}) retires
+ * the client that sent it: its pool may hold other connections to that node (opened after a
+ * failover while the client's view of the sentinels was stale, or to a server turned replica),
+ * which would fail every write for as long as they live. A fresh client is made, which asks the
+ * sentinels again, and {@code onWrongNode} is told, so that the dedicated connections move too.
+ * Any thread.
  */
 final class Commands {
-  private final Redis redis;
+  private final Supplier<Redis> factory;
   private final long timeoutMs;
   private final SignalingMetrics metrics;
+  private final Consumer<String> onWrongNode;
+  private Redis redis;
+  private boolean closed;
 
-  Commands(Redis redis, long timeoutMs, SignalingMetrics metrics) {
-    this.redis = redis;
+  Commands(Supplier<Redis> factory, long timeoutMs, SignalingMetrics metrics, Consumer<String> onWrongNode) {
+    this.factory = factory;
     this.timeoutMs = timeoutMs;
     this.metrics = metrics;
+    this.onWrongNode = onWrongNode;
+    this.redis = factory.get();
   }
 
   long timeoutMs() {
@@ -28,25 +42,61 @@ final class Commands {
   }
 
   Future<Response> script(LuaScripts.Script script, List<String> keys, List<String> args) {
-    return LuaScripts.run(redis, script, keys, args)
+    Redis used = client();
+    return LuaScripts.run(used, script, keys, args)
         .timeout(timeoutMs, TimeUnit.MILLISECONDS)
-        .onFailure(e -> metrics.backplaneError(script.name()));
+        .onFailure(e -> failed(used, script.name(), e));
   }
 
   Future<Response> send(Request request) {
-    return redis.send(request)
+    Redis used = client();
+    return used.send(request)
         .timeout(timeoutMs, TimeUnit.MILLISECONDS)
-        .onFailure(e -> metrics.backplaneError("command"));
+        .onFailure(e -> failed(used, "command", e));
   }
 
   /** Several commands pipelined on one connection: one round trip. */
   Future<List<Response>> batch(List<Request> requests, String operation) {
-    return redis.batch(requests)
+    Redis used = client();
+    return used.batch(requests)
         .timeout(timeoutMs, TimeUnit.MILLISECONDS)
-        .onFailure(e -> metrics.backplaneError(operation));
+        .onFailure(e -> failed(used, operation, e));
   }
 
   Future<Void> close() {
-    return redis.close();
+    Redis last;
+    synchronized (this) {
+      closed = true;
+      last = redis;
+    }
+    return last.close();
+  }
+
+  private synchronized Redis client() {
+    return redis;
+  }
+
+  /** Starts over with a fresh client, which asks the sentinels again: the master moved. */
+  void recycle() {
+    replace(client());
+  }
+
+  private void failed(Redis used, String operation, Throwable e) {
+    metrics.backplaneError(operation);
+    // Only the first failure of a client replaces it; the others were sent on it too.
+    if (Connections.wrongNode(e) && replace(used)) {
+      onWrongNode.accept(operation + ": " + e.getMessage());
+    }
+  }
+
+  private boolean replace(Redis used) {
+    synchronized (this) {
+      if (closed || used != redis) {
+        return false;
+      }
+      redis = factory.get();
+    }
+    used.close();
+    return true;
   }
 }

@@ -70,6 +70,7 @@ final class Connections {
   private final RedisOptions options;
   private final RedisKeys keys;
   private final long attemptTimeoutMs;
+  private final boolean masterOnly;
   private Hooks hooks;
 
   private Link current;
@@ -81,13 +82,31 @@ final class Connections {
   // The installed link's publisher, null while not ready: the one field read off the context.
   private volatile RedisConnection readyPublisher;
 
-  /** @param options for the attempts' own clients: two connections each */
-  Connections(Vertx vertx, ContextInternal context, RedisOptions options, RedisKeys keys, long attemptTimeoutMs) {
+  /**
+   * @param options for the attempts' own clients: two connections each
+   * @param masterOnly whether each connection must first show with ROLE that it reached a master:
+   *     in sentinel mode a sentinel that has not yet heard of a failover names the old master,
+   *     which accepts a SUBSCRIBE and a PUBLISH even once it is a replica, silently cut off from
+   *     the nodes on the new master
+   */
+  Connections(Vertx vertx, ContextInternal context, RedisOptions options, RedisKeys keys, long attemptTimeoutMs,
+      boolean masterOnly) {
     this.vertx = vertx;
     this.context = context;
     this.options = options;
     this.keys = keys;
     this.attemptTimeoutMs = attemptTimeoutMs;
+    this.masterOnly = masterOnly;
+  }
+
+  /**
+   * True for the errors of a node that is not (or no longer) the master: the link must move, as
+   * if it had dropped. READONLY comes from a replica, MASTERDOWN from a replica cut off from its
+   * master (replica-serve-stale-data no).
+   */
+  static boolean wrongNode(Throwable e) {
+    String message = e.getMessage();
+    return message != null && (message.startsWith("READONLY") || message.startsWith("MASTERDOWN"));
   }
 
   /** The first connection; no retry if it fails (start-up reports the failure). */
@@ -124,6 +143,29 @@ final class Connections {
     scheduleReconnect();
   }
 
+  /**
+   * The master moved: drop the link now, and try again after {@code settleMs}, so that the
+   * sentinel the client asks first has heard of the move too (they learn it from each other
+   * within a few hundred milliseconds). Asked earlier, it could name the old master, which stays
+   * a master until Sentinel reconfigures it, seconds later. A retry already waiting (the master
+   * died, and the backoff grew while Sentinel elected another) is brought forward to then.
+   */
+  void moved(String why, long settleMs) {
+    if (closed) {
+      return;
+    }
+    if (reconnectTimer >= 0) {
+      vertx.cancelTimer(reconnectTimer);
+      reconnectTimer = -1;
+    }
+    backoffMs = settleMs;
+    if (current != null) {
+      markDown(why);
+    } else {
+      scheduleReconnect();
+    }
+  }
+
   /** Retires the current link for good; no reconnection after this. */
   Future<Void> close() {
     closed = true;
@@ -143,6 +185,8 @@ final class Connections {
         .compose(sub -> adopt(link, sub, true))
         .compose(v -> link.client.connect())
         .compose(pub -> adopt(link, pub, false))
+        .compose(v -> masterOnly ? isMaster(link.subscriber).compose(w -> isMaster(link.publisher))
+            : context.succeededFuture())
         .compose(v -> {
           link.prepared = true;
           return hooks.prepare(link);
@@ -171,6 +215,14 @@ final class Connections {
     connection.exceptionHandler(e -> lost(link, e.toString()));
     connection.endHandler(v -> lost(link, "connection closed"));
     return context.succeededFuture();
+  }
+
+  private Future<Void> isMaster(RedisConnection connection) {
+    return connection.send(Request.cmd(Command.ROLE)).compose(role -> {
+      String name = role == null || role.size() == 0 ? "nothing" : role.get(0).toString();
+      return "master".equals(name) ? context.succeededFuture()
+          : context.failedFuture("the sentinels named a " + name + ", not a master (a failover under way?)");
+    });
   }
 
   private Future<Void> install(Link link) {

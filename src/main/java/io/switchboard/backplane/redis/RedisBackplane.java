@@ -32,8 +32,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The cluster backplane on Redis (standalone {@code redis://} or {@code rediss://}); the design
- * is in docs/clustering.md. This façade wires its parts:
+ * The cluster backplane on Redis (standalone {@code redis://} or {@code rediss://}, or the master
+ * that Redis Sentinel names); the design is in docs/clustering.md. This façade wires its parts:
  * <ul>
  *   <li>{@link Connections}: the dedicated SUBSCRIBE and PUBLISH connections, connection
  *       attempts and reconnection with capped exponential backoff;</li>
@@ -67,6 +67,8 @@ public final class RedisBackplane implements Backplane {
   private final SignalingMetrics metrics;
   private final Commands commands;
   private final Connections connections;
+  // Only in sentinel mode.
+  private final SentinelWatch sentinelWatch;
   private final Subscriptions subscriptions;
   private final Membership membership;
   private final Liveness liveness;
@@ -86,17 +88,18 @@ public final class RedisBackplane implements Backplane {
   /** A backplane with resume off. */
   public RedisBackplane(Vertx vertx, String url, String tlsCaFile, String prefix, String nodeId, long heartbeatMs,
       long nodeTimeoutMs, long commandTimeoutMs, SignalingMetrics metrics) {
-    this(vertx, url, tlsCaFile, prefix, nodeId, heartbeatMs, nodeTimeoutMs, commandTimeoutMs, metrics, Resume.OFF);
+    this(vertx, RedisTarget.standalone(url), tlsCaFile, prefix, nodeId, heartbeatMs, nodeTimeoutMs, commandTimeoutMs,
+        metrics, Resume.OFF);
   }
 
   /**
-   * @param url a {@code redis://} or {@code rediss://} URL, with password if needed
+   * @param target the standalone server or the sentinels, with password if needed
    * @param tlsCaFile PEM file of the CA certificates to trust for {@code rediss://}, or empty for
    *     the JVM's default trust store
    * @param prefix prefix of every key and channel
    */
-  public RedisBackplane(Vertx vertx, String url, String tlsCaFile, String prefix, String nodeId, long heartbeatMs,
-      long nodeTimeoutMs, long commandTimeoutMs, SignalingMetrics metrics, Resume resume) {
+  public RedisBackplane(Vertx vertx, RedisTarget target, String tlsCaFile, String prefix, String nodeId,
+      long heartbeatMs, long nodeTimeoutMs, long commandTimeoutMs, SignalingMetrics metrics, Resume resume) {
     // Fresh whatever thread builds us: borrowing a caller's context would tie our timers to
     // whatever owns it (a verticle's undeploy cancels them).
     this.context = ((VertxInternal) vertx).createEventLoopContext();
@@ -104,25 +107,36 @@ public final class RedisBackplane implements Backplane {
     this.nodeId = nodeId;
     this.metrics = metrics;
     // The client upgrades a rediss:// connection to TLS with these options; the certificate's
-    // name must match the URL's host.
+    // name must match the URL's host (in sentinel mode, the address the sentinels give).
     NetClientOptions net = new NetClientOptions()
         .setConnectTimeout((int) commandTimeoutMs)
         .setHostnameVerificationAlgorithm("HTTPS");
     if (!tlsCaFile.isEmpty()) {
       net.setTrustOptions(new PemTrustOptions().addCertPath(tlsCaFile));
     }
-    RedisOptions base = new RedisOptions().setConnectionString(url).setNetClientOptions(net);
-    this.commands = new Commands(Redis.createClient(vertx, new RedisOptions(base)
+    RedisOptions base = new RedisOptions().setNetClientOptions(net);
+    RedisOptions pooled = target.master(base)
         .setMaxPoolSize(8)
         .setMaxPoolWaiting(4096)
-        .setMaxWaitingHandlers(65536)), commandTimeoutMs, metrics);
+        .setMaxWaitingHandlers(65536);
+    this.commands = new Commands(() -> Redis.createClient(vertx, pooled), commandTimeoutMs, metrics,
+        why -> context.runOnContext(v -> wrongNode(why)));
     // Each attempt's own client holds exactly the subscriber and the publisher.
-    RedisOptions dedicated = new RedisOptions(base)
+    RedisOptions dedicated = target.master(base)
         .setPoolName("switchboard-backplane")
         .setMaxPoolSize(2)
         .setMaxPoolWaiting(2)
         .setMaxWaitingHandlers(65536);
-    this.connections = new Connections(vertx, context, dedicated, keys, commandTimeoutMs * 3);
+    this.connections = new Connections(vertx, context, dedicated, keys, commandTimeoutMs * 3, target.sentinel());
+    this.sentinelWatch = target.sentinel()
+        ? new SentinelWatch(vertx, context, target.sentinels(base), target.sentinelMaster(),
+            switched -> {
+              // Pooled connections to the old master live on, and it takes writes until it is
+              // demoted; a fresh client asks the sentinels, once they agree.
+              vertx.setTimer(SentinelWatch.SETTLE_MS, id -> commands.recycle());
+              connections.moved("failover: " + switched, SentinelWatch.SETTLE_MS);
+            })
+        : null;
     this.subscriptions = new Subscriptions(context, keys, nodeId, commandTimeoutMs, metrics);
     this.membership = new Membership(context, commands, keys, nodeId);
     this.liveness = new Liveness(vertx, context, commands, keys, nodeId, heartbeatMs, nodeTimeoutMs,
@@ -138,7 +152,12 @@ public final class RedisBackplane implements Backplane {
       this.listener = listener;
       control.listener(listener);
       subscriptions.listener(listener, control::onMessage);
-      return connections.start(new ConnectionHooks()).onSuccess(v -> liveness.start(new LivenessView()));
+      return connections.start(new ConnectionHooks()).onSuccess(v -> {
+        liveness.start(new LivenessView());
+        if (sentinelWatch != null) {
+          sentinelWatch.start();
+        }
+      });
     });
   }
 
@@ -175,7 +194,18 @@ public final class RedisBackplane implements Backplane {
       return Future.failedFuture("redis backplane not connected");
     }
     metrics.backplanePublished();
-    return publishOn(publisher, message).onFailure(e -> metrics.backplaneError("publish"));
+    return publishOn(publisher, message).onFailure(e -> {
+      metrics.backplaneError("publish");
+      if (Connections.wrongNode(e)) {
+        context.runOnContext(v -> wrongNode("publish: " + e.getMessage()));
+      }
+    });
+  }
+
+  // Redis answered as a replica: the master moved (or the server was demoted) while the link
+  // looked alive. Moving the link is the reconnection after an outage: resubscribe, re-assert.
+  private void wrongNode(String why) {
+    connections.markDown("not the master: " + why);
   }
 
   private Future<Void> publishOn(RedisConnection publisher, BackplaneMessage message) {
@@ -212,6 +242,7 @@ public final class RedisBackplane implements Backplane {
     return onContext(() -> {
       liveness.stop();
       control.stop();
+      Future<Void> watchClosed = sentinelWatch == null ? context.succeededFuture() : sentinelWatch.close();
       return membership.leaveAll()
           // A PING answered on the publisher connection means every PUBLISH before it (the
           // peer-left announcements of the sockets just closed) has reached Redis.
@@ -224,7 +255,8 @@ public final class RedisBackplane implements Backplane {
                 List.of(nodeId)));
           })
           .transform(ar -> connections.close())
-          .transform(ar -> commands.close());
+          .transform(ar -> commands.close())
+          .transform(ar -> watchClosed);
     });
   }
 

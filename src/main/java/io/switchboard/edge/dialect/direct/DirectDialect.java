@@ -1,6 +1,7 @@
 package io.switchboard.edge.dialect.direct;
 
 import io.switchboard.edge.dialect.Dialect;
+import io.switchboard.edge.dialect.WithoutResume;
 import io.switchboard.edge.dialect.JsonFields;
 import io.switchboard.edge.dialect.JsonText;
 import io.switchboard.edge.dialect.Link;
@@ -15,10 +16,6 @@ import io.switchboard.signaling.event.Event;
 import io.switchboard.wire.RequestTag;
 import io.switchboard.signaling.event.Welcome;
 import io.switchboard.signaling.event.Pong;
-import io.switchboard.signaling.event.NumberedEvent;
-import io.switchboard.signaling.event.PeerReconnecting;
-import io.switchboard.signaling.event.PeerResumed;
-import io.switchboard.signaling.event.Resumed;
 import io.switchboard.signaling.event.PeerLeft;
 import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.Left;
@@ -36,7 +33,7 @@ import java.nio.charset.StandardCharsets;
  * the node dies) says who holds it. Messages to a name are {@link Deliver}ed to that room; the
  * sender builds the exact frame the receiver gets, so the receiving node only forwards bytes.
  */
-public final class DirectDialect implements Dialect, Event.Visitor<byte[]> {
+public final class DirectDialect implements Dialect, WithoutResume {
   /** The longest name accepted, in characters. */
   public static final int MAX_NAME_CHARS = 128;
 
@@ -254,30 +251,6 @@ public final class DirectDialect implements Dialect, Event.Visitor<byte[]> {
   @Override
   public byte[] pong(Pong pong) {
     return null;
-  }
-
-  // This dialect's clients cannot resume (docs/dialects.md): a resumable peer of the same room
-  // that is reconnecting or back is nothing they can show, and none of their own events is
-  // numbered.
-
-  @Override
-  public byte[] peerReconnecting(PeerReconnecting peerReconnecting) {
-    return null;
-  }
-
-  @Override
-  public byte[] peerResumed(PeerResumed peerResumed) {
-    return null;
-  }
-
-  @Override
-  public byte[] numbered(NumberedEvent numbered) {
-    throw new IllegalStateException("not a resumable session");
-  }
-
-  @Override
-  public byte[] resumed(Resumed resumed) {
-    throw new IllegalStateException("not a resumable session");
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.switchboard.edge.dialect.relay;
 
 import io.switchboard.edge.dialect.Dialect;
+import io.switchboard.edge.dialect.WithoutResume;
 import io.switchboard.edge.dialect.Link;
 import io.switchboard.edge.dialect.switchboard.NativeCodec;
 import io.switchboard.signaling.command.Join;
@@ -12,10 +13,6 @@ import io.switchboard.signaling.event.Left;
 import io.switchboard.signaling.event.PeerJoined;
 import io.switchboard.signaling.event.PeerLeft;
 import io.switchboard.signaling.event.Pong;
-import io.switchboard.signaling.event.NumberedEvent;
-import io.switchboard.signaling.event.PeerReconnecting;
-import io.switchboard.signaling.event.PeerResumed;
-import io.switchboard.signaling.event.Resumed;
 import io.switchboard.signaling.event.Relayed;
 import io.switchboard.signaling.event.ServerMessage;
 import io.switchboard.signaling.event.Welcome;
@@ -32,7 +29,7 @@ import io.switchboard.wire.RoomId;
  * joins its room before its upgrade completes (the edge waits for the join), so for its client,
  * as for the seed server's, being connected is being in the room.
  */
-public final class RelayDialect implements Dialect, Event.Visitor<byte[]> {
+public final class RelayDialect implements Dialect, WithoutResume {
   /** The tag of the join every relay socket makes when it opens. */
   enum Tag implements RequestTag { OPENING_JOIN }
 
@@ -129,29 +126,5 @@ public final class RelayDialect implements Dialect, Event.Visitor<byte[]> {
   @Override
   public byte[] pong(Pong pong) {
     return null;
-  }
-
-  // This dialect's clients cannot resume (docs/dialects.md): a resumable peer of the same room
-  // that is reconnecting or back is nothing they can show, and none of their own events is
-  // numbered.
-
-  @Override
-  public byte[] peerReconnecting(PeerReconnecting peerReconnecting) {
-    return null;
-  }
-
-  @Override
-  public byte[] peerResumed(PeerResumed peerResumed) {
-    return null;
-  }
-
-  @Override
-  public byte[] numbered(NumberedEvent numbered) {
-    throw new IllegalStateException("not a resumable session");
-  }
-
-  @Override
-  public byte[] resumed(Resumed resumed) {
-    throw new IllegalStateException("not a resumable session");
   }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import io.switchboard.edge.dialect.Dialect;
+import io.switchboard.edge.dialect.WithoutResume;
 import io.switchboard.edge.dialect.JsonFields;
 import io.switchboard.edge.dialect.JsonLimits;
 import io.switchboard.edge.dialect.JsonText;
@@ -24,10 +25,6 @@ import io.switchboard.signaling.event.Event;
 import io.switchboard.wire.RequestTag;
 import io.switchboard.signaling.event.Welcome;
 import io.switchboard.signaling.event.Pong;
-import io.switchboard.signaling.event.NumberedEvent;
-import io.switchboard.signaling.event.PeerReconnecting;
-import io.switchboard.signaling.event.PeerResumed;
-import io.switchboard.signaling.event.Resumed;
 import io.switchboard.signaling.event.Joined;
 import io.switchboard.wire.LeaveReason;
 import io.switchboard.signaling.event.Left;
@@ -61,7 +58,7 @@ import java.util.Map;
  * any other type goes to the room. Refusals arrive as a {@code signaling-error} event, which
  * peer-data ignores.
  */
-public final class SocketIoDialect implements Dialect, Event.Visitor<byte[]> {
+public final class SocketIoDialect implements Dialect, WithoutResume {
   /**
    * The largest CONNECT event accepted, in bytes after the rewrite: it is kept as the member's
    * meta on every node (and in Redis) while the member stays, and repeated in every roster.
@@ -406,30 +403,6 @@ public final class SocketIoDialect implements Dialect, Event.Visitor<byte[]> {
   @Override
   public byte[] pong(Pong pong) {
     return null;
-  }
-
-  // This dialect's clients cannot resume (docs/dialects.md): a resumable peer of the same room
-  // that is reconnecting or back is nothing they can show, and none of their own events is
-  // numbered.
-
-  @Override
-  public byte[] peerReconnecting(PeerReconnecting peerReconnecting) {
-    return null;
-  }
-
-  @Override
-  public byte[] peerResumed(PeerResumed peerResumed) {
-    return null;
-  }
-
-  @Override
-  public byte[] numbered(NumberedEvent numbered) {
-    throw new IllegalStateException("not a resumable session");
-  }
-
-  @Override
-  public byte[] resumed(Resumed resumed) {
-    throw new IllegalStateException("not a resumable session");
   }
 
   @Override

@@ -1,0 +1,56 @@
+package io.switchboard.backplane.redis;
+
+import io.vertx.redis.client.RedisClientType;
+import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.RedisRole;
+import java.util.List;
+
+/**
+ * Where the backplane's Redis is: one standalone server, or the master that Redis Sentinel
+ * names (docs/clustering.md, "Redis Sentinel").
+ *
+ * @param urls the server's URL, or the sentinels' URLs; in sentinel mode their credentials, TLS
+ *     and database number are used for the master too (the Vert.x client derives the master's
+ *     address from the sentinel it asked)
+ * @param sentinelMaster the name the sentinels monitor the master under; empty for standalone
+ */
+public record RedisTarget(List<String> urls, String sentinelMaster) {
+  public RedisTarget {
+    urls = List.copyOf(urls);
+    if (urls.isEmpty() || sentinelMaster.isEmpty() && urls.size() != 1) {
+      throw new IllegalArgumentException("standalone takes one URL, sentinel at least one: " + urls.size());
+    }
+  }
+
+  public static RedisTarget standalone(String url) {
+    return new RedisTarget(List.of(url), "");
+  }
+
+  public static RedisTarget sentinel(String master, List<String> sentinels) {
+    if (master.isEmpty()) {
+      throw new IllegalArgumentException("sentinel mode needs the master's name");
+    }
+    return new RedisTarget(sentinels, master);
+  }
+
+  public boolean sentinel() {
+    return !sentinelMaster.isEmpty();
+  }
+
+  /** Options that reach the master; {@code base} holds the network and pool settings. */
+  RedisOptions master(RedisOptions base) {
+    RedisOptions options = new RedisOptions(base).setEndpoints(urls);
+    if (sentinel()) {
+      // No auto-failover: it swaps a connection's socket under it without its handlers or its
+      // subscriptions, so the backplane reconnects by itself (Connections), like after an outage.
+      options.setType(RedisClientType.SENTINEL).setMasterName(sentinelMaster).setRole(RedisRole.MASTER)
+          .setAutoFailover(false);
+    }
+    return options;
+  }
+
+  /** Options that reach one of the sentinels; only in sentinel mode. */
+  RedisOptions sentinels(RedisOptions base) {
+    return master(base).setRole(RedisRole.SENTINEL);
+  }
+}
