@@ -4,10 +4,13 @@
 //   node browser-call.mjs '<json config>'
 //
 // Config:
-//   { "case": "pair" | "mesh" | "close",
+//   { "case": "pair" | "mesh" | "close" | "resume",
 //     "pages": [ "http://10.213.7.2:PORT_A/", "http://10.213.7.2:PORT_B/", ... ],
 //     "room": "r1", "executablePath": "/path/to/chromium-or-wrapper",
-//     "timeoutMs": 40000, "screenshot": "/path/to/demo.png" (optional, "pair" only) }
+//     "timeoutMs": 40000, "screenshot": "/path/to/demo.png" (optional, "pair" only),
+//     "servers": [ [ "ws://...", ... ], ... ] (optional: per page, the nodes its client goes
+//       through in turn, as window.switchboardServers),
+//     "drainPid": n, "killPid": n ("resume" only: node processes the script stops) }
 // Each page is its own browser context (no shared storage) opened at its URL; "pages" decides
 // which node each one talks to. The browser gets fake camera and microphone and may treat the
 // pages' plain-http origins as secure, so that getUserMedia works there.
@@ -19,6 +22,14 @@
 //   mesh:  page 0 joins, then the others at once; every page must get pages-1 connected peers.
 //   close: all join and connect; the last page is closed; the others must drop its tile and
 //          say in the chat that it left.
+//   resume: two pages connect and chat; then, one after the other, the script sends SIGTERM to
+//          drainPid and SIGKILL to killPid (page 0's node each time: its servers list moves it
+//          on to a live one). After each, page 0 must resume its session (same peer id) and
+//          the call carry on on the same peer connections; the report's "events" entry per
+//          stop records, for each page, the longest stall of inbound framesDecoded (sampled
+//          every 100 ms from just before the stop to 2 s after the resume), remote tracks that
+//          ended, offers sent or received after the stop, what the pages showed and when page
+//          0 resumed; chat goes both ways over the data channel after each.
 //
 // stdout: one JSON line:
 //   { "ok": bool, "case", "reason": "complete" | "timeout: <step>" | "error: ..." |
@@ -27,15 +38,23 @@
 //                  "peerDetails": [ { "peer", "polite", "signaling", "ice", "gathering", "local",
 //                  "remote" } ], "chat": [ "line", ... ], "framesDecoded": [first, second],
 //                  "candidatePairs": [ "local -> remote", ... ], "notice": string|null,
-//                  "consoleErrors": [..] } ] }
+//                  "consoleErrors": [..] } ],
+//     "events": [ { "signal", "peerBefore", "resumedAfterMs", "pages": [ { "name", "peer",
+//                  "stall": { "longestMs", "samples" }, "offersAfter", "endedTracks", "liveTracks",
+//                  "resumes": [ { "at", "peer" } ], "failedResumes", "gaps": [ { "type", "at",
+//                  "tile" } ], "states": [ { "at", "state", "code", "status" } ],
+//                  "connectionStates" } ] } ] ("resume" only) }
 // Exit code: 0 complete, 1 a step failed or timed out, 2 bad usage, 3 the browser did not start.
 
 import { chromium } from 'playwright-core';
 
-const CASES = ['pair', 'mesh', 'close'];
+const CASES = ['pair', 'mesh', 'close', 'resume'];
 // The names the pages join with, in the order of config.pages.
 const NAMES = ['Alice', 'Bob', 'Carol', 'Dave'];
 const STATS_INTERVAL_MS = 1000;
+const STALL_SAMPLE_MS = 100;
+// How long the video keeps being watched after a resume: frames stuck behind the gap show there.
+const WATCH_AFTER_RESUME_MS = 2000;
 const LAUNCH_TIMEOUT_MS = 20_000;
 
 function log(...args) {
@@ -68,6 +87,8 @@ const config = readConfig(process.argv[2]);
 const started = Date.now();
 const steps = [];
 const pages = [];
+// "resume": what each node stop did to the call.
+const events = [];
 let browser;
 
 function step(name) {
@@ -116,6 +137,8 @@ async function launch() {
 async function openPage(url, index) {
   const name = NAMES[index];
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const servers = config.servers?.[index];
+  if (servers) await context.addInitScript((urls) => { window.switchboardServers = urls; }, servers);
   const page = await context.newPage();
   const entry = { url, name, page, consoleErrors: [] };
   page.on('console', (m) => m.type() === 'error' && entry.consoleErrors.push(m.text()));
@@ -251,8 +274,121 @@ async function runClose() {
   step('leave seen');
 }
 
+/**
+ * From now on, in the page: offers sent and received, remote tracks that end, the session's
+ * resumes, the peers' gaps (with what their tile said), and, every 100 ms, the time since
+ * inbound video framesDecoded last went up.
+ */
+function instrument(entry) {
+  return entry.page.evaluate((sampleMs) => {
+    const { client, mesh } = window.demo;
+    const w = {
+      offersSent: 0, offersReceived: 0, endedTracks: [], resumes: [], failedResumes: 0, states: [],
+      gaps: [], stall: null,
+    };
+    window.watch = w;
+    const offer = client.offer.bind(client);
+    client.offer = (...args) => { w.offersSent++; return offer(...args); };
+    client.on('offer', () => w.offersReceived++);
+    client.on('state', (e) => w.states.push({ at: Date.now(), state: e.state, code: e.code,
+      status: document.querySelector('#server-status').textContent }));
+    client.on('resumed', (m) => w.resumes.push({ at: Date.now(), peer: m.peer }));
+    client.on('resume-failed', () => w.failedResumes++);
+    for (const type of ['peer-reconnecting', 'peer-resumed']) {
+      mesh.on(type, ({ peer }) => w.gaps.push({ type, at: Date.now(),
+        tile: document.querySelector(`.tile.remote[data-peer="${CSS.escape(peer.id)}"] .state`)?.textContent }));
+    }
+    for (const peer of mesh.peers) {
+      for (const stream of peer.streams.values()) {
+        for (const track of stream.getTracks()) track.addEventListener('ended', () => w.endedTracks.push(track.kind));
+      }
+    }
+    w.startStall = () => {
+      const s = { frames: -1, changedAt: performance.now(), longestMs: 0, samples: 0 };
+      w.stall = s;
+      s.timer = setInterval(async () => {
+        let frames = 0;
+        for (const peer of mesh.peers) {
+          (await peer.pc.getStats()).forEach((r) => {
+            if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded ?? 0;
+          });
+        }
+        const now = performance.now();
+        s.samples++;
+        if (frames !== s.frames) {
+          s.longestMs = Math.max(s.longestMs, now - s.changedAt);
+          s.frames = frames;
+          s.changedAt = now;
+        }
+      }, sampleMs);
+    };
+    w.stopStall = () => {
+      const s = w.stall;
+      clearInterval(s.timer);
+      return { longestMs: Math.round(Math.max(s.longestMs, performance.now() - s.changedAt)), samples: s.samples };
+    };
+  }, STALL_SAMPLE_MS);
+}
+
+/** Stops page 0's node with `signal`, waits for page 0's resume, and reports what both pages saw. */
+async function stopNodeOf(a, b, pid, signal) {
+  const peerBefore = await a.page.evaluate(() => window.demo.client.peer);
+  const marks = await Promise.all([a, b].map((e) => e.page.evaluate(() => {
+    const w = window.watch;
+    w.startStall();
+    return { offers: w.offersSent + w.offersReceived, resumes: w.resumes.length, gaps: w.gaps.length, states: w.states.length };
+  })));
+  await new Promise((r) => setTimeout(r, 3 * STALL_SAMPLE_MS));
+  const stoppedAt = Date.now();
+  process.kill(pid, signal);
+  step(`${signal} to ${pid}`);
+  await until(a.page, `${a.name}: resumed after ${signal}`, (n) => window.watch.resumes.length > n
+    && window.demo.client.state === 'open', marks[0].resumes);
+  step(`${a.name} resumed`);
+  await new Promise((r) => setTimeout(r, WATCH_AFTER_RESUME_MS));
+  const event = { signal, pages: [] };
+  for (const [i, entry] of [a, b].entries()) {
+    const seen = await entry.page.evaluate((mark) => {
+      const w = window.watch;
+      return {
+        stall: w.stopStall(),
+        offersAfter: w.offersSent + w.offersReceived - mark.offers,
+        endedTracks: w.endedTracks,
+        liveTracks: window.demo.mesh.peers.flatMap((p) => [...p.streams.values()].flatMap((s) => s.getTracks()))
+          .filter((t) => t.readyState === 'live').length,
+        resumes: w.resumes.slice(mark.resumes),
+        failedResumes: w.failedResumes,
+        gaps: w.gaps.slice(mark.gaps),
+        states: w.states.slice(mark.states),
+        peer: window.demo.client.peer,
+        connectionStates: window.demo.mesh.peers.map((p) => p.connectionState),
+      };
+    }, marks[i]);
+    event.pages.push({ name: entry.name, ...seen });
+  }
+  event.peerBefore = peerBefore;
+  event.resumedAfterMs = event.pages[0].resumes[0] ? event.pages[0].resumes[0].at - stoppedAt : null;
+  await chat(a, b, `after ${signal}, from Alice`);
+  await chat(b, a, `after ${signal}, from Bob`);
+  step(`chatted after ${signal}`);
+  return event;
+}
+
+async function runResume() {
+  const [a, b] = await Promise.all(config.pages.slice(0, 2).map(openPage));
+  step('pages loaded');
+  await Promise.all([join(a), join(b)]);
+  await Promise.all([connected(a, 1), connected(b, 1)]);
+  await chat(a, b, 'hello from Alice');
+  await chat(b, a, 'hi Alice, Bob here');
+  step('connected and chatted');
+  await Promise.all([a, b].map(instrument));
+  events.push(await stopNodeOf(a, b, config.drainPid, 'SIGTERM'));
+  events.push(await stopNodeOf(a, b, config.killPid, 'SIGKILL'));
+}
+
 async function finish(ok, reason) {
-  const report = { ok, case: config.case, reason, elapsedMs: Date.now() - started, steps, pages: [] };
+  const report = { ok, case: config.case, reason, elapsedMs: Date.now() - started, steps, events, pages: [] };
   for (const entry of pages.filter(Boolean)) {
     try {
       report.pages.push(await describe(entry));
@@ -280,7 +416,7 @@ try {
 if (browser) {
   step(`browser ${browser.version()} started`);
   try {
-    await { pair: runPair, mesh: runMesh, close: runClose }[config.case]();
+    await { pair: runPair, mesh: runMesh, close: runClose, resume: runResume }[config.case]();
     await finish(true, 'complete');
   } catch (e) {
     log(e);

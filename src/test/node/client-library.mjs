@@ -3,23 +3,41 @@
 //
 //   node client-library.mjs '<json config>'
 //
-// Config: { "case": "protocol" | "failover" | "secured" | "operated",
+// Config: { "case": "protocol" | "failover" | "resume" | "resume-failed" | "resume-retried" | "secured" | "operated",
 //           "library": "http://127.0.0.1:PORT/switchboard.js",
 //           "urls": [ "ws://127.0.0.1:PORT_A/ws", "ws://127.0.0.1:PORT_B/ws" ], "timeoutMs": 15000,
 //           "token": "<jwt>" (secured only), "admin": "http://127.0.0.1:ADMIN_PORT", "key": "<key>" (operated only) }
 // protocol: client a on urls[0] and b on urls[1] go through join (roster, meta), the four relayed
 //   types to one peer and to all, refused joins and relays, ping, leave and close.
 // failover: a's url option alternates between urls[0] and urls[1]; once a and b are in one room
-//   the test stops node A (a gets 1012), and a must come back on node B at once, rejoin under a
-//   new peer id, and b must see the old id leave and the new one join. The script waits for that
-//   (bounded); it does not stop anything itself.
+//   the test stops node A (a gets 1012), and a must come back on node B at once. With
+//   "resume": false, a rejoins under a new peer id, and b must see the old id leave and the new
+//   one join; with "resume": true, a resumes its session there: same peer id, no rejoin, and b
+//   sees peer-reconnecting then peer-resumed. The script waits for that (bounded); it does not
+//   stop anything itself.
+// resume: a (on urls[0], then urls[1]) and b (on urls[1]) in one room exchange numbered signals;
+//   the script cuts a's socket without a close frame and holds a's reconnect until b, told
+//   peer-reconnecting, has signalled a and a has signalled b in the gap (more than the server's
+//   rate limit lets through at once); then a must resume with
+//   its peer id and rooms, and each side get every signal exactly once, in order, the old and
+//   the gap's; no one leaves, nobody rejoins. Both join through a Mesh: each keeps its one peer
+//   connection, b's reports a's gap, and a failed connection gets an ICE restart.
+// resume-failed: as resume, on nodes whose RESUME_WINDOW_SECONDS is 1, holding the reconnect past
+//   the window: a's resume is refused (resume-expired), a carries on as a fresh session, joins
+//   its room again under a new peer id, b sees the old id leave (expired) and the new one join,
+//   and what a signalled in the gap is dropped, not sent from the new id; a's Mesh replaces its
+//   peer connection.
+// resume-retried: a and b on urls[0], a node whose test fails the first resume's claim on the
+//   session store: a hears `unavailable`, resumes from a new socket, keeps its peer id and never
+//   starts a fresh session.
 // secured: urls[0] is a node that requires a token and hands out TURN credentials. A client with
 //   the token (from an async token function) connects, gets the credentials in welcome, and a
 //   Mesh gives them to its peer connections; a client without one never gets in.
 // operated: a client in a room gets a server-message that the script sends through the node's
 //   server API, then the script disconnects it there: it ends closed with 4003, no reconnect.
-// The Mesh cases use a stand-in RTCPeerConnection that only records its configuration: Node has
-// no WebRTC, and what is checked is which ICE servers the mesh hands over.
+// The Mesh cases use a stand-in RTCPeerConnection that only records its configuration and ICE
+// restarts: Node has no WebRTC, and what is checked is which ICE servers the mesh hands over,
+// which connections it keeps or replaces across a resume, and that it restarts ICE on failure.
 //
 // stdout: one JSON line { "ok": bool, "case", "failures": [ "..." ], "states": [ "..." ],
 //   "elapsedMs", ... case details }. Exit code: 0 all checks passed, 1 some failed, 2 bad usage.
@@ -136,15 +154,38 @@ async function protocol({ SwitchboardClient, SwitchboardError, Mesh }) {
   check(isDeepStrictEqual(states, ['connecting', 'open', 'closed']), `a's states: ${states}`);
 }
 
-/** Records the configuration each connection was made with; enough for a peer that never negotiates. */
+/**
+ * Records the configuration each connection was made with, and its ICE restarts; enough for a
+ * peer that never negotiates. `fail()` plays a network change that kills its media path.
+ */
 class RecordingPeerConnection {
   static configs = [];
+
+  signalingState = 'stable';
+  connectionState = 'connected';
+  iceConnectionState = 'connected';
+  restarts = 0;
+  closed = false;
 
   constructor(config) {
     RecordingPeerConnection.configs.push(config);
   }
 
-  close() {}
+  restartIce() {
+    this.restarts++;
+  }
+
+  fail() {
+    this.connectionState = 'failed';
+    this.iceConnectionState = 'failed';
+    this.oniceconnectionstatechange?.();
+    this.onconnectionstatechange?.();
+  }
+
+  close() {
+    this.closed = true;
+    this.signalingState = 'closed';
+  }
 }
 
 /** The ICE servers a Mesh gives the connection to a peer that joins after it. */
@@ -160,36 +201,236 @@ async function meshIceServers(Mesh, client, joiner, room, options = {}) {
 }
 
 async function failover({ SwitchboardClient }) {
-  let attempt = 0;
-  const a = client(SwitchboardClient, () => config.urls[attempt++ % 2]);
-  const b = client(SwitchboardClient, config.urls[1]);
+  const resume = config.resume === true;
+  const a = client(SwitchboardClient, [config.urls[0], config.urls[1]], { resume });
+  const b = client(SwitchboardClient, config.urls[1], { resume });
   const states = [];
   a.on('state', (e) => states.push(e.state + (e.code ? ` ${e.code}` : '') + (e.delayMs !== undefined ? ` after ${e.delayMs} ms` : '')));
   await a.join('call', { name: 'a' });
   await b.join('call', { name: 'b' });
   const oldPeer = a.peer;
-  const rejoined = next(a, 'joined', (m) => m.rejoined);
-  const oldLeft = next(b, 'peer-left', (m) => m.peer === oldPeer);
-  const newJoined = next(b, 'peer-joined', (m) => m.peer !== oldPeer);
-  console.error('a and b are in the room: stop node A now');
+  if (resume) {
+    const rejoins = [];
+    a.on('joined', (m) => m.rejoined && rejoins.push(m));
+    const lefts = [];
+    b.on('peer-left', (m) => lefts.push(m));
+    const gap = next(b, 'peer-reconnecting', (m) => m.peer === oldPeer);
+    const back = next(b, 'peer-resumed', (m) => m.peer === oldPeer);
+    const resumed = next(a, 'resumed');
+    console.error('a and b are in the room: stop node A now');
+    const r = await resumed;
+    report.states = states;
+    check(r.peer === oldPeer && a.peer === oldPeer, `a resumed with its peer id: ${JSON.stringify(r)}`);
+    check(isDeepStrictEqual(r.rooms, [{ room: 'call', meta: { name: 'a' } }]), `a's rooms: ${JSON.stringify(r.rooms)}`);
+    await gap;
+    await back;
+    await roundTrip(a, b, 'call');
+    check(rejoins.length === 0 && lefts.length === 0, `no rejoin, nobody left: ${JSON.stringify({ rejoins, lefts })}`);
+  } else {
+    const rejoined = next(a, 'joined', (m) => m.rejoined);
+    const oldLeft = next(b, 'peer-left', (m) => m.peer === oldPeer);
+    const newJoined = next(b, 'peer-joined', (m) => m.peer !== oldPeer);
+    console.error('a and b are in the room: stop node A now');
 
-  const again = await rejoined;
-  report.states = states;
-  check(a.peer !== null && a.peer !== oldPeer, 'a rejoined under a new peer id');
-  check(isDeepStrictEqual(again.peers, [{ peer: b.peer, meta: { name: 'b' } }]), `a's new roster: ${JSON.stringify(again.peers)}`);
-  check((await oldLeft).reason === 'disconnect', "b saw a's old id leave");
-  const seen = await newJoined;
-  check(seen.peer === a.peer && seen.meta.name === 'a', `b saw a come back with its meta: ${JSON.stringify(seen)}`);
+    const again = await rejoined;
+    report.states = states;
+    check(a.peer !== null && a.peer !== oldPeer, 'a rejoined under a new peer id');
+    check(isDeepStrictEqual(again.peers, [{ peer: b.peer, meta: { name: 'b' } }]), `a's new roster: ${JSON.stringify(again.peers)}`);
+    check((await oldLeft).reason === 'disconnect', "b saw a's old id leave");
+    const seen = await newJoined;
+    check(seen.peer === a.peer && seen.meta.name === 'a', `b saw a come back with its meta: ${JSON.stringify(seen)}`);
+  }
   const reconnecting = states.find((s) => s.startsWith('reconnecting'));
   check(/^reconnecting 1012 after \d+ ms$/.test(reconnecting ?? '') && Number(reconnecting.split(' ')[3]) < 500,
     `after 1012 a reconnects at once (within the first backoff step): ${states}`);
 
-  const toA = next(a, 'signal');
-  b.signal('call', a.peer, 'to the new a');
-  check((await toA).data === 'to the new a', 'b reaches the rejoined a');
-  const toB = next(b, 'signal');
-  a.signal('call', b.peer, 'from the new a');
-  check((await toB).from === a.peer, 'the rejoined a reaches b');
+  if (!resume) await roundTrip(a, b, 'call');
+}
+
+/** A signal each way between a and b in `room`, each arriving from the right peer. */
+async function roundTrip(a, b, room) {
+  const toA = next(a, 'signal', (m) => m.data === 'to a');
+  b.signal(room, a.peer, 'to a');
+  check((await toA).from === b.peer, 'b reaches a');
+  const toB = next(b, 'signal', (m) => m.data === 'from a');
+  a.signal(room, b.peer, 'from a');
+  check((await toB).from === a.peer, 'a reaches b');
+}
+
+/**
+ * A WebSocket class that remembers its sockets, so that the script can cut one as a network
+ * would (no close frame), and a gate that holds the reconnect of a client using `urls`.
+ */
+function cuttable(urls) {
+  const sockets = [];
+  class Tracked extends WebSocket {
+    constructor(...args) {
+      super(...args);
+      sockets.push(this);
+    }
+  }
+  let attempt = 0;
+  let open = () => {};
+  let gate = Promise.resolve();
+  return {
+    WebSocket: Tracked,
+    url: async () => {
+      await gate;
+      return urls[attempt++ % urls.length];
+    },
+    /** Cuts the newest socket and holds the next attempt until `release()`. */
+    cut() {
+      gate = new Promise((resolve) => { open = resolve; });
+      sockets.at(-1).terminate();
+    },
+    release: () => open(),
+  };
+}
+
+/** Records the `data` of every signal `c` receives from `from`. */
+function signalsFrom(c, from) {
+  const seen = [];
+  c.on('signal', (m) => m.from === from() && seen.push(m.data));
+  return seen;
+}
+
+const A_SIGNALS = 140;
+
+async function resumeAfterCut({ SwitchboardClient, Mesh }) {
+  const net = cuttable([config.urls[0], config.urls[1]]);
+  const a = client(SwitchboardClient, net.url, { WebSocket: net.WebSocket });
+  const b = client(SwitchboardClient, config.urls[1]);
+  const states = [];
+  a.on('state', (e) => states.push(e.state + (e.code ? ` ${e.code}` : '')));
+  const aCall = new Mesh(a, 'call', { RTCPeerConnection: RecordingPeerConnection, meta: { name: 'a' } });
+  const bCall = new Mesh(b, 'call', { RTCPeerConnection: RecordingPeerConnection, meta: { name: 'b' } });
+  const meshEvents = [];
+  for (const [name, call] of [['a', aCall], ['b', bCall]]) {
+    for (const type of ['peer-left', 'peer-reconnecting', 'peer-resumed']) {
+      call.on(type, ({ peer, reason }) => meshEvents.push(`${name} ${type} ${peer.reconnecting}${reason ? ` ${reason}` : ''}`));
+    }
+  }
+  await aCall.join();
+  await bCall.join();
+  await waitFor(() => aCall.peer(b.peer), "a's mesh has b");
+  const aPc = aCall.peer(b.peer).pc;
+  const bPc = bCall.peer(a.peer).pc;
+  check(a.resumable && b.resumable, 'the server granted resumable sessions');
+  const peerA = a.peer;
+  const atA = signalsFrom(a, () => b.peer);
+  const atB = signalsFrom(b, () => peerA);
+  const rejoins = [];
+  a.on('joined', (m) => m.rejoined && rejoins.push(m));
+  const lefts = [];
+  for (const c of [a, b]) c.on('peer-left', (m) => lefts.push(m));
+
+  for (let i = 1; i <= 20; i++) b.signal('call', peerA, `b${i}`);
+  for (let i = 1; i <= 20; i++) a.signal('call', b.peer, `a${i}`);
+  await waitFor(() => atA.includes('b20') && atB.includes('a20'), 'the first signals arrive');
+
+  const gap = next(b, 'peer-reconnecting', (m) => m.peer === peerA);
+  net.cut();
+  await gap;
+  check(a.state !== 'open' && a.peer === null, `a is disconnected: ${a.state}`);
+  for (let i = 21; i <= 40; i++) b.signal('call', peerA, `b${i}`);
+  // More than the server's RATE_LIMIT_BURST (100): sent at once after the resume, some would be refused.
+  for (let i = 21; i <= A_SIGNALS; i++) check(a.signal('call', b.peer, `a${i}`) === true, `a's gap signal a${i} is kept`);
+  report.backlogInGap = a.backlog;
+  check(a.backlog >= A_SIGNALS - 20, `a keeps its gap signals: ${a.backlog}`);
+
+  const resumed = next(a, 'resumed');
+  const back = next(b, 'peer-resumed', (m) => m.peer === peerA);
+  const gapStarted = Date.now();
+  net.release();
+  const r = await resumed;
+  report.resumeMs = Date.now() - gapStarted;
+  check(r.peer === peerA && a.peer === peerA, `a resumed with its peer id: ${JSON.stringify(r)}`);
+  check(isDeepStrictEqual(r.rooms, [{ room: 'call', meta: { name: 'a' } }]), `a's rooms: ${JSON.stringify(r.rooms)}`);
+  await back;
+  await waitFor(() => atA.includes('b40') && atB.includes(`a${A_SIGNALS}`), 'the gap signals arrive');
+  await roundTrip(a, b, 'call');
+  const expect = (prefix, n) => [...Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`), prefix === 'b' ? 'to a' : 'from a'];
+  check(isDeepStrictEqual(atA, expect('b', 40)), `a got b's signals once each, in order: ${atA}`);
+  check(isDeepStrictEqual(atB, expect('a', A_SIGNALS)), `b got a's signals once each, in order: ${atB}`);
+  check(rejoins.length === 0 && lefts.length === 0, `no rejoin, nobody left: ${JSON.stringify({ rejoins, lefts })}`);
+  check(aCall.peer(b.peer)?.pc === aPc && bCall.peer(peerA)?.pc === bPc && !aPc.closed && !bPc.closed,
+    'both meshes keep their peer connection');
+  check(isDeepStrictEqual(meshEvents, ['b peer-reconnecting true', 'b peer-resumed false']),
+    `b's mesh saw a's gap, nothing else happened: ${meshEvents}`);
+  aPc.fail();
+  check(aPc.restarts >= 1, 'a failed connection gets an ICE restart');
+  // The sync after the relays (a ping within a second) empties the backlog.
+  await waitFor(() => a.backlog === 0, 'a backlog confirmed by the server');
+  report.states = states;
+}
+
+async function resumeFailed({ SwitchboardClient, Mesh }) {
+  const net = cuttable([config.urls[0], config.urls[1]]);
+  const a = client(SwitchboardClient, net.url, { WebSocket: net.WebSocket });
+  const b = client(SwitchboardClient, config.urls[1]);
+  const aCall = new Mesh(a, 'call', { RTCPeerConnection: RecordingPeerConnection, meta: { name: 'a' } });
+  await aCall.join();
+  await b.join('call', { name: 'b' });
+  await waitFor(() => aCall.peer(b.peer), "a's mesh has b");
+  const oldPc = aCall.peer(b.peer).pc;
+  const rebuilt = next(aCall, 'peer-left', (e) => e.reason === 'reconnect');
+  const oldPeer = a.peer;
+  const gap = next(b, 'peer-reconnecting', (m) => m.peer === oldPeer);
+  const expired = next(b, 'peer-left', (m) => m.peer === oldPeer);
+  net.cut();
+  await gap;
+  a.signal('call', b.peer, 'from the old a');
+  const left = await expired;
+  check(left.reason === 'expired', `b saw a's old id expire: ${JSON.stringify(left)}`);
+
+  const failed = next(a, 'resume-failed');
+  const rejoined = next(a, 'joined', (m) => m.rejoined);
+  const newJoined = next(b, 'peer-joined', (m) => m.peer !== oldPeer);
+  const stray = [];
+  b.on('signal', (m) => stray.push(m));
+  net.release();
+  const error = await failed;
+  check(error.code === 'resume-expired', `a's resume is refused as expired: ${error.code} ${error.message}`);
+  const again = await rejoined;
+  check(a.peer !== null && a.peer !== oldPeer && again.peer === a.peer, 'a rejoined under a new peer id');
+  check(isDeepStrictEqual(again.peers, [{ peer: b.peer, meta: { name: 'b' } }]), `a's new roster: ${JSON.stringify(again.peers)}`);
+  check(a.resumable && a.backlog === 0, `a has a fresh resumable session and no backlog: ${a.backlog}`);
+  const seen = await newJoined;
+  check(seen.peer === a.peer && seen.meta.name === 'a', `b saw a come back with its meta: ${JSON.stringify(seen)}`);
+  await roundTrip(a, b, 'call');
+  check(stray.every((m) => m.data !== 'from the old a'), `the old session's gap signal was dropped: ${JSON.stringify(stray)}`);
+  await rebuilt;
+  check(oldPc.closed && aCall.peer(b.peer) && aCall.peer(b.peer).pc !== oldPc, "a's mesh replaced its peer connection");
+}
+
+async function resumeRetried({ SwitchboardClient }) {
+  const net = cuttable([config.urls[0]]);
+  const a = client(SwitchboardClient, net.url, { WebSocket: net.WebSocket });
+  const b = client(SwitchboardClient, config.urls[0]);
+  await a.join('call', { name: 'a' });
+  await b.join('call', { name: 'b' });
+  const peerA = a.peer;
+  const gap = next(b, 'peer-reconnecting', (m) => m.peer === peerA);
+  net.cut();
+  await gap;
+  const unavailable = next(a, 'error', (e) => e.code === 'unavailable');
+  const resumed = next(a, 'resumed');
+  const failed = [];
+  a.on('resume-failed', (e) => failed.push(e.code));
+  net.release();
+  await unavailable;
+  const r = await resumed;
+  check(r.peer === peerA && a.peer === peerA, `a resumed with its peer id at the second try: ${JSON.stringify(r)}`);
+  check(failed.length === 0, `no fresh session: ${failed}`);
+  await roundTrip(a, b, 'call');
+}
+
+/** Polls `condition` until it holds, within the time left. */
+async function waitFor(condition, what) {
+  while (!condition()) {
+    if (Date.now() - started > config.timeoutMs) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function secured({ SwitchboardClient, Mesh }) {
@@ -251,7 +492,7 @@ function client(SwitchboardClient, url, options = {}) {
 let ok = false;
 try {
   const library = await loadLibrary();
-  await { protocol, failover, secured, operated }[config.case](library);
+  await { protocol, failover, resume: resumeAfterCut, 'resume-failed': resumeFailed, 'resume-retried': resumeRetried, secured, operated }[config.case](library);
   ok = failures.length === 0;
 } catch (e) {
   failures.push(`threw: ${e.stack ?? e}`);

@@ -26,9 +26,9 @@ const CHAT = 'chat';
 
 const SERVER_STATE_WORDS = {
   idle: () => 'Not connected',
-  connecting: () => 'Connecting to the server…',
+  connecting: (e) => (e.resuming ? 'Reconnecting…' : 'Connecting to the server…'),
   open: () => 'Connected to the server',
-  reconnecting: (e) => `Lost the connection to the server. Trying again in ${Math.max(1, Math.round(e.delayMs / 1000))} s…`,
+  reconnecting: (e) => `Reconnecting… (lost the connection to the server; next try in ${Math.max(1, Math.round(e.delayMs / 1000))} s)`,
   closed: () => 'Disconnected from the server',
 };
 
@@ -47,11 +47,15 @@ const ERROR_WORDS = {
   'bad-message': 'The server did not accept that. Room names use letters, digits and . _ : - only.',
   'rate-limited': 'Too many messages too fast; slow down a little.',
   internal: 'The server had a problem. Please try again in a moment.',
+  unavailable: 'The server is having trouble reaching its store; still trying…',
   timeout: 'The server did not answer in time. Check your connection and try again.',
   closed: 'The connection was closed.',
 };
 
-const client = new SwitchboardClient();
+// A page that embeds the demo may list the nodes to reconnect to, in turn, before this module
+// runs (window.switchboardServers = ['wss://a.example/ws', 'wss://b.example/ws']); by default the
+// page's own node, which a load balancer may route anywhere.
+const client = new SwitchboardClient(Array.isArray(window.switchboardServers) ? { url: window.switchboardServers } : {});
 let mesh = null;
 let localStream = null;
 // Whether the room's roster has been shown, so that its members are not announced one by one.
@@ -63,7 +67,13 @@ window.demo = { client, get mesh() { return mesh; } };
 client.on('state', (e) => {
   ui.status.dataset.state = e.state;
   ui.status.textContent = SERVER_STATE_WORDS[e.state](e);
-  if (e.state !== 'open') rosterShown = false;
+  // The call's peer connections carry on while the session is resumed: only say so.
+  ui.localState.textContent = e.state === 'reconnecting' || (e.state === 'connecting' && e.attempt > 0) ? 'Reconnecting…' : '';
+  if (e.state !== 'open' && !client.resumable) rosterShown = false;
+});
+client.on('resume-failed', () => {
+  rosterShown = false;
+  if (mesh) addChatLine(null, 'You were away too long to pick up where you left; joining again.');
 });
 client.on('error', (error) => {
   // A message to a peer who left a moment ago: harmless, nothing for the user to do.
@@ -181,15 +191,18 @@ function wire(call) {
     tileOf(peer)?.remove();
     updateChat();
     if (reason === 'reconnect') return;
-    const how = { disconnect: ' (their connection closed)', 'node-lost': ' (their server went away)' }[reason] ?? '';
+    const how = {
+      disconnect: ' (their connection closed)',
+      'node-lost': ' (their server went away)',
+      expired: ' (they lost their connection and did not come back)',
+      overflow: ' (they were away too long)',
+    }[reason] ?? '';
     addChatLine(null, `${displayName(peer)} left${how}.`);
   }));
-  call.on('peer-state', live(({ peer, state }) => {
-    const tile = tileOf(peer);
-    if (!tile) return;
-    tile.dataset.state = state;
-    tile.querySelector('.state').textContent = PEER_STATE_WORDS[state] ?? state;
-  }));
+  call.on('peer-state', live(({ peer }) => showPeerState(peer)));
+  // Between the two the peer's connection to the server is down; media may still flow.
+  call.on('peer-reconnecting', live(({ peer }) => showPeerState(peer)));
+  call.on('peer-resumed', live(({ peer }) => showPeerState(peer)));
   call.on('track', live(({ peer, track, streams }) => {
     const video = tileOf(peer)?.querySelector('video');
     if (!video) return;
@@ -213,10 +226,19 @@ function wire(call) {
 function addTile(peer) {
   const tile = ui.tileTemplate.content.firstElementChild.cloneNode(true);
   tile.dataset.peer = peer.id;
-  tile.dataset.state = peer.connectionState;
   tile.querySelector('.who').textContent = displayName(peer);
-  tile.querySelector('.state').textContent = PEER_STATE_WORDS[peer.connectionState];
   ui.videos.append(tile);
+  showPeerState(peer);
+}
+
+function showPeerState(peer) {
+  const tile = tileOf(peer);
+  if (!tile) return;
+  const state = peer.connectionState;
+  tile.dataset.state = state;
+  tile.toggleAttribute('data-reconnecting', peer.reconnecting);
+  const words = PEER_STATE_WORDS[state] ?? state;
+  tile.querySelector('.state').textContent = peer.reconnecting ? `Reconnecting… · ${words}` : words;
 }
 
 function tileOf(peer) {

@@ -13,7 +13,31 @@ const TOKEN_SUBPROTOCOL = 'access_token';
 
 // Close codes after which connecting again cannot help (docs/protocol.md, "Close codes").
 // 4003: an operator disconnected this client (docs/protocol.md); coming straight back would undo it.
-const FINAL_CLOSE_CODES = new Set([1000, 1009, 4003]);
+// 4011: this client's session was resumed on another socket, which now owns its peer id.
+const FINAL_CLOSE_CODES = new Set([1000, 1009, 4003, 4011]);
+// Closes that end the session on the server (docs/protocol.md, "The gap"): a resume could only
+// be refused, so the next connection starts a fresh session straight away.
+const SESSION_ENDING_CLOSE_CODES = new Set([1002, 1007, 4008, 4010]);
+// Acknowledge processed events after this many, or this long after the first unacknowledged one,
+// so that the server can drop them from the session's buffer (docs/protocol.md suggests both).
+const ACK_EVERY_EVENTS = 16;
+const ACK_AFTER_MS = 1000;
+// How long after a numbered relay the client asks (a ping) which relays the server has accepted,
+// so that the backlog kept for a resume stays short.
+const SYNC_AFTER_MS = 1000;
+// The most relays kept unacknowledged for a resume; beyond it relays are refused (`backlog-full`)
+// rather than dropped, since a dropped offer or candidate breaks a call silently. The server
+// buffers at most RESUME_BUFFER_MAX_EVENTS (1000 by default) events per session in the other direction.
+export const MAX_UNACKED_RELAYS = 1000;
+// How long after `unavailable` (the server could not store a relay) the backlog is sent again.
+const RETRY_UNAVAILABLE_MS = 1000;
+// A backlog goes out after a resume at most this many relays a second: all at once, more than
+// the server's rate limit lets through (RATE_LIMIT_BURST, then RATE_LIMIT_PER_SECOND, 50 by
+// default) would be refused, and 100 refusals in a row close the socket as a flood (4008).
+const BACKLOG_PER_SECOND = 50;
+// The answers to `resume` that end the session for good (docs/protocol.md, "Resuming"); any other
+// (`unavailable`: the session store was out of reach) leaves it to be resumed from another socket.
+const RESUME_REFUSALS = new Set(['resume-refused', 'resume-expired', 'resume-lost', 'bad-sequence', 'bad-message']);
 // The node is shutting down and another will take the client: retry at once, not after a backoff.
 const SERVICE_RESTART = 1012;
 // A connection that lived this long was healthy, so the next failure starts the backoff afresh;
@@ -89,11 +113,13 @@ function defaultUrl() {
 
 /**
  * One connection to a Switchboard server, kept open: after a drop it reconnects with exponential
- * backoff and jitter and joins its rooms again (under a new peer id: the server assigns one per
- * connection).
+ * backoff and jitter and resumes its session (same peer id, rooms and events; docs/protocol.md,
+ * "Resume"). When the server cannot resume it, the client carries on as a fresh session and joins
+ * its rooms again under the new peer id.
  *
- * Events (`client.on(type, listener)`): `state`, `welcome`, `joined`, `left`, `peer-joined`,
- * `peer-left`, `offer`, `answer`, `candidate`, `signal`, `error`.
+ * Events (`client.on(type, listener)`): `state`, `welcome`, `resumed`, `resume-failed`, `joined`,
+ * `left`, `peer-joined`, `peer-left`, `peer-reconnecting`, `peer-resumed`, `offer`, `answer`,
+ * `candidate`, `signal`, `server-message`, `error`.
  */
 export class SwitchboardClient extends Emitter {
   #options;
@@ -110,16 +136,36 @@ export class SwitchboardClient extends Emitter {
   // Rooms this client wants to be in: name -> {meta, joined, requestId, waiters: [{resolve, reject}]}.
   #rooms = new Map();
   #openWaiters = [];
+  #urlIndex = 0;
+  // The resumable session, from the welcome that started it: {token}, or null.
+  #session = null;
+  // The welcome of a socket that is presenting the session's token, until the answer comes.
+  #resumeWelcome = null;
+  // The seq of the last numbered event processed, and of the last one acknowledged.
+  #lastSeq = 0;
+  #ackedSeq = 0;
+  #ackTimer = null;
+  // Numbered relays the server has not confirmed (its `acked` is below their n), oldest first;
+  // the first #sent of them went out on the current socket.
+  #unacked = [];
+  #sent = 0;
+  #pumpTimer = null;
+  #nextN = 1;
+  #syncTimer = null;
+  #unavailableTimer = null;
 
   /**
    * @param {object} [options]
-   * @param {string | (() => string | Promise<string>)} [options.url] the WebSocket URL, or a
-   *   function called before each attempt (to rotate nodes); default `/ws` on the page's own host
+   * @param {string | string[] | (() => string | Promise<string>)} [options.url] the WebSocket
+   *   URL; a list of URLs, of which each reconnect takes the next (to reach a live node when one
+   *   goes away); or a function called before each attempt. Default `/ws` on the page's own host
    * @param {string | (() => string | Promise<string>)} [options.token] a token for a server that
    *   requires one (docs/security.md), or a function called before each attempt to get a fresh
    *   one; sent as the WebSocket subprotocols `access_token` and the token, never in the URL
    * @param {string | string[]} [options.protocols] WebSocket subprotocols to offer (without a token)
    * @param {boolean} [options.reconnect=true] reconnect after the connection drops
+   * @param {boolean} [options.resume=true] ask for a resumable session (`?resume=1`) and resume it
+   *   after a drop
    * @param {number} [options.minDelayMs=500] first reconnect delay (before jitter)
    * @param {number} [options.maxDelayMs=15000] largest reconnect delay
    * @param {number} [options.requestTimeoutMs=10000] how long join, leave and ping wait for a reply
@@ -135,6 +181,7 @@ export class SwitchboardClient extends Emitter {
       token: undefined,
       protocols: undefined,
       reconnect: true,
+      resume: true,
       minDelayMs: 500,
       maxDelayMs: 15_000,
       requestTimeoutMs: 10_000,
@@ -142,16 +189,20 @@ export class SwitchboardClient extends Emitter {
       WebSocket: globalThis.WebSocket,
       ...options,
     };
-    if (!this.#options.url) throw new TypeError('options.url is required outside a web page');
+    const { url } = this.#options;
+    if (!url || (Array.isArray(url) && url.length === 0)) throw new TypeError('options.url is required outside a web page');
     if (typeof this.#options.WebSocket !== 'function') throw new TypeError('no WebSocket class: pass options.WebSocket');
   }
 
-  /** `idle`, `connecting`, `open` (welcomed), `reconnecting` (waiting to retry) or `closed`. */
+  /**
+   * `idle`, `connecting` (also while a resume is presented), `open` (welcomed or resumed),
+   * `reconnecting` (waiting to retry) or `closed`.
+   */
   get state() {
     return this.#state;
   }
 
-  /** This connection's peer id, or null while not connected. */
+  /** This session's peer id, or null while not connected. A resumed session keeps its id. */
   get peer() {
     return this.#state === 'open' ? this.#welcome.peer : null;
   }
@@ -160,6 +211,16 @@ export class SwitchboardClient extends Emitter {
   get iceServers() {
     const servers = this.#welcome?.iceServers;
     return Array.isArray(servers) ? servers : null;
+  }
+
+  /** Whether the current session can be resumed after a drop (the server granted a token). */
+  get resumable() {
+    return this.#session !== null;
+  }
+
+  /** How many relays wait for the server's confirmation (sent during a gap, or not acked yet). */
+  get backlog() {
+    return this.#unacked.length;
   }
 
   /** The rooms this client is in or joining. */
@@ -211,7 +272,11 @@ export class SwitchboardClient extends Emitter {
     }
   }
 
-  /** Relays an offer to peer `to` in `room` (to everyone else in it when `to` is null). */
+  /**
+   * Relays an offer to peer `to` in `room` (to everyone else in it when `to` is null). In a
+   * resumable session it is numbered and kept until the server confirms it, and a relay made
+   * while disconnected goes out after the resume; `false` when it could not be sent or kept.
+   */
   offer(room, to, data) {
     return this.#relay('offer', room, to, data);
   }
@@ -245,6 +310,7 @@ export class SwitchboardClient extends Emitter {
     this.#ws = null;
     this.#dropConnection(new SwitchboardError('closed', 'the client was closed'));
     this.#end('closed', 'the client was closed', {});
+    this.#forgetSession();
     if (ws) {
       detach(ws);
       ws.close(1000);
@@ -273,10 +339,10 @@ export class SwitchboardClient extends Emitter {
   }
 
   async #open() {
-    this.#setState('connecting', { attempt: this.#attempt });
+    this.#setState('connecting', { attempt: this.#attempt, resuming: this.#session !== null });
     let ws;
     try {
-      const url = await valueOf(this.#options.url);
+      const url = this.#withResume(await this.#nextUrl());
       const token = await valueOf(this.#options.token);
       if (this.#state !== 'connecting') return; // closed while the token was on its way
       ws = new this.#options.WebSocket(url, token ? [TOKEN_SUBPROTOCOL, token] : this.#options.protocols);
@@ -299,21 +365,64 @@ export class SwitchboardClient extends Emitter {
     ws.onerror = () => {};
   }
 
+  #nextUrl() {
+    const { url } = this.#options;
+    if (!Array.isArray(url)) return valueOf(url);
+    return url[this.#urlIndex++ % url.length];
+  }
+
+  #withResume(url) {
+    if (!this.#options.resume) return url;
+    // Relative to the page, as browsers resolve a WebSocket URL.
+    const withParam = new URL(url, globalThis.location?.href);
+    withParam.searchParams.set('resume', '1');
+    return withParam.href;
+  }
+
   #onClosed(code, reason) {
     this.#dropConnection(new SwitchboardError('disconnected', `connection closed (${code})`));
     const stable = this.#welcome !== null && Date.now() - this.#openedAt >= STABLE_AFTER_MS;
     this.#welcome = null;
+    this.#resumeWelcome = null;
     if (stable) this.#attempt = 0;
+    if (SESSION_ENDING_CLOSE_CODES.has(code)) this.#forgetSession();
     if (!this.#options.reconnect || FINAL_CLOSE_CODES.has(code)) {
+      this.#forgetSession();
       this.#end('disconnected', `connection closed (${code})`, { code, reason });
       return;
     }
     this.#scheduleReconnect(code, reason);
   }
 
+  /** Starts numbering afresh: for a new session (`token` from its welcome), or none (null). */
+  #startSession(token) {
+    this.#forgetSession();
+    if (token) this.#session = { token };
+  }
+
+  #forgetSession() {
+    this.#session = null;
+    this.#lastSeq = 0;
+    this.#ackedSeq = 0;
+    this.#nextN = 1;
+    this.#unacked = [];
+    this.#clearTimers();
+  }
+
+  #clearTimers() {
+    this.#sent = 0;
+    clearTimeout(this.#ackTimer);
+    clearTimeout(this.#syncTimer);
+    clearTimeout(this.#unavailableTimer);
+    clearTimeout(this.#pumpTimer);
+    this.#ackTimer = this.#syncTimer = this.#unavailableTimer = this.#pumpTimer = null;
+  }
+
   /** Forgets what belonged to the connection that ended: its requests, heartbeat and joins. */
   #dropConnection(error) {
     clearInterval(this.#heartbeatTimer);
+    // What they would send waits for the next socket: acks and the backlog go out after a resume.
+    this.#clearTimers();
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer);
       if (p.type !== 'join') p.reject(error);
@@ -351,30 +460,121 @@ export class SwitchboardClient extends Emitter {
     switch (msg.type) {
       case 'welcome':
         return this.#onWelcome(msg);
+      case 'resumed':
+        return this.#onResumed(msg);
       case 'joined':
         return this.#onJoined(msg);
-      case 'left':
       case 'pong':
+        this.#confirmRelays(msg.acked);
+        return this.#settle(msg.id, (p) => p.resolve(msg));
+      case 'left':
         return this.#settle(msg.id, (p) => p.resolve(msg));
       case 'error':
         return this.#onError(msg);
       case 'peer-joined':
       case 'peer-left':
+      case 'peer-reconnecting':
+      case 'peer-resumed':
       case 'server-message':
-        return this.emit(msg.type, msg);
+        return this.#onEvent(msg);
       default:
         // Unknown types are ignored: the protocol may add server messages (docs/protocol.md).
-        if (RELAYED_TYPES.includes(msg.type)) this.emit(msg.type, msg);
+        if (RELAYED_TYPES.includes(msg.type)) this.#onEvent(msg);
     }
   }
 
+  #onEvent(msg) {
+    if (typeof msg.seq !== 'number') {
+      this.emit(msg.type, msg);
+      return;
+    }
+    // A replay may repeat what this side processed but had not acknowledged.
+    if (msg.seq <= this.#lastSeq) return;
+    this.#lastSeq = msg.seq;
+    this.emit(msg.type, msg);
+    if (this.#lastSeq - this.#ackedSeq >= ACK_EVERY_EVENTS) this.#sendAck();
+    else this.#ackTimer ??= setTimeout(() => this.#sendAck(), ACK_AFTER_MS);
+  }
+
+  #sendAck() {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = null;
+    if (this.#state !== 'open' || this.#lastSeq <= this.#ackedSeq) return;
+    if (this.#send({ type: 'ack', seq: this.#lastSeq })) this.#ackedSeq = this.#lastSeq;
+  }
+
   #onWelcome(msg) {
+    if (this.#session && typeof msg.resume === 'string') {
+      // Resume must be this socket's first message; everything else waits for its answer.
+      this.#resumeWelcome = msg;
+      const ws = this.#ws;
+      this.#request({ type: 'resume', token: this.#session.token, seq: this.#lastSeq }).catch((e) => {
+        if (e.code === 'timeout' && this.#ws === ws) this.#abandon(ws, 'no reply to resume');
+      });
+      return;
+    }
+    // A node without resume (RESUME_WINDOW_SECONDS=0, or an older server) cannot take the session over.
+    if (this.#session) this.emit('resume-failed', new SwitchboardError('resume-unsupported', 'the server does not offer resume'));
+    this.#startSession(msg.resume);
+    this.#openFresh(msg);
+  }
+
+  /** Carries on as the fresh session `msg` announced: joins every room again under its peer id. */
+  #openFresh(msg) {
     this.#welcome = msg;
     this.#setState('open', { peer: msg.peer });
     this.emit('welcome', msg);
     for (const w of this.#openWaiters.splice(0)) w.resolve(msg);
     for (const [room, entry] of this.#rooms) this.#sendJoin(room, entry);
     this.#startHeartbeat();
+  }
+
+  #onResumed(msg) {
+    const p = msg.id !== undefined ? this.#pending.get(msg.id) : undefined;
+    if (!p || p.type !== 'resume') return;
+    this.#settle(msg.id, (q) => q.resolve(msg));
+    this.#session.token = msg.resume;
+    this.#welcome = { ...this.#resumeWelcome, peer: msg.peer, resume: msg.resume };
+    this.#resumeWelcome = null;
+    const held = new Set((msg.rooms ?? []).map((r) => r.room));
+    for (const [room, entry] of this.#rooms) {
+      // A join made during the gap, or one whose caller still waits for a roster, is sent again.
+      if (held.has(room) && entry.waiters.length === 0) entry.joined = true;
+      else this.#sendJoin(room, entry);
+    }
+    // Rooms left while disconnected are left on the server now.
+    for (const room of held) if (!this.#rooms.has(room)) this.#send({ type: 'leave', room });
+    // Before any listener can relay: a newer n accepted first would make the server drop these.
+    this.#confirmRelays(msg.acked);
+    this.#pump();
+    this.#setState('open', { peer: msg.peer, resumed: true });
+    this.emit('resumed', msg);
+    for (const w of this.#openWaiters.splice(0)) w.resolve(this.#welcome);
+    this.#sendAck();
+    this.#startHeartbeat();
+  }
+
+  #onResumeRefused(error) {
+    if (RESUME_REFUSALS.has(error.code)) {
+      this.#resumeFailed(error);
+      return;
+    }
+    // Only a first message may resume, so the next try needs a socket of its own. 1000 ends this
+    // socket's own fresh session, not the one to resume.
+    const ws = this.#ws;
+    detach(ws);
+    this.#ws = null;
+    ws.close(1000);
+    this.emit('error', error);
+    this.#onClosed(1011, `resume: ${error.code}`);
+  }
+
+  #resumeFailed(error) {
+    const welcome = this.#resumeWelcome;
+    this.#resumeWelcome = null;
+    this.#startSession(welcome.resume);
+    this.emit('resume-failed', error);
+    this.#openFresh(welcome);
   }
 
   #startHeartbeat() {
@@ -384,14 +584,46 @@ export class SwitchboardClient extends Emitter {
     this.#heartbeatTimer = setInterval(() => {
       this.#request({ type: 'ping' }).catch((e) => {
         // No pong in time: the connection is dead even if the socket has not noticed yet.
-        if (e.code === 'timeout' && this.#ws === ws) {
-          detach(ws);
-          this.#ws = null;
-          ws.close();
-          this.#onClosed(4000, 'no pong');
-        }
+        if (e.code === 'timeout' && this.#ws === ws) this.#abandon(ws, 'no pong');
       });
     }, every);
+  }
+
+  /** Gives up a socket that stopped answering; its session stays resumable (no 1000 sent). */
+  #abandon(ws, reason) {
+    detach(ws);
+    this.#ws = null;
+    ws.close();
+    this.#onClosed(4000, reason);
+  }
+
+  /** Forgets the relays the server reports it has accepted (`acked`: the highest n). */
+  #confirmRelays(acked) {
+    if (typeof acked !== 'number') return;
+    while (this.#unacked.length && this.#unacked[0].n <= acked) {
+      this.#unacked.shift();
+      this.#sent = Math.max(0, this.#sent - 1);
+    }
+  }
+
+  /** Sends the relays not sent on this socket yet, in order, a second's worth now and the rest later. */
+  #pump() {
+    let budget = BACKLOG_PER_SECOND;
+    while (this.#sent < this.#unacked.length && budget-- > 0 && this.#send(this.#unacked[this.#sent])) this.#sent++;
+    if (this.#sent < this.#unacked.length) {
+      this.#pumpTimer ??= setTimeout(() => {
+        this.#pumpTimer = null;
+        this.#pump();
+      }, 1000);
+    }
+    if (this.#sent > 0) this.#scheduleSync();
+  }
+
+  #scheduleSync() {
+    this.#syncTimer ??= setTimeout(() => {
+      this.#syncTimer = null;
+      if (this.#state === 'open' && this.#unacked.length) this.#request({ type: 'ping' }).catch(() => {});
+    }, SYNC_AFTER_MS);
   }
 
   #sendJoin(room, entry) {
@@ -420,6 +652,11 @@ export class SwitchboardClient extends Emitter {
 
   #onError(msg) {
     const error = new SwitchboardError(msg.code, msg.message);
+    const relay = typeof msg.id === 'string' ? this.#unacked.find((m) => m.id === msg.id) : undefined;
+    if (relay) {
+      this.#onRelayRefused(relay, error);
+      return;
+    }
     const p = msg.id !== undefined ? this.#pending.get(msg.id) : undefined;
     if (!p) {
       this.emit('error', error);
@@ -428,7 +665,28 @@ export class SwitchboardClient extends Emitter {
     this.#pending.delete(msg.id);
     clearTimeout(p.timer);
     if (p.type === 'join') this.#failJoin(p.room, error);
+    else if (p.type === 'resume') this.#onResumeRefused(error);
     else p.reject(error);
+  }
+
+  #onRelayRefused(relay, error) {
+    if (error.code === 'unavailable') {
+      // The server could not store it: send the backlog again (same n) once the server recovers;
+      // what it did accept meanwhile it drops as a retransmission.
+      this.#unavailableTimer ??= setTimeout(() => {
+        this.#unavailableTimer = null;
+        this.#sent = 0;
+        this.#pump();
+      }, RETRY_UNAVAILABLE_MS);
+      return;
+    }
+    // Refused for good (the peer left…): sending it again after a resume would only be refused again.
+    const index = this.#unacked.indexOf(relay);
+    this.#unacked.splice(index, 1);
+    if (index < this.#sent) this.#sent--;
+    // Not `room`: that names a room the client gave up (a refused rejoin), and a Mesh stops on it.
+    error.relay = { type: relay.type, room: relay.room, to: relay.to };
+    this.emit('error', error);
   }
 
   #failJoin(room, error) {
@@ -473,10 +731,21 @@ export class SwitchboardClient extends Emitter {
   }
 
   #relay(type, room, to, data) {
-    if (this.#state !== 'open') return false;
     const msg = { type, room, data };
     if (to != null) msg.to = to;
-    return this.#send(msg);
+    if (!this.#session) return this.#state === 'open' && this.#send(msg);
+    if (this.#unacked.length >= MAX_UNACKED_RELAYS) {
+      this.emit('error', new SwitchboardError('backlog-full', `${MAX_UNACKED_RELAYS} relays wait for the server already`,
+        { relay: { type, room, to } }));
+      return false;
+    }
+    msg.n = this.#nextN++;
+    // A string id cannot collide with the numeric ids of requests; an error for it names the relay.
+    msg.id = `n${msg.n}`;
+    this.#unacked.push(msg);
+    // Behind a backlog still going out, it waits its turn.
+    if (this.#state === 'open' && this.#pumpTimer === null) this.#pump();
+    return true;
   }
 
   #send(msg) {
@@ -516,6 +785,8 @@ export class RemotePeer {
     this.settingRemoteAnswer = false;
     this.attached = false;
     this.attachTimer = null;
+    /** True while the peer's signaling connection is in its gap (peer-reconnecting until peer-resumed). */
+    this.reconnecting = false;
   }
 
   get connectionState() {
@@ -529,8 +800,12 @@ export class RemotePeer {
  * own offer when offers cross) and the other impolite (ignores the incoming one); the side with
  * the smaller peer id is the polite one, so both ends agree without talking about it.
  *
- * Events: `joined`, `peer-joined`, `peer-left`, `peer-state`, `track`, `channel-open`,
- * `channel-close`, `message`, `error`.
+ * The peer connections outlive a resumed session (either side's): signals made meanwhile wait in
+ * the client and go out after the resume. Only a session that could not be resumed (this side
+ * rejoins under a new peer id) starts every connection again.
+ *
+ * Events: `joined`, `peer-joined`, `peer-left`, `peer-state`, `peer-reconnecting`,
+ * `peer-resumed`, `track`, `channel-open`, `channel-close`, `message`, `error`.
  */
 export class Mesh extends Emitter {
   #client;
@@ -596,6 +871,8 @@ export class Mesh extends Emitter {
         c.on('joined', (m) => m.room === this.#room && this.#onJoined(m)),
         c.on('peer-joined', (m) => m.room === this.#room && this.#onPeerJoined(m)),
         c.on('peer-left', (m) => m.room === this.#room && this.#onPeerLeft(m)),
+        c.on('peer-reconnecting', (m) => m.room === this.#room && this.#onPeerGap(m.peer, true)),
+        c.on('peer-resumed', (m) => m.room === this.#room && this.#onPeerGap(m.peer, false)),
         // The client gave the room up (a rejoin after a reconnect was refused): so does the call.
         c.on('error', (e) => e.room === this.#room && this.#stop()),
         ...RELAYED_TYPES.map((type) => c.on(type, (m) => m.room === this.#room && this.#onRelay(m))),
@@ -640,8 +917,9 @@ export class Mesh extends Emitter {
   }
 
   #onJoined(msg) {
-    // After a reconnect this side has a new peer id, so the other ends have closed every
-    // connection to the old one: start again. A repeated join on the same connection keeps them.
+    // After a session that could not be resumed this side has a new peer id, so the other ends
+    // close every connection to the old one: start again. A resumed session keeps its id and
+    // a repeated join keeps the connections.
     if (msg.peer !== this.#self) {
       for (const id of [...this.#early.keys()]) this.#dropEarly(id);
       for (const id of [...this.#peers.keys()]) this.#removePeer(id, 'reconnect');
@@ -663,9 +941,9 @@ export class Mesh extends Emitter {
   #addPeer(id, meta, offerFirst) {
     const existing = this.#peers.get(id);
     if (existing) return existing;
-    const me = this.#client.peer;
     const pc = new this.#options.RTCPeerConnection({ ...this.#options.rtcConfig, iceServers: this.#iceServers() });
-    const peer = new RemotePeer(id, meta, me < id, pc);
+    // #self, not client.peer: a peer may be added while the client is disconnected (its early signals).
+    const peer = new RemotePeer(id, meta, (this.#self ?? this.#client.peer) < id, pc);
     this.#peers.set(id, peer);
 
     pc.ondatachannel = ({ channel }) => this.#wireChannel(peer, channel);
@@ -688,10 +966,16 @@ export class Mesh extends Emitter {
         peer.makingOffer = false;
       }
     };
-    pc.oniceconnectionstatechange = () => {
-      if (pc.iceConnectionState === 'failed') pc.restartIce();
+    // A network change kills the media path: restart ICE over the (resumed) signaling session, on
+    // the same connection, whose offer waits in the client if the session is in its gap.
+    const restartIfFailed = () => {
+      if (pc.iceConnectionState === 'failed' || pc.connectionState === 'failed') pc.restartIce();
     };
-    pc.onconnectionstatechange = () => this.emit('peer-state', { peer, state: pc.connectionState });
+    pc.oniceconnectionstatechange = restartIfFailed;
+    pc.onconnectionstatechange = () => {
+      restartIfFailed();
+      this.emit('peer-state', { peer, state: pc.connectionState });
+    };
     this.emit('peer-joined', { peer });
     if (offerFirst) this.#attach(peer);
     // A peer with nothing to send never offers; then this side starts once it is clear none comes.
@@ -716,6 +1000,13 @@ export class Mesh extends Emitter {
     channel.onopen = () => this.emit('channel-open', { peer, channel, label: channel.label });
     channel.onclose = () => this.emit('channel-close', { peer, channel, label: channel.label });
     channel.onmessage = ({ data }) => this.emit('message', { peer, label: channel.label, data });
+  }
+
+  #onPeerGap(id, reconnecting) {
+    const peer = this.#peers.get(id);
+    if (!peer) return;
+    peer.reconnecting = reconnecting;
+    this.emit(reconnecting ? 'peer-reconnecting' : 'peer-resumed', { peer });
   }
 
   #onPeerLeft(msg) {

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.switchboard.support.NodeScript;
+import io.switchboard.support.ScriptedBackplane;
+import io.switchboard.support.ScriptedBackplane.Op;
 import io.switchboard.support.ServerFixture;
 import io.switchboard.support.TestClient;
 import io.switchboard.support.Tokens;
@@ -19,6 +21,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -87,8 +90,58 @@ class ClientLibraryTest {
 
   @Test
   void reconnectsToAnotherNodeAndRejoinsWhenItsNodeStops() {
+    failover(false);
+  }
+
+  @Test
+  void resumesOnAnotherNodeWhenItsNodeStops() {
+    failover(true);
+  }
+
+  @Test
+  void resumesAfterASocketCutWithNothingLostOrRepeated() {
     nodes = Topology.twoNodesOnRedis(ENV);
-    CompletableFuture<NodeScript.Result> script = start("failover");
+    JsonObject report = finish(start("resume"));
+    assertTrue(report.getInteger("backlogInGap") >= 120, report::encodePrettily);
+  }
+
+  @Test
+  void startsAFreshSessionAndRejoinsWhenTheResumeIsRefused() {
+    Map<String, String> env = new HashMap<>(ENV);
+    env.put("RESUME_WINDOW_SECONDS", "1");
+    nodes = Topology.twoNodesOnRedis(env);
+    finish(start("resume-failed"));
+  }
+
+  @Test
+  void resumesAgainFromANewSocketWhenTheSessionStoreIsOutOfReach() {
+    ScriptedBackplane backplane = ScriptedBackplane.first("solo", Op.CLAIM);
+    try (ServerFixture node = ServerFixture.start(ENV, backplane)) {
+      CompletableFuture<NodeScript.Result> script = start("resume-retried", node, node, new JsonObject());
+      int[] claims = {0};
+      // The scripted backplane holds what the node publishes until it is delivered, and every
+      // claim of a session: the first fails as an unreachable store would, the second goes through.
+      node.awaitCondition(() -> {
+        backplane.deliver();
+        if (backplane.pending().stream().anyMatch(step -> step.op() == Op.CLAIM)) {
+          ScriptedBackplane.Step claim = backplane.next(Op.CLAIM);
+          if (claims[0]++ == 0) {
+            claim.fail(new IllegalStateException("the session store is out of reach"));
+          } else {
+            claim.answer();
+          }
+        }
+        return script.isDone();
+      }, SCRIPT_TIMEOUT, "the script to end");
+      finish(script);
+      assertEquals(2, claims[0], "two resumes: the refused one and the one that went through");
+    }
+  }
+
+  private void failover(boolean resume) {
+    nodes = Topology.twoNodesOnRedis(ENV);
+    CompletableFuture<NodeScript.Result> script = start("failover", nodes.a(), nodes.b(),
+        new JsonObject().put("resume", resume));
     ServerFixture a = nodes.a();
     ServerFixture b = nodes.b();
     // Stop node A only once the script's client a is in the room there and b on node B.
