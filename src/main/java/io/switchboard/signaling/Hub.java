@@ -43,6 +43,7 @@ import io.switchboard.wire.SignalingException;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -434,11 +435,21 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
       return;
     }
     long n = relay.n();
-    if (n > 0 && session.resumable() && n <= session.acked()) {
-      return; // a retransmission of a relay already accepted (docs/protocol.md, "Numbered relays")
+    // A numbered relay from a resumable session is stored before anyone gets it, so that its
+    // number is taken in order and a retransmission is recognised (docs/protocol.md).
+    boolean tracked = n > 0 && session.numbered();
+    if (tracked && n <= session.acked()) {
+      return; // a retransmission of a relay already accepted
+    }
+    if (tracked && !session.takeN(n)) {
+      reject(session, ErrorCode.UNAVAILABLE, "a relay numbered below " + n + " was not accepted; send again from there",
+          relay.tag());
+      return;
     }
     Relayed event = new Relayed(relay.kind(), room, session.peer(), relay.data());
     PeerId to = relay.to();
+    List<Session> direct = new ArrayList<>(2);
+    boolean throughBackplane = tracked;
     if (to != null) {
       if (to.equals(session.peer())) {
         reject(session, ErrorCode.BAD_MESSAGE, "cannot relay to yourself", relay.tag());
@@ -450,33 +461,37 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
         return;
       }
       if (target.local() != null && !target.local().numbered()) {
-        target.local().outbound().send(event);
-        session.accepted(n);
+        direct.add(target.local());
       } else {
         // A numbered recipient, here or elsewhere, gets it from the backplane, which stores it first.
-        relayThroughBackplane(session, new BackplaneMessage(nodeId, room, to, event, n, Map.of()), relay.tag());
+        throughBackplane = true;
       }
     } else {
-      boolean numberedHere = false;
       for (Entry entry : view.entries) {
         Session member = entry.local();
         if (member != null && member != session) {
           if (member.numbered()) {
-            numberedHere = true;
+            throughBackplane = true;
           } else {
-            member.outbound().send(event);
+            direct.add(member);
           }
         }
       }
-      BackplaneMessage message = new BackplaneMessage(nodeId, room, null, event, n, Map.of());
-      if (view.remoteCount > 0 || numberedHere) {
-        relayThroughBackplane(session, message, relay.tag());
-      } else if (backplane.distributed() && backplane.ready()) {
+      throughBackplane |= view.remoteCount > 0;
+    }
+    BackplaneMessage message = new BackplaneMessage(nodeId, room, to, event, n, Map.of());
+    if (tracked) {
+      // Stored one at a time: a relay is taken only once the one before it is known stored, so a
+      // store that fails is sent again before any later relay counts.
+      holdUntil(session, relayThroughBackplane(session, message, relay.tag(), direct));
+    } else {
+      direct.forEach(member -> member.outbound().send(event));
+      if (throughBackplane) {
+        relayThroughBackplane(session, message, relay.tag(), List.of());
+      } else if (to == null && backplane.distributed() && backplane.ready()) {
         // No member elsewhere is known, but one may have just joined: its announcement can still
         // be on its way here. Best effort: a failure misses nobody this node knows of.
-        backplane.publish(message).onSuccess(v -> session.accepted(n));
-      } else {
-        session.accepted(n);
+        backplane.publish(message);
       }
     }
     metrics.relayed(relay.kind());
@@ -878,15 +893,21 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
    * A relay the backplane could not accept (unreachable) is lost: say so, so that the client sends
    * it again; a resumable client does so by itself, with the same {@code n}.
    */
-  private void relayThroughBackplane(Session sender, BackplaneMessage message, RequestTag tag) {
-    backplane.publish(message).onComplete(sent -> {
+  private Future<Void> relayThroughBackplane(Session sender, BackplaneMessage message, RequestTag tag,
+      List<Session> thenTo) {
+    return backplane.publish(message).transform(sent -> {
       if (sent.succeeded()) {
         sender.accepted(message.senderSeq());
+        thenTo.forEach(member -> member.outbound().send(message.event()));
       } else if (sender.resumable()) {
+        if (message.senderSeq() > 0) {
+          sender.outbound().execute(() -> sender.untakeFrom(message.senderSeq()));
+        }
         reject(sender, ErrorCode.UNAVAILABLE, "could not store the message for its recipients; send it again", tag);
       } else {
         reject(sender, ErrorCode.INTERNAL, "could not reach members on other nodes; retry", tag);
       }
+      return Future.<Void>succeededFuture();
     });
   }
 

@@ -52,6 +52,9 @@ public final class Session {
   private volatile long epoch = 1;
   // The highest relay number n the backplane accepted; any thread writes (max), socket reads.
   private volatile long acked;
+  // The highest relay number n that reached the hub (socket thread): a higher one that skips a
+  // number means one was dropped on the way (rate-limited) or not stored.
+  private long receivedN;
   // Only a socket's first command may be a resume.
   private boolean fresh = true;
   // Another socket resumed this session: this one ends without touching the backplane.
@@ -148,6 +151,23 @@ public final class Session {
     }
   }
 
+  /**
+   * Takes relay number {@code n} in the order the client numbered them: false (and nothing
+   * taken) when the one before it never arrived or was not stored. Socket thread.
+   */
+  boolean takeN(long n) {
+    if (n > receivedN + 1) {
+      return false;
+    }
+    receivedN = Math.max(receivedN, n);
+    return true;
+  }
+
+  /** Relay number {@code n} was not stored: it, and every later one, must come again. */
+  void untakeFrom(long n) {
+    receivedN = Math.min(receivedN, n - 1);
+  }
+
   /** True the first time only: whether nothing was asked of the session before. */
   boolean firstCommand() {
     boolean first = fresh;
@@ -161,6 +181,7 @@ public final class Session {
     epoch = newEpoch;
     tokenHash = newTokenHash;
     acked = newAcked;
+    receivedN = newAcked;
     registered = true;
     gate.restartAfter(lastSeq);
   }

@@ -355,7 +355,9 @@ class RedisResumeTest {
     await(a.join(room, new Member(p, "{\"m\":1}"), 10));
     await(a.join(second, new Member(p, "{\"m\":2}"), 10));
     await(a.join(room, new Member(other, "{}"), 10));
-    await(a.publish(numbered(second, p, "{}", 7)));
+    for (long n = 1; n <= 7; n++) {
+      await(a.publish(numbered(second, p, "{}", n)));
+    }
     await(a.publish(new BackplaneMessage("a", room, null, relay(room, other, "{}"))));
     await(a.suspend(p, 1, System.currentTimeMillis() + 30_000));
 

@@ -256,4 +256,55 @@ class ResumeRaceTest {
         .map(n -> (PeerLeft) n.event()).toList();
     assertEquals(List.of(new PeerLeft(ROOM, a.peer(), LeaveReason.EXPIRED)), gone);
   }
+
+  @Test
+  void aRelayWhosePredecessorNeverArrivedIsRefusedUntilItComes() {
+    ScriptedBackplane backplane = ScriptedBackplane.first("a");
+    Hub hub = node(backplane, "a");
+    Client alice = new Client();
+    Client bob = new Client();
+    Session a = joined(hub, alice);
+    Session b = joined(hub, bob);
+    backplane.deliver();
+    hub.handle(b, numberedSignal(a, "1", 1));
+    hub.handle(b, numberedSignal(a, "3", 3)); // 2 was dropped on the way (rate-limited, say)
+    hub.handle(b, numberedSignal(a, "2", 2));
+    hub.handle(b, numberedSignal(a, "3", 3));
+    hub.handle(b, numberedSignal(a, "2", 2)); // a retransmission
+    backplane.deliver();
+    assertEquals(List.of("1", "2", "3"), alice.relayedData());
+    assertEquals(List.of(ErrorCode.UNAVAILABLE), bob.all(ErrorReply.class).stream().map(ErrorReply::code).toList());
+  }
+
+  @Test
+  void aRelayThatCouldNotBeStoredIsTakenAgainBeforeAnyLaterOne() {
+    ScriptedBackplane backplane = ScriptedBackplane.first("a", Op.PUBLISH);
+    Hub hub = node(backplane, "a");
+    Client alice = new Client();
+    Client bob = new Client();
+    Session a = resumable(hub, alice);
+    hub.handle(a, new Join(ROOM, null, new ClientRequestId("j")));
+    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer(); // nobody to tell
+    Session b = resumable(hub, bob);
+    hub.handle(b, new Join(ROOM, null, new ClientRequestId("j")));
+    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer(); // b's peer-joined
+    backplane.deliver();
+    hub.handle(b, numberedSignal(a, "1", 1));
+    hub.handle(b, numberedSignal(a, "2", 2)); // waits behind 1's store
+    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).fail(new IllegalStateException("redis down"));
+    // 2 is refused without a store: 1 must come first
+    hub.handle(b, numberedSignal(a, "1", 1));
+    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer();
+    hub.handle(b, numberedSignal(a, "2", 2));
+    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer();
+    backplane.deliver();
+    assertEquals(List.of("1", "2"), alice.relayedData());
+    assertEquals(List.of(ErrorCode.UNAVAILABLE, ErrorCode.UNAVAILABLE),
+        bob.all(ErrorReply.class).stream().map(ErrorReply::code).toList());
+  }
+
+  private static Relay numberedSignal(Session to, String data, long n) {
+    byte[] bytes = data.getBytes(StandardCharsets.UTF_8);
+    return new Relay(RelayKind.SIGNAL, ROOM, to.peer(), new RawJson(bytes, 0, bytes.length), null, n);
+  }
 }
