@@ -331,6 +331,8 @@ async function resumeAfterCut({ SwitchboardClient, Mesh }) {
   const gap = next(b, 'peer-reconnecting', (m) => m.peer === peerA);
   net.cut();
   await gap;
+  // The server may tell b before a's own socket reports the cut.
+  await waitFor(() => a.state !== 'open', 'a notices its socket is gone');
   check(a.state !== 'open' && a.peer === null, `a is disconnected: ${a.state}`);
   for (let i = 21; i <= 40; i++) b.signal('call', peerA, `b${i}`);
   // More than the server's RATE_LIMIT_BURST (100): sent at once after the resume, some would be refused.
