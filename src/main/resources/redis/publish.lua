@@ -30,7 +30,8 @@ else
 end
 local maxEvents = tonumber(ARGV[8])
 local maxBytes = tonumber(ARGV[9])
-local stored = ' ' .. ARGV[7] .. ' ' .. ARGV[5] .. ' -\n' .. ARGV[6]
+-- Built for the first recipient that is a session: most events have none.
+local stored
 local seqs = {}
 for _, peer in ipairs(recipients) do
   local session = prefix .. ':session:{' .. peer .. '}'
@@ -38,6 +39,7 @@ for _, peer in ipairs(recipients) do
   local state = peer ~= subject and redis.call('HMGET', session, 'seq', 'bytes', 'gap')
   if state and state[1] then
     local seq = tonumber(state[1]) + 1
+    stored = stored or (' ' .. ARGV[7] .. ' ' .. ARGV[5] .. ' -\n' .. ARGV[6])
     local entry = seq .. stored
     local buffer = session .. ':events'
     local length = redis.call('RPUSH', buffer, entry)
