@@ -28,7 +28,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class LocalSessions {
   /** A session's state; guarded by its own monitor. */
-  static final class Stored {
+  private static final class Stored {
     String tokenHash;
     String previousTokenHash;
     final String subject;
@@ -63,10 +63,6 @@ final class LocalSessions {
 
   void register(PeerId peer, String tokenHash, String subject, String node) {
     sessions.putIfAbsent(peer, new Stored(tokenHash, subject, node));
-  }
-
-  Stored get(PeerId peer) {
-    return sessions.get(peer);
   }
 
   /** Records the room and meta of a member that is a session. */
