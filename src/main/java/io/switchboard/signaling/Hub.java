@@ -448,7 +448,9 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     }
     Relayed event = new Relayed(relay.kind(), room, session.peer(), relay.data());
     PeerId to = relay.to();
-    List<Session> direct = new ArrayList<>(2);
+    // Local members that are not numbered get it straight away; from a tracked sender, only once
+    // it is stored.
+    List<Session> afterStore = tracked ? new ArrayList<>(2) : null;
     boolean throughBackplane = tracked;
     if (to != null) {
       if (to.equals(session.peer())) {
@@ -460,8 +462,9 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
         reject(session, ErrorCode.PEER_NOT_FOUND, "no peer " + to + " in room " + room, relay.tag());
         return;
       }
-      if (target.local() != null && !target.local().numbered()) {
-        direct.add(target.local());
+      Session local = target.local();
+      if (local != null && !local.numbered()) {
+        sendNowOrAfterStore(local, event, afterStore);
       } else {
         // A numbered recipient, here or elsewhere, gets it from the backplane, which stores it first.
         throughBackplane = true;
@@ -473,28 +476,33 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
           if (member.numbered()) {
             throughBackplane = true;
           } else {
-            direct.add(member);
+            sendNowOrAfterStore(member, event, afterStore);
           }
         }
       }
       throughBackplane |= view.remoteCount > 0;
     }
-    BackplaneMessage message = new BackplaneMessage(nodeId, room, to, event, n, Map.of());
     if (tracked) {
       // Stored one at a time: a relay is taken only once the one before it is known stored, so a
       // store that fails is sent again before any later relay counts.
-      holdUntil(session, relayThroughBackplane(session, message, relay.tag(), direct));
-    } else {
-      direct.forEach(member -> member.outbound().send(event));
-      if (throughBackplane) {
-        relayThroughBackplane(session, message, relay.tag(), List.of());
-      } else if (to == null && backplane.distributed() && backplane.ready()) {
-        // No member elsewhere is known, but one may have just joined: its announcement can still
-        // be on its way here. Best effort: a failure misses nobody this node knows of.
-        backplane.publish(message);
-      }
+      holdUntil(session, relayThroughBackplane(session, new BackplaneMessage(nodeId, room, to, event, n, Map.of()),
+          relay.tag(), afterStore));
+    } else if (throughBackplane) {
+      relayThroughBackplane(session, new BackplaneMessage(nodeId, room, to, event), relay.tag(), List.of());
+    } else if (to == null && backplane.distributed() && backplane.ready()) {
+      // No member elsewhere is known, but one may have just joined: its announcement can still
+      // be on its way here. Best effort: a failure misses nobody this node knows of.
+      backplane.publish(new BackplaneMessage(nodeId, room, null, event));
     }
     metrics.relayed(relay.kind());
+  }
+
+  private static void sendNowOrAfterStore(Session member, Relayed event, List<Session> afterStore) {
+    if (afterStore == null) {
+      member.outbound().send(event);
+    } else {
+      afterStore.add(member);
+    }
   }
 
   @Override
