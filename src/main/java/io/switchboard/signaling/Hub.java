@@ -132,8 +132,8 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
    * token in its welcome when resume is on (docs/protocol.md, "Resume").
    */
   public Session open(Outbound outbound, long nowNanos, Identity identity, boolean wantsResume) {
-    PeerId peer = PeerId.random(random);
     boolean resumable = wantsResume && resumeOn();
+    PeerId peer = PeerId.random(random, resumable);
     ResumeToken.Issued token = resumable ? ResumeToken.issue(peer, random) : null;
     Session session = new Session(peer, outbound, identity, limits, nowNanos, resumable ? token.hash() : null);
     peers.put(peer, session);

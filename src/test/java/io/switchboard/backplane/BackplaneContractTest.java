@@ -121,6 +121,11 @@ public abstract class BackplaneContractTest {
     return new Member(PeerId.random(RANDOM), "{\"n\":1}");
   }
 
+  /** A member whose id says it can resume, as the hub gives to a session that asked to. */
+  private static Member session() {
+    return new Member(PeerId.random(RANDOM, true), "{\"n\":1}");
+  }
+
   private static Relayed relayed(RoomId room, PeerId from, String data) {
     byte[] bytes = data.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     return new Relayed(RelayKind.SIGNAL, room, from, new RawJson(bytes, 0, bytes.length));
@@ -468,7 +473,7 @@ public abstract class BackplaneContractTest {
 
   /** A member that is a resumable session (token {@link #TOKEN}), in {@code room} on {@code node}. */
   private static Member resumableMember(Backplane node, RoomId room, String subject) throws Exception {
-    Member peer = member();
+    Member peer = session();
     await(node.register(peer.peer(), TOKEN, subject));
     await(node.join(room, peer, 10));
     return peer;
@@ -487,8 +492,8 @@ public abstract class BackplaneContractTest {
     Backplane a = started("a", inboxA);
     Backplane b = started("b", inboxB);
     RoomId room = freshRoom();
-    Member sender = member();
-    Member resumable = member();
+    Member sender = session();
+    Member resumable = session();
     Member plain = member();
     await(a.subscribe(room));
     await(b.subscribe(room));
@@ -516,8 +521,8 @@ public abstract class BackplaneContractTest {
     Backplane a = started("a", new LinkedBlockingQueue<>());
     Backplane b = started("b", inboxB);
     RoomId room = freshRoom();
-    Member sender = member();
-    Member receiver = member();
+    Member sender = session();
+    Member receiver = session();
     await(b.subscribe(room));
     await(a.register(sender.peer(), TOKEN, null));
     await(a.join(room, sender, 10));
@@ -537,7 +542,7 @@ public abstract class BackplaneContractTest {
     Backplane a = started("a", new LinkedBlockingQueue<>());
     Backplane b = started("b", new LinkedBlockingQueue<>());
     RoomId room = freshRoom();
-    Member peer = new Member(PeerId.random(RANDOM), "{\"name\":\"p\"}");
+    Member peer = new Member(PeerId.random(RANDOM, true), "{\"name\":\"p\"}");
     await(b.register(peer.peer(), TOKEN, "alice"));
     await(b.join(room, peer, 10));
     assertEquals(List.of(room), await(b.suspend(peer.peer(), 1, far())));
@@ -560,7 +565,7 @@ public abstract class BackplaneContractTest {
     Backplane a = started("a", new LinkedBlockingQueue<>());
     RoomId room = freshRoom();
     Member peer = resumableMember(a, room, "alice");
-    Member sender = member();
+    Member sender = session();
     await(a.join(room, sender, 10));
     await(a.publish(new BackplaneMessage("a", room, null, relayed(room, sender.peer(), "1"))));
     assertEquals(ErrorCode.RESUME_EXPIRED, refusal(a.claim(PeerId.random(RANDOM), TOKEN, "alice", 0, NEXT_TOKEN)).code());
@@ -597,7 +602,7 @@ public abstract class BackplaneContractTest {
     Backplane a = started("a", new LinkedBlockingQueue<>());
     Backplane b = started("b", new LinkedBlockingQueue<>());
     RoomId room = freshRoom();
-    Member peer = member();
+    Member peer = session();
     Member other = member();
     await(a.register(peer.peer(), TOKEN, null));
     await(a.join(room, peer, 10));
@@ -616,7 +621,7 @@ public abstract class BackplaneContractTest {
     Backplane a = started("a", new LinkedBlockingQueue<>());
     RoomId room = freshRoom();
     Member peer = resumableMember(a, room, null);
-    Member sender = member();
+    Member sender = session();
     await(a.join(room, sender, 10));
     await(a.suspend(peer.peer(), 1, far()));
     List<Future<Void>> sent = new ArrayList<>();
@@ -633,7 +638,7 @@ public abstract class BackplaneContractTest {
     Backplane a = started("a", new LinkedBlockingQueue<>());
     RoomId room = freshRoom();
     Member peer = resumableMember(a, room, null);
-    Member sender = member();
+    Member sender = session();
     await(a.join(room, sender, 10));
     for (int i = 0; i < 3; i++) {
       await(a.publish(new BackplaneMessage("a", room, peer.peer(), relayed(room, sender.peer(), "" + i))));

@@ -98,7 +98,7 @@ class RedisResumeTest {
   @Test
   void registerCreatesTheSessionOnceAndJoinAndLeaveRecordItsRooms() throws Exception {
     RedisBackplane a = started("a", RESUME, new LinkedBlockingQueue<>());
-    PeerId p = peer();
+    PeerId p = resumablePeer();
     RoomId room = room();
     await(a.register(p, "t1", "alice"));
     Map<String, String> session = session(p);
@@ -125,8 +125,8 @@ class RedisResumeTest {
     RedisBackplane a = started("a", RESUME, atA);
     RedisBackplane b = started("b", RESUME, atB);
     RoomId room = room();
-    PeerId pa = peer();
-    PeerId pb = peer();
+    PeerId pa = resumablePeer();
+    PeerId pb = resumablePeer();
     PeerId plain = peer();
     await(a.register(pa, "ta", null));
     await(b.register(pb, "tb", null));
@@ -165,13 +165,54 @@ class RedisResumeTest {
   }
 
   @Test
+  void onlyMessagesThatNeedNumbersRunTheScript() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> atB = new LinkedBlockingQueue<>();
+    RedisBackplane a = started("a", RESUME, new LinkedBlockingQueue<>());
+    RedisBackplane b = started("b", RESUME, atB);
+    RoomId room = room();
+    PeerId from = peer();
+    PeerId plain = peer();
+    PeerId resumable = resumablePeer();
+    await(b.register(resumable, "t", null));
+    for (PeerId member : List.of(from, plain, resumable)) {
+      await(b.join(room, new Member(member, "{}"), 10));
+    }
+    await(b.subscribe(room));
+
+    long scripts = commandCalls("evalsha");
+    long publishes = commandCalls("publish");
+    await(a.publish(new BackplaneMessage("a", room, plain, relay(room, from, "{}"))));
+    assertEquals(Map.of(), next(atB).seqs());
+    assertEquals(scripts, commandCalls("evalsha"), "a relay between peers that cannot resume is a bare PUBLISH");
+    assertEquals(publishes + 1, commandCalls("publish"));
+
+    await(a.publish(new BackplaneMessage("a", room, resumable, relay(room, from, "{}"))));
+    assertEquals(Map.of(resumable, 1L), next(atB).seqs());
+    await(a.publish(new BackplaneMessage("a", room, null, relay(room, from, "{}"))));
+    assertEquals(Map.of(resumable, 2L), next(atB).seqs(), "anything to the whole room is numbered");
+    assertEquals(scripts + 2, commandCalls("evalsha"));
+  }
+
+  /** How many times Redis has run {@code command} since it started (INFO commandstats). */
+  private long commandCalls(String command) throws Exception {
+    String stats = redis("INFO", "commandstats").toString();
+    for (String line : stats.split("\r?\n")) {
+      if (line.startsWith("cmdstat_" + command + ":calls=")) {
+        int start = line.indexOf('=') + 1;
+        return Long.parseLong(line.substring(start, line.indexOf(',', start)));
+      }
+    }
+    return 0;
+  }
+
+  @Test
   void aRelayAtOrBelowTheHighestAcceptedSenderNumberIsDroppedAndSucceeds() throws Exception {
     LinkedBlockingQueue<BackplaneMessage> atB = new LinkedBlockingQueue<>();
     RedisBackplane a = started("a", RESUME, new LinkedBlockingQueue<>());
     RedisBackplane b = started("b", RESUME, atB);
     RoomId room = room();
-    PeerId pa = peer();
-    PeerId pb = peer();
+    PeerId pa = resumablePeer();
+    PeerId pb = resumablePeer();
     await(a.register(pa, "ta", null));
     await(b.register(pb, "tb", null));
     await(a.join(room, new Member(pa, "{}"), 10));
@@ -193,7 +234,7 @@ class RedisResumeTest {
   void theBufferKeepsTheNewestEventsWithinTheCountAndByteBounds() throws Exception {
     RedisBackplane a = started("a", new RedisBackplane.Resume(30_000, 4, 1 << 20), new LinkedBlockingQueue<>());
     RoomId room = room();
-    PeerId p = peer();
+    PeerId p = resumablePeer();
     await(a.register(p, "t", null));
     await(a.join(room, new Member(p, "{}"), 10));
     for (int i = 1; i <= 6; i++) {
@@ -204,7 +245,7 @@ class RedisResumeTest {
     assertNull(session(p).get("over"), "dropping outside a gap ends nothing");
 
     RedisBackplane small = started("s", new RedisBackplane.Resume(30_000, 1000, 400), new LinkedBlockingQueue<>());
-    PeerId q = peer();
+    PeerId q = resumablePeer();
     await(small.register(q, "t", null));
     await(small.join(room, new Member(q, "{}"), 10));
     String data = "{\"pad\":\"" + "x".repeat(80) + "\"}";
@@ -223,7 +264,7 @@ class RedisResumeTest {
   void anOverflowInTheGapEndsTheSessionAtTheNextExpire() throws Exception {
     RedisBackplane a = started("a", new RedisBackplane.Resume(30_000, 4, 1 << 20), new LinkedBlockingQueue<>());
     RoomId room = room();
-    PeerId p = peer();
+    PeerId p = resumablePeer();
     PeerId other = peer();
     await(a.register(p, "t", null));
     await(a.join(room, new Member(p, "{}"), 10));
@@ -243,7 +284,7 @@ class RedisResumeTest {
   @Test
   void theSeqListIsASeventhHeaderFieldOnlyWithResumeOn() throws Exception {
     RoomId room = room();
-    PeerId p = peer();
+    PeerId p = resumablePeer();
     PeerId from = peer();
     RedisBackplane on = started("on", RESUME, new LinkedBlockingQueue<>());
     RedisBackplane off = started("off", RedisBackplane.Resume.OFF, new LinkedBlockingQueue<>());
@@ -277,7 +318,7 @@ class RedisResumeTest {
   void ackDropsWhatWasProcessedAndReplayReturnsTheRestDecoded() throws Exception {
     RedisBackplane a = started("a", RESUME, new LinkedBlockingQueue<>());
     RoomId room = room();
-    PeerId p = peer();
+    PeerId p = resumablePeer();
     PeerId other = peer();
     await(a.register(p, "t", null));
     await(a.join(room, new Member(p, "{}"), 10));
@@ -324,7 +365,7 @@ class RedisResumeTest {
     RedisBackplane a = started("a", RESUME, new LinkedBlockingQueue<>());
     RedisBackplane b = started("b", RESUME, new LinkedBlockingQueue<>());
     RoomId room = room();
-    PeerId p = peer();
+    PeerId p = resumablePeer();
     await(a.register(p, "t", null));
     await(a.join(room, new Member(p, "{\"m\":1}"), 10));
     long deadline = System.currentTimeMillis() + 30_000;
@@ -349,7 +390,7 @@ class RedisResumeTest {
     RedisBackplane b = started("b", RESUME, new LinkedBlockingQueue<>());
     RoomId room = room();
     RoomId second = room();
-    PeerId p = peer();
+    PeerId p = resumablePeer();
     PeerId other = peer();
     await(a.register(p, "t1", "alice"));
     await(a.join(room, new Member(p, "{\"m\":1}"), 10));
@@ -387,7 +428,7 @@ class RedisResumeTest {
   void claimRefusesWhatItCannotResume() throws Exception {
     RedisBackplane a = started("a", new RedisBackplane.Resume(30_000, 4, 1 << 20), new LinkedBlockingQueue<>());
     RoomId room = room();
-    PeerId p = peer();
+    PeerId p = resumablePeer();
     PeerId other = peer();
     assertRefused(ErrorCode.RESUME_EXPIRED, a.claim(p, "t", null, 0, "n"));
     await(a.register(p, "t", "alice"));
@@ -412,7 +453,7 @@ class RedisResumeTest {
   void claimFailsWithResumeLostWhenTheBufferDroppedEventsAfterTheClientsSeq() throws Exception {
     RedisBackplane a = started("a", new RedisBackplane.Resume(30_000, 4, 1 << 20), new LinkedBlockingQueue<>());
     RoomId room = room();
-    PeerId p = peer();
+    PeerId p = resumablePeer();
     PeerId other = peer();
     await(a.register(p, "t", null));
     await(a.join(room, new Member(p, "{}"), 10));
@@ -429,7 +470,7 @@ class RedisResumeTest {
     RedisBackplane a = started("a", RESUME, new LinkedBlockingQueue<>());
     RedisBackplane b = started("b", RESUME, new LinkedBlockingQueue<>());
     for (int round = 0; round < 20; round++) {
-      PeerId p = peer();
+      PeerId p = resumablePeer();
       RoomId room = room();
       await(a.register(p, "t", null));
       await(a.join(room, new Member(p, "{}"), 10));
@@ -458,7 +499,7 @@ class RedisResumeTest {
     Set<Expired> expected = new HashSet<>();
     long now = System.currentTimeMillis();
     for (int i = 0; i < 30; i++) {
-      PeerId p = peer();
+      PeerId p = resumablePeer();
       RedisBackplane owner = i % 2 == 0 ? a : b;
       await(owner.register(p, "t", null));
       await(owner.join(room, new Member(p, "{}"), 100));
@@ -469,7 +510,7 @@ class RedisResumeTest {
       await(owner.suspend(p, 1, now - 1));
       expected.add(new Expired(room, p, LeaveReason.EXPIRED));
     }
-    PeerId later = peer();
+    PeerId later = resumablePeer();
     await(a.register(later, "t", null));
     await(a.join(room, new Member(later, "{}"), 100));
     await(a.suspend(later, 1, now + 60_000));
@@ -498,7 +539,7 @@ class RedisResumeTest {
     RedisBackplane a = started("a", RESUME, new LinkedBlockingQueue<>());
     RedisBackplane b = started("b", RESUME, new LinkedBlockingQueue<>());
     RoomId room = room();
-    PeerId p = peer();
+    PeerId p = resumablePeer();
     PeerId other = peer();
     await(a.register(p, "t", null));
     await(a.join(room, new Member(p, "{}"), 10));
@@ -518,9 +559,9 @@ class RedisResumeTest {
   void theReaperKeepsADeadNodesSessionsInTheirGapAndRemovesItsOtherMembers() throws Exception {
     LinkedBlockingQueue<BackplaneMessage> atA = new LinkedBlockingQueue<>();
     RoomId room = room();
-    PeerId resumable = peer();
+    PeerId resumable = resumablePeer();
     PeerId plain = peer();
-    PeerId watcher = peer();
+    PeerId watcher = resumablePeer();
     // A node that never heartbeats, known to the registry: dead as far as the reaper can tell.
     RedisBackplane dead = node("d", RESUME);
     await(dead.register(resumable, "t", null));
@@ -561,8 +602,8 @@ class RedisResumeTest {
   void theSessionsANodeOwnsOutsideAGapAreIndexedSoThatItsDeathEndsThemEvenInNoRoom() throws Exception {
     RedisBackplane a = started("a", RESUME, new LinkedBlockingQueue<>());
     RedisBackplane b = started("b", RESUME, new LinkedBlockingQueue<>());
-    PeerId moved = peer();
-    PeerId kept = peer();
+    PeerId moved = resumablePeer();
+    PeerId kept = resumablePeer();
     await(a.register(moved, "t", null));
     await(a.register(kept, "t", null));
     assertEquals(Set.of(moved.value(), kept.value()), ownedBy("a"));
@@ -593,7 +634,7 @@ class RedisResumeTest {
   void withResumeOffTheReaperRemovesEveryMemberOfADeadNode() throws Exception {
     LinkedBlockingQueue<BackplaneMessage> atA = new LinkedBlockingQueue<>();
     RoomId room = room();
-    PeerId p = peer();
+    PeerId p = resumablePeer();
     RedisBackplane dead = node("d", RESUME);
     await(dead.register(p, "t", null));
     await(dead.join(room, new Member(p, "{}"), 10));
@@ -731,6 +772,11 @@ class RedisResumeTest {
 
   private static PeerId peer() {
     return PeerId.random(RANDOM);
+  }
+
+  /** An id marked resumable, as the hub gives to a session that asked to resume. */
+  private static PeerId resumablePeer() {
+    return PeerId.random(RANDOM, true);
   }
 
   private static RoomId room() {

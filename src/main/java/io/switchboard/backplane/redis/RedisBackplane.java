@@ -209,7 +209,8 @@ public final class RedisBackplane implements Backplane {
   }
 
   private Future<Void> publishOn(RedisConnection publisher, BackplaneMessage message) {
-    return sessions.enabled() ? sessions.publish(publisher, message) : connections.publish(publisher, message);
+    return sessions.enabled() && message.needsNumbering() ? sessions.publish(publisher, message)
+        : connections.publish(publisher, message);
   }
 
   @Override

@@ -57,4 +57,14 @@ public record BackplaneMessage(String originNode, RoomId room, PeerId to, Event 
     }
     return null;
   }
+
+  /**
+   * Whether a backplane with resume on must number and store this message: a relay numbered by
+   * its sender, anything for the whole room (any member may be resumable, including one whose
+   * arrival this node has not heard of yet), or anything to a resumable peer. The rest, relays
+   * from and to sessions that cannot resume, are sent as they were before resume existed.
+   */
+  public boolean needsNumbering() {
+    return senderSeq > 0 || to == null || to.resumable();
+  }
 }
