@@ -274,6 +274,7 @@ public final class HttpServerVerticle extends VerticleBase {
   }
 
   private void onOpen(ServerWebSocket ws, Connection connection, Ticket ticket) {
+    LeanWebSockets.slim(ws);
     node.metrics.connectionOpened();
     FrameGuard.guard(ws, connection::closeNow);
     connection.attach(ws);
