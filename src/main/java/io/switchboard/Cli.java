@@ -22,8 +22,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * The command-line options of {@code java -jar switchboard.jar}: {@code --help}, {@code --version}
- * and {@code --check-config}. Each prints and returns an exit code without starting a server;
+ * The command-line options of {@code java -jar switchboard.jar}: {@code --help}, {@code --version},
+ * {@code --check-config} and {@code --train} ({@link Training}). Each prints and returns an exit code without starting a server;
  * with no argument {@link Main} starts one.
  */
 final class Cli {
@@ -58,6 +58,9 @@ final class Cli {
       case "--check-config" -> {
         return checkConfig(env, out, err);
       }
+      case "--train" -> {
+        return Training.run(env, out, err);
+      }
       default -> {
         err.println("unknown option: " + args.get(0));
         usage(err);
@@ -67,11 +70,13 @@ final class Cli {
   }
 
   private static void usage(PrintStream out) {
-    out.println("Usage: java -jar switchboard.jar [--help | --version | --check-config]");
+    out.println("Usage: java -jar switchboard.jar [--help | --version | --check-config | --train]");
     out.println("  (no option)     run a Switchboard node configured by environment variables");
     out.println("  --help          print this and the settings table");
     out.println("  --version       print the version and git commit");
     out.println("  --check-config  validate the environment's settings; exit 0 if the server would start, 2 if not");
+    out.println("  --train         run a short loopback workload on an embedded node and exit; the image build");
+    out.println("                  runs it with -XX:AOTCacheOutput to make the AOT cache (Java 25)");
   }
 
   /** Every {@link Setting}, its default and its meaning from the README's table. */

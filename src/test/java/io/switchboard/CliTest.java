@@ -52,6 +52,14 @@ class CliTest {
   }
 
   @Test
+  void trainRunsItsWorkloadOnAnEmbeddedLoopbackNodeWhateverTheEnvironmentSays() {
+    // A Redis URL and a port that are not there: the training uses neither.
+    Run train = run(Map.of("REDIS_URL", "redis://127.0.0.1:1", "PORT", "1"), "--train");
+    assertEquals(0, train.exitCode(), train.err());
+    assertTrue(train.out().startsWith("trained: 2000 connections, 20 relays each"), train.out());
+  }
+
+  @Test
   void checkConfigAcceptsAGoodEnvironment() {
     Run ok = run(Map.of("MAX_CONNECTIONS", "500", "REDIS_URL", "redis://redis:6379", "NODE_ID", "a"), "--check-config");
     assertEquals(0, ok.exitCode(), ok.err());
