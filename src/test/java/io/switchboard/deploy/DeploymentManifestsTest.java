@@ -379,32 +379,36 @@ class DeploymentManifestsTest {
   }
 
   @Test
-  void dockerfileBuildsWithMavenAndRunsOnlyTheJarOnAJre() throws IOException {
+  void dockerfileBuildsWithMavenAndRunsTheJarWithItsOptionsAndAotCacheOnAJre() throws IOException {
     List<String> from = dockerfile("FROM");
     assertEquals(2, from.size(), "two stages: " + from);
     // Exact release tags (or digests), never a moving tag such as 17-jre.
     assertTrue(from.get(0).matches("maven:\\d+\\.\\d+\\.\\d+-eclipse-temurin-17(@sha256:[0-9a-f]{64})? AS \\w+"), from.get(0));
     String buildStage = from.get(0).substring(from.get(0).lastIndexOf(' ') + 1);
-    assertTrue(from.get(1).matches("eclipse-temurin:17\\.\\d+\\.\\d+_\\d+-jre-\\w+(@sha256:[0-9a-f]{64})?"), from.get(1));
+    assertTrue(from.get(1).matches("eclipse-temurin:25\\.\\d+\\.\\d+_\\d+-jre-\\w+(@sha256:[0-9a-f]{64})?"), from.get(1));
     String labels = String.join(" ", instructionsOfLastStage("LABEL"));
     for (String label : List.of("title", "version", "revision", "base.name")) {
       assertTrue(labels.contains("org.opencontainers.image." + label + "="), "OCI label " + label);
     }
     List<String> runtimeCopies = instructionsOfLastStage("COPY");
-    assertEquals(List.of("--from=" + buildStage + " /src/target/switchboard.jar /app/switchboard.jar"), runtimeCopies,
-        "the runtime image gets the fat jar and nothing else");
+    assertEquals(List.of("--from=" + buildStage + " /src/target/switchboard.jar /src/src/main/jvm/jvm.options /app/"),
+        runtimeCopies, "the runtime image gets the fat jar and its JVM options and nothing else");
     assertTrue(instructionsOfLastStage("RUN").stream().noneMatch(r -> r.contains("apt-get install")),
         "no tools installed into the runtime image");
+    // The AOT cache is made with exactly the options it is used with, or the JVM ignores it.
+    assertTrue(instructionsOfLastStage("RUN").contains(
+        "java @/app/jvm.options -XX:AOTCacheOutput=/app/switchboard.aot -jar /app/switchboard.jar --train"),
+        "the training run: " + instructionsOfLastStage("RUN"));
     String user = dockerfile("USER").get(0);
     assertTrue(user.matches("[1-9]\\d*:[1-9]\\d*"), "numeric non-root user, which runAsNonRoot can verify: " + user);
     assertTrue(dockerfileEnv().keySet().stream().noneMatch(v -> v.matches("JDK_JAVA_OPTIONS|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS")),
         "the launcher prints a non-JSON 'Picked up' line for these");
     List<String> entrypoint = YAML.readValue(dockerfile("ENTRYPOINT").get(0), new com.fasterxml.jackson.core.type.TypeReference<List<String>>() {});
-    assertEquals("java", entrypoint.get(0), "exec form: java is PID 1 and gets SIGTERM");
-    assertEquals(List.of("-jar", "/app/switchboard.jar"), entrypoint.subList(entrypoint.size() - 2, entrypoint.size()));
+    assertEquals(List.of("java", "@/app/jvm.options", "-XX:AOTCache=/app/switchboard.aot", "-jar", "/app/switchboard.jar"),
+        entrypoint, "exec form: java is PID 1 and gets SIGTERM");
     Map<String, String> flags = new HashMap<>();
-    for (String flag : entrypoint.subList(1, entrypoint.size() - 2)) {
-      String[] kv = flag.split("=", 2);
+    for (String flag : Files.readAllLines(Path.of("src", "main", "jvm", "jvm.options"))) {
+      String[] kv = flag.strip().split("=", 2);
       flags.put(kv[0], kv.length > 1 ? kv[1] : "");
     }
     // Heap + direct + metaspace + code cache must leave room for stacks and GC within the limit.
