@@ -44,7 +44,7 @@ public final class Main {
     Logger log = LoggerFactory.getLogger(Main.class);
 
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    Vertx vertx = Switchboard.createVertx(registry, config.eventLoops());
+    Vertx vertx = Switchboard.createVertx(registry, config.eventLoops(), config.transport());
     Switchboard node;
     try {
       node = Switchboard.start(vertx, config, registry).await();
@@ -54,8 +54,9 @@ public final class Main {
       System.exit(1);
       return;
     }
-    log.info("switchboard node {} listening on {}://{}:{} (event loops {}, backplane {}, authentication {})",
+    log.info("switchboard node {} listening on {}://{}:{} (event loops {}, transport {}, backplane {}, authentication {})",
         config.nodeId(), config.tls().enabled() ? "https" : "http", config.host(), node.port(), config.eventLoops(),
+        Switchboard.transportName(vertx),
         config.clustered() ? "redis" : "in-memory", config.auth().enabled() ? config.auth().algorithm() : "off");
 
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

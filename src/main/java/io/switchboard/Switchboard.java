@@ -19,7 +19,9 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.transport.Transport;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.time.Duration;
@@ -63,13 +65,32 @@ public final class Switchboard {
 
   /** A Vert.x instance with {@code eventLoops} event loops whose metrics go to {@code registry}. */
   public static Vertx createVertx(PrometheusMeterRegistry registry, int eventLoops) {
+    return createVertx(registry, eventLoops, SwitchboardConfig.Transport.EPOLL);
+  }
+
+  /**
+   * As {@link #createVertx(PrometheusMeterRegistry, int)}, on {@code transport} where this
+   * machine has it: io_uring falls back to epoll (a kernel without it, or one that forbids it),
+   * epoll to NIO (not Linux).
+   */
+  public static Vertx createVertx(PrometheusMeterRegistry registry, int eventLoops, SwitchboardConfig.Transport transport) {
     MicrometerMetricsOptions metrics = new MicrometerMetricsOptions()
         .setEnabled(true)
         .setJvmMetricsEnabled(true);
-    return Vertx.builder()
+    VertxBuilder builder = Vertx.builder()
         .with(new VertxOptions().setEventLoopPoolSize(eventLoops).setPreferNativeTransport(true).setMetricsOptions(metrics))
-        .withMetrics(new MicrometerMetricsFactory(registry))
-        .build();
+        .withMetrics(new MicrometerMetricsFactory(registry));
+    if (transport == SwitchboardConfig.Transport.IO_URING && Transport.IO_URING != null && Transport.IO_URING.available()) {
+      builder.withTransport(Transport.IO_URING);
+    } else if (Transport.EPOLL != null && Transport.EPOLL.available()) {
+      builder.withTransport(Transport.EPOLL);
+    }
+    return builder.build();
+  }
+
+  /** The transport {@code vertx} carries sockets on, as the start-up log names it. */
+  public static String transportName(Vertx vertx) {
+    return ((io.vertx.core.internal.VertxInternal) vertx).transport().getClass().getSimpleName();
   }
 
   /**

@@ -53,7 +53,7 @@ final class Training {
       return Cli.BAD_CONFIG;
     }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    Vertx vertx = Switchboard.createVertx(registry, config.eventLoops());
+    Vertx vertx = Switchboard.createVertx(registry, config.eventLoops(), config.transport());
     long started = System.nanoTime();
     try {
       Switchboard node = Switchboard.start(vertx, config, registry).toCompletionStage().toCompletableFuture()

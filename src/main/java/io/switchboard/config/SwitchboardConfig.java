@@ -21,6 +21,7 @@ public record SwitchboardConfig(
     int port,
     String nodeId,
     int eventLoops,
+    Transport transport,
     int maxMessageBytes,
     int maxFrameBytesHard,
     int maxRoomsPerConnection,
@@ -60,6 +61,9 @@ public record SwitchboardConfig(
   /** How log lines are written. */
   public enum LogFormat { JSON, TEXT }
 
+  /** Which Netty transport carries sockets ({@code TRANSPORT}); either falls back to NIO off Linux. */
+  public enum Transport { EPOLL, IO_URING }
+
   /** How the Redis backplane finds its Redis ({@code REDIS_MODE}). */
   public enum RedisMode { STANDALONE, SENTINEL }
 
@@ -69,6 +73,7 @@ public record SwitchboardConfig(
     PORT("8080"),
     NODE_ID(""),
     EVENT_LOOPS(""),
+    TRANSPORT("epoll"),
     MAX_MESSAGE_BYTES("65536"),
     MAX_FRAME_BYTES_HARD("1048576"),
     MAX_ROOMS_PER_CONNECTION("16"),
@@ -225,6 +230,7 @@ public record SwitchboardConfig(
         integer(Setting.PORT, get.apply(Setting.PORT)),
         nodeId,
         eventLoops,
+        transport(get.apply(Setting.TRANSPORT)),
         integer(Setting.MAX_MESSAGE_BYTES, get.apply(Setting.MAX_MESSAGE_BYTES)),
         integer(Setting.MAX_FRAME_BYTES_HARD, get.apply(Setting.MAX_FRAME_BYTES_HARD)),
         integer(Setting.MAX_ROOMS_PER_CONNECTION, get.apply(Setting.MAX_ROOMS_PER_CONNECTION)),
@@ -425,6 +431,14 @@ public record SwitchboardConfig(
     if (!ok) {
       throw new ConfigException(setting.name(), expected);
     }
+  }
+
+  private static Transport transport(String value) {
+    return switch (value.toLowerCase(Locale.ROOT)) {
+      case "epoll" -> Transport.EPOLL;
+      case "io_uring" -> Transport.IO_URING;
+      default -> throw new ConfigException(Setting.TRANSPORT.name(), "epoll or io_uring, got '" + value + "'");
+    };
   }
 
   private static RedisMode redisMode(String value) {

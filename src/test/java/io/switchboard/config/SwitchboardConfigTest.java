@@ -155,6 +155,14 @@ class SwitchboardConfigTest {
   }
 
   @Test
+  void transportIsEpollUnlessIoUringIsAskedFor() {
+    assertEquals(SwitchboardConfig.Transport.EPOLL, SwitchboardConfig.fromEnv(Map.of()).transport());
+    assertEquals(SwitchboardConfig.Transport.IO_URING, SwitchboardConfig.fromEnv(Map.of("TRANSPORT", "IO_URING")).transport());
+    ConfigException bad = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(Map.of("TRANSPORT", "kqueue")));
+    assertTrue(bad.getMessage().contains("TRANSPORT"), bad.getMessage());
+  }
+
+  @Test
   void readsSentinelModeWithEverySentinelsUrlAndMasksTheirPasswords() {
     SwitchboardConfig c = SwitchboardConfig.fromEnv(Map.of("REDIS_MODE", "sentinel",
         "REDIS_URL", "redis://:pw1@s1:26379, rediss://app:pw2@s2:26380/2,redis://s3:26379",

@@ -86,7 +86,7 @@ public final class ServerFixture implements AutoCloseable {
     env.putAll(overrides);
     SwitchboardConfig config = SwitchboardConfig.fromEnv(env);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    Vertx serverVertx = Switchboard.createVertx(registry, config.eventLoops());
+    Vertx serverVertx = Switchboard.createVertx(registry, config.eventLoops(), config.transport());
     Switchboard server;
     try {
       server = Wait.await(backplane == null ? Switchboard.start(serverVertx, config, registry)
@@ -116,6 +116,11 @@ public final class ServerFixture implements AutoCloseable {
   }
 
   /** The Vert.x the clients run on (not the server's). */
+  /** The Vert.x the server runs on. */
+  public Vertx serverVertx() {
+    return serverVertx;
+  }
+
   public Vertx clientVertx() {
     return clientVertx;
   }
