@@ -50,7 +50,9 @@ import java.util.function.Supplier;
  * readiness check, so that Switchboard's cost above the transport can be read off one sitting.
  * It combines with the load mode, {@code --setup} and {@code --saturate} (one node, no resume).
  *
- * <p>Connection set-up ({@code --setup N}) replaces the load and idle phases: on a fresh server,
+ * <p>Connection set-up ({@code --setup [N]}, N = 18,000 by default) replaces the load and idle
+ * phases, and the server's default heap becomes 768 MiB (18,000 joined connections keep about
+ * 200 MiB live, too much for the 256 MiB of the load mode): on a fresh server,
  * its start-up CPU and VmRSS, then a full GC and the heap in use; N idle connections joined in
  * rooms of {@code --idle-room-size}, {@code --concurrency} handshakes in flight, in batches of
  * 5,000 (batch 1 is cold, batch 3 warm). Per batch, server CPU per connection (handshake, welcome
@@ -118,6 +120,12 @@ import java.util.function.Supplier;
 public final class RelayBenchmark {
 
   static final String DEFAULT_SERVER_JVM_OPTS = "-XX:+UseParallelGC -Xms256m -Xmx256m";
+  /**
+   * --setup's default: at about 11 KiB of live heap per joined connection, 18,000 of them need
+   * some 200 MiB, and a 256 MiB heap then dies of "GC overhead limit exceeded" (seen here).
+   */
+  static final String SETUP_SERVER_JVM_OPTS = "-XX:+UseParallelGC -Xms768m -Xmx768m";
+  static final int DEFAULT_SETUP_CONNECTIONS = 18_000;
 
   private static final String USAGE = """
       usage: java -cp target/switchboard.jar:target/test-classes io.switchboard.bench.RelayBenchmark [options]
@@ -134,7 +142,8 @@ public final class RelayBenchmark {
                              connection (jcmd GC.class_histogram; default 0 = off)
         --jar PATH           the server fat jar (default target/switchboard.jar)
         --server-jvm-opts S  JVM options of the server, split on spaces
-                             (default "-XX:+UseParallelGC -Xms256m -Xmx256m")
+                             (default "-XX:+UseParallelGC -Xms256m -Xmx256m"; with --setup
+                             "-XX:+UseParallelGC -Xms768m -Xmx768m": 18000 connections outgrow 256m)
         --nodes N            server processes, 1-8 (default 1). N > 1 starts a private redis-server
                              and puts the two peers of every pair on different nodes, so every
                              relay crosses nodes through Redis
@@ -145,11 +154,12 @@ public final class RelayBenchmark {
         --floor              run FloorRelay (a bare Netty relay, one event loop, from the test classes)
                              instead of the server jar, with the same JVM options: the floor to compare
                              with; works with the load mode, --setup and --saturate
-        --setup N            instead of the load: N idle connections (rooms of --idle-room-size) opened
+        --setup [N]          instead of the load: N idle connections (rooms of --idle-room-size) opened
                              on a fresh server in batches of 5000, --concurrency handshakes in flight;
                              CPU and connect->joined latency per batch (batch 1 cold, batch 3 warm),
                              RSS growth without GC, live heap growth after a full GC, then the server's
-                             CPU over 10 s with all N open and silent. N up to 18000 here (ulimit -n)
+                             CPU over 10 s with all N open and silent. N defaults to 18000, which fits
+                             an open-files limit of 20000 (the client ends are in this process)
         --saturate           instead of the load: the highest relay rate one server event loop sustains.
                              Server with EVENT_LOOPS=1 under taskset -c 0; the benchmark pins itself
                              (all its threads) to core 1 with taskset -a -p, so launch it plainly.
@@ -177,7 +187,8 @@ public final class RelayBenchmark {
     int drainMs = 2000;
     int histo = 0;
     String jar = "target/switchboard.jar";
-    String serverJvmOpts = DEFAULT_SERVER_JVM_OPTS;
+    /** Null until given: the default depends on the mode. */
+    String serverJvmOpts;
     int nodes = 1;
     boolean resume;
     boolean floor;
@@ -208,6 +219,10 @@ public final class RelayBenchmark {
         }
         if (a.equals("--saturate")) {
           o.saturate = true;
+          continue;
+        }
+        if (a.equals("--setup") && (i + 1 >= args.length || !args[i + 1].matches("\\d+"))) {
+          o.setup = DEFAULT_SETUP_CONNECTIONS;
           continue;
         }
         String name;
@@ -253,6 +268,9 @@ public final class RelayBenchmark {
       }
       if ((o.setup > 0 || o.saturate || o.floor) && (o.nodes > 1 || o.resume)) {
         throw new IllegalArgumentException("--setup, --saturate and --floor run one node without --resume");
+      }
+      if (o.serverJvmOpts == null) {
+        o.serverJvmOpts = o.setup > 0 ? SETUP_SERVER_JVM_OPTS : DEFAULT_SERVER_JVM_OPTS;
       }
       return o;
     }
