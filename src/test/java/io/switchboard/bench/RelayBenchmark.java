@@ -69,7 +69,8 @@ import java.util.function.Supplier;
  * {@code --step-seconds} s measured) until a step has p99 &gt; 10 ms, a loss, an error frame or a
  * close, or {@code --max-rate} is passed; each step prints offered and delivered rate, losses,
  * one-way percentiles, server CPU, and the generator's own CPU and schedule lag (so a reader sees
- * whether the generator was the limit). Then one step at twice the highest sustained rate with
+ * whether the generator was the limit: above 85 % of its core the step is marked GENERATOR BUSY;
+ * the first step warms up for at least 5 s, as it also warms up both JITs). Then one step at twice the highest sustained rate with
  * 20 quiet pairs at 1 msg/s alongside: error frames and close codes of the heavy clients, server
  * RSS at its start and end, the quiet pairs' latency and losses, and what shed the load. The
  * server keeps its default per-client limits (rate limit, flood close, write queue); heavy peers
@@ -163,8 +164,10 @@ public final class RelayBenchmark {
         --saturate           instead of the load: the highest relay rate one server event loop sustains.
                              Server with EVENT_LOOPS=1 under taskset -c 0; the benchmark pins itself
                              (all its threads) to core 1 with taskset -a -p, so launch it plainly.
-                             Steps of --step-rate msg/s up to --max-rate, each --step-warmup s plus
-                             --step-seconds s measured, until p99 > 10 ms or a loss; then one step at
+                             Steps of --step-rate msg/s up to --max-rate, each --step-warmup s (the
+                             first at least 5 s) plus --step-seconds s measured, until p99 > 10 ms or a
+                             loss; a step where this JVM used > 85 % of its core is marked GENERATOR
+                             BUSY (its limit, perhaps not the server's). Then one step at
                              twice the best rate, with 20 quiet pairs at 1 msg/s alongside. The server
                              keeps its default per-client limits; heavy peers send at most 40 msg/s
                              each (pairs are added as needed, at least --pairs)
@@ -495,7 +498,7 @@ public final class RelayBenchmark {
         Runtime.getRuntime().addShutdownHook(new Thread(s::close, "bench-kill-server-" + k));
         String who = o.nodes > 1 ? "server " + k : "server";
         log(who + " pid " + s.pid + ": " + String.join(" ", s.command));
-        log(who + " env: " + nodeEnv);
+        log(who + " env: " + nodeEnv + (o.floor ? " (FloorRelay reads only PORT and HOST)" : ""));
         log(who + " output: " + serverLog);
       }
       server = servers.get(0);
@@ -1272,6 +1275,10 @@ public final class RelayBenchmark {
   /** Well-behaved pairs at 1 msg/s per peer during the overload step. */
   private static final int QUIET_PAIRS = 20;
   private static final long P99_LIMIT_NS = 10_000_000L;
+  /** Generator CPU (fraction of its one core) above which a step may show the generator's limit. */
+  private static final double GENERATOR_BUSY = 0.85;
+  /** The first step also warms up the JITs of both processes: at least this long. */
+  private static final int FIRST_STEP_MIN_WARMUP_S = 5;
 
   /** Pairs that carry {@code totalRate} msg/s with no peer above {@link #HEAVY_PEER_MAX_RATE}. */
   private static int heavyPairsFor(int totalRate) {
@@ -1289,7 +1296,7 @@ public final class RelayBenchmark {
     }
   }
 
-  private StepResult runStep(int rate, boolean withQuiet) throws Exception {
+  private StepResult runStep(int rate, int warmupS, boolean withQuiet) throws Exception {
     int pairs = Math.max(o.pairs, heavyPairsFor(rate));
     if (loadPeers.size() / 2 < pairs) {
       int more = pairs - loadPeers.size() / 2;
@@ -1313,8 +1320,12 @@ public final class RelayBenchmark {
         return null;
       });
     }
-    LoadResult load = runLoad(groups, o.stepWarmup, o.stepSeconds);
+    LoadResult load = runLoad(groups, warmupS, o.stepSeconds);
     return new StepResult(rate, pairs, ratePerPeer, load, withQuiet ? snapshot(quietLoop) : null);
+  }
+
+  private boolean generatorBusy(StepResult r) {
+    return cpuSeconds(r.load.benchTicks()) / (r.load.windowNs() / 1e9) > GENERATOR_BUSY;
   }
 
   private String stepLine(StepResult r) {
@@ -1328,7 +1339,8 @@ public final class RelayBenchmark {
         r.offered, r.pairs, r.ratePerPeer, s.receivedInWindow / windowS, r.lost(), ms(h.percentileNanos(50)),
         ms(h.percentileNanos(99)), ms(h.percentileNanos(99.9)), ms(h.maxNanos()),
         100 * cpuSeconds(r.load.serverTicks()[0]) / windowS, 100 * cpuSeconds(r.load.benchTicks()) / windowS,
-        ms(s.lag.percentileNanos(99)), ms(s.lag.maxNanos()), 100 * cpuSeconds(r.load.otherTicks()) / windowS);
+        ms(s.lag.percentileNanos(99)), ms(s.lag.maxNanos()), 100 * cpuSeconds(r.load.otherTicks()) / windowS)
+        + (generatorBusy(r) ? "  GENERATOR BUSY" : "");
   }
 
   private int runSaturate() throws Exception {
@@ -1339,14 +1351,16 @@ public final class RelayBenchmark {
     String stoppedBecause = "reached --max-rate " + o.maxRate;
     for (int rate = o.stepRate; rate <= o.maxRate; rate += o.stepRate) {
       requireServerAlive("before step " + rate);
-      StepResult r = runStep(rate, false);
+      StepResult r = runStep(rate, rate == o.stepRate ? Math.max(o.stepWarmup, FIRST_STEP_MIN_WARMUP_S) : o.stepWarmup,
+          false);
       String line = stepLine(r);
       lines.add(line);
       log("step: " + line);
       if (!r.sustained()) {
         List<String> why = socketAnomalies(r.load.snap());
         stoppedBecause = "the step at " + rate + " msg/s failed: p99 " + ms(r.load.snap().latency.percentileNanos(99))
-            + ", lost " + r.lost() + (why.isEmpty() ? "" : "; " + String.join("; ", why));
+            + ", lost " + r.lost() + (why.isEmpty() ? "" : "; " + String.join("; ", why))
+            + (generatorBusy(r) ? " (the generator was busy too: this may be its limit, not the server's)" : "");
         break;
       }
       best = r;
@@ -1358,7 +1372,7 @@ public final class RelayBenchmark {
     long heapStart = server.heapUsedKiB();
     log(String.format(Locale.ROOT, "overload step at %d msg/s, %d quiet pairs at 1 msg/s alongside; RSS %s",
         overloadRate, QUIET_PAIRS, mib(rssStart)));
-    StepResult over = runStep(overloadRate, true);
+    StepResult over = runStep(overloadRate, o.stepWarmup, true);
     long rssEnd = server.statusKiB("VmRSS");
     long rssPeak = server.statusKiB("VmHWM");
     long heapEnd = server.heapUsedKiB();
@@ -1369,9 +1383,11 @@ public final class RelayBenchmark {
     out.append(String.format(Locale.ROOT, "%s saturation of one event loop  (server pid %d under taskset -c 0,"
         + " EVENT_LOOPS=1, jvm opts %s; generator pid %d on core 1)%n", subject(), server.pid, jvmOptsText(),
         ProcessHandle.current().pid()));
-    out.append(String.format(Locale.ROOT, "payload %d B; each step %d s warm-up + %d s measured; a step is sustained"
-        + " when p99 <= 10 ms and nothing is lost; CPU in %% of one core (other processes share both cores: more"
-        + " than a few %% there disturbs the step)%n", o.payload, o.stepWarmup, o.stepSeconds));
+    out.append(String.format(Locale.ROOT, "payload %d B; each step %d s warm-up (the first at least %d s) + %d s"
+        + " measured; a step is sustained when p99 <= 10 ms and nothing is lost; CPU in %% of one core (other"
+        + " processes share both cores: more than a few %% there disturbs the step); GENERATOR BUSY: this JVM used"
+        + " more than %.0f %% of its core, so the step may show the generator's limit%n", o.payload, o.stepWarmup,
+        FIRST_STEP_MIN_WARMUP_S, o.stepSeconds, 100 * GENERATOR_BUSY));
     out.append(o.floor ? "FloorRelay has no limits at all.\n" : String.format(Locale.ROOT,
         "server per-client limits are the defaults (RATE_LIMIT_PER_SECOND=%s, RATE_LIMIT_BURST=%s,"
             + " FLOOD_CLOSE_AFTER=%s, WRITE_QUEUE_MAX_BYTES=%s);%n  heavy peers send at most %d msg/s each, so the"
@@ -1436,7 +1452,7 @@ public final class RelayBenchmark {
     double serverCpu = cpuSeconds(over.load.serverTicks()[0]) / windowS;
     double generatorCpu = cpuSeconds(over.load.benchTicks()) / windowS;
     String cpu = String.format(Locale.ROOT, " (server at %.0f %% of its core, generator at %.0f %% of its own%s)",
-        100 * serverCpu, 100 * generatorCpu, generatorCpu > 0.85 ? ": the generator is near saturation too, so part"
+        100 * serverCpu, 100 * generatorCpu, generatorBusy(over) ? ": the generator is near saturation too, so part"
             + " of the limit may be the generator's" : "");
     if (causes.isEmpty()) {
       return over.lost() == 0
