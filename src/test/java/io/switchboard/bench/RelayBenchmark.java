@@ -1277,6 +1277,8 @@ public final class RelayBenchmark {
   private static final long P99_LIMIT_NS = 10_000_000L;
   /** Generator CPU (fraction of its one core) above which a step may show the generator's limit. */
   private static final double GENERATOR_BUSY = 0.85;
+  /** CPU of other processes (fraction of one core) above which a step is disturbed, as in the load mode. */
+  private static final double OTHERS_BUSY = 0.2;
   /** The first step also warms up the JITs of both processes: at least this long. */
   private static final int FIRST_STEP_MIN_WARMUP_S = 5;
 
@@ -1340,7 +1342,8 @@ public final class RelayBenchmark {
         ms(h.percentileNanos(99)), ms(h.percentileNanos(99.9)), ms(h.maxNanos()),
         100 * cpuSeconds(r.load.serverTicks()[0]) / windowS, 100 * cpuSeconds(r.load.benchTicks()) / windowS,
         ms(s.lag.percentileNanos(99)), ms(s.lag.maxNanos()), 100 * cpuSeconds(r.load.otherTicks()) / windowS)
-        + (generatorBusy(r) ? "  GENERATOR BUSY" : "");
+        + (generatorBusy(r) ? "  GENERATOR BUSY" : "")
+        + (cpuSeconds(r.load.otherTicks()) / windowS > OTHERS_BUSY ? "  MACHINE BUSY" : "");
   }
 
   private int runSaturate() throws Exception {
@@ -1386,8 +1389,9 @@ public final class RelayBenchmark {
     out.append(String.format(Locale.ROOT, "payload %d B; each step %d s warm-up (the first at least %d s) + %d s"
         + " measured; a step is sustained when p99 <= 10 ms and nothing is lost; CPU in %% of one core (other"
         + " processes share both cores: more than a few %% there disturbs the step); GENERATOR BUSY: this JVM used"
-        + " more than %.0f %% of its core, so the step may show the generator's limit%n", o.payload, o.stepWarmup,
-        FIRST_STEP_MIN_WARMUP_S, o.stepSeconds, 100 * GENERATOR_BUSY));
+        + " more than %.0f %% of its core, so the step may show the generator's limit; MACHINE BUSY: other"
+        + " processes used more than %.0f %% of a core, rerun on a quiet machine%n", o.payload, o.stepWarmup,
+        FIRST_STEP_MIN_WARMUP_S, o.stepSeconds, 100 * GENERATOR_BUSY, 100 * OTHERS_BUSY));
     out.append(o.floor ? "FloorRelay has no limits at all.\n" : String.format(Locale.ROOT,
         "server per-client limits are the defaults (RATE_LIMIT_PER_SECOND=%s, RATE_LIMIT_BURST=%s,"
             + " FLOOD_CLOSE_AFTER=%s, WRITE_QUEUE_MAX_BYTES=%s);%n  heavy peers send at most %d msg/s each, so the"
