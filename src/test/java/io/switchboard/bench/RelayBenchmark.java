@@ -1182,6 +1182,8 @@ public final class RelayBenchmark {
     int joined = 0;
     String firstFailure = null;
     long ticksStart = server.cpuTicks();
+    Map<Long, Long> othersStart = ServerProcess.otherProcessTicks(measuredPids());
+    long setupWall0 = System.nanoTime();
     for (int from = 0, batch = 1; from < n; from += SETUP_BATCH, batch++) {
       int to = Math.min(n, from + SETUP_BATCH);
       long[] batchNs = new long[to - from];
@@ -1206,6 +1208,8 @@ public final class RelayBenchmark {
       }
     }
     long setupTicks = server.cpuTicks() - ticksStart;
+    double othersSetupCores = cpuSeconds(ServerProcess.otherTicksDelta(othersStart,
+        ServerProcess.otherProcessTicks(measuredPids()))) / ((System.nanoTime() - setupWall0) / 1e9);
     long rssAll = server.statusKiB("VmRSS");
     long benchFds = openFiles("self");
     long serverFds = openFiles(Long.toString(server.pid));
@@ -1217,10 +1221,13 @@ public final class RelayBenchmark {
 
     log("idle CPU: " + IDLE_CPU_SECONDS + " s with all connections open and silent");
     long i0 = server.cpuTicks();
+    Map<Long, Long> othersIdle = ServerProcess.otherProcessTicks(measuredPids());
     long w0 = System.nanoTime();
     Thread.sleep(IDLE_CPU_SECONDS * 1000L);
     long idleTicks = server.cpuTicks() - i0;
     double idleWindowS = (System.nanoTime() - w0) / 1e9;
+    double othersIdleCores = cpuSeconds(ServerProcess.otherTicksDelta(othersIdle,
+        ServerProcess.otherProcessTicks(measuredPids()))) / idleWindowS;
     requireServerAlive("during the idle CPU window");
     Snapshot after = snapshot();
 
@@ -1248,6 +1255,13 @@ public final class RelayBenchmark {
     double idleCpuS = cpuSeconds(idleTicks);
     out.append(String.format(Locale.ROOT, "idle: server CPU %.2f s over %.1f s with %d connections open and silent"
         + " = %.1f %% of one core%n", idleCpuS, idleWindowS, joined, 100 * idleCpuS / idleWindowS));
+    out.append(String.format(Locale.ROOT, "other processes: %.0f %% of one core during set-up, %.0f %% during the idle"
+        + " window; the machine has %d cores%n", 100 * othersSetupCores, 100 * othersIdleCores,
+        Runtime.getRuntime().availableProcessors()));
+    if (Math.max(othersSetupCores, othersIdleCores) > OTHERS_BUSY) {
+      out.append("  WARNING: other processes were busy: the CPU and latency figures are disturbed; rerun on a quiet"
+          + " machine\n");
+    }
     out.append(String.format(Locale.ROOT, "open files at the end of set-up: bench %d (limit %d), server %d (limit %d)%n",
         benchFds, ServerProcess.openFilesLimit("self"), serverFds,
         ServerProcess.openFilesLimit(Long.toString(server.pid))));
