@@ -1469,9 +1469,11 @@ public final class RelayBenchmark {
     double windowS = over.load.windowNs() / 1e9;
     double serverCpu = cpuSeconds(over.load.serverTicks()[0]) / windowS;
     double generatorCpu = cpuSeconds(over.load.benchTicks()) / windowS;
-    String cpu = String.format(Locale.ROOT, " (server at %.0f %% of its core, generator at %.0f %% of its own%s)",
+    double othersCpu = cpuSeconds(over.load.otherTicks()) / windowS;
+    String cpu = String.format(Locale.ROOT, " (server at %.0f %% of its core, generator at %.0f %% of its own%s%s)",
         100 * serverCpu, 100 * generatorCpu, generatorBusy(over) ? ": the generator is near saturation too, so part"
-            + " of the limit may be the generator's" : "");
+            + " of the limit may be the generator's" : "", othersCpu > OTHERS_BUSY ? String.format(Locale.ROOT,
+            "; other processes took %.0f %% of a core from the two", 100 * othersCpu) : "");
     if (causes.isEmpty()) {
       return over.lost() == 0
           ? "nothing: every relay arrived, at the latencies above" + cpu
