@@ -64,7 +64,8 @@ import java.util.function.Supplier;
  *
  * <p>Saturation ({@code --saturate}) replaces them too: the server with EVENT_LOOPS=1 under
  * {@code taskset -c 0}, and this JVM pins all its threads to core 1 ({@code taskset -a -p}, so it
- * is launched plainly) with two client event loops, plus a third for the quiet pairs. The total
+ * is launched plainly; {@code --server-cpus} and {@code --generator-cpus} change the CPUs) with
+ * {@code --client-loops} (2) client event loops, plus one more for the quiet pairs. The total
  * relay rate goes up by {@code --step-rate} per step ({@code --step-warmup} s, then
  * {@code --step-seconds} s measured) until a step has p99 &gt; 10 ms, a loss, an error frame or a
  * close, or {@code --max-rate} is passed; each step prints offered and delivered rate, losses,
@@ -97,7 +98,8 @@ import java.util.function.Supplier;
  *       30 s for {@code GET /health/ready} = 200. The process is always killed at the end (finally
  *       block and shutdown hook).</li>
  *   <li>Opens {@code --pairs} pairs of peers (one room and two WebSockets per pair) from a Vert.x
- *       with two event loops, at most {@code --concurrency} (100) handshakes in flight.</li>
+ *       with {@code --client-loops} (2) event loops, at most {@code --concurrency} (100) handshakes
+ *       in flight.</li>
  *   <li>Open-loop load: every peer sends {@code --rate} messages per second to its partner on a
  *       fixed schedule, start times staggered uniformly over one period; a 1 ms periodic timer per
  *       event loop sends every message whose time has come, never waiting for replies. Messages
@@ -138,6 +140,7 @@ public final class RelayBenchmark {
         --idle-room-size N   peers per room for the idle connections (default 2)
         --payload N          bytes per relayed frame, 350-60000 (default 400)
         --concurrency N      WebSocket handshakes in flight during set-up (default 100)
+        --client-loops N     client event loops carrying the load (default 2)
         --drain-ms N         how long to wait for late messages after the window (default 2000)
         --histo N            also print the N classes whose heap footprint grew most per idle
                              connection (jcmd GC.class_histogram; default 0 = off)
@@ -162,8 +165,9 @@ public final class RelayBenchmark {
                              CPU over 10 s with all N open and silent. N defaults to 18000, which fits
                              an open-files limit of 20000 (the client ends are in this process)
         --saturate           instead of the load: the highest relay rate one server event loop sustains.
-                             Server with EVENT_LOOPS=1 under taskset -c 0; the benchmark pins itself
-                             (all its threads) to core 1 with taskset -a -p, so launch it plainly.
+                             Server with EVENT_LOOPS=1 under taskset -c --server-cpus; the benchmark
+                             pins itself (all its threads) to --generator-cpus with taskset -a -p, so
+                             launch it plainly.
                              Steps of --step-rate msg/s up to --max-rate, each --step-warmup s (the
                              first at least 5 s) plus --step-seconds s measured, until p99 > 10 ms or a
                              loss; a step where this JVM used > 85 % of its core is marked GENERATOR
@@ -175,6 +179,9 @@ public final class RelayBenchmark {
         --max-rate N         --saturate: highest step (default 200000)
         --step-warmup N      --saturate: warm-up seconds of each step (default 2)
         --step-seconds N     --saturate: measured seconds of each step (default 5)
+        --server-cpus LIST   --saturate: CPUs of the server, as taskset -c takes them (default 0)
+        --generator-cpus L   --saturate: CPUs of this JVM (default 1); on a bigger machine give the
+                             generator more CPUs than the server's one, with --client-loops to match
       """;
 
   /** Command-line options. */
@@ -201,6 +208,9 @@ public final class RelayBenchmark {
     int maxRate = 200_000;
     int stepWarmup = 2;
     int stepSeconds = 5;
+    int clientLoops = 2;
+    String serverCpus = "0";
+    String generatorCpus = "1";
     String redisServer = "redis-server";
     boolean help;
 
@@ -263,6 +273,9 @@ public final class RelayBenchmark {
           case "max-rate" -> o.maxRate = intArg(name, value, 100, 2_000_000);
           case "step-warmup" -> o.stepWarmup = intArg(name, value, 0, 60);
           case "step-seconds" -> o.stepSeconds = intArg(name, value, 1, 60);
+          case "client-loops" -> o.clientLoops = intArg(name, value, 1, 64);
+          case "server-cpus" -> o.serverCpus = cpuList(name, value);
+          case "generator-cpus" -> o.generatorCpus = cpuList(name, value);
           default -> throw new IllegalArgumentException("unknown option --" + name);
         }
       }
@@ -276,6 +289,14 @@ public final class RelayBenchmark {
         o.serverJvmOpts = o.setup > 0 ? SETUP_SERVER_JVM_OPTS : DEFAULT_SERVER_JVM_OPTS;
       }
       return o;
+    }
+
+    private static String cpuList(String name, String value) {
+      if (!value.matches("\\d+([-,]\\d+)*")) {
+        throw new IllegalArgumentException("--" + name + " wants a CPU list as taskset -c takes it (0, 1-3, 1,3), got '"
+            + value + "'");
+      }
+      return value;
     }
 
     private static int intArg(String name, String value, int min, int max) {
@@ -389,7 +410,7 @@ public final class RelayBenchmark {
     }
     clockTicks = ServerProcess.clockTicksPerSecond();
     if (o.saturate) {
-      pinSelfToCore(1);
+      pinSelf(o.generatorCpus);
     }
 
     String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
@@ -429,21 +450,22 @@ public final class RelayBenchmark {
   }
 
   /**
-   * Puts every thread of this JVM on {@code core} ({@code taskset -a -p}); threads started later
-   * inherit it. A failure is reported, not fatal: the numbers are then of a shared machine.
+   * Puts every thread of this JVM on the CPUs {@code cpus} ({@code taskset -a -p}); threads
+   * started later inherit it. A failure is reported, not fatal: the numbers are then of a shared
+   * machine.
    */
-  private void pinSelfToCore(int core) throws InterruptedException {
+  private void pinSelf(String cpus) throws InterruptedException {
     long pid = ProcessHandle.current().pid();
     try {
-      Process p = new ProcessBuilder("taskset", "-a", "-p", "-c", Integer.toString(core), Long.toString(pid))
+      Process p = new ProcessBuilder("taskset", "-a", "-p", "-c", cpus, Long.toString(pid))
           .redirectErrorStream(true).start();
       String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
       if (!p.waitFor(5, TimeUnit.SECONDS) || p.exitValue() != 0) {
         p.destroyForcibly();
-        log("WARNING: could not pin the load generator to core " + core + ": " + out);
+        log("WARNING: could not pin the load generator to CPUs " + cpus + ": " + out);
         return;
       }
-      log("load generator (pid " + pid + ", all threads) pinned to core " + core + " with taskset -a -p");
+      log("load generator (pid " + pid + ", all threads) pinned to CPUs " + cpus + " with taskset -a -p");
     } catch (java.io.IOException e) {
       log("WARNING: could not run taskset to pin the load generator: " + e.getMessage());
     }
@@ -492,7 +514,7 @@ public final class RelayBenchmark {
           nodeEnv.put("NODE_ID", "bench-n" + k);
         }
         Path serverLog = logDir.resolve("bench-server-" + stamp + (o.nodes > 1 ? "-n" + k : "") + ".log");
-        List<String> launcher = o.saturate ? List.of("taskset", "-c", "0") : List.of();
+        List<String> launcher = o.saturate ? List.of("taskset", "-c", o.serverCpus) : List.of();
         ServerProcess s = ServerProcess.start(launcher, o.serverJvmOptList(), serverProgram(jar), nodeEnv, serverLog, port);
         servers.add(s);
         Runtime.getRuntime().addShutdownHook(new Thread(s::close, "bench-kill-server-" + k));
@@ -642,7 +664,7 @@ public final class RelayBenchmark {
   // Client side
 
   private void startClient(int port) throws Exception {
-    int contextCount = o.saturate ? 3 : 2;
+    int contextCount = o.clientLoops + (o.saturate ? 1 : 0);
     // Native epoll when the jar has it (the server prefers it too): less client CPU on the shared cores.
     vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(contextCount).setPreferNativeTransport(true));
     ConcurrentLinkedQueue<Context> contexts = new ConcurrentLinkedQueue<>();
@@ -663,17 +685,19 @@ public final class RelayBenchmark {
           measuredSentAdder, measuredDeliveredAdder);
       i++;
     }
-    loops = Arrays.copyOf(all, 2);
-    quietLoop = contextCount > 2 ? all[2] : null;
-    if (loops[0].threadName.equals(loops[1].threadName)) {
-      log("WARNING: both client contexts run on the same event loop thread " + loops[0].threadName);
+    loops = Arrays.copyOf(all, o.clientLoops);
+    quietLoop = o.saturate ? all[o.clientLoops] : null;
+    List<String> threads = Arrays.stream(all).map(l -> l.threadName).toList();
+    if (threads.stream().distinct().count() < threads.size()) {
+      log("WARNING: client contexts share event loop threads: " + threads);
     }
     client = vertx.createWebSocketClient(new WebSocketClientOptions()
         .setDefaultHost("127.0.0.1")
         .setDefaultPort(port)
         .setMaxConnections(plannedConnections() + 100)
         .setConnectTimeout(10_000));
-    log("client: Vert.x with 2 event loops (" + loops[0].threadName + ", " + loops[1].threadName + "), "
+    log("client: Vert.x with " + o.clientLoops + " event loops for the load "
+        + Arrays.stream(loops).map(l -> l.threadName).toList() + ", "
         + (vertx.isNativeTransportEnabled() ? "native" : "NIO") + " transport"
         + (quietLoop == null ? "" : "; the quiet pairs on a third (" + quietLoop.threadName + ")"));
   }
@@ -1100,7 +1124,7 @@ public final class RelayBenchmark {
         inFlight.release();
         break; // the server is refusing; stop hammering it
       }
-      BenchPeer p = new BenchPeer(100_000_000 + k, loops[k % 2], "idle-" + (k / o.idleRoomSize));
+      BenchPeer p = new BenchPeer(100_000_000 + k, loops[k % loops.length], "idle-" + (k / o.idleRoomSize));
       idlePeers.add(p);
       final int idx = k;
       CompletableFuture<Void> f = connectAndJoin(p).orTimeout(20, TimeUnit.SECONDS);
@@ -1361,7 +1385,8 @@ public final class RelayBenchmark {
   }
 
   private int runSaturate() throws Exception {
-    log("saturation: server with EVENT_LOOPS=1 on core 0, this generator on core 1; steps of " + o.stepRate
+    log("saturation: server with EVENT_LOOPS=1 on CPUs " + o.serverCpus + ", this generator on CPUs " + o.generatorCpus
+        + "; steps of " + o.stepRate
         + " msg/s up to " + o.maxRate);
     List<String> lines = new ArrayList<>();
     StepResult best = null;
@@ -1397,9 +1422,9 @@ public final class RelayBenchmark {
 
     StringBuilder out = new StringBuilder();
     out.append('\n');
-    out.append(String.format(Locale.ROOT, "%s saturation of one event loop  (server pid %d under taskset -c 0,"
-        + " EVENT_LOOPS=1, jvm opts %s; generator pid %d on core 1)%n", subject(), server.pid, jvmOptsText(),
-        ProcessHandle.current().pid()));
+    out.append(String.format(Locale.ROOT, "%s saturation of one event loop  (server pid %d under taskset -c %s,"
+        + " EVENT_LOOPS=1, jvm opts %s; generator pid %d on CPUs %s with %d client event loops)%n", subject(),
+        server.pid, o.serverCpus, jvmOptsText(), ProcessHandle.current().pid(), o.generatorCpus, o.clientLoops));
     out.append(String.format(Locale.ROOT, "payload %d B; each step %d s warm-up (the first at least %d s) + %d s"
         + " measured; a step is sustained when p99 <= 10 ms and nothing is lost; CPU in %% of one core (other"
         + " processes share both cores: more than a few %% there disturbs the step); GENERATOR BUSY: this JVM used"
