@@ -150,14 +150,20 @@ public final class FloorRelay {
         return;
       }
       List<String> members = rooms.computeIfAbsent(room, r -> new ArrayList<>(2));
+      // Joining again: the roster is the others, and nobody is told.
+      boolean again = members.contains(id);
       StringBuilder reply = new StringBuilder(96).append("{\"type\":\"joined\",\"room\":\"").append(room)
           .append("\",\"peer\":\"").append(id).append("\",\"peers\":[");
       String announce = "{\"type\":\"peer-joined\",\"room\":\"" + room + "\",\"peer\":\"" + id + "\",\"meta\":{}}";
-      for (int i = 0; i < members.size(); i++) {
-        String other = members.get(i);
-        reply.append(i == 0 ? "" : ",").append("{\"peer\":\"").append(other).append("\",\"meta\":{}}");
+      boolean first = true;
+      for (String other : members) {
+        if (other.equals(id)) {
+          continue;
+        }
+        reply.append(first ? "" : ",").append("{\"peer\":\"").append(other).append("\",\"meta\":{}}");
+        first = false;
         Channel c = peers.get(other);
-        if (c != null) {
+        if (c != null && !again) {
           c.writeAndFlush(new TextWebSocketFrame(announce), c.voidPromise());
         }
       }
@@ -165,7 +171,7 @@ public final class FloorRelay {
       if (requestId != null) {
         reply.append(",\"id\":\"").append(requestId).append('"');
       }
-      if (!members.contains(id)) {
+      if (!again) {
         members.add(id);
         joinedRooms.add(room);
       }
