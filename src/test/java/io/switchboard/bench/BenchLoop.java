@@ -31,7 +31,8 @@ final class BenchLoop extends Counters {
   // Schedule, set on this loop before the timer starts.
   long measureStartNs;
   long measureEndNs;
-  long rate;
+  /** Nanoseconds between two sends of one peer (1e9 / its rate). */
+  double periodNs;
   int payload;
   char[] pad;
   long timerId = -1;
@@ -71,7 +72,7 @@ final class BenchLoop extends Counters {
       while (p.nextSendNs <= now && p.nextSendNs < measureEndNs) {
         long scheduled = p.nextSendNs;
         long seq = p.seq++;
-        p.nextSendNs = p.baseNs + (p.seq * 1_000_000_000L) / rate;
+        p.nextSendNs = p.baseNs + (long) ((p.seq - p.seqBase) * periodNs);
         boolean measured = scheduled >= measureStartNs;
         long t = System.nanoTime();
         if (p.closed) {

@@ -48,6 +48,10 @@ final class BenchPeer {
   long baseNs;     // scheduled time of message 0
   long nextSendNs; // scheduled time of message seq
   long seq;
+  /** Seq of the current run's first message: --saturate's steps go on numbering, so a late frame stays distinct. */
+  long seqBase;
+  /** When the benchmark started this peer's TCP connect. */
+  long connectStartNs;
 
   // Receiving (loop thread only).
   final BitSet measuredSeen = new BitSet();

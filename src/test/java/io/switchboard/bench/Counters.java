@@ -27,6 +27,31 @@ class Counters {
   final Map<String, Long> errors = new TreeMap<>();
   final Map<String, Long> closeCodes = new TreeMap<>();
 
+  /** Back to zero, for the next step of a stepped run. Call on the owner's thread. */
+  void reset() {
+    latency.clear();
+    lag.clear();
+    sentTotal = 0;
+    sentMeasured = 0;
+    deliveredMeasured = 0;
+    receivedInWindow = 0;
+    duplicates = 0;
+    outOfOrder = 0;
+    dataMismatch = 0;
+    badEnvelope = 0;
+    writeQueueFullSeen = 0;
+    writeFailures = 0;
+    closedSkips = 0;
+    tickCapHits = 0;
+    maxLagAllNs = 0;
+    unexpectedFrames = 0;
+    peerLeft = 0;
+    unexpectedCloses = 0;
+    socketExceptions = 0;
+    errors.clear();
+    closeCodes.clear();
+  }
+
   /** Adds {@code other} into this one. Call on {@code other}'s own thread. */
   void add(Counters other) {
     latency.add(other.latency);

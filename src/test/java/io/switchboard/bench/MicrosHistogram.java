@@ -43,6 +43,15 @@ final class MicrosHistogram {
     }
   }
 
+  void clear() {
+    java.util.Arrays.fill(fine, 0);
+    java.util.Arrays.fill(coarse, 0);
+    overflow = 0;
+    count = 0;
+    sumNs = 0;
+    maxNs = 0;
+  }
+
   void add(MicrosHistogram other) {
     for (int i = 0; i < FINE_BUCKETS; i++) {
       fine[i] += other.fine[i];

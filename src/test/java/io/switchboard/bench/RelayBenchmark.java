@@ -41,8 +41,42 @@ import java.util.function.Supplier;
  *   java -cp target/switchboard.jar:target/test-classes io.switchboard.bench.RelayBenchmark \
  *       [--pairs 500] [--rate 10] [--seconds 30] [--warmup 10] [--idle 5000] [--payload 400] \
  *       [--jar target/switchboard.jar] [--server-jvm-opts "-XX:+UseParallelGC -Xms256m -Xmx256m"] \
- *       [--nodes 1] [--redis-server redis-server]
+ *       [--nodes 1] [--redis-server redis-server] [--floor] [--setup N | --saturate]
  * </pre>
+ *
+ * <p>The floor ({@code --floor}): the same run against {@link FloorRelay}, a bare relay on Netty's
+ * own HTTP and WebSocket codecs with one event loop, started as {@code java OPTS -cp
+ * TEST-CLASSES:JAR io.switchboard.bench.FloorRelay} with the same JVM options, PORT/HOST and
+ * readiness check, so that Switchboard's cost above the transport can be read off one sitting.
+ * It combines with the load mode, {@code --setup} and {@code --saturate} (one node, no resume).
+ *
+ * <p>Connection set-up ({@code --setup [N]}, N = 18,000 by default) replaces the load and idle
+ * phases, and the server's default heap becomes 768 MiB (18,000 joined connections keep about
+ * 200 MiB live, too much for the 256 MiB of the load mode): on a fresh server,
+ * its start-up CPU and VmRSS, then a full GC and the heap in use; N idle connections joined in
+ * rooms of {@code --idle-room-size}, {@code --concurrency} handshakes in flight, in batches of
+ * 5,000 (batch 1 is cold, batch 3 warm). Per batch, server CPU per connection (handshake, welcome
+ * and join reply) and the time from the start of the TCP connect to the {@code joined} reply,
+ * p50/p99/max; for all N, CPU per connection, connect p99, RSS growth without a GC (what a pod
+ * limit sees), then a full GC and the live heap growth and RSS; then the server's CPU over 10 s
+ * with all N open and silent. The client ends live in this process: N must stay under its
+ * open-files limit (checked first), and the server gets MAX_CONNECTIONS above N.
+ *
+ * <p>Saturation ({@code --saturate}) replaces them too: the server with EVENT_LOOPS=1 under
+ * {@code taskset -c 0}, and this JVM pins all its threads to core 1 ({@code taskset -a -p}, so it
+ * is launched plainly; {@code --server-cpus} and {@code --generator-cpus} change the CPUs) with
+ * {@code --client-loops} (2) client event loops, plus one more for the quiet pairs. The total
+ * relay rate goes up by {@code --step-rate} per step ({@code --step-warmup} s, then
+ * {@code --step-seconds} s measured) until a step has p99 &gt; 10 ms, a loss, an error frame or a
+ * close, or {@code --max-rate} is passed; each step prints offered and delivered rate, losses,
+ * one-way percentiles, server CPU, and the generator's own CPU and schedule lag (so a reader sees
+ * whether the generator was the limit: above 85 % of its core the step is marked GENERATOR BUSY;
+ * the first step warms up for at least 5 s, as it also warms up both JITs). Then one step at twice the highest sustained rate with
+ * 20 quiet pairs at 1 msg/s alongside: error frames and close codes of the heavy clients, server
+ * RSS at its start and end, the quiet pairs' latency and losses, and what shed the load. The
+ * server keeps its default per-client limits (rate limit, flood close, write queue); heavy peers
+ * send at most 40 msg/s each, pairs being added as the rate needs (at least {@code --pairs}), so
+ * the per-client rate limit is not what sheds.
  *
  * <p>Cross-node mode ({@code --nodes N}, N &gt; 1): the benchmark first starts its own
  * {@code redis-server} (from PATH or {@code --redis-server}) on a free loopback port with
@@ -64,7 +98,8 @@ import java.util.function.Supplier;
  *       30 s for {@code GET /health/ready} = 200. The process is always killed at the end (finally
  *       block and shutdown hook).</li>
  *   <li>Opens {@code --pairs} pairs of peers (one room and two WebSockets per pair) from a Vert.x
- *       with two event loops, at most {@code --concurrency} (100) handshakes in flight.</li>
+ *       with {@code --client-loops} (2) event loops, at most {@code --concurrency} (100) handshakes
+ *       in flight.</li>
  *   <li>Open-loop load: every peer sends {@code --rate} messages per second to its partner on a
  *       fixed schedule, start times staggered uniformly over one period; a 1 ms periodic timer per
  *       event loop sends every message whose time has come, never waiting for replies. Messages
@@ -88,6 +123,12 @@ import java.util.function.Supplier;
 public final class RelayBenchmark {
 
   static final String DEFAULT_SERVER_JVM_OPTS = "-XX:+UseParallelGC -Xms256m -Xmx256m";
+  /**
+   * --setup's default: at about 11 KiB of live heap per joined connection, 18,000 of them need
+   * some 200 MiB, and a 256 MiB heap then dies of "GC overhead limit exceeded" (seen here).
+   */
+  static final String SETUP_SERVER_JVM_OPTS = "-XX:+UseParallelGC -Xms768m -Xmx768m";
+  static final int DEFAULT_SETUP_CONNECTIONS = 18_000;
 
   private static final String USAGE = """
       usage: java -cp target/switchboard.jar:target/test-classes io.switchboard.bench.RelayBenchmark [options]
@@ -99,12 +140,14 @@ public final class RelayBenchmark {
         --idle-room-size N   peers per room for the idle connections (default 2)
         --payload N          bytes per relayed frame, 350-60000 (default 400)
         --concurrency N      WebSocket handshakes in flight during set-up (default 100)
+        --client-loops N     client event loops carrying the load (default 2)
         --drain-ms N         how long to wait for late messages after the window (default 2000)
         --histo N            also print the N classes whose heap footprint grew most per idle
                              connection (jcmd GC.class_histogram; default 0 = off)
         --jar PATH           the server fat jar (default target/switchboard.jar)
         --server-jvm-opts S  JVM options of the server, split on spaces
-                             (default "-XX:+UseParallelGC -Xms256m -Xmx256m")
+                             (default "-XX:+UseParallelGC -Xms256m -Xmx256m"; with --setup
+                             "-XX:+UseParallelGC -Xms768m -Xmx768m": 18000 connections outgrow 256m)
         --nodes N            server processes, 1-8 (default 1). N > 1 starts a private redis-server
                              and puts the two peers of every pair on different nodes, so every
                              relay crosses nodes through Redis
@@ -112,6 +155,33 @@ public final class RelayBenchmark {
         --resume             clients open /ws?resume=1: every relay is numbered (n), stored for its
                              recipient before it is sent, and acknowledged after every 16 received
                              (docs/protocol.md, "Resume"); what resume costs per message
+        --floor              run FloorRelay (a bare Netty relay, one event loop, from the test classes)
+                             instead of the server jar, with the same JVM options: the floor to compare
+                             with; works with the load mode, --setup and --saturate
+        --setup [N]          instead of the load: N idle connections (rooms of --idle-room-size) opened
+                             on a fresh server in batches of 5000, --concurrency handshakes in flight;
+                             CPU and connect->joined latency per batch (batch 1 cold, batch 3 warm),
+                             RSS growth without GC, live heap growth after a full GC, then the server's
+                             CPU over 10 s with all N open and silent. N defaults to 18000, which fits
+                             an open-files limit of 20000 (the client ends are in this process)
+        --saturate           instead of the load: the highest relay rate one server event loop sustains.
+                             Server with EVENT_LOOPS=1 under taskset -c --server-cpus; the benchmark
+                             pins itself (all its threads) to --generator-cpus with taskset -a -p, so
+                             launch it plainly.
+                             Steps of --step-rate msg/s up to --max-rate, each --step-warmup s (the
+                             first at least 5 s) plus --step-seconds s measured, until p99 > 10 ms or a
+                             loss; a step where this JVM used > 85 % of its core is marked GENERATOR
+                             BUSY (its limit, perhaps not the server's). Then one step at
+                             twice the best rate, with 20 quiet pairs at 1 msg/s alongside. The server
+                             keeps its default per-client limits; heavy peers send at most 40 msg/s
+                             each (pairs are added as needed, at least --pairs)
+        --step-rate N        --saturate: first step and increment, msg/s in total (default 5000)
+        --max-rate N         --saturate: highest step (default 200000)
+        --step-warmup N      --saturate: warm-up seconds of each step (default 2)
+        --step-seconds N     --saturate: measured seconds of each step (default 5)
+        --server-cpus LIST   --saturate: CPUs of the server, as taskset -c takes them (default 0)
+        --generator-cpus L   --saturate: CPUs of this JVM (default 1); on a bigger machine give the
+                             generator more CPUs than the server's one, with --client-loops to match
       """;
 
   /** Command-line options. */
@@ -127,9 +197,20 @@ public final class RelayBenchmark {
     int drainMs = 2000;
     int histo = 0;
     String jar = "target/switchboard.jar";
-    String serverJvmOpts = DEFAULT_SERVER_JVM_OPTS;
+    /** Null until given: the default depends on the mode. */
+    String serverJvmOpts;
     int nodes = 1;
     boolean resume;
+    boolean floor;
+    int setup;
+    boolean saturate;
+    int stepRate = 5_000;
+    int maxRate = 200_000;
+    int stepWarmup = 2;
+    int stepSeconds = 5;
+    int clientLoops = 2;
+    String serverCpus = "0";
+    String generatorCpus = "1";
     String redisServer = "redis-server";
     boolean help;
 
@@ -143,6 +224,18 @@ public final class RelayBenchmark {
         }
         if (a.equals("--resume")) {
           o.resume = true;
+          continue;
+        }
+        if (a.equals("--floor")) {
+          o.floor = true;
+          continue;
+        }
+        if (a.equals("--saturate")) {
+          o.saturate = true;
+          continue;
+        }
+        if (a.equals("--setup") && (i + 1 >= args.length || !args[i + 1].matches("\\d+"))) {
+          o.setup = DEFAULT_SETUP_CONNECTIONS;
           continue;
         }
         String name;
@@ -175,10 +268,35 @@ public final class RelayBenchmark {
           case "server-jvm-opts" -> o.serverJvmOpts = value;
           case "nodes" -> o.nodes = intArg(name, value, 1, 8);
           case "redis-server" -> o.redisServer = value;
+          case "setup" -> o.setup = intArg(name, value, 1, 100_000);
+          case "step-rate" -> o.stepRate = intArg(name, value, 100, 1_000_000);
+          case "max-rate" -> o.maxRate = intArg(name, value, 100, 2_000_000);
+          case "step-warmup" -> o.stepWarmup = intArg(name, value, 0, 60);
+          case "step-seconds" -> o.stepSeconds = intArg(name, value, 1, 60);
+          case "client-loops" -> o.clientLoops = intArg(name, value, 1, 64);
+          case "server-cpus" -> o.serverCpus = cpuList(name, value);
+          case "generator-cpus" -> o.generatorCpus = cpuList(name, value);
           default -> throw new IllegalArgumentException("unknown option --" + name);
         }
       }
+      if (o.setup > 0 && o.saturate) {
+        throw new IllegalArgumentException("--setup and --saturate are separate runs");
+      }
+      if ((o.setup > 0 || o.saturate || o.floor) && (o.nodes > 1 || o.resume)) {
+        throw new IllegalArgumentException("--setup, --saturate and --floor run one node without --resume");
+      }
+      if (o.serverJvmOpts == null) {
+        o.serverJvmOpts = o.setup > 0 ? SETUP_SERVER_JVM_OPTS : DEFAULT_SERVER_JVM_OPTS;
+      }
       return o;
+    }
+
+    private static String cpuList(String name, String value) {
+      if (!value.matches("\\d+([-,]\\d+)*")) {
+        throw new IllegalArgumentException("--" + name + " wants a CPU list as taskset -c takes it (0, 1-3, 1,3), got '"
+            + value + "'");
+      }
+      return value;
     }
 
     private static int intArg(String name, String value, int min, int max) {
@@ -255,6 +373,9 @@ public final class RelayBenchmark {
   private Vertx vertx;
   private WebSocketClient client;
   private BenchLoop[] loops;
+  /** --saturate: the loop of the well-behaved pairs, kept apart so that their numbers are their own. */
+  private BenchLoop quietLoop;
+  private final List<BenchPeer> quietPeers = new ArrayList<>();
   private final List<BenchPeer> loadPeers = new ArrayList<>();
   private final List<BenchPeer> idlePeers = new ArrayList<>();
   private long clockTicks;
@@ -273,7 +394,7 @@ public final class RelayBenchmark {
     if (!Files.isRegularFile(jar)) {
       throw new BenchFailure("server jar not found: " + jar.toAbsolutePath() + " (build it with mvn -DskipTests package)");
     }
-    int totalConns = 2 * o.pairs + o.idle;
+    int totalConns = plannedConnections();
     long fdNeeded = totalConns + 256L;
     long fdLimit = ServerProcess.openFilesLimit("self");
     if (fdLimit >= 0 && fdLimit < fdNeeded) {
@@ -288,6 +409,9 @@ public final class RelayBenchmark {
           + " ports: lower --pairs/--idle");
     }
     clockTicks = ServerProcess.clockTicksPerSecond();
+    if (o.saturate) {
+      pinSelf(o.generatorCpus);
+    }
 
     String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     Path logDir = jar.toAbsolutePath().getParent();
@@ -314,6 +438,39 @@ public final class RelayBenchmark {
     }
   }
 
+  /** Sockets the run opens at most, all to one server port. */
+  private int plannedConnections() {
+    if (o.setup > 0) {
+      return o.setup;
+    }
+    if (o.saturate) {
+      return 2 * Math.max(o.pairs, heavyPairsFor(2 * o.maxRate)) + 2 * QUIET_PAIRS;
+    }
+    return 2 * o.pairs + o.idle;
+  }
+
+  /**
+   * Puts every thread of this JVM on the CPUs {@code cpus} ({@code taskset -a -p}); threads
+   * started later inherit it. A failure is reported, not fatal: the numbers are then of a shared
+   * machine.
+   */
+  private void pinSelf(String cpus) throws InterruptedException {
+    long pid = ProcessHandle.current().pid();
+    try {
+      Process p = new ProcessBuilder("taskset", "-a", "-p", "-c", cpus, Long.toString(pid))
+          .redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+      if (!p.waitFor(5, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        p.destroyForcibly();
+        log("WARNING: could not pin the load generator to CPUs " + cpus + ": " + out);
+        return;
+      }
+      log("load generator (pid " + pid + ", all threads) pinned to CPUs " + cpus + " with taskset -a -p");
+    } catch (java.io.IOException e) {
+      log("WARNING: could not run taskset to pin the load generator: " + e.getMessage());
+    }
+  }
+
   private int runWithRedis(Path jar, int totalConns, String stamp, Path logDir) throws Exception {
     if (redis != null && !redis.awaitReady(Duration.ofSeconds(10))) {
       throw new BenchFailure("redis-server " + (redis.alive() ? "did not answer PING within 10 s" : "exited with code "
@@ -323,9 +480,13 @@ public final class RelayBenchmark {
     env.put("HOST", "127.0.0.1");
     env.put("LOG_LEVEL", "WARN");
     env.put("MAX_CONNECTIONS", Integer.toString(totalConns + 1_000));
-    env.put("RATE_LIMIT_PER_SECOND", Integer.toString(Math.max(1_000, o.rate * 10)));
-    env.put("RATE_LIMIT_BURST", Integer.toString(Math.max(2_000, o.rate * 20)));
-    env.put("FLOOD_CLOSE_AFTER", "1000000");
+    if (!o.saturate) {
+      env.put("RATE_LIMIT_PER_SECOND", Integer.toString(Math.max(1_000, o.rate * 10)));
+      env.put("RATE_LIMIT_BURST", Integer.toString(Math.max(2_000, o.rate * 20)));
+      env.put("FLOOD_CLOSE_AFTER", "1000000");
+    } else {
+      env.put("EVENT_LOOPS", "1");
+    }
     env.put("IDLE_TIMEOUT_SECONDS", "3600");
     env.put("PING_INTERVAL_SECONDS", "1800");
     env.put("MAX_PEERS_PER_ROOM", Integer.toString(Math.max(50, o.idleRoomSize)));
@@ -353,12 +514,13 @@ public final class RelayBenchmark {
           nodeEnv.put("NODE_ID", "bench-n" + k);
         }
         Path serverLog = logDir.resolve("bench-server-" + stamp + (o.nodes > 1 ? "-n" + k : "") + ".log");
-        ServerProcess s = ServerProcess.start(jar, o.serverJvmOptList(), nodeEnv, serverLog, port);
+        List<String> launcher = o.saturate ? List.of("taskset", "-c", o.serverCpus) : List.of();
+        ServerProcess s = ServerProcess.start(launcher, o.serverJvmOptList(), serverProgram(jar), nodeEnv, serverLog, port);
         servers.add(s);
         Runtime.getRuntime().addShutdownHook(new Thread(s::close, "bench-kill-server-" + k));
         String who = o.nodes > 1 ? "server " + k : "server";
         log(who + " pid " + s.pid + ": " + String.join(" ", s.command));
-        log(who + " env: " + nodeEnv);
+        log(who + " env: " + nodeEnv + (o.floor ? " (FloorRelay reads only PORT and HOST)" : ""));
         log(who + " output: " + serverLog);
       }
       server = servers.get(0);
@@ -373,8 +535,25 @@ public final class RelayBenchmark {
     }
   }
 
+  /** {@code -jar JAR}, or with --floor the FloorRelay from the classes this benchmark runs from. */
+  private List<String> serverProgram(Path jar) throws BenchFailure {
+    if (!o.floor) {
+      return List.of("-jar", jar.toAbsolutePath().toString());
+    }
+    Path testClasses;
+    try {
+      testClasses = Path.of(FloorRelay.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    } catch (java.net.URISyntaxException | RuntimeException e) {
+      throw new BenchFailure("--floor: cannot tell where FloorRelay.class comes from: " + e);
+    }
+    return List.of("-cp", testClasses + java.io.File.pathSeparator + jar.toAbsolutePath(), FloorRelay.class.getName());
+  }
+
   private void startWatchdog() {
-    long budgetS = 150L + o.warmup + o.seconds + (2L * o.pairs + o.idle) / 50;
+    long stepS = o.stepWarmup + o.stepSeconds + o.drainMs / 1000 + 5;
+    long budgetS = 150L + plannedConnections() / 50 + (o.setup > 0 ? 30
+        : o.saturate ? (o.maxRate / o.stepRate + 2) * stepS
+        : o.warmup + o.seconds);
     Thread w = new Thread(() -> {
       try {
         Thread.sleep(budgetS * 1000);
@@ -403,10 +582,16 @@ public final class RelayBenchmark {
         ServerProcess.openFilesLimit(Long.toString(server.pid))));
 
     startClient(port);
+    if (o.setup > 0) {
+      return runSetup();
+    }
+    if (o.saturate) {
+      return runSaturate();
+    }
 
     // ---- 1. pairs ----
     long setupStart = System.nanoTime();
-    setupPairs();
+    setupPairs(o.pairs, "bench", loops, loadPeers);
     log(String.format(Locale.ROOT, "%d pairs connected and joined in %.1f s", o.pairs, (System.nanoTime() - setupStart) / 1e9));
 
     // ---- 2. load ----
@@ -479,8 +664,9 @@ public final class RelayBenchmark {
   // Client side
 
   private void startClient(int port) throws Exception {
+    int contextCount = o.clientLoops + (o.saturate ? 1 : 0);
     // Native epoll when the jar has it (the server prefers it too): less client CPU on the shared cores.
-    vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2).setPreferNativeTransport(true));
+    vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(contextCount).setPreferNativeTransport(true));
     ConcurrentLinkedQueue<Context> contexts = new ConcurrentLinkedQueue<>();
     vertx.deployVerticle(() -> new VerticleBase() {
       @Override
@@ -488,64 +674,79 @@ public final class RelayBenchmark {
         contexts.add(context);
         return Future.succeededFuture();
       }
-    }, new DeploymentOptions().setInstances(2)).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    loops = new BenchLoop[2];
+    }, new DeploymentOptions().setInstances(contextCount)).toCompletionStage().toCompletableFuture()
+        .get(10, TimeUnit.SECONDS);
+    BenchLoop[] all = new BenchLoop[contextCount];
     int i = 0;
     for (Context c : contexts) {
       CompletableFuture<String> name = new CompletableFuture<>();
       c.runOnContext(v -> name.complete(Thread.currentThread().getName()));
-      loops[i] = new BenchLoop(i, c, name.get(10, TimeUnit.SECONDS), sentAdder, receivedAdder,
+      all[i] = new BenchLoop(i, c, name.get(10, TimeUnit.SECONDS), sentAdder, receivedAdder,
           measuredSentAdder, measuredDeliveredAdder);
       i++;
     }
-    if (loops[0].threadName.equals(loops[1].threadName)) {
-      log("WARNING: both client contexts run on the same event loop thread " + loops[0].threadName);
+    loops = Arrays.copyOf(all, o.clientLoops);
+    quietLoop = o.saturate ? all[o.clientLoops] : null;
+    List<String> threads = Arrays.stream(all).map(l -> l.threadName).toList();
+    if (threads.stream().distinct().count() < threads.size()) {
+      log("WARNING: client contexts share event loop threads: " + threads);
     }
-    int totalConns = 2 * o.pairs + o.idle;
     client = vertx.createWebSocketClient(new WebSocketClientOptions()
         .setDefaultHost("127.0.0.1")
         .setDefaultPort(port)
-        .setMaxConnections(totalConns + 100)
+        .setMaxConnections(plannedConnections() + 100)
         .setConnectTimeout(10_000));
-    log("client: Vert.x with 2 event loops (" + loops[0].threadName + ", " + loops[1].threadName + "), "
-        + (vertx.isNativeTransportEnabled() ? "native" : "NIO") + " transport");
+    log("client: Vert.x with " + o.clientLoops + " event loops for the load "
+        + Arrays.stream(loops).map(l -> l.threadName).toList() + ", "
+        + (vertx.isNativeTransportEnabled() ? "native" : "NIO") + " transport"
+        + (quietLoop == null ? "" : "; the quiet pairs on a third (" + quietLoop.threadName + ")"));
   }
 
   private CompletableFuture<Void> connectAndJoin(BenchPeer p) {
-    p.loop.context.runOnContext(v -> client.connect(new WebSocketConnectOptions()
-            .setHost("127.0.0.1").setPort(p.node != null ? p.node.port : server.port).setURI(o.resume ? "/ws?resume=1" : "/ws"))
-        .onComplete(ar -> {
-          if (ar.failed()) {
-            p.joined.completeExceptionally(ar.cause());
-            return;
-          }
-          WebSocket ws = ar.result();
-          p.ws = ws;
-          ws.textMessageHandler(p::onText);
-          ws.closeHandler(x -> p.loop.onClose(p));
-          ws.exceptionHandler(e -> p.loop.onException(p, e));
-          ws.writeTextMessage("{\"type\":\"join\",\"room\":\"" + p.room + "\",\"id\":\"join\"}");
-        }));
+    p.loop.context.runOnContext(v -> {
+      p.connectStartNs = System.nanoTime();
+      client.connect(new WebSocketConnectOptions()
+              .setHost("127.0.0.1").setPort(p.node != null ? p.node.port : server.port)
+              .setURI(o.resume ? "/ws?resume=1" : "/ws"))
+          .onComplete(ar -> {
+            if (ar.failed()) {
+              p.joined.completeExceptionally(ar.cause());
+              return;
+            }
+            WebSocket ws = ar.result();
+            p.ws = ws;
+            ws.textMessageHandler(p::onText);
+            ws.closeHandler(x -> p.loop.onClose(p));
+            ws.exceptionHandler(e -> p.loop.onException(p, e));
+            ws.writeTextMessage("{\"type\":\"join\",\"room\":\"" + p.room + "\",\"id\":\"join\"}");
+          });
+    });
     return p.joined;
   }
 
-  private void setupPairs() throws Exception {
+  /**
+   * Adds {@code count} pairs to {@code into}, each in its own room {@code roomPrefix-N}, its two
+   * peers on alternate loops of {@code on}.
+   */
+  private void setupPairs(int count, String roomPrefix, BenchLoop[] on, List<BenchPeer> into) throws Exception {
     Semaphore inFlight = new Semaphore(o.concurrency);
     ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
     AtomicInteger failed = new AtomicInteger();
     List<CompletableFuture<Void>> all = new ArrayList<>();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60 + o.pairs / 20);
-    for (int i = 0; i < o.pairs; i++) {
+    int firstNew = into.size();
+    int firstPair = firstNew / 2;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60 + count / 20);
+    for (int i = firstPair; i < firstPair + count; i++) {
       if (!inFlight.tryAcquire(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-        throw new BenchFailure("set-up of the pairs timed out after " + i + " of " + o.pairs + " pairs"
+        throw new BenchFailure("set-up of the pairs timed out after " + (i - firstPair) + " of " + count + " pairs"
             + firstOf(failures));
       }
-      if (failed.get() > 0 && failed.get() >= Math.max(10, i / 10)) {
+      if (failed.get() > 0 && failed.get() >= Math.max(10, (i - firstPair) / 10)) {
         break; // the server is refusing; stop hammering it
       }
       requireServerAlive("during set-up");
-      BenchPeer a = new BenchPeer(2 * i, loops[i % 2], "bench-" + i);
-      BenchPeer b = new BenchPeer(2 * i + 1, loops[(i + 1) % 2], "bench-" + i);
+      BenchPeer a = new BenchPeer(2 * i, on[i % on.length], roomPrefix + "-" + i);
+      BenchPeer b = new BenchPeer(2 * i + 1, on[(i + 1) % on.length], roomPrefix + "-" + i);
       a.numbered = o.resume;
       b.numbered = o.resume;
       // Cross-node mode: the two peers of a pair on different nodes (i mod N and i+1 mod N).
@@ -553,8 +754,8 @@ public final class RelayBenchmark {
       b.node = servers.get((i + 1) % servers.size());
       a.partner = b;
       b.partner = a;
-      loadPeers.add(a);
-      loadPeers.add(b);
+      into.add(a);
+      into.add(b);
       CompletableFuture<Void> f = connectAndJoin(a)
           .thenCompose(x -> connectAndJoin(b))
           .thenCompose(x -> CompletableFuture.allOf(a.partnerKnown, b.partnerKnown))
@@ -577,13 +778,13 @@ public final class RelayBenchmark {
     } catch (TimeoutException e) {
       throw new BenchFailure("set-up of the pairs did not finish in time" + firstOf(failures));
     }
-    if (failed.get() > 0 || all.size() < o.pairs) {
+    if (failed.get() > 0 || all.size() < count) {
       throw new BenchFailure(failed.get() + " of " + all.size() + " pairs could not be set up" + firstOf(failures)
           + problems());
     }
-    for (int i = 0; i < loadPeers.size(); i += 2) {
-      BenchPeer a = loadPeers.get(i);
-      BenchPeer b = loadPeers.get(i + 1);
+    for (int i = firstNew; i < into.size(); i += 2) {
+      BenchPeer a = into.get(i);
+      BenchPeer b = into.get(i + 1);
       if (!a.partnerId.equals(b.selfId) || !b.partnerId.equals(a.selfId)) {
         throw new BenchFailure("room " + a.room + ": peer ids do not match: A is " + a.selfId + " and was told B is "
             + a.partnerId + "; B is " + b.selfId + " and was told A is " + a.partnerId);
@@ -644,6 +845,9 @@ public final class RelayBenchmark {
           onLoop(l, () -> l.closingAll = true);
         }
       }
+      if (quietLoop != null) {
+        onLoop(quietLoop, () -> quietLoop.closingAll = true);
+      }
     } catch (Exception e) {
       // closing anyway
     }
@@ -671,36 +875,48 @@ public final class RelayBenchmark {
     return new long[] {n, ms};
   }
 
+  /** Peers that send at one rate from their own loops; the first group of a run is the one reported. */
+  record LoadGroup(BenchLoop[] loops, List<BenchPeer> peers, double ratePerPeer) {}
+
   private LoadResult runLoad() throws Exception {
+    return runLoad(List.of(new LoadGroup(loops, loadPeers, o.rate)), o.warmup, o.seconds);
+  }
+
+  private LoadResult runLoad(List<LoadGroup> groups, int warmupS, int seconds) throws Exception {
     long startNs = System.nanoTime() + 300_000_000L;
-    long measureStartNs = startNs + TimeUnit.SECONDS.toNanos(o.warmup);
-    long measureEndNs = measureStartNs + TimeUnit.SECONDS.toNanos(o.seconds);
-    int n = loadPeers.size();
-    double periodNs = 1e9 / o.rate;
+    long measureStartNs = startNs + TimeUnit.SECONDS.toNanos(warmupS);
+    long measureEndNs = measureStartNs + TimeUnit.SECONDS.toNanos(seconds);
     char[] pad = new char[o.payload];
     Arrays.fill(pad, 'x');
-    for (int k = 0; k < n; k++) {
-      BenchPeer p = loadPeers.get(k);
-      p.prepareMessages();
-      p.baseNs = startNs + (long) (k * periodNs / n);
-      p.nextSendNs = p.baseNs;
-      p.seq = 0;
+    List<BenchLoop> allLoops = new ArrayList<>();
+    for (LoadGroup g : groups) {
+      int n = g.peers.size();
+      double periodNs = 1e9 / g.ratePerPeer;
+      for (int k = 0; k < n; k++) {
+        BenchPeer p = g.peers.get(k);
+        p.prepareMessages();
+        p.baseNs = startNs + (long) (k * periodNs / n);
+        p.nextSendNs = p.baseNs;
+        p.seqBase = p.seq;
+      }
+      for (BenchLoop l : g.loops) {
+        allLoops.add(l);
+        List<BenchPeer> mine = g.peers.stream().filter(p -> p.loop == l).toList();
+        onLoop(l, () -> {
+          l.measureStartNs = measureStartNs;
+          l.measureEndNs = measureEndNs;
+          l.periodNs = periodNs;
+          l.payload = o.payload;
+          l.pad = pad;
+          l.senders.clear();
+          l.senders.addAll(mine);
+          l.timerId = vertx.setPeriodic(1, id -> l.tick());
+          return null;
+        });
+      }
+      log(String.format(Locale.ROOT, "load: %d peers x %.2f msg/s = %.0f msg/s offered; warm-up %d s, then %d s measured",
+          n, g.ratePerPeer, n * g.ratePerPeer, warmupS, seconds));
     }
-    for (BenchLoop l : loops) {
-      List<BenchPeer> mine = loadPeers.stream().filter(p -> p.loop == l).toList();
-      onLoop(l, () -> {
-        l.measureStartNs = measureStartNs;
-        l.measureEndNs = measureEndNs;
-        l.rate = o.rate;
-        l.payload = o.payload;
-        l.pad = pad;
-        l.senders.addAll(mine);
-        l.timerId = vertx.setPeriodic(1, id -> l.tick());
-        return null;
-      });
-    }
-    log(String.format(Locale.ROOT, "load: %d peers x %d msg/s = %d msg/s offered; warm-up %d s, then %d s measured",
-        n, o.rate, (long) n * o.rate, o.warmup, o.seconds));
 
     long nextProgress = startNs + 5_000_000_000L;
     long[] serverTicks0 = new long[servers.size()];
@@ -743,7 +959,7 @@ public final class RelayBenchmark {
     long otherTicks = ServerProcess.otherTicksDelta(others0, ServerProcess.otherProcessTicks(measuredPids()));
     long[] gc1 = benchGc();
     long wall1 = System.nanoTime();
-    for (BenchLoop l : loops) {
+    for (BenchLoop l : allLoops) {
       // A last tick first: it sends whatever was scheduled before the end but not yet sent (a late
       // timer), so every measured message is sent; nothing scheduled after the end is.
       onLoop(l, () -> {
@@ -757,7 +973,7 @@ public final class RelayBenchmark {
       Thread.sleep(20);
     }
     long drainNs = System.nanoTime() - drainStart;
-    Snapshot snap = snapshot();
+    Snapshot snap = snapshot(groups.get(0).loops);
     log(String.format(Locale.ROOT, "window over; drained for %.2f s: measured sent %d, delivered %d",
         drainNs / 1e9, snap.sentMeasured, snap.deliveredMeasured));
     long[] serverDelta = new long[servers.size()];
@@ -821,8 +1037,12 @@ public final class RelayBenchmark {
   }
 
   private Snapshot snapshot() throws Exception {
+    return snapshot(loops);
+  }
+
+  private static Snapshot snapshot(BenchLoop... of) throws Exception {
     Snapshot s = new Snapshot();
-    for (BenchLoop l : loops) {
+    for (BenchLoop l : of) {
       onLoop(l, () -> {
         s.add(l);
         if (l.firstProblem != null) {
@@ -849,30 +1069,73 @@ public final class RelayBenchmark {
     log(String.format(Locale.ROOT, "before: RSS %.1f MiB, heap in use %s", rssBefore / 1024.0, mib(heapBefore)));
     Map<String, long[]> histoBefore = o.histo > 0 ? server.classHistogram() : Map.of();
 
+    OpenResult opened = openIdle(0, o.idle, null);
+    log(String.format(Locale.ROOT, "%d of %d idle connections joined in %.1f s; settling 2 s, then full GC",
+        opened.joined, o.idle, opened.seconds));
+    Thread.sleep(2000);
+    requireServerAlive("during the idle phase");
+    server.fullGc(1500);
+    long rssAfter = server.statusKiB("VmRSS");
+    long heapAfter = server.heapUsedKiB();
+    log(String.format(Locale.ROOT, "after: RSS %.1f MiB, heap in use %s", rssAfter / 1024.0, mib(heapAfter)));
+    List<String> histo = new ArrayList<>();
+    if (o.histo > 0 && opened.joined > 0) {
+      Map<String, long[]> histoAfter = server.classHistogram();
+      int c = opened.joined;
+      histoAfter.entrySet().stream()
+          .map(e -> {
+            long[] b = histoBefore.getOrDefault(e.getKey(), new long[2]);
+            return Map.entry(e.getKey(), new long[] {e.getValue()[0] - b[0], e.getValue()[1] - b[1]});
+          })
+          .filter(e -> e.getValue()[1] > 0)
+          .sorted((x, y) -> Long.compare(y.getValue()[1], x.getValue()[1]))
+          .limit(o.histo)
+          .forEach(e -> histo.add(String.format(Locale.ROOT, "%8.0f B %7.2f objects  %s",
+              e.getValue()[1] / (double) c, e.getValue()[0] / (double) c, e.getKey())));
+    }
+    return new IdleResult(o.idle, opened.joined, o.idle - opened.joined, opened.firstFailure, rssBefore, rssAfter,
+        heapBefore, heapAfter, opened.seconds, histo);
+  }
+
+  record OpenResult(int joined, String firstFailure, double seconds) {}
+
+  /**
+   * Opens idle connections {@code from..to-1}, joined in rooms of --idle-room-size, with
+   * --concurrency handshakes in flight. With {@code connectNs}, stores at {@code k - from} the time
+   * from the start of connection k's TCP connect to its {@code joined} reply (-1 if it failed).
+   */
+  private OpenResult openIdle(int from, int to, long[] connectNs) throws Exception {
     Semaphore inFlight = new Semaphore(o.concurrency);
     ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
     AtomicInteger failed = new AtomicInteger();
     AtomicInteger joined = new AtomicInteger();
     List<CompletableFuture<Void>> all = new ArrayList<>();
+    if (connectNs != null) {
+      Arrays.fill(connectNs, -1);
+    }
     long openStart = System.nanoTime();
-    long deadline = openStart + TimeUnit.SECONDS.toNanos(60 + o.idle / 100);
-    for (int k = 0; k < o.idle; k++) {
+    long deadline = openStart + TimeUnit.SECONDS.toNanos(60 + (to - from) / 100);
+    for (int k = from; k < to; k++) {
       if (!inFlight.tryAcquire(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
         failures.add("timed out opening idle connection " + k);
         break;
       }
-      if (failed.get() >= Math.max(10, k / 10)) {
+      if (failed.get() >= Math.max(10, (k - from) / 10)) {
         inFlight.release();
         break; // the server is refusing; stop hammering it
       }
-      BenchPeer p = new BenchPeer(100_000_000 + k, loops[k % 2], "idle-" + (k / o.idleRoomSize));
+      BenchPeer p = new BenchPeer(100_000_000 + k, loops[k % loops.length], "idle-" + (k / o.idleRoomSize));
       idlePeers.add(p);
       final int idx = k;
       CompletableFuture<Void> f = connectAndJoin(p).orTimeout(20, TimeUnit.SECONDS);
       all.add(f.whenComplete((x, e) -> {
+        long doneNs = System.nanoTime();
         inFlight.release();
         if (e == null) {
           joined.incrementAndGet();
+          if (connectNs != null) {
+            connectNs[idx - from] = doneNs - p.connectStartNs;
+          }
         } else {
           failed.incrementAndGet();
           failures.add("idle connection " + idx + ": " + rootCause(e));
@@ -885,33 +1148,365 @@ public final class RelayBenchmark {
     } catch (ExecutionException | TimeoutException e) {
       // counted below
     }
-    double openSeconds = (System.nanoTime() - openStart) / 1e9;
-    log(String.format(Locale.ROOT, "%d of %d idle connections joined in %.1f s; settling 2 s, then full GC",
-        joined.get(), o.idle, openSeconds));
-    Thread.sleep(2000);
-    requireServerAlive("during the idle phase");
-    server.fullGc(1500);
-    long rssAfter = server.statusKiB("VmRSS");
-    long heapAfter = server.heapUsedKiB();
-    log(String.format(Locale.ROOT, "after: RSS %.1f MiB, heap in use %s", rssAfter / 1024.0, mib(heapAfter)));
-    List<String> histo = new ArrayList<>();
-    if (o.histo > 0 && joined.get() > 0) {
-      Map<String, long[]> histoAfter = server.classHistogram();
-      int c = joined.get();
-      histoAfter.entrySet().stream()
-          .map(e -> {
-            long[] b = histoBefore.getOrDefault(e.getKey(), new long[2]);
-            return Map.entry(e.getKey(), new long[] {e.getValue()[0] - b[0], e.getValue()[1] - b[1]});
-          })
-          .filter(e -> e.getValue()[1] > 0)
-          .sorted((x, y) -> Long.compare(y.getValue()[1], x.getValue()[1]))
-          .limit(o.histo)
-          .forEach(e -> histo.add(String.format(Locale.ROOT, "%8.0f B %7.2f objects  %s",
-              e.getValue()[1] / (double) c, e.getValue()[0] / (double) c, e.getKey())));
+    return new OpenResult(joined.get(), failures.peek(), (System.nanoTime() - openStart) / 1e9);
+  }
+
+  /** What is measured, for the report headers. */
+  private String subject() {
+    return o.floor ? "FloorRelay (bare Netty relay, one event loop: the floor)" : "Switchboard";
+  }
+
+  private String jvmOptsText() {
+    return o.serverJvmOpts.isBlank() ? "(none)" : o.serverJvmOpts.trim();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // --setup: connection set-up cost on a fresh server
+
+  private static final int SETUP_BATCH = 5_000;
+  private static final int IDLE_CPU_SECONDS = 10;
+
+  /** {p50, p99, max} of the non-negative values of {@code ns}; zeros when there are none. */
+  private static long[] connectPercentiles(long[] ns) {
+    long[] v = Arrays.stream(ns).filter(x -> x >= 0).sorted().toArray();
+    if (v.length == 0) {
+      return new long[3];
     }
-    String first = failures.isEmpty() ? null : failures.peek();
-    return new IdleResult(o.idle, joined.get(), o.idle - joined.get(), first, rssBefore, rssAfter, heapBefore, heapAfter,
-        openSeconds, histo);
+    return new long[] {v[rank(50, v.length)], v[rank(99, v.length)], v[v.length - 1]};
+  }
+
+  private static int rank(double pct, int n) {
+    return Math.max(0, Math.min(n - 1, (int) Math.ceil(pct / 100.0 * n) - 1));
+  }
+
+  private double cpuSeconds(long ticks) {
+    return (double) ticks / clockTicks;
+  }
+
+  private static long openFiles(String pidOrSelf) {
+    try (var fds = Files.list(Path.of("/proc/" + pidOrSelf + "/fd"))) {
+      return fds.count();
+    } catch (java.io.IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  private int runSetup() throws Exception {
+    int n = o.setup;
+    double startupCpuS = cpuSeconds(server.cpuTicks());
+    long rssFresh = server.statusKiB("VmRSS");
+    server.fullGc(1500);
+    long heapFresh = server.heapUsedKiB();
+    long rssFreshGc = server.statusKiB("VmRSS");
+    log(String.format(Locale.ROOT, "fresh server: CPU %.2f s since start, RSS %s; after a full GC heap in use %s,"
+        + " RSS %s", startupCpuS, mib(rssFresh), mib(heapFresh), mib(rssFreshGc)));
+
+    List<String> batchLines = new ArrayList<>();
+    long[] connectNs = new long[n];
+    int joined = 0;
+    String firstFailure = null;
+    long ticksStart = server.cpuTicks();
+    Map<Long, Long> othersStart = ServerProcess.otherProcessTicks(measuredPids());
+    long setupWall0 = System.nanoTime();
+    for (int from = 0, batch = 1; from < n; from += SETUP_BATCH, batch++) {
+      int to = Math.min(n, from + SETUP_BATCH);
+      long[] batchNs = new long[to - from];
+      long t0 = server.cpuTicks();
+      OpenResult r = openIdle(from, to, batchNs);
+      long t1 = server.cpuTicks();
+      requireServerAlive("during set-up batch " + batch);
+      System.arraycopy(batchNs, 0, connectNs, from, batchNs.length);
+      joined += r.joined;
+      long[] pct = connectPercentiles(batchNs);
+      String label = batch == 1 ? " (cold)" : batch == 3 ? " (warm)" : "";
+      String line = String.format(Locale.ROOT,
+          "batch %d%s: connections %d-%d, %d joined in %.1f s; server CPU %.2f s = %.0f µs per connection;"
+              + " connect->joined p50=%s p99=%s max=%s",
+          batch, label, from + 1, to, r.joined, r.seconds, cpuSeconds(t1 - t0),
+          r.joined == 0 ? 0.0 : cpuSeconds(t1 - t0) * 1e6 / r.joined, ms(pct[0]), ms(pct[1]), ms(pct[2]));
+      batchLines.add(line);
+      log(line);
+      if (r.joined < to - from) {
+        firstFailure = r.firstFailure;
+        break; // the server refuses or the client ran out of something: the later batches would not be comparable
+      }
+    }
+    long setupTicks = server.cpuTicks() - ticksStart;
+    double othersSetupCores = cpuSeconds(ServerProcess.otherTicksDelta(othersStart,
+        ServerProcess.otherProcessTicks(measuredPids()))) / ((System.nanoTime() - setupWall0) / 1e9);
+    long rssAll = server.statusKiB("VmRSS");
+    long benchFds = openFiles("self");
+    long serverFds = openFiles(Long.toString(server.pid));
+    log(String.format(Locale.ROOT, "%d of %d joined; RSS %s without GC; open files: bench %d, server %d;"
+        + " full GC next", joined, n, mib(rssAll), benchFds, serverFds));
+    server.fullGc(1500);
+    long heapAll = server.heapUsedKiB();
+    long rssAllGc = server.statusKiB("VmRSS");
+
+    log("idle CPU: " + IDLE_CPU_SECONDS + " s with all connections open and silent");
+    long i0 = server.cpuTicks();
+    Map<Long, Long> othersIdle = ServerProcess.otherProcessTicks(measuredPids());
+    long w0 = System.nanoTime();
+    Thread.sleep(IDLE_CPU_SECONDS * 1000L);
+    long idleTicks = server.cpuTicks() - i0;
+    double idleWindowS = (System.nanoTime() - w0) / 1e9;
+    double othersIdleCores = cpuSeconds(ServerProcess.otherTicksDelta(othersIdle,
+        ServerProcess.otherProcessTicks(measuredPids()))) / idleWindowS;
+    requireServerAlive("during the idle CPU window");
+    Snapshot after = snapshot();
+
+    long[] all = connectPercentiles(connectNs);
+    double per = joined == 0 ? 0 : 1.0 / joined;
+    StringBuilder out = new StringBuilder();
+    out.append('\n');
+    out.append(String.format(Locale.ROOT, "%s connection set-up  (server pid %d, jvm opts %s)%n", subject(),
+        server.pid, jvmOptsText()));
+    out.append(String.format(Locale.ROOT, "fresh server: CPU %.2f s since start, RSS %s; after a full GC: heap in"
+        + " use %s, RSS %s%n", startupCpuS, mib(rssFresh), mib(heapFresh), mib(rssFreshGc)));
+    out.append(String.format(Locale.ROOT, "%d idle connections requested, rooms of %d, %d handshakes in flight,"
+        + " batches of %d (CPU per connection = handshake + welcome + join reply):%n", n, o.idleRoomSize,
+        o.concurrency, SETUP_BATCH));
+    batchLines.forEach(l -> out.append("  ").append(l).append('\n'));
+    out.append(String.format(Locale.ROOT, "all %d joined: server CPU %.2f s = %.0f µs per connection;"
+        + " connect->joined p50=%s p99=%s max=%s%n", joined, cpuSeconds(setupTicks),
+        cpuSeconds(setupTicks) * 1e6 * per, ms(all[0]), ms(all[1]), ms(all[2])));
+    // From the RSS after the first GC: that GC's own page touches are not the connections'.
+    out.append(String.format(Locale.ROOT, "  RSS without a GC (what a pod memory limit sees): %s -> %s = %.1f KiB"
+        + " per connection%n", mib(rssFreshGc), mib(rssAll), (rssAll - rssFreshGc) * per));
+    out.append(String.format(Locale.ROOT, "  after a full GC: live heap %s -> %s = %s per connection; RSS %s%n",
+        mib(heapFresh), mib(heapAll), heapFresh < 0 || heapAll < 0 ? "n/a"
+            : String.format(Locale.ROOT, "%.1f KiB", (heapAll - heapFresh) * per), mib(rssAllGc)));
+    double idleCpuS = cpuSeconds(idleTicks);
+    out.append(String.format(Locale.ROOT, "idle: server CPU %.2f s over %.1f s with %d connections open and silent"
+        + " = %.1f %% of one core%n", idleCpuS, idleWindowS, joined, 100 * idleCpuS / idleWindowS));
+    out.append(String.format(Locale.ROOT, "other processes: %.0f %% of one core during set-up, %.0f %% during the idle"
+        + " window; the machine has %d cores%n", 100 * othersSetupCores, 100 * othersIdleCores,
+        Runtime.getRuntime().availableProcessors()));
+    if (Math.max(othersSetupCores, othersIdleCores) > OTHERS_BUSY) {
+      out.append("  WARNING: other processes were busy: the CPU and latency figures are disturbed; rerun on a quiet"
+          + " machine\n");
+    }
+    out.append(String.format(Locale.ROOT, "open files at the end of set-up: bench %d (limit %d), server %d (limit %d)%n",
+        benchFds, ServerProcess.openFilesLimit("self"), serverFds,
+        ServerProcess.openFilesLimit(Long.toString(server.pid))));
+    List<String> anomalies = socketAnomalies(after);
+    out.append("anomalies: ").append(anomalies.isEmpty() ? "none" : String.join("; ", anomalies)).append('\n');
+    for (String p : after.problems) {
+      out.append("  first problem seen: ").append(p).append('\n');
+    }
+    appendServerLogs(out);
+    System.out.print(out);
+    System.out.flush();
+    if (joined < n) {
+      System.err.println("BENCHMARK FAILED: " + (n - joined) + " of " + n
+          + " connections could not be opened and joined; first: " + firstFailure);
+      return 1;
+    }
+    return 0;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // --saturate: the highest relay rate one server event loop sustains
+
+  /** A heavy peer's rate stays well under the default RATE_LIMIT_PER_SECOND (50), so per-client limits never shed. */
+  private static final int HEAVY_PEER_MAX_RATE = 40;
+  /** Well-behaved pairs at 1 msg/s per peer during the overload step. */
+  private static final int QUIET_PAIRS = 20;
+  private static final long P99_LIMIT_NS = 10_000_000L;
+  /** Generator CPU (fraction of its one core) above which a step may show the generator's limit. */
+  private static final double GENERATOR_BUSY = 0.85;
+  /** CPU of other processes (fraction of one core) above which a step is disturbed, as in the load mode. */
+  private static final double OTHERS_BUSY = 0.2;
+  /** The first step also warms up the JITs of both processes: at least this long. */
+  private static final int FIRST_STEP_MIN_WARMUP_S = 5;
+
+  /** Pairs that carry {@code totalRate} msg/s with no peer above {@link #HEAVY_PEER_MAX_RATE}. */
+  private static int heavyPairsFor(int totalRate) {
+    return (totalRate + 2 * HEAVY_PEER_MAX_RATE - 1) / (2 * HEAVY_PEER_MAX_RATE);
+  }
+
+  record StepResult(int offered, int pairs, double ratePerPeer, LoadResult load, Snapshot quiet) {
+    long lost() {
+      return load.snap().sentMeasured - load.snap().deliveredMeasured;
+    }
+
+    boolean sustained() {
+      return lost() == 0 && load.snap().latency.percentileNanos(99) <= P99_LIMIT_NS
+          && load.snap().unexpectedCloses == 0 && load.snap().errors.isEmpty();
+    }
+  }
+
+  private StepResult runStep(int rate, int warmupS, boolean withQuiet) throws Exception {
+    int pairs = Math.max(o.pairs, heavyPairsFor(rate));
+    if (loadPeers.size() / 2 < pairs) {
+      int more = pairs - loadPeers.size() / 2;
+      long t = System.nanoTime();
+      setupPairs(more, "bench", loops, loadPeers);
+      log(String.format(Locale.ROOT, "%d more pairs set up in %.1f s (%d in all)", more, (System.nanoTime() - t) / 1e9,
+          pairs));
+    }
+    List<LoadGroup> groups = new ArrayList<>();
+    double ratePerPeer = rate / (double) loadPeers.size();
+    groups.add(new LoadGroup(loops, loadPeers, ratePerPeer));
+    List<BenchLoop> reset = new ArrayList<>(Arrays.asList(loops));
+    if (withQuiet) {
+      groups.add(new LoadGroup(new BenchLoop[] {quietLoop}, quietPeers, 1));
+      reset.add(quietLoop);
+    }
+    for (BenchLoop l : reset) {
+      onLoop(l, () -> {
+        l.reset();
+        l.firstProblem = null;
+        return null;
+      });
+    }
+    LoadResult load = runLoad(groups, warmupS, o.stepSeconds);
+    return new StepResult(rate, pairs, ratePerPeer, load, withQuiet ? snapshot(quietLoop) : null);
+  }
+
+  private boolean generatorBusy(StepResult r) {
+    return cpuSeconds(r.load.benchTicks()) / (r.load.windowNs() / 1e9) > GENERATOR_BUSY;
+  }
+
+  private String stepLine(StepResult r) {
+    Snapshot s = r.load.snap();
+    double windowS = r.load.windowNs() / 1e9;
+    MicrosHistogram h = s.latency;
+    return String.format(Locale.ROOT,
+        "%7d msg/s offered (%d pairs, %.1f/s per peer): delivered %.0f/s, lost %d; one-way p50=%s p99=%s"
+            + " p99.9=%s max=%s; server CPU %.0f %%; generator CPU %.0f %%, schedule lag p99=%s max=%s;"
+            + " other processes %.0f %%",
+        r.offered, r.pairs, r.ratePerPeer, s.receivedInWindow / windowS, r.lost(), ms(h.percentileNanos(50)),
+        ms(h.percentileNanos(99)), ms(h.percentileNanos(99.9)), ms(h.maxNanos()),
+        100 * cpuSeconds(r.load.serverTicks()[0]) / windowS, 100 * cpuSeconds(r.load.benchTicks()) / windowS,
+        ms(s.lag.percentileNanos(99)), ms(s.lag.maxNanos()), 100 * cpuSeconds(r.load.otherTicks()) / windowS)
+        + (generatorBusy(r) ? "  GENERATOR BUSY" : "")
+        + (cpuSeconds(r.load.otherTicks()) / windowS > OTHERS_BUSY ? "  MACHINE BUSY" : "");
+  }
+
+  private int runSaturate() throws Exception {
+    log("saturation: server with EVENT_LOOPS=1 on CPUs " + o.serverCpus + ", this generator on CPUs " + o.generatorCpus
+        + "; steps of " + o.stepRate
+        + " msg/s up to " + o.maxRate);
+    List<String> lines = new ArrayList<>();
+    StepResult best = null;
+    String stoppedBecause = "reached --max-rate " + o.maxRate;
+    for (int rate = o.stepRate; rate <= o.maxRate; rate += o.stepRate) {
+      requireServerAlive("before step " + rate);
+      StepResult r = runStep(rate, rate == o.stepRate ? Math.max(o.stepWarmup, FIRST_STEP_MIN_WARMUP_S) : o.stepWarmup,
+          false);
+      String line = stepLine(r);
+      lines.add(line);
+      log("step: " + line);
+      if (!r.sustained()) {
+        List<String> why = socketAnomalies(r.load.snap());
+        stoppedBecause = "the step at " + rate + " msg/s failed: p99 " + ms(r.load.snap().latency.percentileNanos(99))
+            + ", lost " + r.lost() + (why.isEmpty() ? "" : "; " + String.join("; ", why))
+            + (generatorBusy(r) ? " (the generator was busy too: this may be its limit, not the server's)" : "");
+        break;
+      }
+      best = r;
+    }
+
+    int overloadRate = 2 * (best != null ? best.offered : o.stepRate);
+    setupPairs(QUIET_PAIRS, "quiet", new BenchLoop[] {quietLoop}, quietPeers);
+    long rssStart = server.statusKiB("VmRSS");
+    long heapStart = server.heapUsedKiB();
+    log(String.format(Locale.ROOT, "overload step at %d msg/s, %d quiet pairs at 1 msg/s alongside; RSS %s",
+        overloadRate, QUIET_PAIRS, mib(rssStart)));
+    StepResult over = runStep(overloadRate, o.stepWarmup, true);
+    long rssEnd = server.statusKiB("VmRSS");
+    long rssPeak = server.statusKiB("VmHWM");
+    long heapEnd = server.heapUsedKiB();
+    requireServerAlive("after the overload step");
+
+    StringBuilder out = new StringBuilder();
+    out.append('\n');
+    out.append(String.format(Locale.ROOT, "%s saturation of one event loop  (server pid %d under taskset -c %s,"
+        + " EVENT_LOOPS=1, jvm opts %s; generator pid %d on CPUs %s with %d client event loops)%n", subject(),
+        server.pid, o.serverCpus, jvmOptsText(), ProcessHandle.current().pid(), o.generatorCpus, o.clientLoops));
+    out.append(String.format(Locale.ROOT, "payload %d B; each step %d s warm-up (the first at least %d s) + %d s"
+        + " measured; a step is sustained when p99 <= 10 ms and nothing is lost; CPU in %% of one core (other"
+        + " processes share both cores: more than a few %% there disturbs the step); GENERATOR BUSY: this JVM used"
+        + " more than %.0f %% of its core, so the step may show the generator's limit; MACHINE BUSY: other"
+        + " processes used more than %.0f %% of a core, rerun on a quiet machine%n", o.payload, o.stepWarmup,
+        FIRST_STEP_MIN_WARMUP_S, o.stepSeconds, 100 * GENERATOR_BUSY, 100 * OTHERS_BUSY));
+    out.append(o.floor ? "FloorRelay has no limits at all.\n" : String.format(Locale.ROOT,
+        "server per-client limits are the defaults (RATE_LIMIT_PER_SECOND=%s, RATE_LIMIT_BURST=%s,"
+            + " FLOOD_CLOSE_AFTER=%s, WRITE_QUEUE_MAX_BYTES=%s);%n  heavy peers send at most %d msg/s each, so the"
+            + " per-client rate limit is not what sheds%n",
+        io.switchboard.config.SwitchboardConfig.Setting.RATE_LIMIT_PER_SECOND.defaultValue,
+        io.switchboard.config.SwitchboardConfig.Setting.RATE_LIMIT_BURST.defaultValue,
+        io.switchboard.config.SwitchboardConfig.Setting.FLOOD_CLOSE_AFTER.defaultValue,
+        io.switchboard.config.SwitchboardConfig.Setting.WRITE_QUEUE_MAX_BYTES.defaultValue, HEAVY_PEER_MAX_RATE));
+    lines.forEach(l -> out.append("  ").append(l).append('\n'));
+    out.append("stopped: ").append(stoppedBecause).append('\n');
+    out.append(best == null ? "highest sustained step: none (even the first step failed)\n"
+        : String.format(Locale.ROOT, "highest sustained step: %d msg/s (p99 %s, server CPU %.0f %% of its core)%n",
+            best.offered, ms(best.load.snap().latency.percentileNanos(99)),
+            100 * cpuSeconds(best.load.serverTicks()[0]) / (best.load.windowNs() / 1e9)));
+    out.append(String.format(Locale.ROOT, "overload at %d msg/s:%n  %s%n", overloadRate, stepLine(over)));
+    Snapshot heavy = over.load.snap();
+    out.append(String.format(Locale.ROOT, "  heavy clients: error frames %s, sockets closed by the server %d"
+        + " (close codes %s)%n", heavy.errors, heavy.unexpectedCloses, heavy.closeCodes));
+    out.append(String.format(Locale.ROOT, "  server RSS %s at the start, %s at the end (peak since start %s);"
+        + " heap in use %s -> %s%n", mib(rssStart), mib(rssEnd), mib(rssPeak), mib(heapStart), mib(heapEnd)));
+    Snapshot q = over.quiet;
+    MicrosHistogram qh = q.latency;
+    out.append(String.format(Locale.ROOT, "  %d quiet pairs at 1 msg/s meanwhile: sent %d, delivered %d, lost %d;"
+        + " one-way p50=%s p99=%s max=%s; error frames %s, closes %d %s%n", QUIET_PAIRS, q.sentMeasured,
+        q.deliveredMeasured, q.sentMeasured - q.deliveredMeasured, ms(qh.percentileNanos(50)),
+        ms(qh.percentileNanos(99)), ms(qh.maxNanos()), q.errors, q.unexpectedCloses, q.closeCodes));
+    out.append("  what shed the load: ").append(whatShed(over, heavy)).append('\n');
+    for (String p : heavy.problems) {
+      out.append("  first problem seen (heavy): ").append(p).append('\n');
+    }
+    for (String p : q.problems) {
+      out.append("  first problem seen (quiet): ").append(p).append('\n');
+    }
+    appendServerLogs(out);
+    System.out.print(out);
+    System.out.flush();
+    return 0;
+  }
+
+  /** The reader's answer to "who dropped what" in the overload step, from what the clients saw. */
+  private String whatShed(StepResult over, Snapshot heavy) {
+    List<String> causes = new ArrayList<>();
+    long rateLimited = heavy.errors.getOrDefault("rate-limited", 0L);
+    if (rateLimited > 0) {
+      causes.add(rateLimited + " relays refused by the per-client rate limit (error rate-limited)");
+    }
+    long slow = heavy.closeCodes.getOrDefault("4001", 0L);
+    if (slow > 0) {
+      causes.add(slow + " receivers closed as slow consumers (4001: their outbound queue passed"
+          + " WRITE_QUEUE_MAX_BYTES), the relays queued for them dropped");
+    }
+    long flooding = heavy.closeCodes.getOrDefault("4008", 0L);
+    if (flooding > 0) {
+      causes.add(flooding + " senders closed for flooding (4008)");
+    }
+    heavy.errors.forEach((code, count) -> {
+      if (!code.equals("rate-limited")) {
+        causes.add(count + " error frames " + code);
+      }
+    });
+    double windowS = over.load.windowNs() / 1e9;
+    double serverCpu = cpuSeconds(over.load.serverTicks()[0]) / windowS;
+    double generatorCpu = cpuSeconds(over.load.benchTicks()) / windowS;
+    double othersCpu = cpuSeconds(over.load.otherTicks()) / windowS;
+    String cpu = String.format(Locale.ROOT, " (server at %.0f %% of its core, generator at %.0f %% of its own%s%s)",
+        100 * serverCpu, 100 * generatorCpu, generatorBusy(over) ? ": the generator is near saturation too, so part"
+            + " of the limit may be the generator's" : "", othersCpu > OTHERS_BUSY ? String.format(Locale.ROOT,
+            "; other processes took %.0f %% of a core from the two", 100 * othersCpu) : "");
+    if (causes.isEmpty()) {
+      return over.lost() == 0
+          ? "nothing: every relay arrived, at the latencies above" + cpu
+          : "no policy of the server: " + over.lost() + " relays had not arrived " + o.drainMs + " ms after the"
+              + " window (still queued in socket buffers or the event loop's backlog, or dropped unannounced)" + cpu;
+    }
+    return String.join("; ", causes) + (over.lost() > 0 ? "; " + over.lost() + " measured relays lost in all" : "")
+        + cpu;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -942,8 +1537,8 @@ public final class RelayBenchmark {
     StringBuilder out = new StringBuilder();
     out.append('\n');
     if (servers.size() == 1) {
-      out.append(String.format(Locale.ROOT, "Switchboard relay benchmark  (server pid %d, jvm opts %s)%n", server.pid,
-          o.serverJvmOpts.isBlank() ? "(none)" : o.serverJvmOpts.trim()));
+      out.append(String.format(Locale.ROOT, "%s relay benchmark  (server pid %d, jvm opts %s)%n", subject(),
+          server.pid, o.serverJvmOpts.isBlank() ? "(none)" : o.serverJvmOpts.trim()));
     } else {
       out.append(String.format(Locale.ROOT,
           "Switchboard relay benchmark, cross-node  (%d server processes, pids %s, jvm opts %s; redis-server pid %d"
@@ -1032,6 +1627,29 @@ public final class RelayBenchmark {
     if (lost > 0) {
       anomalies.add(lost + " measured messages lost");
     }
+    anomalies.addAll(socketAnomalies(after));
+    if (s.writeQueueFullSeen > 0) {
+      anomalies.add("client write queue full " + s.writeQueueFullSeen + " times");
+    }
+    if (s.tickCapHits > 0) {
+      anomalies.add("sender hit its per-tick cap " + s.tickCapHits + " times (fell far behind schedule)");
+    }
+    long sentAfterWindow = after.sentTotal - s.sentTotal;
+    if (sentAfterWindow != 0) {
+      anomalies.add(sentAfterWindow + " messages sent after the window (should be 0)");
+    }
+    out.append("anomalies: ").append(anomalies.isEmpty() ? "none" : String.join("; ", anomalies)).append('\n');
+    for (String p : after.problems) {
+      out.append("  first problem seen: ").append(p).append('\n');
+    }
+    appendServerLogs(out);
+    System.out.print(out);
+    System.out.flush();
+  }
+
+  /** What went wrong on the client sockets, whatever the mode. */
+  private static List<String> socketAnomalies(Counters after) {
+    List<String> anomalies = new ArrayList<>();
     if (after.errors.size() > 0) {
       anomalies.add("error frames " + after.errors);
     }
@@ -1062,20 +1680,10 @@ public final class RelayBenchmark {
     if (after.closedSkips > 0) {
       anomalies.add(after.closedSkips + " sends skipped because the peer's socket had closed");
     }
-    if (s.writeQueueFullSeen > 0) {
-      anomalies.add("client write queue full " + s.writeQueueFullSeen + " times");
-    }
-    if (s.tickCapHits > 0) {
-      anomalies.add("sender hit its per-tick cap " + s.tickCapHits + " times (fell far behind schedule)");
-    }
-    long sentAfterWindow = after.sentTotal - s.sentTotal;
-    if (sentAfterWindow != 0) {
-      anomalies.add(sentAfterWindow + " messages sent after the window (should be 0)");
-    }
-    out.append("anomalies: ").append(anomalies.isEmpty() ? "none" : String.join("; ", anomalies)).append('\n');
-    for (String p : after.problems) {
-      out.append("  first problem seen: ").append(p).append('\n');
-    }
+    return anomalies;
+  }
+
+  private void appendServerLogs(StringBuilder out) {
     for (ServerProcess sp : servers) {
       long warnLines = sp.logLinesContaining("WARN");
       long errorLines = sp.logLinesContaining("ERROR");
@@ -1085,7 +1693,5 @@ public final class RelayBenchmark {
         out.append("  ").append(BenchLoop.abbreviate(line)).append('\n');
       }
     }
-    System.out.print(out);
-    System.out.flush();
   }
 }

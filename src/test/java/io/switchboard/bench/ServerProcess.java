@@ -19,8 +19,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The Switchboard server under test, run as its own OS process ({@code java OPTS -jar JAR}),
- * plus the Linux {@code /proc} and {@code jcmd} probes the benchmark reads from it.
+ * The Switchboard server under test (or the {@link FloorRelay}), run as its own OS process
+ * ({@code java OPTS -jar JAR}), plus the Linux {@code /proc} and {@code jcmd} probes the benchmark reads from it.
  *
  * <p>{@link #close()} always ends the process (SIGTERM, then SIGKILL after a few seconds); it is
  * idempotent and safe to call from a shutdown hook.
@@ -61,13 +61,17 @@ final class ServerProcess implements AutoCloseable {
         .orElse(home);
   }
 
-  static ServerProcess start(Path jar, List<String> jvmOpts, Map<String, String> env, Path log, int port)
-      throws IOException {
-    List<String> cmd = new ArrayList<>();
+  /**
+   * Starts {@code [launcher...] java [jvmOpts...] [program...]}, where {@code program} is
+   * {@code -jar JAR} or {@code -cp PATH MAIN}; a launcher such as {@code taskset -c 0} execs java
+   * in its own process, so {@link #pid} is the JVM's.
+   */
+  static ServerProcess start(List<String> launcher, List<String> jvmOpts, List<String> program, Map<String, String> env,
+      Path log, int port) throws IOException {
+    List<String> cmd = new ArrayList<>(launcher);
     cmd.add(jdkBin().resolve("java").toString());
     cmd.addAll(jvmOpts);
-    cmd.add("-jar");
-    cmd.add(jar.toAbsolutePath().toString());
+    cmd.addAll(program);
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().putAll(env);
     pb.redirectErrorStream(true);
