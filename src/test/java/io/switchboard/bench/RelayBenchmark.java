@@ -40,7 +40,7 @@ import java.util.function.Supplier;
  *   mvn -q -DskipTests package
  *   java -cp target/switchboard.jar:target/test-classes io.switchboard.bench.RelayBenchmark \
  *       [--pairs 500] [--rate 10] [--seconds 30] [--warmup 10] [--idle 5000] [--payload 400] \
- *       [--jar target/switchboard.jar] [--server-jvm-opts "-XX:+UseParallelGC -Xms256m -Xmx256m"] \
+ *       [--jar target/switchboard.jar] [--server-jvm-opts "..."] \
  *       [--nodes 1] [--redis-server redis-server] [--floor] [--setup N | --saturate]
  * </pre>
  *
@@ -51,8 +51,7 @@ import java.util.function.Supplier;
  * It combines with the load mode, {@code --setup} and {@code --saturate} (one node, no resume).
  *
  * <p>Connection set-up ({@code --setup [N]}, N = 18,000 by default) replaces the load and idle
- * phases, and the server's default heap becomes 768 MiB (18,000 joined connections keep about
- * 200 MiB live, too much for the 256 MiB of the load mode): on a fresh server,
+ * phases: on a fresh server,
  * its start-up CPU and VmRSS, then a full GC and the heap in use; N idle connections joined in
  * rooms of {@code --idle-room-size}, {@code --concurrency} handshakes in flight, in batches of
  * 5,000 (batch 1 is cold, batch 3 warm). Per batch, server CPU per connection (handshake, welcome
@@ -122,12 +121,31 @@ import java.util.function.Supplier;
  */
 public final class RelayBenchmark {
 
-  static final String DEFAULT_SERVER_JVM_OPTS = "-XX:+UseParallelGC -Xms256m -Xmx256m";
+  /** Where the image's JVM options live (the Dockerfile copies it); read from the working directory. */
+  static final Path SHIPPED_JVM_OPTIONS = Path.of("src", "main", "jvm", "jvm.options");
+  /** Options only Java 24+ knows: a server on an older JDK starts without them, with a warning. */
+  private static final List<String> NEEDS_JAVA_24 = List.of("-XX:+UseCompactObjectHeaders");
+
   /**
-   * --setup's default: at about 11 KiB of live heap per joined connection, 18,000 of them need
-   * some 200 MiB, and a 256 MiB heap then dies of "GC overhead limit exceeded" (seen here).
+   * The server's default JVM options: the shipped ones ({@link #SHIPPED_JVM_OPTIONS}), so that
+   * what is measured is what the image runs; run the benchmark itself on the image's Java (25)
+   * to measure its runtime too, since the servers run on the benchmark's own JDK.
    */
-  static final String SETUP_SERVER_JVM_OPTS = "-XX:+UseParallelGC -Xms768m -Xmx768m";
+  static String shippedServerJvmOpts() {
+    List<String> options;
+    try {
+      options = Files.readAllLines(SHIPPED_JVM_OPTIONS).stream().map(String::strip).filter(l -> !l.isEmpty()).toList();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("run from the project's root: " + SHIPPED_JVM_OPTIONS + " not readable", e);
+    }
+    if (Runtime.version().feature() < 24) {
+      System.err.println("WARNING: this JDK is " + Runtime.version().feature() + "; the servers run without "
+          + NEEDS_JAVA_24 + ", which the image (Java 25) uses");
+      options = options.stream().filter(o -> !NEEDS_JAVA_24.contains(o)).toList();
+    }
+    return String.join(" ", options);
+  }
+
   static final int DEFAULT_SETUP_CONNECTIONS = 18_000;
 
   private static final String USAGE = """
@@ -145,9 +163,9 @@ public final class RelayBenchmark {
         --histo N            also print the N classes whose heap footprint grew most per idle
                              connection (jcmd GC.class_histogram; default 0 = off)
         --jar PATH           the server fat jar (default target/switchboard.jar)
-        --server-jvm-opts S  JVM options of the server, split on spaces
-                             (default "-XX:+UseParallelGC -Xms256m -Xmx256m"; with --setup
-                             "-XX:+UseParallelGC -Xms768m -Xmx768m": 18000 connections outgrow 256m)
+        --server-jvm-opts S  JVM options of the server, split on spaces (default: the image's,
+                             src/main/jvm/jvm.options; the server runs on this benchmark's JDK,
+                             so run it on Java 25 to measure the image's runtime)
         --nodes N            server processes, 1-8 (default 1). N > 1 starts a private redis-server
                              and puts the two peers of every pair on different nodes, so every
                              relay crosses nodes through Redis
@@ -286,7 +304,7 @@ public final class RelayBenchmark {
         throw new IllegalArgumentException("--setup, --saturate and --floor run one node without --resume");
       }
       if (o.serverJvmOpts == null) {
-        o.serverJvmOpts = o.setup > 0 ? SETUP_SERVER_JVM_OPTS : DEFAULT_SERVER_JVM_OPTS;
+        o.serverJvmOpts = shippedServerJvmOpts();
       }
       return o;
     }
