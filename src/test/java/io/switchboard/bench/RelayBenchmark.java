@@ -215,7 +215,7 @@ public final class RelayBenchmark {
     int drainMs = 2000;
     int histo = 0;
     String jar = "target/switchboard.jar";
-    /** Null until given: the default depends on the mode. */
+    /** Null until given, then the image's options ({@link #shippedServerJvmOpts}). */
     String serverJvmOpts;
     int nodes = 1;
     boolean resume;
@@ -1308,13 +1308,7 @@ public final class RelayBenchmark {
         benchFds, ServerProcess.openFilesLimit("self"), serverFds,
         ServerProcess.openFilesLimit(Long.toString(server.pid))));
     List<String> anomalies = socketAnomalies(after);
-    out.append("anomalies: ").append(anomalies.isEmpty() ? "none" : String.join("; ", anomalies)).append('\n');
-    for (String p : after.problems) {
-      out.append("  first problem seen: ").append(p).append('\n');
-    }
-    appendServerLogs(out);
-    System.out.print(out);
-    System.out.flush();
+    printReport(out, anomalies, after);
     if (joined < n) {
       System.err.println("BENCHMARK FAILED: " + (n - joined) + " of " + n
           + " connections could not be opened and joined; first: " + firstFailure);
@@ -1656,6 +1650,11 @@ public final class RelayBenchmark {
     if (sentAfterWindow != 0) {
       anomalies.add(sentAfterWindow + " messages sent after the window (should be 0)");
     }
+    printReport(out, anomalies, after);
+  }
+
+  /** Ends a report with its anomalies, the clients' first problems and the server's log, and prints it. */
+  private void printReport(StringBuilder out, List<String> anomalies, Snapshot after) {
     out.append("anomalies: ").append(anomalies.isEmpty() ? "none" : String.join("; ", anomalies)).append('\n');
     for (String p : after.problems) {
       out.append("  first problem seen: ").append(p).append('\n');
