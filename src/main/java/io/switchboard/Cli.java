@@ -23,7 +23,8 @@ import java.util.stream.Collectors;
 
 /**
  * The command-line options of {@code java -jar switchboard.jar}: {@code --help}, {@code --version},
- * {@code --check-config} and {@code --train} ({@link Training}). Each prints and returns an exit code without starting a server;
+ * {@code --check-config} and {@code --train} ({@link Training}). Each prints and returns an exit
+ * code without starting a server (the training's node is its own, on loopback);
  * with no argument {@link Main} starts one.
  */
 final class Cli {

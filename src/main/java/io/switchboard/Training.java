@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
  * and to one peer), resumable sessions, leaves and closes. It exists to be run once with
  * {@code -XX:AOTCacheOutput} when the image is built, so that a node started from the image finds
  * those classes loaded and linked, and their profiles recorded, in the AOT cache
- * (docs/operations.md, "JVM and image"). Never listens beyond 127.0.0.1; bounded in count and time.
+ * (docs/operations.md, "Docker"). Never listens beyond 127.0.0.1; bounded in count and time.
  */
 final class Training {
   private static final int CONNECTIONS = 2000;

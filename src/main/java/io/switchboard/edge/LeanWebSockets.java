@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Lets go of three things Vert.x keeps for every server WebSocket that Switchboard never uses,
- * about 6 KiB of heap per connection (docs/performance.md, "Memory per connection"):
+ * about 6 KiB of heap per connection (docs/performance.md, "Where the memory goes"):
  * <ul>
  *   <li>the multi-producer outbound queue, about 4 KiB whether or not anything is ever queued.
  *       Every write to a Switchboard socket is made on the socket's own event loop ({@link
@@ -25,10 +25,11 @@ import org.slf4j.LoggerFactory;
  *       from, for as long as the socket is open. It is called once, when the handler is added.</li>
  * </ul>
  *
- * <p>Both are private to Vert.x, so this works by reflection, checked once when the class loads
- * against the Vert.x on the class path: names, types and the expected queue class. When anything
- * does not match, or a later step fails, sockets are left exactly as Vert.x made them and the
- * reason is logged once; only memory differs.
+ * <p>All three are private to Vert.x, so this works by reflection, checked once when the class
+ * loads against the Vert.x on the class path: names, types and the expected classes. When
+ * anything does not match, sockets are left exactly as Vert.x makes them and the reason is
+ * logged; should a later step fail on a socket, that socket keeps what it has and no later
+ * socket is touched. Only memory differs.
  */
 final class LeanWebSockets {
   private static final Logger log = LoggerFactory.getLogger(LeanWebSockets.class);
@@ -41,12 +42,14 @@ final class LeanWebSockets {
   private static final MultiMap NO_HEADERS = HeadersMultiMap.httpHeaders().copy(false);
 
   private static final Parts PARTS = Parts.find();
+  /** Set by the first socket that could not be made lean: the others are then left alone. */
+  private static volatile boolean failed;
 
   private LeanWebSockets() {}
 
-  /** Whether sockets are made lean; false means this Vert.x did not pass the start-up check. */
+  /** Whether sockets are made lean; false means this Vert.x did not pass the check, or a socket failed. */
   static boolean available() {
-    return PARTS != null;
+    return PARTS != null && !failed;
   }
 
   /**
@@ -54,7 +57,7 @@ final class LeanWebSockets {
    * completed and before anything is written to it; does nothing when the check failed.
    */
   static void slim(ServerWebSocket ws) {
-    if (PARTS == null) {
+    if (!available()) {
       return;
     }
     try {
@@ -71,7 +74,8 @@ final class LeanWebSockets {
       PARTS.headers.set(ws, NO_HEADERS);
       PARTS.connectionFactory.set(handler, null);
     } catch (ReflectiveOperationException | RuntimeException e) {
-      log.atWarn().setCause(e).log("could not make a WebSocket lean; it keeps Vert.x's defaults");
+      failed = true;
+      log.atWarn().setCause(e).log("could not make a WebSocket lean; sockets keep Vert.x's defaults from now on");
     }
   }
 
