@@ -64,7 +64,10 @@ import java.util.function.Supplier;
  * <p>Saturation ({@code --saturate}) replaces them too: the server with EVENT_LOOPS=1 under
  * {@code taskset -c 0}, and this JVM pins all its threads to core 1 ({@code taskset -a -p}, so it
  * is launched plainly; {@code --server-cpus} and {@code --generator-cpus} change the CPUs) with
- * {@code --client-loops} (2) client event loops, plus one more for the quiet pairs. The total
+ * {@code --client-loops} (2) client event loops, plus one more for the quiet pairs. On a machine
+ * where a generator on one core cannot outrun a server on another, {@code --server-cpu-quota F}
+ * gives the server F of a CPU (a cgroup CFS quota with a 10 ms period, as a pod's CPU limit;
+ * root only), so that the server is the one to saturate. The total
  * relay rate goes up by {@code --step-rate} per step ({@code --step-warmup} s, then
  * {@code --step-seconds} s measured) until a step has p99 &gt; 10 ms, a loss, an error frame or a
  * close, or {@code --max-rate} is passed; each step prints offered and delivered rate, losses,
@@ -198,6 +201,9 @@ public final class RelayBenchmark {
         --step-warmup N      --saturate: warm-up seconds of each step (default 2)
         --step-seconds N     --saturate: measured seconds of each step (default 5)
         --server-cpus LIST   --saturate: CPUs of the server, as taskset -c takes them (default 0)
+        --server-cpu-quota F --saturate: limit the server to F of one CPU (0.05-1) with a cgroup CFS
+                             quota (10 ms period, as a pod's CPU limit), so that it saturates before a
+                             generator on a whole core does; needs root (default: no limit)
         --generator-cpus L   --saturate: CPUs of this JVM (default 1); on a bigger machine give the
                              generator more CPUs than the server's one, with --client-loops to match
       """;
@@ -228,6 +234,8 @@ public final class RelayBenchmark {
     int stepSeconds = 5;
     int clientLoops = 2;
     String serverCpus = "0";
+    /** Fraction of one CPU the server may use under --saturate; 0 for no limit. */
+    double serverCpuQuota;
     String generatorCpus = "1";
     String redisServer = "redis-server";
     boolean help;
@@ -293,6 +301,7 @@ public final class RelayBenchmark {
           case "step-seconds" -> o.stepSeconds = intArg(name, value, 1, 60);
           case "client-loops" -> o.clientLoops = intArg(name, value, 1, 64);
           case "server-cpus" -> o.serverCpus = cpuList(name, value);
+          case "server-cpu-quota" -> o.serverCpuQuota = fraction(name, value, 0.05, 1.0);
           case "generator-cpus" -> o.generatorCpus = cpuList(name, value);
           default -> throw new IllegalArgumentException("unknown option --" + name);
         }
@@ -307,6 +316,19 @@ public final class RelayBenchmark {
         o.serverJvmOpts = shippedServerJvmOpts();
       }
       return o;
+    }
+
+    private static double fraction(String name, String value, double min, double max) {
+      double v;
+      try {
+        v = Double.parseDouble(value.trim());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("--" + name + " wants a number, got '" + value + "'");
+      }
+      if (!(v >= min && v <= max)) {
+        throw new IllegalArgumentException("--" + name + " must be in " + min + ".." + max + ", got " + v);
+      }
+      return v;
     }
 
     private static String cpuList(String name, String value) {
@@ -383,6 +405,8 @@ public final class RelayBenchmark {
 
   /** Node 0: the only server in the default mode; the one the idle phase measures. */
   private ServerProcess server;
+  /** The server's CPU limit under --saturate --server-cpu-quota; removed once it has exited. */
+  private CpuQuota serverQuota;
   /** All server processes, node 0 first. */
   private final List<ServerProcess> servers = new ArrayList<>();
   /** The private redis-server of the cross-node mode; null with one node. */
@@ -535,6 +559,11 @@ public final class RelayBenchmark {
         List<String> launcher = o.saturate ? List.of("taskset", "-c", o.serverCpus) : List.of();
         ServerProcess s = ServerProcess.start(launcher, o.serverJvmOptList(), serverProgram(jar), nodeEnv, serverLog, port);
         servers.add(s);
+        if (o.saturate && o.serverCpuQuota > 0) {
+          serverQuota = CpuQuota.limit(s.pid, o.serverCpuQuota);
+          log(String.format(Locale.ROOT, "server pid %d limited to %.2f of one CPU (cgroup CFS quota, 10 ms period)",
+              s.pid, o.serverCpuQuota));
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(s::close, "bench-kill-server-" + k));
         String who = o.nodes > 1 ? "server " + k : "server";
         log(who + " pid " + s.pid + ": " + String.join(" ", s.command));
@@ -549,6 +578,9 @@ public final class RelayBenchmark {
         s.close();
         log((o.nodes > 1 ? "server " + servers.indexOf(s) : "server") + " stopped"
             + (s.alive() ? " (STILL ALIVE?)" : ", exit code " + s.process.exitValue()));
+      }
+      if (serverQuota != null) {
+        serverQuota.close();
       }
     }
   }
@@ -1434,9 +1466,11 @@ public final class RelayBenchmark {
 
     StringBuilder out = new StringBuilder();
     out.append('\n');
-    out.append(String.format(Locale.ROOT, "%s saturation of one event loop  (server pid %d under taskset -c %s,"
+    out.append(String.format(Locale.ROOT, "%s saturation of one event loop  (server pid %d under taskset -c %s%s,"
         + " EVENT_LOOPS=1, jvm opts %s; generator pid %d on CPUs %s with %d client event loops)%n", subject(),
-        server.pid, o.serverCpus, jvmOptsText(), ProcessHandle.current().pid(), o.generatorCpus, o.clientLoops));
+        server.pid, o.serverCpus, o.serverCpuQuota > 0
+            ? String.format(Locale.ROOT, ", limited to %.2f of one CPU by a CFS quota", o.serverCpuQuota) : "",
+        jvmOptsText(), ProcessHandle.current().pid(), o.generatorCpus, o.clientLoops));
     out.append(String.format(Locale.ROOT, "payload %d B; each step %d s warm-up (the first at least %d s) + %d s"
         + " measured; a step is sustained when p99 <= 10 ms and nothing is lost; CPU in %% of one core (other"
         + " processes share both cores: more than a few %% there disturbs the step); GENERATOR BUSY: this JVM used"
