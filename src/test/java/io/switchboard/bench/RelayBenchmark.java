@@ -559,11 +559,6 @@ public final class RelayBenchmark {
         List<String> launcher = o.saturate ? List.of("taskset", "-c", o.serverCpus) : List.of();
         ServerProcess s = ServerProcess.start(launcher, o.serverJvmOptList(), serverProgram(jar), nodeEnv, serverLog, port);
         servers.add(s);
-        if (o.saturate && o.serverCpuQuota > 0) {
-          serverQuota = CpuQuota.limit(s.pid, o.serverCpuQuota);
-          log(String.format(Locale.ROOT, "server pid %d limited to %.2f of one CPU (cgroup CFS quota, 10 ms period)",
-              s.pid, o.serverCpuQuota));
-        }
         Runtime.getRuntime().addShutdownHook(new Thread(s::close, "bench-kill-server-" + k));
         String who = o.nodes > 1 ? "server " + k : "server";
         log(who + " pid " + s.pid + ": " + String.join(" ", s.command));
@@ -1428,10 +1423,22 @@ public final class RelayBenchmark {
         + (cpuSeconds(r.load.otherTicks()) / windowS > OTHERS_BUSY ? "  MACHINE BUSY" : "");
   }
 
+  /** Seconds of load before a --server-cpu-quota is applied, long enough for the JIT to finish. */
+  private static final int QUOTA_WARMUP_S = 20;
+
   private int runSaturate() throws Exception {
     log("saturation: server with EVENT_LOOPS=1 on CPUs " + o.serverCpus + ", this generator on CPUs " + o.generatorCpus
         + "; steps of " + o.stepRate
         + " msg/s up to " + o.maxRate);
+    if (o.serverCpuQuota > 0) {
+      // Warm up unlimited first: under a quota the JIT's compiler threads would eat the quota
+      // that the steps are meant to measure.
+      log("warming up without the CPU limit: one unmeasured step of " + QUOTA_WARMUP_S + " s at " + o.stepRate + " msg/s");
+      runStep(o.stepRate, QUOTA_WARMUP_S, false);
+      serverQuota = CpuQuota.limit(server.pid, o.serverCpuQuota);
+      log(String.format(Locale.ROOT, "server pid %d limited to %.2f of one CPU (cgroup CFS quota, 10 ms period)",
+          server.pid, o.serverCpuQuota));
+    }
     List<String> lines = new ArrayList<>();
     StepResult best = null;
     String stoppedBecause = "reached --max-rate " + o.maxRate;
