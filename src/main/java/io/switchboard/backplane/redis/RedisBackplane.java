@@ -362,7 +362,15 @@ public final class RedisBackplane implements Backplane {
 
   @Override
   public Future<Void> ack(PeerId peer, long seq) {
-    return onContext(() -> sessions.ack(peer, seq));
+    // Pipelined on the publisher connection, as publishes are, not through the command pool:
+    // a pooled command holds a connection for its round trip, so at a few hundred acks a second
+    // on a busy machine the pool's queue grew for seconds, and the heartbeat behind it timed out.
+    RedisConnection publisher = connections.readyPublisher();
+    if (publisher == null) {
+      metrics.backplaneError("ack");
+      return Future.failedFuture("redis backplane not connected");
+    }
+    return sessions.ack(publisher, peer, seq).onFailure(e -> metrics.backplaneError("ack"));
   }
 
   @Override

@@ -51,9 +51,11 @@ final class Sessions {
     return resume.windowMillis() > 0;
   }
 
-  /** Loads the publish script on a new publisher connection, before any publish uses it. */
+  /** Loads the publish and ack scripts on a new publisher connection, before anything uses them. */
   Future<Void> prepare(RedisConnection publisher) {
-    return enabled() ? LuaScripts.load(publisher, LuaScripts.PUBLISH).mapEmpty() : context.succeededFuture();
+    return enabled()
+        ? LuaScripts.load(publisher, LuaScripts.PUBLISH).compose(v -> LuaScripts.load(publisher, LuaScripts.ACK)).mapEmpty()
+        : context.succeededFuture();
   }
 
   /**
@@ -85,9 +87,11 @@ final class Sessions {
         List.of(tokenHash, subjectArg(subject), nodeId, peer.value())).mapEmpty();
   }
 
-  Future<Void> ack(PeerId peer, long seq) {
-    return commands.script(LuaScripts.ACK, List.of(keys.session(peer), keys.sessionEvents(peer)),
-        List.of(Long.toString(seq))).mapEmpty();
+  /** Drops {@code peer}'s buffered events up to {@code seq}, on {@code publisher}. Any thread. */
+  Future<Void> ack(RedisConnection publisher, PeerId peer, long seq) {
+    return LuaScripts.run(publisher, LuaScripts.ACK, List.of(keys.session(peer), keys.sessionEvents(peer)),
+            List.of(Buffer.buffer(Long.toString(seq))))
+        .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS).mapEmpty();
   }
 
   Future<List<RoomId>> suspend(PeerId peer, long epoch, long deadlineMillis) {
