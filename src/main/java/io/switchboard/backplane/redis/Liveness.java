@@ -12,11 +12,13 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.redis.client.Command;
+import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +51,9 @@ final class Liveness {
   /** What the liveness work needs from the rest of the backplane. */
   interface Backplane {
     boolean ready();
+
+    /** The ready publisher connection, null while the link is down. */
+    RedisConnection publisher();
 
     void markDown(String why);
 
@@ -114,14 +119,17 @@ final class Liveness {
   }
 
   /**
-   * Refreshes this node's TTL key and its place in the registry. A key that was gone when a
-   * heartbeat after the first came means the node went silent for longer than the node timeout
-   * (a stalled process, a starved machine) and may have been reaped as dead meanwhile.
+   * Refreshes this node's TTL key and its place in the registry, pipelined on {@code publisher}
+   * (the link's own connection, not the command pool, where a heartbeat could wait behind a
+   * queue of other commands until it timed out). A key that was gone when a heartbeat after the
+   * first came means the node went silent for longer than the node timeout (a stalled process,
+   * a starved machine) and may have been reaped as dead meanwhile.
    */
-  Future<Void> heartbeat() {
-    return commands.batch(List.of(
+  Future<Void> heartbeat(RedisConnection publisher) {
+    return publisher.batch(List.of(
             Request.cmd(Command.SET).arg(keys.node(nodeId)).arg("1").arg("PX").arg(nodeTimeoutMs).arg("GET"),
-            Request.cmd(Command.ZADD).arg(keys.nodes()).arg(System.currentTimeMillis()).arg(nodeId)), "heartbeat")
+            Request.cmd(Command.ZADD).arg(keys.nodes()).arg(System.currentTimeMillis()).arg(nodeId)))
+        .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
         .map(replies -> {
           boolean keyWasGone = replies.get(0) == null;
           if (keyWasGone && beating) {
@@ -152,11 +160,12 @@ final class Liveness {
 
   // Ticks never overlap: a slow Redis makes the heartbeat late, not concurrent with itself.
   private void tick() {
-    if (stopped || ticking || !backplane.ready()) {
+    RedisConnection publisher = backplane.publisher();
+    if (stopped || ticking || !backplane.ready() || publisher == null) {
       return;
     }
     ticking = true;
-    heartbeat()
+    heartbeat(publisher)
         .compose(v -> commands.script(LuaScripts.REAP, List.of(keys.nodes(), keys.gaps()),
             List.of(keys.prefix(), Long.toString(resumeWindowMs))))
         .onSuccess(this::announceReaped)

@@ -286,7 +286,7 @@ public final class RedisBackplane implements Backplane {
     @Override
     public Future<Void> prepare(Connections.Link link) {
       return subscriptions.attach(link.subscriber)
-          .compose(v -> liveness.heartbeat())
+          .compose(v -> liveness.heartbeat(link.publisher))
           .compose(v -> sessions.prepare(link.publisher))
           .compose(v -> membership.reassert(message -> publishOn(link.publisher, message)))
           .compose(v -> membership.retryFailedLeaves(message -> publishOn(link.publisher, message)));
@@ -309,6 +309,11 @@ public final class RedisBackplane implements Backplane {
     @Override
     public boolean ready() {
       return connections.ready();
+    }
+
+    @Override
+    public RedisConnection publisher() {
+      return connections.readyPublisher();
     }
 
     @Override
