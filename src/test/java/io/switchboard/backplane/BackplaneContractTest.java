@@ -1,11 +1,11 @@
 package io.switchboard.backplane;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import io.switchboard.support.IgnoringListener;
 import io.switchboard.signaling.port.Numbered;
 import io.switchboard.signaling.port.Expired;
 import io.switchboard.signaling.port.Claim;
 import io.switchboard.signaling.port.Backplane;
-import io.switchboard.signaling.port.BackplaneListener;
 import io.switchboard.signaling.port.BackplaneMessage;
 import io.switchboard.signaling.port.Disconnect;
 import io.switchboard.signaling.port.JoinResult;
@@ -74,17 +74,11 @@ public abstract class BackplaneContractTest {
       LinkedBlockingQueue<Disconnect> disconnects) throws Exception {
     Backplane node = newNode(nodeId);
     nodes.add(node);
-    await(node.start(new BackplaneListener() {
+    await(node.start(new IgnoringListener() {
       @Override
       public void onMessage(BackplaneMessage message) {
         inbox.add(message);
       }
-
-      @Override
-      public void onResync(RoomId room, List<JoinResult.Placed> members) {}
-
-      @Override
-      public void reconcile(RoomId room, List<JoinResult.Placed> members) {}
 
       @Override
       public boolean onDisconnect(Disconnect request) {

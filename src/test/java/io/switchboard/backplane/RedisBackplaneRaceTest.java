@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.switchboard.backplane.redis.RedisBackplane;
 import io.switchboard.signaling.event.Relayed;
-import io.switchboard.signaling.port.BackplaneListener;
 import io.switchboard.signaling.port.BackplaneMessage;
 import io.switchboard.signaling.port.JoinResult;
 import io.switchboard.signaling.port.SignalingMetrics;
+import io.switchboard.support.IgnoringListener;
 import io.switchboard.support.ControllableProxy;
 import io.switchboard.support.ControllableProxy.Direction;
 import io.switchboard.support.RedisFixture;
@@ -78,17 +78,11 @@ class RedisBackplaneRaceTest {
   private RedisBackplane startNode(long heartbeatMs, long nodeTimeoutMs, long commandTimeoutMs) {
     node = new RedisBackplane(vertx, proxy.redisUri(RedisFixture.shared().uri()), "", prefix, "racer",
         heartbeatMs, nodeTimeoutMs, commandTimeoutMs, SignalingMetrics.NOOP);
-    Wait.await(node.start(new BackplaneListener() {
+    Wait.await(node.start(new IgnoringListener() {
       @Override
       public void onMessage(BackplaneMessage message) {
         inbox.add(message);
       }
-
-      @Override
-      public void onResync(RoomId room, List<JoinResult.Placed> members) {}
-
-      @Override
-      public void reconcile(RoomId room, List<JoinResult.Placed> members) {}
     }), WAIT);
     return node;
   }

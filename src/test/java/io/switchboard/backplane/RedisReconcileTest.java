@@ -5,10 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.switchboard.backplane.redis.RedisBackplane;
-import io.switchboard.signaling.port.BackplaneListener;
-import io.switchboard.signaling.port.BackplaneMessage;
 import io.switchboard.signaling.port.JoinResult;
 import io.switchboard.signaling.port.SignalingMetrics;
+import io.switchboard.support.IgnoringListener;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.support.Wait;
 import io.switchboard.wire.Member;
@@ -62,13 +61,7 @@ class RedisReconcileTest {
         SignalingMetrics.NOOP);
     nodes.add(node);
     Context[] seen = new Context[1];
-    Wait.await(node.start(new BackplaneListener() {
-      @Override
-      public void onMessage(BackplaneMessage message) {}
-
-      @Override
-      public void onResync(RoomId room, List<JoinResult.Placed> members) {}
-
+    Wait.await(node.start(new IgnoringListener() {
       @Override
       public void reconcile(RoomId room, List<JoinResult.Placed> members) {
         Context now = Vertx.currentContext();

@@ -16,13 +16,13 @@ import io.switchboard.signaling.event.PeerReconnecting;
 import io.switchboard.signaling.event.PeerResumed;
 import io.switchboard.signaling.event.Relayed;
 import io.switchboard.signaling.event.ServerMessage;
-import io.switchboard.signaling.port.BackplaneListener;
 import io.switchboard.signaling.port.BackplaneMessage;
 import io.switchboard.signaling.port.Claim;
 import io.switchboard.signaling.port.Expired;
 import io.switchboard.signaling.port.JoinResult;
 import io.switchboard.signaling.port.Numbered;
 import io.switchboard.signaling.port.SignalingMetrics;
+import io.switchboard.support.IgnoringListener;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.wire.ErrorCode;
 import io.switchboard.wire.LeaveReason;
@@ -651,16 +651,7 @@ class RedisResumeTest {
   void aNodeWhoseHeartbeatKeyExpiredWhileItRanHearsItMayHaveBeenDeclaredDead() throws Exception {
     java.util.concurrent.CountDownLatch declared = new java.util.concurrent.CountDownLatch(1);
     RedisBackplane a = node("a", RESUME);
-    await(a.start(new BackplaneListener() {
-      @Override
-      public void onMessage(BackplaneMessage message) {}
-
-      @Override
-      public void onResync(RoomId room, List<JoinResult.Placed> members) {}
-
-      @Override
-      public void reconcile(RoomId room, List<JoinResult.Placed> members) {}
-
+    await(a.start(new IgnoringListener() {
       @Override
       public void declaredDead() {
         declared.countDown();
@@ -684,17 +675,11 @@ class RedisResumeTest {
   private RedisBackplane started(String id, RedisBackplane.Resume resume, LinkedBlockingQueue<BackplaneMessage> inbox)
       throws Exception {
     RedisBackplane node = node(id, resume);
-    await(node.start(new BackplaneListener() {
+    await(node.start(new IgnoringListener() {
       @Override
       public void onMessage(BackplaneMessage message) {
         inbox.add(message);
       }
-
-      @Override
-      public void onResync(RoomId room, List<JoinResult.Placed> members) {}
-
-      @Override
-      public void reconcile(RoomId room, List<JoinResult.Placed> members) {}
     }));
     return node;
   }

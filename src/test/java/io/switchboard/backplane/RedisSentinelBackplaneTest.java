@@ -4,13 +4,11 @@ import io.switchboard.backplane.redis.RedisBackplane;
 import io.switchboard.backplane.redis.RedisTarget;
 import io.switchboard.signaling.port.Backplane;
 import io.switchboard.signaling.port.SignalingMetrics;
+import io.switchboard.support.IgnoringListener;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.support.SentinelFixture;
 import io.switchboard.signaling.event.Relayed;
-import io.switchboard.signaling.port.BackplaneListener;
 import io.switchboard.signaling.port.BackplaneMessage;
-import io.switchboard.signaling.port.Disconnect;
-import io.switchboard.signaling.port.JoinResult;
 import io.switchboard.wire.Member;
 import io.switchboard.wire.PeerId;
 import io.switchboard.wire.RawJson;
@@ -84,7 +82,7 @@ class RedisSentinelBackplaneTest extends BackplaneContractTest {
     List<String> wrong = sentinels.sentinelUrls().stream().map(url -> url.replace("contract-pw", "wrong")).toList();
     Backplane node = node(wrong, "w");
     try {
-      Exception failed = assertThrows(Exception.class, () -> await(node.start(new NoListener())));
+      Exception failed = assertThrows(Exception.class, () -> await(node.start(new IgnoringListener())));
       assertTrue(failed.getMessage() != null, failed.toString());
     } finally {
       await(node.close());
@@ -134,19 +132,4 @@ class RedisSentinelBackplaneTest extends BackplaneContractTest {
         new RedisBackplane.Resume(30_000, DEFAULT_BUFFERED_EVENTS, 1 << 20));
   }
 
-  private static final class NoListener implements BackplaneListener {
-    @Override
-    public void onMessage(BackplaneMessage message) {}
-
-    @Override
-    public void onResync(RoomId room, List<JoinResult.Placed> members) {}
-
-    @Override
-    public void reconcile(RoomId room, List<JoinResult.Placed> members) {}
-
-    @Override
-    public boolean onDisconnect(Disconnect request) {
-      return false;
-    }
-  }
 }

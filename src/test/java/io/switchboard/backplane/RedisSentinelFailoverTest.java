@@ -1,14 +1,14 @@
 package io.switchboard.backplane;
 
+import io.switchboard.support.IgnoringListener;
+import io.switchboard.support.Wait;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.switchboard.backplane.redis.RedisBackplane;
 import io.switchboard.backplane.redis.RedisTarget;
 import io.switchboard.signaling.event.Relayed;
-import io.switchboard.signaling.port.BackplaneListener;
 import io.switchboard.signaling.port.BackplaneMessage;
-import io.switchboard.signaling.port.Disconnect;
 import io.switchboard.signaling.port.JoinResult;
 import io.switchboard.signaling.port.SignalingMetrics;
 import io.switchboard.support.RedisFixture;
@@ -102,7 +102,7 @@ class RedisSentinelFailoverTest {
     Thread prober = new Thread(() -> probe(a, b, room, onA, onB, probing), "probe");
     prober.start();
     try {
-      sleep(500);
+      Wait.sleep(500);
       int oldMaster = sentinels.masterPort();
       long asked = System.nanoTime();
       sentinels.failover();
@@ -111,7 +111,7 @@ class RedisSentinelFailoverTest {
       // ready for the next failover.
       sentinels.awaitReplicaInSync(oldMaster);
       awaitReady(a, b);
-      sleep(1000);
+      Wait.sleep(1000);
       Outage askedOutage = outage(asked, System.nanoTime());
       System.out.printf("sentinel failover asked (old master %d): %s%n", oldMaster, askedOutage);
 
@@ -119,7 +119,7 @@ class RedisSentinelFailoverTest {
       int dead = sentinels.killMaster();
       sentinels.awaitNewMaster(dead);
       awaitReady(a, b);
-      sleep(1500);
+      Wait.sleep(1500);
       Outage killedOutage = outage(killed, System.nanoTime());
       System.out.printf("sentinel failover after SIGKILL of master %d: %s%n", dead, killedOutage);
 
@@ -162,23 +162,12 @@ class RedisSentinelFailoverTest {
         sentinels.sentinelUrls()), "", prefix, id, 200, 3000, 500, SignalingMetrics.NOOP,
         new RedisBackplane.Resume(30_000, 1000, 1 << 20));
     nodes.add(node);
-    await(node.start(new BackplaneListener() {
+    await(node.start(new IgnoringListener() {
       @Override
       public void onMessage(BackplaneMessage message) {
         if (message.event() instanceof Relayed relayed) {
           received.add(relayed.data().toString());
         }
-      }
-
-      @Override
-      public void onResync(RoomId room, List<JoinResult.Placed> members) {}
-
-      @Override
-      public void reconcile(RoomId room, List<JoinResult.Placed> members) {}
-
-      @Override
-      public boolean onDisconnect(Disconnect request) {
-        return false;
       }
     }));
     return node;
@@ -189,7 +178,7 @@ class RedisSentinelFailoverTest {
     for (long n = 0; probing.get(); n++) {
       send(a, "a", room, onA, onB, "a" + n);
       send(b, "b", room, onB, onA, "b" + n);
-      sleep(PROBE_MS);
+      Wait.sleep(PROBE_MS);
     }
   }
 
@@ -233,7 +222,7 @@ class RedisSentinelFailoverTest {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
     while (!ready.getAsBoolean()) {
       assertTrue(System.nanoTime() < deadline, "nodes ready again after the failover");
-      sleep(20);
+      Wait.sleep(20);
     }
   }
 
@@ -245,12 +234,4 @@ class RedisSentinelFailoverTest {
     }
   }
 
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
-  }
 }

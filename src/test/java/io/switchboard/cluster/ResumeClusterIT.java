@@ -229,7 +229,7 @@ class ResumeClusterIT {
     startClients();
     connectPairs(initial);
     load.start(vertx, RATE_PER_SECOND);
-    sleep(SETTLE.toMillis());
+    Wait.sleep(SETTLE.toMillis());
 
     for (int i = 0; i < initial.size(); i++) {
       // The replacement first, so capacity never shrinks below three nodes' worth.
@@ -245,7 +245,7 @@ class ResumeClusterIT {
       awaitAllLive(ALL_LIVE);
       System.out.printf("RESUME-IT rolling: %s drained (SIGTERM), %d clients moved, all live again %d ms after the signal%n",
           old.nodeId(), moving, (System.nanoTime() - t0) / 1_000_000);
-      sleep(SETTLE.toMillis());
+      Wait.sleep(SETTLE.toMillis());
     }
     PairLoad.Verdict verdict = finish(m -> false);
     long drops = clients.stream().mapToLong(c -> c.dropsAt().size()).sum();
@@ -272,7 +272,7 @@ class ResumeClusterIT {
     watcher.join("lonely");
     Wait.until(vertx, () -> loner.events().size() == 1, Duration.ofSeconds(5), "loner heard watcher join");
     load.start(vertx, RATE_PER_SECOND);
-    sleep(SETTLE.toMillis() + 1000);
+    Wait.sleep(SETTLE.toMillis() + 1000);
 
     List<ResumingClient> moving = clients.stream()
         .filter(c -> c != loner && c.currentPort() == victim.port()).toList();
@@ -284,7 +284,7 @@ class ResumeClusterIT {
     long deadline = System.nanoTime() + Duration.ofSeconds(WINDOW_SECONDS).toNanos();
     while (System.nanoTime() < deadline
         && !moving.stream().allMatch(c -> c.resumedAt().stream().anyMatch(t -> t > killed))) {
-      sleep(20);
+      Wait.sleep(20);
     }
     List<Long> killToResumed = new ArrayList<>();
     for (ResumingClient c : moving) {
@@ -332,12 +332,4 @@ class ResumeClusterIT {
     assertTrue(verdict.broken().isEmpty(), verdict.firstBroken(30));
   }
 
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
-  }
 }

@@ -81,6 +81,23 @@ class ResumeTest {
   }
 
   /** Consumes the welcome and returns its resume token, which must be there. */
+  /** Alice, whose session is in its gap, her resume token, and Bob, who heard she is reconnecting. */
+  private record Gap(TestClient alice, String token, TestClient bob) {}
+
+  /** Alice (resumable, behind a proxy) and Bob share "call"; then Alice's socket is cut. */
+  private Gap aliceInAGap() {
+    start();
+    ControllableProxy proxy = proxy();
+    TestClient alice = open(proxy.port(), "alice", "");
+    String token = tokenOf(alice);
+    alice.join("call");
+    TestClient bob = resumable(f.port(), "bob");
+    bob.join("call");
+    proxy.cutAll();
+    awaitReconnecting(bob, alice.peerId());
+    return new Gap(alice, token, bob);
+  }
+
   private static String tokenOf(TestClient c) {
     JsonObject welcome = c.welcome();
     String token = welcome.getString("resume");
@@ -343,15 +360,9 @@ class ResumeTest {
 
   @Test
   void resumeAfterAnotherMessageIsABadMessageAndLeavesTheSessionResumable() {
-    start();
-    ControllableProxy proxy = proxy();
-    TestClient alice = open(proxy.port(), "alice", "");
-    String token = tokenOf(alice);
-    alice.join("call");
-    TestClient bob = resumable(f.port(), "bob");
-    bob.join("call");
-    proxy.cutAll();
-    awaitReconnecting(bob, alice.peerId());
+    Gap gap = aliceInAGap();
+    TestClient alice = gap.alice();
+    String token = gap.token();
 
     TestClient second = resumable(f.port(), "second");
     second.assertAlive("first");
@@ -399,15 +410,9 @@ class ResumeTest {
 
   @Test
   void twoRacingResumesOfOneSessionGiveExactlyOneResumed() {
-    start();
-    ControllableProxy proxy = proxy();
-    TestClient alice = open(proxy.port(), "alice", "");
-    String token = tokenOf(alice);
-    alice.join("call");
-    TestClient bob = resumable(f.port(), "bob");
-    bob.join("call");
-    proxy.cutAll();
-    awaitReconnecting(bob, alice.peerId());
+    Gap gap = aliceInAGap();
+    TestClient bob = gap.bob();
+    String token = gap.token();
 
     TestClient one = resumable(f.port(), "one");
     TestClient two = resumable(f.port(), "two");

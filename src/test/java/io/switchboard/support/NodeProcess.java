@@ -73,7 +73,7 @@ public final class NodeProcess implements AutoCloseable {
       if (readyStatus() == 200) {
         return;
       }
-      sleep(Duration.ofMillis(100));
+      Wait.sleep(100);
     }
     throw new AssertionError(nodeId + " did not become ready; see " + log);
   }
@@ -155,12 +155,4 @@ public final class NodeProcess implements AutoCloseable {
     }
   }
 
-  private static void sleep(Duration d) {
-    try {
-      Thread.sleep(d.toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
-  }
 }

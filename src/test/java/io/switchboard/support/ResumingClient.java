@@ -557,7 +557,7 @@ public final class ResumingClient implements AutoCloseable {
           return;
         }
       }
-      sleep(10);
+      Wait.sleep(10);
     }
   }
 
@@ -571,7 +571,7 @@ public final class ResumingClient implements AutoCloseable {
           return true;
         }
       }
-      sleep(20);
+      Wait.sleep(20);
     }
     return false;
   }
@@ -693,12 +693,4 @@ public final class ResumingClient implements AutoCloseable {
     return name + "(" + peer + ", " + state + ", port " + currentPort + ", seq " + lastSeq + ")";
   }
 
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
-  }
 }

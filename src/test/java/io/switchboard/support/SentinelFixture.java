@@ -160,7 +160,7 @@ public final class SentinelFixture implements AutoCloseable {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("SENTINEL FAILOVER kept answering " + reply);
       }
-      sleep(100);
+      Wait.sleep(100);
     }
     return awaitNewMaster(old);
   }
@@ -277,7 +277,7 @@ public final class SentinelFixture implements AutoCloseable {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("timed out waiting for " + what + "; logs in " + dir);
       }
-      sleep(50);
+      Wait.sleep(50);
     }
   }
 
@@ -290,14 +290,6 @@ public final class SentinelFixture implements AutoCloseable {
     }
   }
 
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
-  }
 
   // ---- a minimal RESP2 client: enough for PING, INFO and SENTINEL ----
 

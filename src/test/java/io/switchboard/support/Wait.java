@@ -82,6 +82,17 @@ public final class Wait {
     }
   }
 
+  /** Sleeps the test thread (never a Vert.x thread) for {@code millis}. */
+  public static void sleep(long millis) {
+    requireTestThread();
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   static void requireTestThread() {
     if (Context.isOnVertxThread()) {
       throw new IllegalStateException("blocking wait called on a Vert.x thread");
