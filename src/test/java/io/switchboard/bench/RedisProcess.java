@@ -11,7 +11,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A throw-away {@code redis-server} for the cross-node mode of the relay benchmark: loopback only,
@@ -87,12 +91,26 @@ final class RedisProcess implements AutoCloseable {
     return info("stats", "total_commands_processed");
   }
 
+  /**
+   * Redis's {@code INFO commandstats}: command name -> {calls, usec}. The usec is the time spent
+   * executing the command (a script's own calls are counted in the script's time as well as their
+   * own), not reading, parsing or writing it: the rest of redis-server's CPU is I/O and the event loop.
+   */
+  Map<String, long[]> commandStats() throws IOException {
+    Map<String, long[]> stats = new TreeMap<>();
+    Matcher line = Pattern.compile("cmdstat_([^:]+):calls=(\\d+),usec=(\\d+)").matcher(infoSection("commandstats"));
+    while (line.find()) {
+      stats.put(line.group(1), new long[] {Long.parseLong(line.group(2)), Long.parseLong(line.group(3))});
+    }
+    return stats;
+  }
+
   /** Redis's {@code used_memory} (INFO memory), in bytes. */
   long usedMemory() throws IOException {
     return info("memory", "used_memory");
   }
 
-  private long info(String section, String field) throws IOException {
+  private String infoSection(String section) throws IOException {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
       s.setSoTimeout(2000);
@@ -100,19 +118,26 @@ final class RedisProcess implements AutoCloseable {
       out.write(("INFO " + section + "\r\n").getBytes(StandardCharsets.US_ASCII));
       out.flush();
       InputStream in = s.getInputStream();
-      StringBuilder reply = new StringBuilder();
-      byte[] buf = new byte[8192];
-      int n;
-      String key = "\r\n" + field + ":";
-      while ((n = in.read(buf)) > 0) {
-        reply.append(new String(buf, 0, n, StandardCharsets.US_ASCII));
-        int at = reply.indexOf(key);
-        if (at >= 0 && reply.indexOf("\r\n", at + 2) > 0) {
-          return Long.parseLong(reply.substring(at + key.length(), reply.indexOf("\r\n", at + 2)));
+      // A bulk string: "$LENGTH\r\n" then the text.
+      StringBuilder header = new StringBuilder();
+      int c;
+      while ((c = in.read()) != '\n') {
+        if (c < 0) {
+          throw new IOException("INFO " + section + ": connection closed");
         }
+        header.append((char) c);
       }
+      int length = Integer.parseInt(header.toString().trim().substring(1));
+      return new String(in.readNBytes(length), StandardCharsets.US_ASCII);
+    }
+  }
+
+  private long info(String section, String field) throws IOException {
+    Matcher value = Pattern.compile("(?m)^" + Pattern.quote(field) + ":(\\d+)").matcher(infoSection(section));
+    if (!value.find()) {
       throw new IOException("no " + field + " in INFO " + section);
     }
+    return Long.parseLong(value.group(1));
   }
 
   /** utime + stime of the redis-server process, in clock ticks. */

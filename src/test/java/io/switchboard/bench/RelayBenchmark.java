@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
@@ -412,6 +413,8 @@ public final class RelayBenchmark {
   /** The private redis-server of the cross-node mode; null with one node. */
   private RedisProcess redis;
   private long redisCommandsInWindow = -1;
+  // Command name -> {calls, usec} executed in the measured window (INFO commandstats).
+  private Map<String, long[]> redisCommandStatsInWindow = Map.of();
   private Vertx vertx;
   private WebSocketClient client;
   private BenchLoop[] loops;
@@ -907,6 +910,17 @@ public final class RelayBenchmark {
   // ------------------------------------------------------------------------------------------
   // Load phase
 
+  private static Map<String, long[]> commandStatsDelta(Map<String, long[]> before, Map<String, long[]> after) {
+    Map<String, long[]> delta = new TreeMap<>();
+    after.forEach((command, now) -> {
+      long[] then = before.getOrDefault(command, new long[2]);
+      if (now[0] > then[0]) {
+        delta.put(command, new long[] {now[0] - then[0], now[1] - then[1]});
+      }
+    });
+    return delta;
+  }
+
   record LoadResult(long windowNs, long[] serverTicks, long redisTicks, long benchTicks, long otherTicks, long benchGcs, long benchGcMs,
       Snapshot snap, long drainNs) {}
 
@@ -966,6 +980,7 @@ public final class RelayBenchmark {
     long nextProgress = startNs + 5_000_000_000L;
     long[] serverTicks0 = new long[servers.size()];
     long redisTicks0 = 0;
+    Map<String, long[]> redisStats0 = Map.of();
     long redisCommands0 = 0;
     long benchTicks0 = 0;
     Map<Long, Long> others0 = Map.of();
@@ -981,6 +996,7 @@ public final class RelayBenchmark {
         serverTicks0 = serverTicks();
         redisTicks0 = redis == null ? 0 : redis.cpuTicks();
         redisCommands0 = redis == null ? 0 : redis.commandsProcessed();
+        redisStats0 = redis == null ? Map.of() : redis.commandStats();
         benchTicks0 = ServerProcess.selfCpuTicks();
         others0 = ServerProcess.otherProcessTicks(measuredPids());
         gc0 = benchGc();
@@ -1000,6 +1016,7 @@ public final class RelayBenchmark {
     long[] serverTicks1 = serverTicks();
     long redisTicks1 = redis == null ? 0 : redis.cpuTicks();
     redisCommandsInWindow = redis == null ? -1 : redis.commandsProcessed() - redisCommands0;
+    redisCommandStatsInWindow = redis == null ? Map.of() : commandStatsDelta(redisStats0, redis.commandStats());
     long benchTicks1 = ServerProcess.selfCpuTicks();
     long otherTicks = ServerProcess.otherTicksDelta(others0, ServerProcess.otherProcessTicks(measuredPids()));
     long[] gc1 = benchGc();
@@ -1639,6 +1656,15 @@ public final class RelayBenchmark {
       out.append(String.format(Locale.ROOT,
           "redis-server commands: %d in the window = %.2f per relayed message (a script's own calls count, as in INFO stats)%n",
           redisCommandsInWindow, s.receivedInWindow == 0 ? 0.0 : redisCommandsInWindow / msgsInSpan));
+      if (s.receivedInWindow > 0 && !redisCommandStatsInWindow.isEmpty()) {
+        out.append("redis-server time executing commands, per relayed message (INFO commandstats; a script's time"
+            + " includes its own calls; the rest of its CPU is I/O and its event loop):");
+        redisCommandStatsInWindow.entrySet().stream()
+            .sorted((a, b) -> Long.compare(b.getValue()[1], a.getValue()[1]))
+            .forEach(e -> out.append(String.format(Locale.ROOT, " %s %.2f calls %.2f µs;", e.getKey(),
+                e.getValue()[0] / msgsInSpan, e.getValue()[1] / msgsInSpan)));
+        out.append(System.lineSeparator());
+      }
     }
     double otherCpuS = (double) load.otherTicks / clockTicks;
     int cores = Runtime.getRuntime().availableProcessors();
