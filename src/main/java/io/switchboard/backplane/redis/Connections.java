@@ -211,6 +211,7 @@ final class Connections {
       });
     } else {
       link.publisher = connection;
+      CoalescedFlushes.apply(connection);
     }
     connection.exceptionHandler(e -> lost(link, e.toString()));
     connection.endHandler(v -> lost(link, "connection closed"));

@@ -1,0 +1,71 @@
+package io.switchboard.backplane.redis;
+
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.flush.FlushConsolidationHandler;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.internal.net.NetSocketInternal;
+import io.vertx.redis.client.RedisConnection;
+import io.vertx.redis.client.impl.PooledRedisConnection;
+import java.lang.reflect.Field;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Lets the publisher connection send everything one event-loop turn publishes in one write.
+ * Vert.x flushes a connection's write at once unless that same connection is being read, and the
+ * publisher's writes are made while client sockets are read: one system call per message on the
+ * node, and one read and one reply write per message on Redis. Netty's flush consolidation defers
+ * the flush to the end of the turn, so a burst of relays leaves as one pipeline.
+ *
+ * <p>The socket is private to the Redis client, so this finds it by reflection, checked when the
+ * class loads; when anything does not match, the connection is left as it is (only the number of
+ * writes differs) and the reason is logged once.
+ */
+final class CoalescedFlushes {
+  private static final Logger log = LoggerFactory.getLogger(CoalescedFlushes.class);
+  private static final String HANDLER_NAME = "switchboard-coalesced-flushes";
+  private static final Field SOCKET = socketField();
+
+  private CoalescedFlushes() {}
+
+  /** Coalesces {@code connection}'s flushes; false when this Redis client does not allow it. */
+  static boolean apply(RedisConnection connection) {
+    ChannelPipeline pipeline = pipeline(connection);
+    if (pipeline == null) {
+      return false;
+    }
+    if (pipeline.get(HANDLER_NAME) == null) {
+      // First in the pipeline, so that it holds back every flush, whichever handler asks.
+      pipeline.addFirst(HANDLER_NAME,
+          new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
+    }
+    return true;
+  }
+
+  /** The Netty pipeline of {@code connection}'s socket, or null when it cannot be reached. */
+  static ChannelPipeline pipeline(RedisConnection connection) {
+    if (SOCKET == null || !(connection instanceof PooledRedisConnection pooled)) {
+      return null;
+    }
+    try {
+      return SOCKET.get(pooled.actual()) instanceof NetSocketInternal socket ? socket.channelHandlerContext().pipeline() : null;
+    } catch (IllegalAccessException | IllegalArgumentException e) {
+      log.warn("publisher writes are not coalesced: {}", e.toString());
+      return null;
+    }
+  }
+
+  private static Field socketField() {
+    try {
+      Field field = Class.forName("io.vertx.redis.client.impl.RedisStandaloneConnection").getDeclaredField("netSocket");
+      if (!NetSocket.class.isAssignableFrom(field.getType())) {
+        throw new NoSuchFieldException("netSocket is a " + field.getType().getName());
+      }
+      field.setAccessible(true);
+      return field;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      log.warn("publisher writes are not coalesced: this Vert.x Redis client does not match ({})", e.toString());
+      return null;
+    }
+  }
+}
