@@ -11,12 +11,14 @@
 -- Returns "dup" for a retransmission (nothing published), else the seq list published.
 local prefix = ARGV[1]
 local subject = ARGV[2]
-local senderSeq = tonumber(ARGV[3])
-if senderSeq > 0 and subject ~= '' then
+-- Numbers stay in the text Redis gave them wherever they are only passed on: each conversion
+-- between text and a Lua number is a strtod or a printf, a good part of this script's cost.
+local senderSeq = ARGV[3]
+if senderSeq ~= '0' and subject ~= '' then
   local sender = prefix .. ':session:{' .. subject .. '}'
   local accepted = redis.call('HGET', sender, 'in')
   if accepted then
-    if senderSeq <= tonumber(accepted) then
+    if tonumber(senderSeq) <= tonumber(accepted) then
       return 'dup'
     end
     redis.call('HSET', sender, 'in', senderSeq)
@@ -28,22 +30,32 @@ if ARGV[4] ~= '' then
 else
   recipients = redis.call('HKEYS', KEYS[1])
 end
-local maxEvents = tonumber(ARGV[8])
-local maxBytes = tonumber(ARGV[9])
 -- Built for the first recipient that is a session: most events have none.
 local stored
 local seqs = {}
 for _, peer in ipairs(recipients) do
   local session = prefix .. ':session:{' .. peer .. '}'
   -- One read tells whether the peer is a session, and gives what the store below updates.
-  local state = peer ~= subject and redis.call('HMGET', session, 'seq', 'bytes', 'gap')
+  local state = peer ~= subject and redis.call('HMGET', session, 'seq', 'bytes', 'gap', 'loose')
   if state and state[1] then
-    local seq = tonumber(state[1]) + 1
+    local seq = tostring(tonumber(state[1]) + 1)
     stored = stored or (' ' .. ARGV[7] .. ' ' .. ARGV[5] .. ' -\n' .. ARGV[6])
     local entry = seq .. stored
     local buffer = session .. ':events'
     local length = redis.call('RPUSH', buffer, entry)
+    local maxEvents = tonumber(ARGV[8])
+    local maxBytes = tonumber(ARGV[9])
     local bytes = tonumber(state[2]) + #entry
+    local loose = state[4] == '1'
+    if bytes > maxBytes and loose then
+      -- Acks drop entries without counting their bytes ("loose"), so the count only ever
+      -- overstates the buffer: it is counted again only when it seems to be over the bound.
+      bytes = 0
+      loose = false
+      for _, kept in ipairs(redis.call('LRANGE', buffer, 0, -1)) do
+        bytes = bytes + #kept
+      end
+    end
     local dropped = false
     -- The newest entry stays even when it alone is over the byte bound: dropping the event
     -- being stored would lose it without anyone noticing.
@@ -52,13 +64,13 @@ for _, peer in ipairs(recipients) do
       length = length - 1
       dropped = true
     end
-    redis.call('HSET', session, 'seq', seq, 'bytes', bytes)
+    redis.call('HSET', session, 'seq', seq, 'bytes', bytes, 'loose', loose and '1' or '0')
     if dropped and state[3] then
       -- Its client can no longer get every event: the next expire.lua ends the session.
       redis.call('HSET', session, 'over', 1)
       redis.call('ZADD', KEYS[3], 0, peer)
     end
-    table.insert(seqs, peer .. ':' .. seq)
+    seqs[#seqs + 1] = peer .. ':' .. seq
   end
 end
 local list = '-'
