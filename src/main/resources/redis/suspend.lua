@@ -2,8 +2,9 @@
 -- still owns it at the given epoch (a claim elsewhere may have taken it meanwhile). Its member
 -- entries get node "-", so that nothing this node does later (leave, deregister, being reaped)
 -- removes them; only a claim or expire.lua does. Builds the rooms' key names at run time.
--- KEYS[1] the session hash, KEYS[2] the sorted set of sessions in their gap, KEYS[3] this node's
--- room set, KEYS[4] the set of sessions this node owns outside a gap
+-- (The node takes rooms where it holds no member any more out of its room set: Membership.)
+-- KEYS[1] the session hash, KEYS[2] the sorted set of sessions in their gap, KEYS[3] the set of
+-- sessions this node owns outside a gap
 -- ARGV[1] key prefix, ARGV[2] peer id, ARGV[3] epoch, ARGV[4] node id, ARGV[5] deadline (ms)
 -- Returns the session's rooms, or an empty list when the epoch or the node did not match.
 local prefix = ARGV[1]
@@ -15,8 +16,7 @@ end
 redis.call('HSET', KEYS[1], 'gap', ARGV[5])
 redis.call('ZADD', KEYS[2], ARGV[5], peer)
 -- In its gap the sorted set ends it; the node's own set is for what nothing else would end.
-redis.call('SREM', KEYS[4], peer)
-local marker = '{"node":"' .. ARGV[4] .. '",'
+redis.call('SREM', KEYS[3], peer)
 local rooms = {}
 for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
   if string.sub(field, 1, 2) == 'r:' then
@@ -26,16 +26,6 @@ for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
     if entry then
       redis.call('HSET', membersKey, peer, '{"node":"-",' .. string.match(entry, '^{"node":"[^"]*",(.*)$'))
       table.insert(rooms, room)
-      local others = false
-      for _, v in ipairs(redis.call('HVALS', membersKey)) do
-        if string.sub(v, 1, #marker) == marker then
-          others = true
-          break
-        end
-      end
-      if not others then
-        redis.call('SREM', KEYS[3], room)
-      end
     else
       redis.call('HDEL', KEYS[1], field)
     end

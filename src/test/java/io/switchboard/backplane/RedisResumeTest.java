@@ -680,6 +680,96 @@ class RedisResumeTest {
   }
 
   @Test
+  void theNodesRoomSetListsARoomFromBeforeItsFirstJoinUntilAfterItsLastLeave() throws Exception {
+    RedisBackplane a = node("a", RedisBackplane.Resume.OFF);
+    RoomId room = room();
+    PeerId first = peer();
+    PeerId second = peer();
+    await(a.join(room, new Member(first, "{}"), 10));
+    assertTrue(listed("a", room), "listed once the join is answered");
+    await(a.join(room, new Member(second, "{}"), 10));
+    await(a.leave(room, first));
+    assertTrue(listed("a", room), "still holds a member there");
+    await(a.leave(room, second));
+    assertFalse(listed("a", room), "taken out after the last leave");
+
+    // A join asked for while the last leave is in flight keeps the room listed, whichever of
+    // the two Redis hears first.
+    await(a.join(room, new Member(first, "{}"), 10));
+    Future<Void> leaving = a.leave(room, first);
+    Future<JoinResult> joining = a.join(room, new Member(second, "{}"), 10);
+    await(leaving);
+    await(joining);
+    assertTrue(listed("a", room));
+    Future<JoinResult> again = a.join(room, new Member(first, "{}"), 10);
+    Future<Void> last = a.leave(room, second);
+    Future<Void> gone = a.leave(room, first);
+    await(again);
+    await(last);
+    await(gone);
+    assertFalse(listed("a", room), "a leave right after its join still takes the room out");
+  }
+
+  @Test
+  void aReapTouchesOnlyTheRoomsInTheDeadNodesSet() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> atA = new LinkedBlockingQueue<>();
+    RoomId listedRoom = room();
+    RoomId unlistedRoom = room();
+    PeerId inListed = peer();
+    PeerId inUnlisted = peer();
+    RedisBackplane dead = node("d", RedisBackplane.Resume.OFF);
+    await(dead.join(listedRoom, new Member(inListed, "{}"), 10));
+    await(dead.join(unlistedRoom, new Member(inUnlisted, "{}"), 10));
+    // Were the reaper to look at every room, it would find this member too.
+    redis("SREM", prefix + ":node:d:rooms", unlistedRoom.value());
+    RedisBackplane a = started("a", RedisBackplane.Resume.OFF, atA);
+    await(a.subscribe(listedRoom));
+    await(a.subscribe(unlistedRoom));
+    redis("ZADD", prefix + ":nodes", Long.toString(System.currentTimeMillis() - 10_000), "d");
+
+    assertEquals(new PeerLeft(listedRoom, inListed, LeaveReason.NODE_LOST), next(atA).event());
+    awaitBuried("d");
+    assertEquals(List.of(), memberIds(a, listedRoom));
+    assertEquals(List.of(inUnlisted), memberIds(a, unlistedRoom));
+    assertNull(atA.poll(300, TimeUnit.MILLISECONDS));
+    assertEquals(0L, redis("EXISTS", prefix + ":node:d:rooms", prefix + ":node:d:reaper").toLong());
+  }
+
+  @Test
+  void aDeadNodeWhoseReaperDiedIsReapedByAnotherOnceTheLeaseRunsOut() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> atA = new LinkedBlockingQueue<>();
+    RoomId room = room();
+    PeerId p = peer();
+    RedisBackplane dead = node("d", RedisBackplane.Resume.OFF);
+    await(dead.join(room, new Member(p, "{}"), 10));
+    // Another janitor took the reaping and died before it was done.
+    long leaseMs = 1500;
+    redis("SET", prefix + ":node:d:reaper", "gone", "PX", Long.toString(leaseMs));
+    long leased = System.nanoTime();
+    RedisBackplane a = started("a", RedisBackplane.Resume.OFF, atA);
+    await(a.subscribe(room));
+    redis("ZADD", prefix + ":nodes", Long.toString(System.currentTimeMillis() - 10_000), "d");
+
+    assertEquals(new PeerLeft(room, p, LeaveReason.NODE_LOST), next(atA).event());
+    assertTrue(System.nanoTime() - leased >= TimeUnit.MILLISECONDS.toNanos(leaseMs),
+        "nobody reaps it while another janitor holds the lease");
+    awaitBuried("d");
+    assertNull(atA.poll(300, TimeUnit.MILLISECONDS), "announced once");
+  }
+
+  private boolean listed(String node, RoomId room) throws Exception {
+    return redis("SISMEMBER", prefix + ":node:" + node + ":rooms", room.value()).toLong() == 1;
+  }
+
+  private void awaitBuried(String node) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+    while (redis("ZSCORE", prefix + ":nodes", node) != null) {
+      assertTrue(System.nanoTime() < deadline, node + " leaves the registry once reaped");
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
   void aNodeWhoseHeartbeatKeyExpiredWhileItRanHearsItMayHaveBeenDeclaredDead() throws Exception {
     java.util.concurrent.CountDownLatch declared = new java.util.concurrent.CountDownLatch(1);
     RedisBackplane a = node("a", RESUME);

@@ -26,11 +26,15 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeping the cluster's picture true over time:
  * <ul>
- *   <li>heartbeat: every {@code NODE_HEARTBEAT_MS} this node refreshes its TTL key, then runs the
- *       reaper, which removes the members of nodes whose key expired and has {@code peer-left}
- *       ({@code node-lost}) announced for each, except resumable sessions the dead node owned:
- *       those go into their gap, counted from the node's last heartbeat, and are announced
- *       {@code peer-reconnecting}; a failed heartbeat marks the connection down;</li>
+ *   <li>heartbeat: every {@code NODE_HEARTBEAT_MS} this node refreshes its TTL key; a failed
+ *       heartbeat marks the connection down;</li>
+ *   <li>reaper: after a heartbeat, unless the last reap is still running, this node takes the
+ *       reaping of nodes whose key expired (dead.lua, for a lease) and reaps each of their rooms
+ *       (reaproom.lua): their members are removed and {@code peer-left} ({@code node-lost}) is
+ *       announced for each, except resumable sessions the dead node owned, which go into their
+ *       gap, counted from the node's last heartbeat, and are announced {@code peer-reconnecting};
+ *       then the node is buried (bury.lua). Each step touches one room or the node's own keys,
+ *       and a reap runs beside the heartbeat, never in its way;</li>
  *   <li>reconcile: every 3 x {@code NODE_TIMEOUT_MS}, jittered by up to 20% either way, the
  *       membership of every subscribed room is read and handed to the listener's
  *       {@code reconcile}, which repairs differences that persist;</li>
@@ -47,6 +51,8 @@ final class Liveness {
   static final int ROOMS_PER_BATCH = 64;
   static final int RECONCILE_TIMEOUTS = 3;
   static final double RECONCILE_JITTER = 0.2;
+  /** The most dead nodes one janitor takes at a time. */
+  static final int NODES_PER_REAP = 4;
 
   /** What the liveness work needs from the rest of the backplane. */
   interface Backplane {
@@ -88,6 +94,7 @@ final class Liveness {
   // Set after the first heartbeat: an absent key before it is a fresh start, not an expiry.
   private boolean beating;
   private boolean ticking;
+  private boolean reaping;
   private boolean stopped;
 
   Liveness(Vertx vertx, ContextInternal context, Commands commands, RedisKeys keys, String nodeId, long heartbeatMs,
@@ -166,9 +173,7 @@ final class Liveness {
     }
     ticking = true;
     heartbeat(publisher)
-        .compose(v -> commands.script(LuaScripts.REAP, List.of(keys.nodes(), keys.gaps()),
-            List.of(keys.prefix(), Long.toString(resumeWindowMs))))
-        .onSuccess(this::announceReaped)
+        .onSuccess(v -> reapIfIdle())
         .onFailure(e -> {
           metrics.backplaneError("heartbeat");
           backplane.markDown("heartbeat failed: " + e);
@@ -176,15 +181,76 @@ final class Liveness {
         .onComplete(ar -> ticking = false);
   }
 
-  private void announceReaped(Response reaped) {
-    if (reaped == null) {
+  private void reapIfIdle() {
+    if (reaping) {
       return;
     }
-    for (int i = 0; i + 3 < reaped.size(); i += 4) {
+    reaping = true;
+    reap()
+        .onFailure(e -> {
+          metrics.backplaneError("reap");
+          log.debug("reaping dead nodes failed", e);
+        })
+        .onComplete(ar -> reaping = false);
+  }
+
+  private record DeadNode(String id, long lastBeatMillis, List<RoomId> rooms) {}
+
+  // The lease covers a reap of many rooms; should this node die reaping, the next janitor after
+  // the lease reaps the rest (and what this one did, again, to no effect).
+  private Future<Void> reap() {
+    return commands.script(LuaScripts.DEAD, List.of(keys.nodes()),
+            List.of(keys.nodeKeyStart(), nodeId, Long.toString(nodeTimeoutMs), Integer.toString(NODES_PER_REAP)))
+        .compose(taken -> {
+          Future<Void> chain = context.succeededFuture();
+          for (DeadNode dead : deadNodes(taken)) {
+            chain = chain.compose(v -> reap(dead));
+          }
+          return chain;
+        });
+  }
+
+  private Future<Void> reap(DeadNode dead) {
+    boolean resume = resumeWindowMs > 0;
+    String deadline = resume ? Long.toString(dead.lastBeatMillis() + resumeWindowMs) : "";
+    List<Future<Response>> rooms = new ArrayList<>(dead.rooms().size());
+    for (RoomId room : dead.rooms()) {
+      List<String> roomKeys = resume ? List.of(keys.members(room), keys.seq(room), keys.gaps())
+          : List.of(keys.members(room), keys.seq(room));
+      rooms.add(commands.script(LuaScripts.REAP_ROOM, roomKeys, List.of(dead.id(), keys.sessionKeyStart(), deadline))
+          .onSuccess(reaped -> announceReaped(dead.id(), room, reaped)));
+    }
+    List<String> nodeKeys = new ArrayList<>(List.of(keys.nodes(), keys.nodeRooms(dead.id()),
+        keys.nodeSessions(dead.id()), keys.nodeReaper(dead.id())));
+    if (resume) {
+      nodeKeys.add(keys.gaps());
+    }
+    // Buried only once every room is reaped: until then the registry still lists it.
+    return Future.all(rooms).compose(v -> commands.script(LuaScripts.BURY, nodeKeys,
+        List.of(dead.id(), keys.sessionKeyStart(), deadline))).mapEmpty();
+  }
+
+  private static List<DeadNode> deadNodes(Response taken) {
+    List<DeadNode> dead = new ArrayList<>();
+    int i = 0;
+    while (taken != null && i + 2 < taken.size()) {
+      String id = taken.get(i).toString();
+      long lastBeat = (long) Double.parseDouble(taken.get(i + 1).toString());
+      int count = taken.get(i + 2).toInteger();
+      List<RoomId> rooms = new ArrayList<>(count);
+      for (int k = 0; k < count; k++) {
+        rooms.add(new RoomId(taken.get(i + 3 + k).toString()));
+      }
+      dead.add(new DeadNode(id, lastBeat, rooms));
+      i += 3 + count;
+    }
+    return dead;
+  }
+
+  private void announceReaped(String deadNode, RoomId room, Response reaped) {
+    for (int i = 0; reaped != null && i + 1 < reaped.size(); i += 2) {
       boolean suspended = "reconnecting".equals(reaped.get(i).toString());
-      String deadNode = reaped.get(i + 1).toString();
-      RoomId room = new RoomId(reaped.get(i + 2).toString());
-      PeerId peer = new PeerId(reaped.get(i + 3).toString());
+      PeerId peer = new PeerId(reaped.get(i + 1).toString());
       log.atInfo().addKeyValue("lost_node", deadNode).addKeyValue("room", room).addKeyValue("peer", peer)
           .log(suspended ? "node {} lost: peer {} may resume in room {}" : "node {} lost: removing peer {} from room {}",
               deadNode, peer, room);

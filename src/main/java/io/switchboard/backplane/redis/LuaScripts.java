@@ -27,7 +27,9 @@ final class LuaScripts {
 
   static final Script JOIN = load("join");
   static final Script LEAVE = load("leave");
-  static final Script REAP = load("reap");
+  static final Script DEAD = load("dead");
+  static final Script REAP_ROOM = load("reaproom");
+  static final Script BURY = load("bury");
   static final Script REASSERT = load("reassert");
   static final Script DEREGISTER = load("deregister");
   static final Script PUBLISH = load("publish");

@@ -33,6 +33,13 @@ import java.util.function.Function;
  * been answered, so Redis never executes them in the opposite order (they may travel on
  * different pooled connections).
  *
+ * <p>This node's room set (the reaper's list of the rooms to clear should the node die) is kept
+ * here rather than by the room scripts, so that each script touches only its room's slot: a room
+ * is added and answered before the node's first member there joins, and taken out after the
+ * node's last member there has left, each room's additions and removals one after the other, in
+ * order. The set may therefore hold a room the node no longer holds members in (the reaper finds
+ * nothing there), never the other way round.
+ *
  * <p>Confined to the backplane's context, except {@link #members}, which touches no state.
  */
 final class Membership {
@@ -56,6 +63,10 @@ final class Membership {
   private final Set<Future<Void>> leavesInFlight = new HashSet<>();
   // Leaves that failed (Redis unreachable): retried, and announced, on the next connection.
   private final Set<BackplaneMessage> failedLeaves = new LinkedHashSet<>();
+  // Per room, the last change to this node's room set: an addition or a removal, and its answer.
+  private final Map<RoomId, Listing> listings = new HashMap<>();
+
+  private record Listing(boolean listed, Future<Void> done) {}
 
   Membership(ContextInternal context, Commands commands, RedisKeys keys, String nodeId) {
     this.context = context;
@@ -67,9 +78,10 @@ final class Membership {
   Future<JoinResult> join(RoomId room, Member member, int maxPeers) {
     Held entry = new Held(member.metaJson());
     held.computeIfAbsent(room, r -> new HashMap<>()).put(member.peer(), entry);
-    Future<JoinResult> joined = commands.script(LuaScripts.JOIN,
-            List.of(keys.members(room), keys.seq(room), keys.nodeRooms(nodeId), keys.session(member.peer())),
-            List.of(member.peer().value(), nodeId, member.metaJson(), Integer.toString(maxPeers), room.value()))
+    Future<JoinResult> joined = list(room)
+        .compose(listed -> commands.script(LuaScripts.JOIN,
+            List.of(keys.members(room), keys.seq(room), keys.session(member.peer())),
+            List.of(member.peer().value(), nodeId, member.metaJson(), Integer.toString(maxPeers), room.value())))
         .compose(before -> {
           if (before == null) {
             return context.failedFuture(new SignalingException(ErrorCode.ROOM_FULL, null));
@@ -93,6 +105,7 @@ final class Membership {
         entry.confirmed = true;
       } else {
         forget(room, member.peer());
+        unlistIfEmpty(room);
       }
     });
     return joined;
@@ -118,29 +131,44 @@ final class Membership {
    * A resumable member of this node went into its gap: its entry in Redis is no longer this
    * node's, so this node neither leaves nor re-asserts it any more.
    */
-  void release(RoomId room, PeerId peer) {
+  Future<Void> release(RoomId room, PeerId peer) {
     forget(room, peer);
+    return unlistIfEmpty(room);
   }
 
-  /** A resumable member this node claimed: held from now on, as if it had joined here. */
+  /**
+   * A resumable member this node claimed: held from now on, as if it had joined here. The claim
+   * added the room to this node's set in the same step.
+   */
   void adopt(RoomId room, PeerId peer, String meta) {
     Held entry = new Held(meta);
     entry.joined = context.succeededFuture(new JoinResult(List.of()));
     entry.confirmed = true;
     held.computeIfAbsent(room, r -> new HashMap<>()).put(peer, entry);
+    Listing last = listings.get(room);
+    if (last == null || !last.listed()) {
+      Future<Void> after = last == null ? context.succeededFuture() : last.done().transform(ar -> context.succeededFuture());
+      listings.put(room, new Listing(true, after));
+    }
   }
 
-  /** On a new connection: puts back every held member Redis lost, announcing those with {@code publish}. */
+  /**
+   * On a new connection: puts back every held room in this node's set, and every held member
+   * Redis lost (a restarted Redis may have lost everything), announcing those with {@code publish}.
+   */
   Future<Void> reassert(Function<BackplaneMessage, Future<Void>> publish) {
     List<Future<Void>> done = new ArrayList<>();
+    for (RoomId room : held.keySet()) {
+      listings.remove(room);
+      done.add(list(room));
+    }
     held.forEach((room, peers) -> peers.forEach((peer, entry) -> {
       if (!entry.confirmed) {
         return; // its join is still in flight and will store it
       }
       Member member = new Member(peer, entry.meta);
-      done.add(commands.script(LuaScripts.REASSERT,
-              List.of(keys.members(room), keys.seq(room), keys.nodeRooms(nodeId)),
-              List.of(peer.value(), nodeId, entry.meta, room.value()))
+      done.add(list(room).compose(listed -> commands.script(LuaScripts.REASSERT,
+              List.of(keys.members(room), keys.seq(room)), List.of(peer.value(), nodeId, entry.meta)))
           .compose(readded -> readded != null && readded.toInteger() == 1
               // Other nodes may have announced it lost; tell them it is back.
               ? publish.apply(new BackplaneMessage(nodeId, room, null, new PeerJoined(room, member)))
@@ -186,8 +214,41 @@ final class Membership {
 
   private Future<Void> runLeave(RoomId room, PeerId peer) {
     return commands.script(LuaScripts.LEAVE,
-        List.of(keys.members(room), keys.seq(room), keys.nodeRooms(nodeId), keys.session(peer)),
-        List.of(peer.value(), nodeId, room.value())).mapEmpty();
+            List.of(keys.members(room), keys.seq(room), keys.session(peer)),
+            List.of(peer.value(), nodeId, room.value()))
+        .compose(left -> unlistIfEmpty(room));
+  }
+
+  // Adds the room to this node's set, after whatever change to it came before, unless the last
+  // change already did (and succeeded).
+  private Future<Void> list(RoomId room) {
+    Listing last = listings.get(room);
+    if (last != null && last.listed() && !last.done().failed()) {
+      return last.done();
+    }
+    Future<Void> after = last == null ? context.succeededFuture() : last.done().transform(ar -> context.succeededFuture());
+    Future<Void> added = after.compose(v -> commands.send(Request.cmd(Command.SADD).arg(keys.nodeRooms(nodeId))
+        .arg(room.value()))).mapEmpty();
+    listings.put(room, new Listing(true, added));
+    return added;
+  }
+
+  // Takes the room out of this node's set when the node holds no member there (a join since
+  // then keeps it), after whatever change to it came before.
+  private Future<Void> unlistIfEmpty(RoomId room) {
+    Listing last = listings.get(room);
+    if (held.containsKey(room) || last == null || !last.listed()) {
+      return context.succeededFuture();
+    }
+    Future<Void> removed = last.done().transform(ar -> commands.send(Request.cmd(Command.SREM)
+        .arg(keys.nodeRooms(nodeId)).arg(room.value()))).mapEmpty();
+    Listing removal = new Listing(false, removed);
+    listings.put(room, removal);
+    return removed.onComplete(ar -> {
+      if (listings.get(room) == removal) {
+        listings.remove(room);
+      }
+    });
   }
 
   private record Stored(JoinResult.Placed placed, long seq) {}

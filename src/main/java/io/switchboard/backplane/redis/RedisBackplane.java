@@ -383,7 +383,8 @@ public final class RedisBackplane implements Backplane {
     return onContext(() -> sessions.suspend(peer, epoch, deadlineMillis)
         // Its member entries are no longer this node's: closing must not make them leave, nor a
         // reconnection re-assert them.
-        .onSuccess(rooms -> rooms.forEach(room -> membership.release(room, peer))));
+        .compose(rooms -> Future.join(rooms.stream().map(room -> membership.release(room, peer)).toList())
+            .transform(released -> context.succeededFuture(rooms))));
   }
 
   @Override

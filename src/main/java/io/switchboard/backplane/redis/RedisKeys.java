@@ -68,12 +68,31 @@ final class RedisKeys {
 
   /** String with a TTL: present while the node heartbeats. */
   String node(String nodeId) {
-    return prefix + ":node:" + nodeId;
+    return nodeKeyStart() + nodeId;
   }
 
-  /** Set of rooms where the node has members, for reaping it when it dies. */
+  /**
+   * Set of rooms where the node has members, for reaping it when it dies: a room is added before
+   * the node's first member there joins, and taken out after its last one has left, so the set
+   * never misses a room the node holds.
+   */
   String nodeRooms(String nodeId) {
-    return prefix + ":node:" + nodeId + ":rooms";
+    return node(nodeId) + ":rooms";
+  }
+
+  /** String with a TTL: the janitor reaping the (dead) node, for the length of its lease. */
+  String nodeReaper(String nodeId) {
+    return node(nodeId) + ":reaper";
+  }
+
+  /** What every node's key starts with; a node's key is this and its id. */
+  String nodeKeyStart() {
+    return prefix + ":node:";
+  }
+
+  /** What every session's key starts with; a session's key is this, "{", the peer id and "}". */
+  String sessionKeyStart() {
+    return prefix + ":session:";
   }
 
   /** Sorted set: node id -> last heartbeat (ms); the janitor's list of nodes to check. */
@@ -87,7 +106,7 @@ final class RedisKeys {
    * while in its gap), over (1: overflowed in its gap), and r:ROOM = its meta in each room.
    */
   String session(PeerId peer) {
-    return prefix + ":session:{" + peer.value() + "}";
+    return sessionKeyStart() + "{" + peer.value() + "}";
   }
 
   /** List of a session's buffered events, oldest first: "SEQ ROOM MESSAGE" (see WireFormat). */
@@ -100,7 +119,7 @@ final class RedisKeys {
    * of a dead node their gap even when they are in no room.
    */
   String nodeSessions(String nodeId) {
-    return prefix + ":node:" + nodeId + ":sessions";
+    return node(nodeId) + ":sessions";
   }
 
   /** Sorted set: peer -> deadline (ms) of each session in its gap; 0 for one that overflowed. */

@@ -96,7 +96,7 @@ final class Sessions {
 
   Future<List<RoomId>> suspend(PeerId peer, long epoch, long deadlineMillis) {
     return commands.script(LuaScripts.SUSPEND,
-            List.of(keys.session(peer), keys.gaps(), keys.nodeRooms(nodeId), keys.nodeSessions(nodeId)),
+            List.of(keys.session(peer), keys.gaps(), keys.nodeSessions(nodeId)),
             List.of(keys.prefix(), peer.value(), Long.toString(epoch), nodeId, Long.toString(deadlineMillis)))
         .map(rooms -> {
           List<RoomId> out = new ArrayList<>(rooms.size());
