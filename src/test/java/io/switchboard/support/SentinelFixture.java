@@ -1,14 +1,8 @@
 package io.switchboard.support;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -133,7 +127,7 @@ public final class SentinelFixture implements AutoCloseable {
 
   /** The master's port, as the first sentinel reports it. */
   public int masterPort() {
-    List<Object> addr = list(call(first(), "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER));
+    List<Object> addr = Resp.list(call(first(), "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER));
     return Integer.parseInt((String) addr.get(1));
   }
 
@@ -201,7 +195,7 @@ public final class SentinelFixture implements AutoCloseable {
       return replication.contains("role:slave") && replication.contains(master)
           && replication.contains("master_link_status:up");
     }, "port " + replicaPort + " to replicate the new master");
-    await(() -> sentinels.keySet().stream().allMatch(s -> list(call(s, "SENTINEL", "REPLICAS", MASTER)).stream()
+    await(() -> sentinels.keySet().stream().allMatch(s -> Resp.list(call(s, "SENTINEL", "REPLICAS", MASTER)).stream()
         .map(SentinelFixture::fields)
         .anyMatch(r -> r.get("port").equals(Integer.toString(replicaPort)) && "slave".equals(r.get("flags")))),
         "every sentinel to list port " + replicaPort + " as a replica that is up");
@@ -213,10 +207,10 @@ public final class SentinelFixture implements AutoCloseable {
       if (!(addr instanceof List<?> a) || !a.get(1).equals(Integer.toString(master))) {
         return false;
       }
-      boolean replicaOk = list(call(s, "SENTINEL", "REPLICAS", MASTER)).stream()
+      boolean replicaOk = Resp.list(call(s, "SENTINEL", "REPLICAS", MASTER)).stream()
           .map(SentinelFixture::fields)
           .anyMatch(r -> "slave".equals(r.get("flags")) && "ok".equals(r.get("master-link-status")));
-      return replicaOk && list(call(s, "SENTINEL", "SENTINELS", MASTER)).size() == sentinels.size() - 1;
+      return replicaOk && Resp.list(call(s, "SENTINEL", "SENTINELS", MASTER)).size() == sentinels.size() - 1;
     }), "every sentinel to see master " + master + " with a replica in sync and the other sentinels");
   }
 
@@ -290,97 +284,16 @@ public final class SentinelFixture implements AutoCloseable {
     }
   }
 
-
-  // ---- a minimal RESP2 client: enough for PING, INFO and SENTINEL ----
-
   private Object tryCall(int port, String... args) {
-    try {
-      return call(port, args);
-    } catch (AssertionError e) {
-      return null;
-    }
+    return Resp.tryCall(plainPorts.getOrDefault(port, port), password, args);
   }
 
   private Object call(int port, String... args) {
-    try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), plainPorts.getOrDefault(port, port)), 500);
-      socket.setSoTimeout(2000);
-      OutputStream out = socket.getOutputStream();
-      InputStream in = new BufferedInputStream(socket.getInputStream());
-      if (!password.isEmpty()) {
-        write(out, "AUTH", password);
-        read(in);
-      }
-      write(out, args);
-      return read(in);
-    } catch (IOException e) {
-      throw new AssertionError("port " + port + ": " + e, e);
-    }
-  }
-
-  private static void write(OutputStream out, String... args) throws IOException {
-    StringBuilder request = new StringBuilder("*").append(args.length).append("\r\n");
-    for (String arg : args) {
-      request.append('$').append(arg.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(arg).append("\r\n");
-    }
-    out.write(request.toString().getBytes(StandardCharsets.UTF_8));
-    out.flush();
-  }
-
-  // Errors come back as "-ERR ..." strings: callers look at them rather than fail.
-  private static Object read(InputStream in) throws IOException {
-    int type = in.read();
-    String line = line(in);
-    switch (type) {
-      case '+', ':' -> {
-        return line;
-      }
-      case '-' -> {
-        return "-" + line;
-      }
-      case '$' -> {
-        int length = Integer.parseInt(line);
-        if (length < 0) {
-          return null;
-        }
-        byte[] data = in.readNBytes(length + 2);
-        return new String(data, 0, length, StandardCharsets.UTF_8);
-      }
-      case '*' -> {
-        int count = Integer.parseInt(line);
-        List<Object> items = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-          items.add(read(in));
-        }
-        return count < 0 ? null : items;
-      }
-      default -> throw new IOException("unexpected RESP type " + type);
-    }
-  }
-
-  private static String line(InputStream in) throws IOException {
-    StringBuilder out = new StringBuilder();
-    int c;
-    while ((c = in.read()) != '\r') {
-      if (c < 0) {
-        throw new IOException("connection closed");
-      }
-      out.append((char) c);
-    }
-    in.read();
-    return out.toString();
-  }
-
-  @SuppressWarnings("unchecked")
-  private static List<Object> list(Object reply) {
-    if (!(reply instanceof List<?>)) {
-      throw new AssertionError("expected an array, got " + reply);
-    }
-    return (List<Object>) reply;
+    return Resp.call(plainPorts.getOrDefault(port, port), password, args);
   }
 
   private static Map<String, String> fields(Object entry) {
-    List<Object> flat = list(entry);
+    List<Object> flat = Resp.list(entry);
     Map<String, String> fields = new LinkedHashMap<>();
     for (int i = 0; i + 1 < flat.size(); i += 2) {
       fields.put(String.valueOf(flat.get(i)), String.valueOf(flat.get(i + 1)));
