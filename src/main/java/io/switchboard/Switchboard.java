@@ -101,9 +101,11 @@ public final class Switchboard {
     MicrometerSignalingMetrics metrics = new MicrometerSignalingMetrics(registry);
     Backplane backplane;
     if (config.clustered()) {
-      RedisTarget target = config.redisMode() == SwitchboardConfig.RedisMode.SENTINEL
-          ? RedisTarget.sentinel(config.redisSentinelMaster(), config.redisUrls())
-          : RedisTarget.standalone(config.redisUrl());
+      RedisTarget target = switch (config.redisMode()) {
+        case SENTINEL -> RedisTarget.sentinel(config.redisSentinelMaster(), config.redisUrls());
+        case CLUSTER -> RedisTarget.cluster(config.redisUrls());
+        case STANDALONE -> RedisTarget.standalone(config.redisUrl());
+      };
       RedisBackplane redis = new RedisBackplane(vertx, target, config.redisTlsCaFile(),
           config.redisKeyPrefix(), config.nodeId(), config.nodeHeartbeatMillis(), config.nodeTimeoutMillis(),
           config.redisTimeoutMillis(), metrics, new RedisBackplane.Resume(config.resume().windowMillis(),

@@ -65,7 +65,7 @@ public record SwitchboardConfig(
   public enum Transport { EPOLL, IO_URING }
 
   /** How the Redis backplane finds its Redis ({@code REDIS_MODE}). */
-  public enum RedisMode { STANDALONE, SENTINEL }
+  public enum RedisMode { STANDALONE, SENTINEL, CLUSTER }
 
   /** The environment variables, with their defaults as text (empty = unset). */
   public enum Setting {
@@ -156,11 +156,13 @@ public record SwitchboardConfig(
     List<String> urls = urls(redisUrl);
     require(urls.stream().allMatch(url -> url.matches("rediss?://[^\\s,]+")), Setting.REDIS_URL,
         "a redis:// or rediss:// URL, e.g. redis://:password@redis:6379/0, or for REDIS_MODE=sentinel "
-            + "the sentinels' URLs separated by commas");
+            + "the sentinels' URLs separated by commas, or for REDIS_MODE=cluster the seed nodes' URLs");
     require(redisMode != RedisMode.STANDALONE || urls.size() <= 1, Setting.REDIS_URL,
         "one URL when REDIS_MODE is standalone (several URLs are the sentinels of REDIS_MODE=sentinel)");
     require(redisMode != RedisMode.SENTINEL || !urls.isEmpty(), Setting.REDIS_URL,
         "set when REDIS_MODE is sentinel: the sentinels' URLs separated by commas");
+    require(redisMode != RedisMode.CLUSTER || !urls.isEmpty(), Setting.REDIS_URL,
+        "set when REDIS_MODE is cluster: one or more seed nodes' URLs separated by commas");
     require(redisMode != RedisMode.SENTINEL || redisSentinelMaster.matches("[A-Za-z0-9._-]{1,64}"),
         Setting.REDIS_SENTINEL_MASTER,
         "the name the sentinels monitor the master under (1-64 of A-Z a-z 0-9 . _ -) when REDIS_MODE is sentinel");
@@ -186,6 +188,9 @@ public record SwitchboardConfig(
     require(maxPendingHandshakesPerIp >= 0, Setting.MAX_PENDING_HANDSHAKES_PER_IP, "an integer >= 0");
     require(resume.windowSeconds() >= 0 && resume.windowSeconds() <= 3600, Setting.RESUME_WINDOW_SECONDS,
         "an integer 0-3600 (0 turns resume off)");
+    require(redisMode != RedisMode.CLUSTER || resume.windowSeconds() == 0, Setting.RESUME_WINDOW_SECONDS,
+        "0 when REDIS_MODE is cluster: resume does not work with Redis Cluster yet (docs/clustering.md, "
+            + "\"Redis Cluster\")");
     require(resume.maxEvents() >= 16, Setting.RESUME_BUFFER_MAX_EVENTS, "an integer >= 16");
     require(resume.maxBytes() >= maxMessageBytes, Setting.RESUME_BUFFER_MAX_BYTES,
         "an integer >= MAX_MESSAGE_BYTES (" + maxMessageBytes + ")");
@@ -445,10 +450,8 @@ public record SwitchboardConfig(
     return switch (value.toLowerCase(Locale.ROOT)) {
       case "standalone" -> RedisMode.STANDALONE;
       case "sentinel" -> RedisMode.SENTINEL;
-      // Named apart so that an operator who asks for it learns it is missing, not mistyped.
-      case "cluster" -> throw new ConfigException(Setting.REDIS_MODE.name(),
-          "standalone or sentinel: cluster is not supported yet (docs/clustering.md, \"What is supported\")");
-      default -> throw new ConfigException(Setting.REDIS_MODE.name(), "standalone or sentinel, got '" + value + "'");
+      case "cluster" -> RedisMode.CLUSTER;
+      default -> throw new ConfigException(Setting.REDIS_MODE.name(), "standalone, sentinel or cluster, got '" + value + "'");
     };
   }
 

@@ -5,7 +5,7 @@ import io.switchboard.signaling.port.Backplane;
 import io.switchboard.backplane.local.LocalBackplane;
 
 /** The contract, on the in-memory backplane: nodes of one test share one in-process cluster. */
-class LocalBackplaneTest extends BackplaneContractTest {
+class LocalBackplaneTest extends ResumeContractTest {
   private LocalBackplane anchor;
 
   @Override

@@ -137,6 +137,28 @@ class RedisBackplaneRaceTest {
    * node called unsubscribe: it must not reach the listener, and unsubscribe completes only on
    * Redis's confirmation.
    */
+  /**
+   * An outage longer than the node timeout, with reconnection attempts by then further apart than
+   * the timeout: the reconnection's own heartbeat finds the node's key expired, as it must be. That
+   * tells the listener (the node may have been reaped), but must not throw the link being prepared
+   * away: the next attempt would find the key expired again, and so on for ever.
+   */
+  @Test
+  void aReconnectionAfterAnOutageLongerThanTheNodeTimeoutCompletes() throws Exception {
+    startNode(100, 300, 200);
+    assertTrue(node.ready());
+    proxy.stop(Direction.TO_SERVER);
+    proxy.stop(Direction.TO_CLIENT);
+    proxy.cutAll();
+    until(() -> !node.ready(), "the node saw the outage");
+    // Attempts time out after 600 ms and back off 100 ms, doubling up to 2 s: by now they come
+    // seconds apart, far more than the 300 ms node timeout.
+    Thread.sleep(5000);
+    proxy.resume(Direction.TO_SERVER);
+    proxy.resume(Direction.TO_CLIENT);
+    until(node::ready, "ready again");
+  }
+
   @Test
   void unsubscribeCompletesOnRedisConfirmationAndDropsMessagesAlreadyInFlight() throws Exception {
     startNode(1000, 5000, 2000);

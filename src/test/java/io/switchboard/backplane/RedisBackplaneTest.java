@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The contract, on the Redis backplane: nodes of one test share one Redis key prefix. */
-class RedisBackplaneTest extends BackplaneContractTest {
+class RedisBackplaneTest extends ResumeContractTest {
   private static Vertx vertx;
   private String prefix;
 

@@ -42,7 +42,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * speaks TLS only (to the nodes), with a self-signed certificate for 127.0.0.1 that the nodes
  * trust through their CA file.
  */
-class RedisSentinelBackplaneTest extends BackplaneContractTest {
+class RedisSentinelBackplaneTest extends ResumeContractTest {
   private static SentinelFixture sentinels;
   private static Path cert;
   private static Vertx vertx;

@@ -178,7 +178,7 @@ class SwitchboardConfigTest {
   }
 
   @Test
-  void sentinelModeNeedsTheSentinelsAndTheMastersNameAndClusterModeIsRefused() {
+  void sentinelModeNeedsTheSentinelsAndTheMastersName() {
     ConfigException noMaster = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(
         Map.of("REDIS_MODE", "sentinel", "REDIS_URL", "redis://s1:26379")));
     assertEquals("REDIS_SENTINEL_MASTER", noMaster.variable());
@@ -189,10 +189,22 @@ class SwitchboardConfigTest {
         Map.of("REDIS_MODE", "sentinel", "REDIS_URL", "redis://s1:26379,,redis://s2:26379",
             "REDIS_SENTINEL_MASTER", "mymaster")));
     assertEquals("REDIS_URL", emptyEntry.variable());
-    ConfigException cluster = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(
-        Map.of("REDIS_MODE", "cluster", "REDIS_URL", "redis://n1:6379,redis://n2:6379")));
-    assertEquals("REDIS_MODE", cluster.variable());
-    assertTrue(cluster.getMessage().contains("cluster is not supported yet"), cluster.getMessage());
+  }
+
+  @Test
+  void clusterModeTakesSeedNodesAndNeedsResumeOff() {
+    SwitchboardConfig cluster = SwitchboardConfig.fromEnv(Map.of("REDIS_MODE", "cluster",
+        "REDIS_URL", "redis://n1:6379,redis://n2:6379", "RESUME_WINDOW_SECONDS", "0"));
+    assertEquals(SwitchboardConfig.RedisMode.CLUSTER, cluster.redisMode());
+    assertEquals(List.of("redis://n1:6379", "redis://n2:6379"), cluster.redisUrls());
+    assertTrue(cluster.clustered());
+    ConfigException resume = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(
+        Map.of("REDIS_MODE", "cluster", "REDIS_URL", "redis://n1:6379")));
+    assertEquals("RESUME_WINDOW_SECONDS", resume.variable());
+    assertTrue(resume.getMessage().contains("resume does not work with Redis Cluster yet"), resume.getMessage());
+    ConfigException noUrl = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(
+        Map.of("REDIS_MODE", "cluster", "RESUME_WINDOW_SECONDS", "0")));
+    assertEquals("REDIS_URL", noUrl.variable());
   }
 
   @Test
@@ -270,7 +282,6 @@ class SwitchboardConfigTest {
       "WS_PERMESSAGE_DEFLATE|maybe",
       "REDIS_URL|http://redis:6379",
       "REDIS_URL|redis://a:6379,redis://b:6379",
-      "REDIS_MODE|cluster",
       "REDIS_MODE|replica",
       "REDIS_SENTINEL_MASTER|mymaster",
       "REDIS_TLS_CA_FILE|/no/such/ca.pem",

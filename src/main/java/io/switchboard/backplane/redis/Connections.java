@@ -127,7 +127,7 @@ final class Connections {
 
   /** PUBLISHes {@code message} on {@code publisher}. Any thread. */
   Future<Void> publish(RedisConnection publisher, BackplaneMessage message) {
-    return publisher.send(Request.cmd(Command.PUBLISH).arg(keys.events(message.room()))
+    return publisher.send(Request.cmd(keys.pubSub().publish).arg(keys.events(message.room()))
         .arg(WireFormat.encode(message, WireFormat.nowMicros()))).mapEmpty();
   }
 

@@ -85,7 +85,7 @@ final class Control {
       metrics.backplaneError("control");
       finish(id, null);
     });
-    publisher.send(Request.cmd(Command.PUBLISH).arg(keys.control()).arg(WireFormat.encode(new WireFormat.Control(
+    publisher.send(Request.cmd(keys.pubSub().publish).arg(keys.control()).arg(WireFormat.encode(new WireFormat.Control(
             nodeId, WireFormat.Control.DISCONNECT, id, request.peer().value(), Integer.toString(request.code()),
             request.reason()))))
         .onComplete(ar -> {
@@ -142,7 +142,7 @@ final class Control {
     if (publisher == null) {
       return; // the requester times out, which is what it would see of a node cut off
     }
-    publisher.send(Request.cmd(Command.PUBLISH).arg(keys.control()).arg(WireFormat.encode(new WireFormat.Control(
+    publisher.send(Request.cmd(keys.pubSub().publish).arg(keys.control()).arg(WireFormat.encode(new WireFormat.Control(
             nodeId, WireFormat.Control.REPLY, request.id(), request.origin(), held ? "1" : "0", ""))))
         .onFailure(e -> metrics.backplaneError("control"));
   }

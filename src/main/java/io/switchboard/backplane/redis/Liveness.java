@@ -299,7 +299,11 @@ final class Liveness {
     for (RoomId room : batch) {
       reads.add(Request.cmd(Command.HGETALL).arg(keys.members(room)));
     }
-    return commands.batch(reads, "reconcile")
+    // A pipeline must stay in one slot on a Redis Cluster, and the rooms are spread over all.
+    Future<List<Response>> read = keys.sharded()
+        ? Future.all(reads.stream().map(commands::send).toList()).map(all -> all.<Response>list())
+        : commands.batch(reads, "reconcile");
+    return read
         .onSuccess(replies -> {
           for (int i = 0; i < batch.size(); i++) {
             if (backplane.isSubscribed(batch.get(i))) {

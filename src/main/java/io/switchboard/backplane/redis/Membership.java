@@ -58,6 +58,7 @@ final class Membership {
   private final Commands commands;
   private final RedisKeys keys;
   private final String nodeId;
+  private final boolean resume;
   private final Map<RoomId, Map<PeerId, Held>> held = new HashMap<>();
   // Leaves not yet answered, which close() waits for.
   private final Set<Future<Void>> leavesInFlight = new HashSet<>();
@@ -68,11 +69,16 @@ final class Membership {
 
   private record Listing(boolean listed, Future<Void> done) {}
 
-  Membership(ContextInternal context, Commands commands, RedisKeys keys, String nodeId) {
+  /**
+   * @param resume whether sessions may resume: only then do the join and leave scripts record
+   *     the member's rooms in its session hash (another slot, on a Redis Cluster)
+   */
+  Membership(ContextInternal context, Commands commands, RedisKeys keys, String nodeId, boolean resume) {
     this.context = context;
     this.commands = commands;
     this.keys = keys;
     this.nodeId = nodeId;
+    this.resume = resume;
   }
 
   Future<JoinResult> join(RoomId room, Member member, int maxPeers) {
@@ -80,7 +86,7 @@ final class Membership {
     held.computeIfAbsent(room, r -> new HashMap<>()).put(member.peer(), entry);
     Future<JoinResult> joined = list(room)
         .compose(listed -> commands.script(LuaScripts.JOIN,
-            List.of(keys.members(room), keys.seq(room), keys.session(member.peer())),
+            roomKeys(room, member.peer()),
             List.of(member.peer().value(), nodeId, member.metaJson(), Integer.toString(maxPeers), room.value())))
         .compose(before -> {
           if (before == null) {
@@ -214,9 +220,14 @@ final class Membership {
 
   private Future<Void> runLeave(RoomId room, PeerId peer) {
     return commands.script(LuaScripts.LEAVE,
-            List.of(keys.members(room), keys.seq(room), keys.session(peer)),
+            roomKeys(room, peer),
             List.of(peer.value(), nodeId, room.value()))
         .compose(left -> unlistIfEmpty(room));
+  }
+
+  private List<String> roomKeys(RoomId room, PeerId peer) {
+    return resume ? List.of(keys.members(room), keys.seq(room), keys.session(peer))
+        : List.of(keys.members(room), keys.seq(room));
   }
 
   // Adds the room to this node's set, after whatever change to it came before, unless the last

@@ -69,11 +69,15 @@ public final class RedisBackplane implements Backplane {
   private final Connections connections;
   // Only in sentinel mode.
   private final SentinelWatch sentinelWatch;
+  // Only on a Redis Cluster.
+  private final SlotWatch slotWatch;
   private final Subscriptions subscriptions;
   private final Membership membership;
   private final Liveness liveness;
   private final Control control;
   private final RoomListing roomListing;
+  // Only on a Redis Cluster: a client per master, for walking every keyspace.
+  private final MasterKeyspaces masterKeyspaces;
   private final Sessions sessions;
   private BackplaneListener listener;
 
@@ -103,7 +107,7 @@ public final class RedisBackplane implements Backplane {
     // Fresh whatever thread builds us: borrowing a caller's context would tie our timers to
     // whatever owns it (a verticle's undeploy cancels them).
     this.context = ((VertxInternal) vertx).createEventLoopContext();
-    this.keys = new RedisKeys(prefix);
+    this.keys = new RedisKeys(prefix, target.cluster());
     this.nodeId = nodeId;
     this.metrics = metrics;
     // The client upgrades a rediss:// connection to TLS with these options; the certificate's
@@ -137,12 +141,17 @@ public final class RedisBackplane implements Backplane {
               connections.moved("failover: " + switched, SentinelWatch.SETTLE_MS);
             })
         : null;
+    this.slotWatch = target.cluster()
+        ? new SlotWatch(vertx, commands, why -> context.runOnContext(v -> connections.markDown(why)))
+        : null;
     this.subscriptions = new Subscriptions(context, keys, nodeId, commandTimeoutMs, metrics);
-    this.membership = new Membership(context, commands, keys, nodeId);
+    this.membership = new Membership(context, commands, keys, nodeId, resume.windowMillis() > 0);
     this.liveness = new Liveness(vertx, context, commands, keys, nodeId, heartbeatMs, nodeTimeoutMs,
         resume.windowMillis(), metrics);
     this.control = new Control(vertx, context, connections, keys, nodeId, commandTimeoutMs, metrics);
-    this.roomListing = new RoomListing(commands, keys);
+    this.masterKeyspaces = target.cluster() ? new MasterKeyspaces(vertx, commands, base, target.urls().get(0)) : null;
+    this.roomListing = new RoomListing(commands, keys,
+        masterKeyspaces != null ? masterKeyspaces : RoomListing.single(commands));
     this.sessions = new Sessions(context, commands, keys, nodeId, resume);
   }
 
@@ -151,11 +160,14 @@ public final class RedisBackplane implements Backplane {
     return onContext(() -> {
       this.listener = listener;
       control.listener(listener);
-      subscriptions.listener(listener, control::onMessage);
+      subscriptions.listener(listener, control::onMessage, why -> connections.markDown(why));
       return connections.start(new ConnectionHooks()).onSuccess(v -> {
         liveness.start(new LivenessView());
         if (sentinelWatch != null) {
           sentinelWatch.start();
+        }
+        if (slotWatch != null) {
+          slotWatch.start();
         }
       });
     });
@@ -242,6 +254,9 @@ public final class RedisBackplane implements Backplane {
   public Future<Void> close() {
     return onContext(() -> {
       liveness.stop();
+      if (slotWatch != null) {
+        slotWatch.stop();
+      }
       control.stop();
       Future<Void> watchClosed = sentinelWatch == null ? context.succeededFuture() : sentinelWatch.close();
       return membership.leaveAll()
@@ -257,6 +272,7 @@ public final class RedisBackplane implements Backplane {
           })
           .transform(ar -> connections.close())
           .transform(ar -> commands.close())
+          .transform(ar -> masterKeyspaces == null ? context.succeededFuture() : masterKeyspaces.close())
           .transform(ar -> watchClosed);
     });
   }
@@ -329,7 +345,12 @@ public final class RedisBackplane implements Backplane {
       if (l != null) {
         l.declaredDead();
       }
-      connections.markDown("this node's heartbeat had expired");
+      // Found by the heartbeat of a reconnection, after an outage longer than the node timeout,
+      // the link being prepared re-asserts everything anyway: marking it down too would retry
+      // later and later, and once the retries are further apart than the timeout, forever.
+      if (connections.ready()) {
+        connections.markDown("this node's heartbeat had expired");
+      }
     }
 
     @Override

@@ -6,17 +6,36 @@ import io.switchboard.wire.RoomId;
 /**
  * Every Redis key and channel name Switchboard uses (the table in docs/clustering.md). All keys
  * of one room share the hash tag {@code {room}}; room names are from a safe character set, so
- * no escaping is needed.
+ * no escaping is needed. On a Redis Cluster the node keys share the hash tag {@code {nodes}}
+ * too, so that one script or pipeline may touch several of them, and the channels are sharded.
  */
 final class RedisKeys {
   private final String prefix;
+  private final boolean sharded;
+  // Where the node keys start: keys of a standalone server keep the names they always had.
+  private final String nodes;
 
   RedisKeys(String prefix) {
+    this(prefix, false);
+  }
+
+  RedisKeys(String prefix, boolean sharded) {
     this.prefix = prefix;
+    this.sharded = sharded;
+    this.nodes = sharded ? prefix + ":{nodes}" : prefix + ":nodes";
   }
 
   String prefix() {
     return prefix;
+  }
+
+  /** Whether this is a Redis Cluster's layout: sharded channels, node keys in one slot. */
+  boolean sharded() {
+    return sharded;
+  }
+
+  PubSub pubSub() {
+    return sharded ? PubSub.SHARDED : PubSub.GLOBAL;
   }
 
   /** Hash: peer id -> {"node":..,"seq":..,"meta":..}. */
@@ -87,7 +106,7 @@ final class RedisKeys {
 
   /** What every node's key starts with; a node's key is this and its id. */
   String nodeKeyStart() {
-    return prefix + ":node:";
+    return sharded ? nodes + ":node:" : prefix + ":node:";
   }
 
   /** What every session's key starts with; a session's key is this, "{", the peer id and "}". */
@@ -97,7 +116,7 @@ final class RedisKeys {
 
   /** Sorted set: node id -> last heartbeat (ms); the janitor's list of nodes to check. */
   String nodes() {
-    return prefix + ":nodes";
+    return nodes;
   }
 
   /**

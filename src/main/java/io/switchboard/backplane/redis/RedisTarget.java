@@ -2,35 +2,45 @@ package io.switchboard.backplane.redis;
 
 import io.vertx.redis.client.RedisClientType;
 import io.vertx.redis.client.RedisOptions;
+import io.vertx.redis.client.RedisReplicas;
 import io.vertx.redis.client.RedisRole;
 import java.util.List;
 
 /**
- * Where the backplane's Redis is: one standalone server, or the master that Redis Sentinel
- * names (docs/clustering.md, "Redis Sentinel").
+ * Where the backplane's Redis is: one standalone server, the master that Redis Sentinel names
+ * (docs/clustering.md, "Redis Sentinel"), or a Redis Cluster (docs/clustering.md, "Redis Cluster").
  *
- * @param urls the server's URL, or the sentinels' URLs; in sentinel mode their credentials, TLS
- *     and database number are used for the master too (the Vert.x client derives the master's
- *     address from the sentinel it asked)
- * @param sentinelMaster the name the sentinels monitor the master under; empty for standalone
+ * @param urls the server's URL, the sentinels' URLs, or the cluster's seed nodes; in sentinel
+ *     mode their credentials, TLS and database number are used for the master too (the Vert.x
+ *     client derives the master's address from the sentinel it asked), and in cluster mode for
+ *     every node the seeds name
+ * @param sentinelMaster the name the sentinels monitor the master under; empty otherwise
+ * @param cluster whether the URLs are a Redis Cluster's seed nodes
  */
-public record RedisTarget(List<String> urls, String sentinelMaster) {
+public record RedisTarget(List<String> urls, String sentinelMaster, boolean cluster) {
   public RedisTarget {
     urls = List.copyOf(urls);
-    if (urls.isEmpty() || sentinelMaster.isEmpty() && urls.size() != 1) {
-      throw new IllegalArgumentException("standalone takes one URL, sentinel at least one: " + urls.size());
+    if (urls.isEmpty() || sentinelMaster.isEmpty() && !cluster && urls.size() != 1) {
+      throw new IllegalArgumentException("standalone takes one URL, sentinel and cluster at least one: " + urls.size());
+    }
+    if (cluster && !sentinelMaster.isEmpty()) {
+      throw new IllegalArgumentException("a cluster has no sentinel master");
     }
   }
 
   public static RedisTarget standalone(String url) {
-    return new RedisTarget(List.of(url), "");
+    return new RedisTarget(List.of(url), "", false);
   }
 
   public static RedisTarget sentinel(String master, List<String> sentinels) {
     if (master.isEmpty()) {
       throw new IllegalArgumentException("sentinel mode needs the master's name");
     }
-    return new RedisTarget(sentinels, master);
+    return new RedisTarget(sentinels, master, false);
+  }
+
+  public static RedisTarget cluster(List<String> seeds) {
+    return new RedisTarget(seeds, "", true);
   }
 
   public boolean sentinel() {
@@ -45,6 +55,10 @@ public record RedisTarget(List<String> urls, String sentinelMaster) {
       // subscriptions, so the backplane reconnects by itself (Connections), like after an outage.
       options.setType(RedisClientType.SENTINEL).setMasterName(sentinelMaster).setRole(RedisRole.MASTER)
           .setAutoFailover(false);
+    }
+    if (cluster) {
+      // Masters only: a replica may lag behind a write the backplane just made (a join, a leave).
+      options.setType(RedisClientType.CLUSTER).setUseReplicas(RedisReplicas.NEVER);
     }
     return options;
   }

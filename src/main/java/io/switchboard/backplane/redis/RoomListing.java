@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * Pages of the cluster's rooms, walked with {@code SCAN} over the rooms' member hashes and counted
@@ -22,18 +23,36 @@ import java.util.List;
  * members during the whole walk is therefore listed at least once, however the keyspace changes
  * (SCAN's own guarantee); one created or emptied meanwhile may or may not be.
  *
+ * <p>On a Redis Cluster SCAN walks one master's keyspace, so the walk goes through every master in
+ * turn (in the order of their addresses, read again for each page) and the cursor names the
+ * master too. A failover or a slot migration during a walk may make it list a room twice or miss
+ * one.
+ *
  * <p>Touches no state: any thread.
  */
 final class RoomListing {
   /** SCAN calls one page may take, for a keyspace where matches are sparse. */
   static final int MAX_SCANS_PER_PAGE = 16;
 
+  /** The keyspaces a walk goes through: one on a standalone server, one per master on a cluster. */
+  interface Keyspaces {
+    /** Something that sends a command to each keyspace, in a stable order. */
+    Future<List<Function<Request, Future<Response>>>> list();
+  }
+
   private final Commands commands;
   private final RedisKeys keys;
+  private final Keyspaces keyspaces;
 
-  RoomListing(Commands commands, RedisKeys keys) {
+  RoomListing(Commands commands, RedisKeys keys, Keyspaces keyspaces) {
     this.commands = commands;
     this.keys = keys;
+    this.keyspaces = keyspaces;
+  }
+
+  /** The one keyspace of a standalone (or Sentinel-managed) server, reached through {@code commands}. */
+  static Keyspaces single(Commands commands) {
+    return () -> Future.succeededFuture(List.of(commands::send));
   }
 
   Future<RoomPage> page(String cursor, int limit) {
@@ -44,14 +63,18 @@ final class RoomListing {
       return Future.failedFuture(new IllegalArgumentException("not a cursor of this backplane", e));
     }
     long deadline = System.nanoTime() + commands.timeoutMs() * 1_000_000L;
-    return walk(from, limit, new ArrayList<>(), MAX_SCANS_PER_PAGE, deadline);
+    return keyspaces.list().compose(spaces -> from.keyspace() >= spaces.size()
+        ? Future.failedFuture(new IllegalArgumentException("not a cursor of this backplane: no keyspace "
+            + from.keyspace()))
+        : walk(spaces, from, limit, new ArrayList<>(), MAX_SCANS_PER_PAGE, deadline));
   }
 
-  private Future<RoomPage> walk(Position from, int limit, List<RoomId> found, int scansLeft, long deadline) {
+  private Future<RoomPage> walk(List<Function<Request, Future<Response>>> spaces, Position from, int limit,
+      List<RoomId> found, int scansLeft, long deadline) {
     // Each room has two keys (members and seq), and other keys share the keyspace.
     int count = Math.max(100, limit * 2);
-    return commands.send(Request.cmd(Command.SCAN).arg(from.scan()).arg("MATCH").arg(keys.membersPattern())
-            .arg("COUNT").arg(count))
+    return spaces.get(from.keyspace()).apply(Request.cmd(Command.SCAN).arg(from.scan()).arg("MATCH")
+            .arg(keys.membersPattern()).arg("COUNT").arg(count))
         .compose(reply -> {
           String next = reply.get(0).toString();
           List<RoomId> batch = new ArrayList<>();
@@ -66,14 +89,18 @@ final class RoomListing {
           found.addAll(batch.subList(0, take));
           Position resume;
           if (take < batch.size()) {
-            resume = new Position(from.scan(), found.get(found.size() - 1).value());
-          } else if ("0".equals(next)) {
+            resume = new Position(from.keyspace(), from.scan(), found.get(found.size() - 1).value());
+          } else if ("0".equals(next) && from.keyspace() + 1 == spaces.size()) {
             resume = null;
-          } else if (found.size() == limit || scansLeft <= 1 || System.nanoTime() > deadline) {
-            // A page may come back short; its cursor still continues the walk.
-            resume = new Position(next, null);
           } else {
-            return walk(new Position(next, null), limit, found, scansLeft - 1, deadline);
+            Position after = "0".equals(next) ? new Position(from.keyspace() + 1, "0", null)
+                : new Position(from.keyspace(), next, null);
+            if (found.size() == limit || scansLeft <= 1 || System.nanoTime() > deadline) {
+              // A page may come back short; its cursor still continues the walk.
+              resume = after;
+            } else {
+              return walk(spaces, after, limit, found, scansLeft - 1, deadline);
+            }
           }
           return counted(found, resume == null ? null : resume.encode());
         });
@@ -84,7 +111,11 @@ final class RoomListing {
       return Future.succeededFuture(new RoomPage(List.of(), nextCursor));
     }
     List<Request> lengths = rooms.stream().map(room -> Request.cmd(Command.HLEN).arg(keys.members(room))).toList();
-    return commands.batch(lengths, "rooms").map(replies -> {
+    // A pipeline must stay in one slot on a Redis Cluster, and the rooms are spread over all.
+    Future<List<Response>> counts = keys.sharded()
+        ? Future.all(lengths.stream().map(commands::send).toList()).map(all -> all.<Response>list())
+        : commands.batch(lengths, "rooms");
+    return counts.map(replies -> {
       List<RoomPage.RoomCount> page = new ArrayList<>(rooms.size());
       for (int i = 0; i < rooms.size(); i++) {
         int members = replies.get(i).toInteger();
@@ -96,22 +127,40 @@ final class RoomListing {
     });
   }
 
-  /** Where a walk resumes: a SCAN cursor, and the last room already taken from its batch (or null). */
-  private record Position(String scan, String after) {
+  /**
+   * Where a walk resumes: a keyspace (0 on a standalone server), its SCAN cursor, and the last room
+   * already taken from its batch (or null). Encoded as "[KEYSPACE.]SCAN[:ROOM]", the keyspace left
+   * out when it is 0.
+   */
+  private record Position(int keyspace, String scan, String after) {
+    Position(String scan, String after) {
+      this(0, scan, after);
+    }
+
     String encode() {
-      String plain = after == null ? scan : scan + ":" + after;
+      String plain = (keyspace == 0 ? "" : keyspace + ".") + (after == null ? scan : scan + ":" + after);
       return Base64.getUrlEncoder().withoutPadding().encodeToString(plain.getBytes(StandardCharsets.UTF_8));
     }
 
     static Position decode(String cursor) {
       String plain = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
+      int keyspace = 0;
+      int dot = plain.indexOf('.');
       int colon = plain.indexOf(':');
+      if (dot >= 0 && (colon < 0 || dot < colon)) {
+        if (!plain.substring(0, dot).matches("[1-9][0-9]{0,3}")) {
+          throw new IllegalArgumentException("bad cursor");
+        }
+        keyspace = Integer.parseInt(plain.substring(0, dot));
+        plain = plain.substring(dot + 1);
+        colon = plain.indexOf(':');
+      }
       String scan = colon < 0 ? plain : plain.substring(0, colon);
       String after = colon < 0 ? null : plain.substring(colon + 1);
       if (!scan.matches("[0-9]{1,20}") || after != null && RoomId.parse(after) == null) {
         throw new IllegalArgumentException("bad cursor");
       }
-      return new Position(scan, after);
+      return new Position(keyspace, scan, after);
     }
   }
 }

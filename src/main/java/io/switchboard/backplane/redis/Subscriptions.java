@@ -9,10 +9,10 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.ContextInternal;
-import io.vertx.redis.client.Command;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import io.vertx.redis.client.ResponseType;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,6 +38,12 @@ import org.slf4j.LoggerFactory;
  * <p>The control channel ({@link RedisKeys#control}) is not counted: every subscriber connection
  * subscribes to it before it is installed, and what arrives on it goes to the control handler.
  *
+ * <p>On a Redis Cluster the subscriptions are sharded: the subscriber is a cluster connection,
+ * which sends each SSUBSCRIBE to the master of the channel's slot. When a slot moves (a failover, a
+ * migration), Redis ends the subscriptions of its channels by itself with a {@code sunsubscribe}
+ * push nobody asked for, or refuses a new one with MOVED: either is handed to {@code moved}, and
+ * the backplane then reconnects, which subscribes every counted room again where it now lives.
+ *
  * <p>Confined to the backplane's context, except {@link #subscribedRooms()}.
  */
 final class Subscriptions {
@@ -55,6 +61,7 @@ final class Subscriptions {
   private final Map<String, ArrayDeque<Ack>> awaited = new HashMap<>();
   private BackplaneListener listener;
   private Consumer<Buffer> control;
+  private Consumer<String> moved;
   private RedisConnection subscriber;
   // For the gauge, read from the metrics thread.
   private volatile int subscribedRooms;
@@ -67,9 +74,10 @@ final class Subscriptions {
     this.metrics = metrics;
   }
 
-  void listener(BackplaneListener listener, Consumer<Buffer> control) {
+  void listener(BackplaneListener listener, Consumer<Buffer> control, Consumer<String> moved) {
     this.listener = listener;
     this.control = control;
+    this.moved = moved;
   }
 
   /** Rooms with a count above zero. Any thread. */
@@ -154,15 +162,31 @@ final class Subscriptions {
   }
 
   void onPush(Response push) {
+    if (push != null && push.type() == ResponseType.ERROR) {
+      // A (un)subscription is answered by pushes only, so its refusal comes as one too.
+      String error = push.toString();
+      if (error.startsWith("MOVED") || error.startsWith("ASK") || error.startsWith("CLUSTERDOWN")) {
+        moved.accept(error);
+      } else {
+        log.warn("the subscriber connection answered {}", error);
+      }
+      return;
+    }
     if (push == null || push.size() < 3) {
       return;
     }
+    PubSub pubSub = keys.pubSub();
     String kind = push.get(0).toString();
-    switch (kind) {
-      case "message" -> onMessage(push.get(1).toString(), push.get(2));
-      case "subscribe" -> confirmed(push.get(1).toString(), true);
-      case "unsubscribe" -> confirmed(push.get(1).toString(), false);
-      default -> log.debug("ignored push {}", kind);
+    if (kind.equals(pubSub.message)) {
+      onMessage(push.get(1).toString(), push.get(2));
+    } else if (kind.equals(pubSub.subscribed)) {
+      confirmed(push.get(1).toString(), true);
+    } else if (kind.equals(pubSub.unsubscribed)) {
+      if (!confirmed(push.get(1).toString(), false) && keys.sharded()) {
+        moved.accept("the subscription to " + push.get(1) + " ended: its slot moved");
+      }
+    } else {
+      log.debug("ignored push {}", kind);
     }
   }
 
@@ -197,25 +221,27 @@ final class Subscriptions {
     listener.onMessage(message);
   }
 
-  private void confirmed(String channel, boolean subscribe) {
+  // Whether the confirmation was awaited.
+  private boolean confirmed(String channel, boolean subscribe) {
     ArrayDeque<Ack> queue = awaited.get(channel);
     Ack head = queue == null ? null : queue.peek();
     if (head == null || head.subscribe() != subscribe) {
       log.debug("unexpected {} confirmation for {}", subscribe ? "subscribe" : "unsubscribe", channel);
-      return;
+      return false;
     }
     queue.poll();
     if (queue.isEmpty()) {
       awaited.remove(channel);
     }
     head.promise().tryComplete();
+    return true;
   }
 
   private Future<Void> send(String channel, boolean subscribe) {
     Ack ack = new Ack(subscribe, context.promise());
     awaited.computeIfAbsent(channel, c -> new ArrayDeque<>()).add(ack);
     // A failed write breaks the connection, whose loss then settles every awaited confirmation.
-    subscriber.send(Request.cmd(subscribe ? Command.SUBSCRIBE : Command.UNSUBSCRIBE).arg(channel))
+    subscriber.send(Request.cmd(subscribe ? keys.pubSub().subscribe : keys.pubSub().unsubscribe).arg(channel))
         .onFailure(ack.promise()::tryFail);
     return ack.promise().future().timeout(timeoutMs, TimeUnit.MILLISECONDS);
   }

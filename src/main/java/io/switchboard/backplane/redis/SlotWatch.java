@@ -1,0 +1,79 @@
+package io.switchboard.backplane.redis;
+
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * On a Redis Cluster: reads {@code CLUSTER SLOTS} every {@link #INTERVAL_MS} and reports when
+ * which master serves which slots has changed since the last reading, so that the backplane
+ * subscribes its rooms again where they now live. Redis also ends a moved slot's subscriptions
+ * with a push, and a lost master's connection closes; this catches what those miss (a push lost
+ * with its connection, a master that changed while the link looked alive).
+ *
+ * <p>Confined to the backplane's context.
+ */
+final class SlotWatch {
+  private static final Logger log = LoggerFactory.getLogger(SlotWatch.class);
+  static final long INTERVAL_MS = 1000;
+
+  private final Vertx vertx;
+  private final Commands commands;
+  private final Consumer<String> changed;
+  private String last;
+  private long timer = -1;
+  private boolean reading;
+
+  SlotWatch(Vertx vertx, Commands commands, Consumer<String> changed) {
+    this.vertx = vertx;
+    this.commands = commands;
+    this.changed = changed;
+  }
+
+  void start() {
+    timer = vertx.setPeriodic(INTERVAL_MS, id -> read());
+  }
+
+  void stop() {
+    if (timer >= 0) {
+      vertx.cancelTimer(timer);
+      timer = -1;
+    }
+  }
+
+  private void read() {
+    if (reading) {
+      return;
+    }
+    reading = true;
+    commands.send(Request.cmd(Command.CLUSTER).arg("SLOTS"))
+        .onSuccess(slots -> {
+          String now = describe(slots);
+          if (last != null && !last.equals(now)) {
+            changed.accept("the cluster's slots moved: " + now);
+          }
+          last = now;
+        })
+        .onFailure(e -> log.debug("CLUSTER SLOTS failed", e))
+        .onComplete(ar -> reading = false);
+  }
+
+  // "start-end host:port" per range, in slot order: each range's master, and nothing else.
+  static String describe(Response slots) {
+    List<String> ranges = new ArrayList<>();
+    for (Response range : slots) {
+      Response master = range.get(2);
+      ranges.add(range.get(0).toInteger() + "-" + range.get(1).toInteger() + " " + master.get(0) + ":"
+          + master.get(1).toInteger());
+    }
+    ranges.sort((a, b) -> Integer.compare(Integer.parseInt(a.substring(0, a.indexOf('-'))),
+        Integer.parseInt(b.substring(0, b.indexOf('-')))));
+    return String.join(", ", ranges);
+  }
+}

@@ -1,0 +1,317 @@
+package io.switchboard.backplane;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.switchboard.backplane.redis.RedisBackplane;
+import io.switchboard.backplane.redis.RedisTarget;
+import io.switchboard.signaling.event.PeerLeft;
+import io.switchboard.signaling.event.Relayed;
+import io.switchboard.signaling.port.Backplane;
+import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.JoinResult;
+
+import io.switchboard.signaling.port.SignalingMetrics;
+import io.switchboard.support.ClusterFixture;
+import io.switchboard.support.RedisFixture;
+import io.switchboard.support.ServerFixture;
+import io.switchboard.support.TestClient;
+import io.switchboard.wire.ErrorCode;
+import io.switchboard.wire.LeaveReason;
+import io.switchboard.wire.Member;
+import io.switchboard.wire.PeerId;
+import io.switchboard.wire.RawJson;
+import io.switchboard.wire.RelayKind;
+import io.switchboard.wire.RoomId;
+import io.switchboard.wire.SignalingException;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The Redis backplane on a real Redis Cluster (three masters, three replicas, all local
+ * processes): the contract every backplane meets (resume aside: it does not work with Redis
+ * Cluster yet), then sharded relays and membership with rooms on every shard, capacity under
+ * racing joins from several nodes, reaping, and what a failover, a killed master and a migrated
+ * slot do to rooms that are in use. One cluster serves the class; every test leaves it with three
+ * masters with one replica each.
+ */
+@Timeout(value = 240, unit = TimeUnit.SECONDS)
+class RedisClusterBackplaneTest extends BackplaneContractTest {
+  private static final long WAIT_MS = 5000;
+  /** How long relays may stop while a slot changes hands: measured, and printed, below it. */
+  private static final long RECOVERY_BOUND_MS = 10_000;
+  private static ClusterFixture cluster;
+  private static Vertx vertx;
+
+  private String prefix;
+
+  @BeforeAll
+  static void start() {
+    cluster = ClusterFixture.start();
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (vertx != null) {
+      vertx.close();
+    }
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  @BeforeEach
+  void freshPrefix() {
+    prefix = RedisFixture.uniquePrefix();
+  }
+
+  @Test
+  void relaysAndMembershipCrossNodesWithRoomsOnEveryShard() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> atB = new LinkedBlockingQueue<>();
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", atB);
+    Map<Integer, List<RoomId>> byMaster = roomsOnEveryMaster(3);
+    List<RoomId> rooms = byMaster.values().stream().flatMap(List::stream).toList();
+    Map<RoomId, PeerId[]> pairs = new HashMap<>();
+    for (RoomId room : rooms) {
+      PeerId atNodeA = peer();
+      PeerId atNodeB = peer();
+      pairs.put(room, new PeerId[] {atNodeA, atNodeB});
+      await(a.join(room, new Member(atNodeA, "{\"n\":\"a\"}"), 10));
+      JoinResult joined = await(b.join(room, new Member(atNodeB, "{}"), 10));
+      assertEquals(List.of(new JoinResult.Placed(new Member(atNodeA, "{\"n\":\"a\"}"), "a")), joined.others(),
+          "b's join sees a's member in " + room);
+      await(b.subscribe(room));
+    }
+    for (RoomId room : rooms) {
+      await(a.publish(relay(room, pairs.get(room)[0], pairs.get(room)[1], "{\"room\":\"" + room.value() + "\"}")));
+    }
+    Set<RoomId> heard = new HashSet<>();
+    for (int i = 0; i < rooms.size(); i++) {
+      heard.add(next(atB).room());
+    }
+    assertEquals(new HashSet<>(rooms), heard, "one relay in every room, each shard carrying some");
+    for (int master : cluster.masterPorts()) {
+      assertTrue(Integer.parseInt(String.valueOf(cluster.command(master, "DBSIZE"))) > 0,
+          "master " + master + " holds room keys");
+    }
+  }
+
+  @Test
+  void aRoomNeverOverfillsUnderJoinsRacingFromSeveralNodes() throws Exception {
+    List<Backplane> racers = List.of(started("a", new LinkedBlockingQueue<>()),
+        started("b", new LinkedBlockingQueue<>()), started("c", new LinkedBlockingQueue<>()));
+    RoomId room = room();
+    List<Future<JoinResult>> joins = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      joins.add(racers.get(i % racers.size()).join(room, new Member(peer(), "{}"), 5));
+    }
+    int admitted = 0;
+    for (Future<JoinResult> join : joins) {
+      try {
+        join.await(WAIT_MS, TimeUnit.MILLISECONDS);
+        admitted++;
+      } catch (SignalingException full) {
+        assertEquals(ErrorCode.ROOM_FULL, full.code());
+      }
+    }
+    assertEquals(5, admitted);
+    assertEquals(5, await(racers.get(0).members(room)).size());
+  }
+
+  @Test
+  void aDeadNodesMembersAreReapedWhereverTheirRoomsLive() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> atA = new LinkedBlockingQueue<>();
+    List<RoomId> rooms = roomsOnEveryMaster(1).values().stream().flatMap(List::stream).toList();
+    Backplane dead = node("d");
+    Map<RoomId, PeerId> lost = new HashMap<>();
+    for (RoomId room : rooms) {
+      lost.put(room, peer());
+      await(dead.join(room, new Member(lost.get(room), "{}"), 10));
+    }
+    Backplane a = started("a", atA);
+    for (RoomId room : rooms) {
+      await(a.subscribe(room));
+    }
+    // Known to the registry and never heartbeating: dead as far as the reaper can tell.
+    cluster.command(cluster.masterOfSlot(ClusterFixture.slot(prefix + ":{nodes}")), "ZADD", prefix + ":{nodes}",
+        Long.toString(System.currentTimeMillis() - 10_000), "d");
+    Set<BackplaneMessage> heard = new HashSet<>();
+    for (int i = 0; i < rooms.size(); i++) {
+      heard.add(next(atA));
+    }
+    for (BackplaneMessage message : heard) {
+      assertEquals(new PeerLeft(message.room(), lost.get(message.room()), LeaveReason.NODE_LOST), message.event());
+    }
+    for (RoomId room : rooms) {
+      assertEquals(List.of(), await(a.members(room)));
+    }
+  }
+
+  @Test
+  void relaysComeBackAfterAFailoverAndAfterAMasterIsKilled() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> atB = new LinkedBlockingQueue<>();
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", atB);
+    RoomId room = room();
+    PeerId atNodeA = peer();
+    PeerId atNodeB = peer();
+    await(a.join(room, new Member(atNodeA, "{}"), 10));
+    await(b.join(room, new Member(atNodeB, "{}"), 10));
+    await(b.subscribe(room));
+    int slot = ClusterFixture.slot(prefix + ":{" + room.value() + "}:members");
+
+    long switched = System.nanoTime();
+    cluster.failover(cluster.masterOfSlot(slot));
+    long failoverMs = relaysBack(a, atB, room, atNodeA, atNodeB, switched);
+    assertEquals(2, await(a.members(room)).size(), "membership survives the failover");
+
+    int master = cluster.masterOfSlot(slot);
+    long killed = System.nanoTime();
+    cluster.killMaster(master);
+    long killMs = relaysBack(a, atB, room, atNodeA, atNodeB, killed);
+    assertEquals(2, await(a.members(room)).size(), "membership survives a killed master (its replica had it)");
+    cluster.restart(master);
+    System.out.printf("CLUSTER-IT relays back %d ms after CLUSTER FAILOVER began, %d ms after SIGKILL of a master%n",
+        failoverMs, killMs);
+  }
+
+  @Test
+  void relaysGoOnWhenARoomsSlotMigratesWhileInUse() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> atB = new LinkedBlockingQueue<>();
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", atB);
+    RoomId room = room();
+    PeerId atNodeA = peer();
+    PeerId atNodeB = peer();
+    await(a.join(room, new Member(atNodeA, "{}"), 10));
+    await(b.join(room, new Member(atNodeB, "{}"), 10));
+    await(b.subscribe(room));
+    await(a.publish(relay(room, atNodeA, atNodeB, "{\"before\":true}")));
+    assertEquals(room, next(atB).room());
+    int slot = ClusterFixture.slot(prefix + ":{" + room.value() + "}:members");
+    int from = cluster.masterOfSlot(slot);
+    int to = cluster.masterPorts().stream().filter(port -> port != from).findFirst().orElseThrow();
+
+    long moved = System.nanoTime();
+    cluster.migrateSlot(slot, to);
+    long migrationMs = relaysBack(a, atB, room, atNodeA, atNodeB, moved);
+    assertEquals(2, await(b.members(room)).size(), "the room's keys moved with its slot");
+    System.out.printf("CLUSTER-IT relays back %d ms after a slot migration began%n", migrationMs);
+  }
+
+  @Test
+  void twoServersOnTheClusterCarryACallBetweenTheirClients() {
+    Map<String, String> cluster = Map.of(
+        "REDIS_MODE", "cluster",
+        "REDIS_URL", String.join(",", RedisClusterBackplaneTest.cluster.seedUrls()),
+        "REDIS_KEY_PREFIX", prefix,
+        "RESUME_WINDOW_SECONDS", "0",
+        "EVENT_LOOPS", "1");
+    try (ServerFixture one = ServerFixture.start(with(cluster, "NODE_ID", "one"));
+        ServerFixture two = ServerFixture.start(with(cluster, "NODE_ID", "two"))) {
+      for (RoomId room : roomsOnEveryMaster(1).values().stream().flatMap(List::stream).toList()) {
+        TestClient alice = one.connect();
+        TestClient bob = two.connect();
+        alice.join(room.value(), null);
+        assertEquals(alice.peerId(), bob.join(room.value(), null).getJsonArray("peers").getJsonObject(0).getString("peer"));
+        assertEquals(bob.peerId(), alice.next("peer-joined").getString("peer"));
+        bob.send("{\"type\":\"offer\",\"room\":\"" + room.value() + "\",\"to\":\"" + alice.peerId()
+            + "\",\"data\":{\"sdp\":\"v=0\"}}");
+        assertEquals(bob.peerId(), alice.next("offer").getString("from"));
+        alice.send("{\"type\":\"answer\",\"room\":\"" + room.value() + "\",\"to\":\"" + bob.peerId()
+            + "\",\"data\":{\"sdp\":\"v=0\"}}");
+        assertEquals(alice.peerId(), bob.next("answer").getString("from"));
+        bob.close();
+        assertEquals(bob.peerId(), alice.next("peer-left").getString("peer"));
+        alice.close();
+      }
+    }
+  }
+
+  private static Map<String, String> with(Map<String, String> base, String key, String value) {
+    Map<String, String> out = new HashMap<>(base);
+    out.put(key, value);
+    return out;
+  }
+
+  // Sends a relay every 50 ms until one arrives, and returns the time since 'since' that took.
+  private static long relaysBack(Backplane from, LinkedBlockingQueue<BackplaneMessage> inbox, RoomId room,
+      PeerId sender, PeerId recipient, long since) throws Exception {
+    long deadline = since + TimeUnit.MILLISECONDS.toNanos(RECOVERY_BOUND_MS);
+    inbox.clear();
+    while (System.nanoTime() < deadline) {
+      from.publish(relay(room, sender, recipient, "{\"probe\":true}"));
+      BackplaneMessage got = inbox.poll(50, TimeUnit.MILLISECONDS);
+      if (got != null && got.event() instanceof Relayed) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since);
+      }
+    }
+    throw new AssertionError("no relay got through within " + RECOVERY_BOUND_MS + " ms");
+  }
+
+  // Rooms whose keys live on each master, 'each' per master.
+  private Map<Integer, List<RoomId>> roomsOnEveryMaster(int each) {
+    Map<Integer, List<RoomId>> byMaster = new HashMap<>();
+    for (int master : cluster.masterPorts()) {
+      byMaster.put(master, new ArrayList<>());
+    }
+    while (byMaster.values().stream().anyMatch(rooms -> rooms.size() < each)) {
+      RoomId room = room();
+      List<RoomId> here = byMaster.get(cluster.masterOfSlot(ClusterFixture.slot(prefix + ":{" + room.value() + "}:members")));
+      if (here.size() < each) {
+        here.add(room);
+      }
+    }
+    return byMaster;
+  }
+
+  @Override
+  protected Backplane newNode(String nodeId) {
+    return new RedisBackplane(vertx, RedisTarget.cluster(cluster.seedUrls()), "", prefix, nodeId, 200, 1000, 2000,
+        SignalingMetrics.NOOP, RedisBackplane.Resume.OFF);
+  }
+
+  // A node that is never started: it joins, but neither heartbeats nor subscribes.
+  private Backplane node(String id) {
+    Backplane node = newNode(id);
+    nodes.add(node);
+    return node;
+  }
+
+  private static BackplaneMessage relay(RoomId room, PeerId from, PeerId to, String data) {
+    byte[] bytes = data.getBytes(StandardCharsets.UTF_8);
+    return new BackplaneMessage("a", room, to,
+        new Relayed(RelayKind.SIGNAL, room, from, new RawJson(bytes, 0, bytes.length)));
+  }
+
+  private static BackplaneMessage next(LinkedBlockingQueue<BackplaneMessage> inbox) throws InterruptedException {
+    BackplaneMessage message = inbox.poll(WAIT_MS, TimeUnit.MILLISECONDS);
+    assertTrue(message != null, "a message within " + WAIT_MS + " ms");
+    return message;
+  }
+
+  private static PeerId peer() {
+    return PeerId.random(RANDOM);
+  }
+
+  private RoomId room() {
+    return freshRoom();
+  }
+}
