@@ -142,9 +142,7 @@ final class RedisProcess implements AutoCloseable {
 
   /** utime + stime of the redis-server process, in clock ticks. */
   long cpuTicks() throws IOException {
-    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"), StandardCharsets.US_ASCII);
-    String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
-    return Long.parseLong(f[14 - 3]) + Long.parseLong(f[15 - 3]);
+    return ServerProcess.cpuTicksOf(pid);
   }
 
   String logTail(int lines) {

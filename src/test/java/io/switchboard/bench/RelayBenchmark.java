@@ -1,5 +1,6 @@
 package io.switchboard.bench;
 
+import io.switchboard.support.ClusterFixture;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -174,6 +175,10 @@ public final class RelayBenchmark {
                              and puts the two peers of every pair on different nodes, so every
                              relay crosses nodes through Redis
         --redis-server PATH  redis-server executable for --nodes > 1 (default redis-server, from PATH)
+        --redis-cluster      with --nodes > 1: a Redis Cluster of 3 masters and 3 replicas (local
+                             processes; redis-server and redis-cli from PATH) instead of one
+                             redis-server, the nodes in REDIS_MODE=cluster (resume off); reports
+                             each shard's share of the relays and its CPU per relay
         --resume             clients open /ws?resume=1: every relay is numbered (n), stored for its
                              recipient before it is sent, and acknowledged after every 16 received
                              (docs/protocol.md, "Resume"); what resume costs per message
@@ -226,6 +231,7 @@ public final class RelayBenchmark {
     String serverJvmOpts;
     int nodes = 1;
     boolean resume;
+    boolean redisCluster;
     boolean floor;
     int setup;
     boolean saturate;
@@ -255,6 +261,10 @@ public final class RelayBenchmark {
         }
         if (a.equals("--floor")) {
           o.floor = true;
+          continue;
+        }
+        if (a.equals("--redis-cluster")) {
+          o.redisCluster = true;
           continue;
         }
         if (a.equals("--saturate")) {
@@ -312,6 +322,10 @@ public final class RelayBenchmark {
       }
       if ((o.setup > 0 || o.saturate || o.floor) && (o.nodes > 1 || o.resume)) {
         throw new IllegalArgumentException("--setup, --saturate and --floor run one node without --resume");
+      }
+      if (o.redisCluster && (o.nodes < 2 || o.resume)) {
+        throw new IllegalArgumentException("--redis-cluster needs --nodes 2 or more, and no --resume (resume does"
+            + " not work with Redis Cluster yet)");
       }
       if (o.serverJvmOpts == null) {
         o.serverJvmOpts = shippedServerJvmOpts();
@@ -412,6 +426,9 @@ public final class RelayBenchmark {
   private final List<ServerProcess> servers = new ArrayList<>();
   /** The private redis-server of the cross-node mode; null with one node. */
   private RedisProcess redis;
+  // With --redis-cluster, instead of 'redis'.
+  private ClusterFixture cluster;
+  private Shards shards;
   private long redisCommandsInWindow = -1;
   // Command name -> {calls, usec} executed in the measured window (INFO commandstats).
   private Map<String, long[]> redisCommandStatsInWindow = Map.of();
@@ -460,7 +477,12 @@ public final class RelayBenchmark {
 
     String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     Path logDir = jar.toAbsolutePath().getParent();
-    if (o.nodes > 1) {
+    if (o.redisCluster) {
+      cluster = ClusterFixture.start();
+      ClusterFixture c = cluster;
+      Runtime.getRuntime().addShutdownHook(new Thread(c::close, "bench-kill-cluster"));
+      log("Redis Cluster: masters " + cluster.masterPorts() + ", seeds " + cluster.seedUrls());
+    } else if (o.nodes > 1) {
       int redisPort = ServerProcess.freeLoopbackPort();
       Path redisLog = logDir.resolve("bench-redis-" + stamp + ".log");
       try {
@@ -479,6 +501,10 @@ public final class RelayBenchmark {
       if (redis != null) {
         redis.close();
         log("redis-server stopped" + (redis.alive() ? " (STILL ALIVE?)" : ", exit code " + redis.process.exitValue()));
+      }
+      if (cluster != null) {
+        cluster.close();
+        log("Redis Cluster stopped");
       }
     }
   }
@@ -547,6 +573,12 @@ public final class RelayBenchmark {
     if (redis != null) {
       env.put("REDIS_URL", "redis://127.0.0.1:" + redis.port);
       env.put("REDIS_KEY_PREFIX", "bench-" + stamp);
+    }
+    if (cluster != null) {
+      env.put("REDIS_MODE", "cluster");
+      env.put("REDIS_URL", String.join(",", cluster.seedUrls()));
+      env.put("REDIS_KEY_PREFIX", "bench-" + stamp);
+      env.put("RESUME_WINDOW_SECONDS", "0");
     }
 
     try {
@@ -997,6 +1029,7 @@ public final class RelayBenchmark {
         redisTicks0 = redis == null ? 0 : redis.cpuTicks();
         redisCommands0 = redis == null ? 0 : redis.commandsProcessed();
         redisStats0 = redis == null ? Map.of() : redis.commandStats();
+        shards = cluster == null ? null : Shards.start(cluster);
         benchTicks0 = ServerProcess.selfCpuTicks();
         others0 = ServerProcess.otherProcessTicks(measuredPids());
         gc0 = benchGc();
@@ -1017,6 +1050,9 @@ public final class RelayBenchmark {
     long redisTicks1 = redis == null ? 0 : redis.cpuTicks();
     redisCommandsInWindow = redis == null ? -1 : redis.commandsProcessed() - redisCommands0;
     redisCommandStatsInWindow = redis == null ? Map.of() : commandStatsDelta(redisStats0, redis.commandStats());
+    if (shards != null) {
+      shards.end();
+    }
     long benchTicks1 = ServerProcess.selfCpuTicks();
     long otherTicks = ServerProcess.otherTicksDelta(others0, ServerProcess.otherProcessTicks(measuredPids()));
     long[] gc1 = benchGc();
@@ -1088,6 +1124,11 @@ public final class RelayBenchmark {
     servers.forEach(sp -> pids.add(sp.pid));
     if (redis != null) {
       pids.add(redis.pid);
+    }
+    if (cluster != null) {
+      for (String seed : cluster.seedUrls()) {
+        pids.add(cluster.pid(Integer.parseInt(seed.substring(seed.lastIndexOf(':') + 1))));
+      }
     }
     pids.add(ProcessHandle.current().pid());
     return pids.stream().mapToLong(Long::longValue).toArray();
@@ -1610,12 +1651,15 @@ public final class RelayBenchmark {
       out.append(String.format(Locale.ROOT, "%s relay benchmark  (server pid %d, jvm opts %s)%n", subject(),
           server.pid, o.serverJvmOpts.isBlank() ? "(none)" : o.serverJvmOpts.trim()));
     } else {
+      String through = cluster != null
+          ? "a Redis Cluster, masters " + cluster.masterPorts() + " with a replica each"
+          : "redis-server pid " + redis.pid + " on 127.0.0.1:" + redis.port;
       out.append(String.format(Locale.ROOT,
-          "Switchboard relay benchmark, cross-node  (%d server processes, pids %s, jvm opts %s; redis-server pid %d"
-              + " on 127.0.0.1:%d)%n"
-              + "every pair's two peers are on different nodes: every relay crosses nodes through a Redis PUBLISH%n",
+          "Switchboard relay benchmark, cross-node  (%d server processes, pids %s, jvm opts %s; %s)%n"
+              + "every pair's two peers are on different nodes: every relay crosses nodes through a Redis %s%n",
           servers.size(), servers.stream().map(sp -> Long.toString(sp.pid)).toList(),
-          o.serverJvmOpts.isBlank() ? "(none)" : o.serverJvmOpts.trim(), redis.pid, redis.port));
+          o.serverJvmOpts.isBlank() ? "(none)" : o.serverJvmOpts.trim(), through,
+          cluster != null ? "SPUBLISH" : "PUBLISH"));
     }
     out.append(String.format(Locale.ROOT,
         "pairs=%d rate=%d/s per peer (%d msg/s offered) payload=%d B warmup=%d s measured=%d s%n",
@@ -1665,6 +1709,9 @@ public final class RelayBenchmark {
                 e.getValue()[0] / msgsInSpan, e.getValue()[1] / msgsInSpan)));
         out.append(System.lineSeparator());
       }
+    }
+    if (shards != null && s.receivedInWindow > 0) {
+      out.append(shards.report(msgsInSpan, windowS, clockTicks));
     }
     double otherCpuS = (double) load.otherTicks / clockTicks;
     int cores = Runtime.getRuntime().availableProcessors();

@@ -109,11 +109,16 @@ final class ServerProcess implements AutoCloseable {
 
   /** utime + stime of the server process, in clock ticks. */
   long cpuTicks() throws IOException {
-    return cpuTicksOf("/proc/" + pid + "/stat");
+    return cpuTicksOf(pid);
   }
 
   static long selfCpuTicks() throws IOException {
     return cpuTicksOf("/proc/self/stat");
+  }
+
+  /** utime + stime of any process, in clock ticks. */
+  static long cpuTicksOf(long pid) throws IOException {
+    return cpuTicksOf("/proc/" + pid + "/stat");
   }
 
   private static long cpuTicksOf(String statFile) throws IOException {

@@ -158,6 +158,15 @@ public final class ClusterFixture implements AutoCloseable {
     return liveView().stream().filter(e -> e.master() && !e.slots().isEmpty()).map(Entry::port).sorted().toList();
   }
 
+  /** The PID of the process serving {@code port}, for measuring it. */
+  public long pid(int port) {
+    Node node = nodes.get(port);
+    if (node == null || node.process == null || !node.process.isAlive()) {
+      throw new AssertionError("no running node on port " + port);
+    }
+    return node.process.pid();
+  }
+
   /** The port of the running replica of the master on {@code masterPort}. */
   public int replicaOf(int masterPort) {
     List<Entry> view = liveView();
@@ -313,7 +322,10 @@ public final class ClusterFixture implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (!java.nio.file.Files.exists(dir)) {
+      return; // closed already
+    }
     List<Process> running = nodes.values().stream().map(node -> node.process)
         .filter(Objects::nonNull).filter(Process::isAlive).toList();
     running.forEach(Process::destroy);
