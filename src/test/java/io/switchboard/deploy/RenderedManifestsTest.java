@@ -228,6 +228,23 @@ class RenderedManifestsTest {
     assertTrue(only(managed, "NetworkPolicy", "switchboard-egress").toString().contains("ipBlock"), "egress to the managed Redis");
   }
 
+  @Test
+  void theRedisClusterOverlaySetsASettingTheServerAccepts() {
+    JsonNode container = only(RENDERED.get(K8S.resolve("overlays/redis-cluster")), "Deployment", "switchboard")
+        .at("/spec/template/spec/containers/0");
+    Map<String, String> env = new HashMap<>(configMap(RENDERED.get(K8S.resolve("overlays/redis-cluster"))));
+    container.path("env").forEach(e -> {
+      if (e.has("value")) {
+        env.put(e.path("name").asText(), e.path("value").asText());
+      }
+    });
+    // The Secret the operator creates holds the seeds.
+    env.put("REDIS_URL", "rediss://:pw@clustercfg.example.internal:6379");
+    SwitchboardConfig config = SwitchboardConfig.fromEnv(env);
+    assertEquals(SwitchboardConfig.RedisMode.CLUSTER, config.redisMode());
+    assertEquals(0, config.resume().windowSeconds(), "resume is off: it does not work with Redis Cluster yet");
+  }
+
   // ---- helpers ----
 
   private static Map<String, String> configMap(List<JsonNode> objects) {
