@@ -53,7 +53,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class RedisClusterBackplaneTest extends BackplaneContractTest {
   private static final long WAIT_MS = 5000;
-  /** How long relays may stop while a slot changes hands: measured, and printed, below it. */
+  /** How long relays may be lost while a slot changes hands: measured, and printed, below it. */
   private static final long RECOVERY_BOUND_MS = 10_000;
   private static ClusterFixture cluster;
   private static Vertx vertx;
@@ -177,19 +177,14 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
     await(b.subscribe(room));
     int slot = ClusterFixture.slot(prefix + ":{" + room.value() + "}:members");
 
-    long switched = System.nanoTime();
-    cluster.failover(cluster.masterOfSlot(slot));
-    long failoverMs = relaysBack(a, atB, room, atNodeA, atNodeB, switched);
+    Outage failover = streamThrough(a, atB, room, atNodeA, atNodeB, () -> cluster.failover(cluster.masterOfSlot(slot)));
     assertEquals(2, await(a.members(room)).size(), "membership survives the failover");
 
     int master = cluster.masterOfSlot(slot);
-    long killed = System.nanoTime();
-    cluster.killMaster(master);
-    long killMs = relaysBack(a, atB, room, atNodeA, atNodeB, killed);
+    Outage kill = streamThrough(a, atB, room, atNodeA, atNodeB, () -> cluster.killMaster(master));
     assertEquals(2, await(a.members(room)).size(), "membership survives a killed master (its replica had it)");
     cluster.restart(master);
-    System.out.printf("CLUSTER-IT relays back %d ms after CLUSTER FAILOVER began, %d ms after SIGKILL of a master%n",
-        failoverMs, killMs);
+    System.out.printf("CLUSTER-IT CLUSTER FAILOVER: %s; SIGKILL of a master: %s%n", failover, kill);
   }
 
   @Test
@@ -209,11 +204,9 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
     int from = cluster.masterOfSlot(slot);
     int to = cluster.masterPorts().stream().filter(port -> port != from).findFirst().orElseThrow();
 
-    long moved = System.nanoTime();
-    cluster.migrateSlot(slot, to);
-    long migrationMs = relaysBack(a, atB, room, atNodeA, atNodeB, moved);
+    Outage migration = streamThrough(a, atB, room, atNodeA, atNodeB, () -> cluster.migrateSlot(slot, to));
     assertEquals(2, await(b.members(room)).size(), "the room's keys moved with its slot");
-    System.out.printf("CLUSTER-IT relays back %d ms after a slot migration began%n", migrationMs);
+    System.out.printf("CLUSTER-IT slot migration: %s%n", migration);
   }
 
   @Test
@@ -251,19 +244,96 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
     return out;
   }
 
-  // Sends a relay every 50 ms until one arrives, and returns the time since 'since' that took.
-  private static long relaysBack(Backplane from, LinkedBlockingQueue<BackplaneMessage> inbox, RoomId room,
-      PeerId sender, PeerId recipient, long since) throws Exception {
-    long deadline = since + TimeUnit.MILLISECONDS.toNanos(RECOVERY_BOUND_MS);
-    inbox.clear();
-    while (System.nanoTime() < deadline) {
-      from.publish(relay(room, sender, recipient, "{\"probe\":true}"));
-      BackplaneMessage got = inbox.poll(50, TimeUnit.MILLISECONDS);
-      if (got != null && got.event() instanceof Relayed) {
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since);
-      }
+  /** What a fault cost a stream of relays: how many were lost, all sent within 'windowMs' of its start. */
+  private record Outage(int lost, long windowMs) {
+    @Override
+    public String toString() {
+      return lost + " relays lost, all sent within " + windowMs + " ms after the fault began; none before, none after";
     }
-    throw new AssertionError("no relay got through within " + RECOVERY_BOUND_MS + " ms");
+  }
+
+  private interface Fault {
+    void run() throws Exception;
+  }
+
+  /**
+   * Streams numbered relays from 'from' (one every 20 ms, on a thread of its own) while 'fault'
+   * runs, until half a second of them has arrived after it, and checks what arrived: in order,
+   * none twice, nothing lost that was sent before the fault began, and every loss sent within
+   * RECOVERY_BOUND_MS of that.
+   */
+  private static Outage streamThrough(Backplane from, LinkedBlockingQueue<BackplaneMessage> inbox, RoomId room,
+      PeerId sender, PeerId recipient, Fault fault) throws Exception {
+    inbox.clear();
+    Map<Integer, Long> sentAt = new java.util.concurrent.ConcurrentHashMap<>();
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    Thread sending = new Thread(() -> {
+      for (int i = 0; i < 1500 && !stop.get(); i++) {
+        sentAt.put(i, System.nanoTime());
+        from.publish(relay(room, sender, recipient, "{\"i\":" + i + "}"));
+        try {
+          Thread.sleep(20);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }, "relay-stream");
+    List<Integer> received = new ArrayList<>();
+    sending.start();
+    try {
+      while (received.size() < 10) {
+        BackplaneMessage got = next(inbox);
+        if (got.event() instanceof Relayed) {
+          received.add(number(got));
+        }
+      }
+      long faultAt = System.nanoTime();
+      fault.run();
+      long deadline = faultAt + TimeUnit.MILLISECONDS.toNanos(RECOVERY_BOUND_MS) + TimeUnit.SECONDS.toNanos(1);
+      int afterFault = 0;
+      while (afterFault < 25) {
+        BackplaneMessage got = inbox.poll(50, TimeUnit.MILLISECONDS);
+        assertTrue(System.nanoTime() < deadline, "relays did not flow again within " + RECOVERY_BOUND_MS + " ms");
+        if (got != null && got.event() instanceof Relayed) {
+          int i = number(got);
+          received.add(i);
+          afterFault += sentAt.get(i) > faultAt ? 1 : 0;
+        }
+      }
+      stop.set(true);
+      sending.join(1000);
+      for (BackplaneMessage late = inbox.poll(500, TimeUnit.MILLISECONDS); late != null;
+          late = inbox.poll(500, TimeUnit.MILLISECONDS)) {
+        if (late.event() instanceof Relayed) {
+          received.add(number(late));
+        }
+      }
+      for (int k = 1; k < received.size(); k++) {
+        assertTrue(received.get(k) > received.get(k - 1), "in order and once each: " + received);
+      }
+      Set<Integer> arrived = new HashSet<>(received);
+      int last = received.get(received.size() - 1);
+      long windowEnd = faultAt;
+      int lost = 0;
+      for (int i = 0; i <= last; i++) {
+        if (!arrived.contains(i)) {
+          lost++;
+          assertTrue(sentAt.get(i) >= faultAt, "relay " + i + " was lost, sent before the fault began");
+          windowEnd = Math.max(windowEnd, sentAt.get(i));
+        }
+      }
+      long windowMs = TimeUnit.NANOSECONDS.toMillis(windowEnd - faultAt);
+      assertTrue(windowMs <= RECOVERY_BOUND_MS, "relays lost for " + windowMs + " ms");
+      return new Outage(lost, windowMs);
+    } finally {
+      stop.set(true);
+      sending.join(1000);
+    }
+  }
+
+  private static int number(BackplaneMessage message) {
+    String data = ((Relayed) message.event()).data().toString();
+    return Integer.parseInt(data.substring(data.indexOf(':') + 1, data.indexOf('}')));
   }
 
   // Rooms whose keys live on each master, 'each' per master.
