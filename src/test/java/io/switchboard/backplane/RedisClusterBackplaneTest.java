@@ -44,7 +44,7 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The Redis backplane on a real Redis Cluster (three masters, three replicas, all local
- * processes): the contract every backplane meets (resume aside: it does not work with Redis
+ * processes, each requiring a password): the contract every backplane meets (resume aside: it does not work with Redis
  * Cluster yet), then sharded relays and membership with rooms on every shard, capacity under
  * racing joins from several nodes, reaping, and what a failover, a killed master and a migrated
  * slot do to rooms that are in use. One cluster serves the class; every test leaves it with three
@@ -53,6 +53,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class RedisClusterBackplaneTest extends BackplaneContractTest {
   private static final long WAIT_MS = 5000;
+  private static final String PASSWORD = "cluster-pw";
   /** How long relays may be lost while a slot changes hands: measured, and printed, below it. */
   private static final long RECOVERY_BOUND_MS = 10_000;
   private static ClusterFixture cluster;
@@ -62,7 +63,9 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
 
   @BeforeAll
   static void start() {
-    cluster = ClusterFixture.start();
+    // With a password on every node: the seeds' credentials must reach every master the client
+    // finds, and the per-master clients of the room listing.
+    cluster = ClusterFixture.start(PASSWORD);
     vertx = Vertx.vertx();
   }
 
@@ -111,6 +114,17 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
       assertTrue(Integer.parseInt(String.valueOf(cluster.command(master, "DBSIZE"))) > 0,
           "master " + master + " holds room keys");
     }
+  }
+
+  @Test
+  void aWrongPasswordStopsStartUp() {
+    List<String> wrong = cluster.seedUrls().stream().map(url -> url.replace(PASSWORD, "wrong")).toList();
+    Backplane node = new RedisBackplane(vertx, RedisTarget.cluster(wrong), "", prefix, "w", 200, 1000, 2000,
+        SignalingMetrics.NOOP, RedisBackplane.Resume.OFF);
+    nodes.add(node);
+    Exception failed = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+        () -> await(node.start(new io.switchboard.support.IgnoringListener())));
+    assertTrue(failed.getMessage() != null, failed.toString());
   }
 
   @Test

@@ -39,6 +39,7 @@ public final class ClusterFixture implements AutoCloseable {
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
   private final Path dir;
+  private final String password;
   // Client port -> node, in start order; a port keeps its node (and node ID) across restarts.
   private final Map<Integer, Node> nodes = new LinkedHashMap<>();
 
@@ -77,17 +78,26 @@ public final class ClusterFixture implements AutoCloseable {
     }
   }
 
-  private ClusterFixture(Path dir) {
+  private ClusterFixture(Path dir, String password) {
     this.dir = dir;
+    this.password = password;
   }
 
   /** Three masters with one replica each, all slots assigned, every node agreeing. */
   public static ClusterFixture start() {
+    return start("");
+  }
+
+  /**
+   * The same, every node requiring {@code password} (empty: none) of its clients, of its
+   * replicas and of migrations; the seed URLs carry it.
+   */
+  public static ClusterFixture start(String password) {
     Executables.require("redis-server", "Cluster tests need redis-server on PATH (Debian: apt-get install redis-server)");
     Executables.require("redis-cli", "Cluster tests need redis-cli on PATH (Debian: apt-get install redis-tools)");
     ClusterFixture fixture;
     try {
-      fixture = new ClusterFixture(Files.createTempDirectory("switchboard-cluster"));
+      fixture = new ClusterFixture(Files.createTempDirectory("switchboard-cluster"), password);
     } catch (IOException e) {
       throw new AssertionError(e);
     }
@@ -118,7 +128,7 @@ public final class ClusterFixture implements AutoCloseable {
       launch(node);
     }
     for (int port : nodes.keySet()) {
-      await(() -> "PONG".equals(Resp.tryCall(port, "", "PING")) ? null : "no PONG yet", "redis-server on port " + port);
+      await(() -> "PONG".equals(Resp.tryCall(port, password, "PING")) ? null : "no PONG yet", "redis-server on port " + port);
     }
     createCluster();
     await(this::unsettled, "the new cluster to settle");
@@ -128,6 +138,9 @@ public final class ClusterFixture implements AutoCloseable {
     List<String> command = new ArrayList<>(List.of("redis-cli", "--cluster", "create"));
     nodes.keySet().forEach(port -> command.add("127.0.0.1:" + port));
     command.addAll(List.of("--cluster-replicas", "1", "--cluster-yes"));
+    if (!password.isEmpty()) {
+      command.addAll(List.of("-a", password, "--no-auth-warning"));
+    }
     Path log = dir.resolve("cluster-create.log");
     try {
       Process create = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -148,9 +161,10 @@ public final class ClusterFixture implements AutoCloseable {
     }
   }
 
-  /** {@code redis://127.0.0.1:PORT} for each of the six nodes, running or not, in start order. */
+  /** {@code redis://[:PASSWORD@]127.0.0.1:PORT} for each of the six nodes, running or not, in start order. */
   public List<String> seedUrls() {
-    return nodes.keySet().stream().map(port -> "redis://127.0.0.1:" + port).toList();
+    String credentials = password.isEmpty() ? "" : ":" + password + "@";
+    return nodes.keySet().stream().map(port -> "redis://" + credentials + "127.0.0.1:" + port).toList();
   }
 
   /** The ports of the running masters that serve slots, in ascending order. */
@@ -213,7 +227,7 @@ public final class ClusterFixture implements AutoCloseable {
    * replies, or for an error a {@code String} starting with "-" (so "-MOVED 1234 127.0.0.1:PORT").
    */
   public Object command(int port, String... args) {
-    return Resp.call(port, "", args);
+    return Resp.call(port, password, args);
   }
 
   /**
@@ -299,7 +313,11 @@ public final class ClusterFixture implements AutoCloseable {
         break;
       }
       List<String> migrate = new ArrayList<>(List.of("MIGRATE", "127.0.0.1", Integer.toString(toMasterPort), "", "0",
-          "5000", "KEYS"));
+          "5000"));
+      if (!password.isEmpty()) {
+        migrate.addAll(List.of("AUTH", password));
+      }
+      migrate.add("KEYS");
       keys.forEach(key -> migrate.add((String) key));
       requireOk(source, migrate.toArray(String[]::new));
     }
@@ -355,7 +373,7 @@ public final class ClusterFixture implements AutoCloseable {
     int referencePort = 0;
     List<Entry> view = null;
     for (int port : live) {
-      Object info = Resp.tryCall(port, "", "CLUSTER", "INFO");
+      Object info = Resp.tryCall(port, password, "CLUSTER", "INFO");
       if (!(info instanceof String text) || !text.contains("cluster_state:ok")
           || !text.contains("cluster_slots_ok:" + SLOTS)) {
         return "port " + port + " is not ok: " + info;
@@ -391,7 +409,7 @@ public final class ClusterFixture implements AutoCloseable {
     }
     for (Entry replica : view.stream().filter(e -> live.contains(e.port()) && !e.master()).toList()) {
       int masterPort = byId(view, replica.masterId()).port();
-      Object info = Resp.tryCall(replica.port(), "", "INFO", "replication");
+      Object info = Resp.tryCall(replica.port(), password, "INFO", "replication");
       if (!(info instanceof String text) || !text.contains("role:slave") || !text.contains("master_port:" + masterPort + "\r\n")
           || !text.contains("master_link_status:up")) {
         return "port " + replica.port() + " is not in sync with port " + masterPort + ": " + info;
@@ -493,8 +511,8 @@ public final class ClusterFixture implements AutoCloseable {
   private String describe() {
     StringBuilder out = new StringBuilder();
     for (int port : livePorts()) {
-      Object info = Resp.tryCall(port, "", "CLUSTER", "INFO");
-      Object view = Resp.tryCall(port, "", "CLUSTER", "NODES");
+      Object info = Resp.tryCall(port, password, "CLUSTER", "INFO");
+      Object view = Resp.tryCall(port, password, "CLUSTER", "NODES");
       out.append("--- port ").append(port).append(": ");
       if (info instanceof String text) {
         out.append(text.lines().filter(l -> l.startsWith("cluster_state") || l.startsWith("cluster_slots")
@@ -508,7 +526,7 @@ public final class ClusterFixture implements AutoCloseable {
   }
 
   private void launch(Node node) {
-    List<String> command = List.of("redis-server", "--port", Integer.toString(node.port),
+    List<String> command = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(node.port),
         "--cluster-port", Integer.toString(node.busPort), "--bind", "127.0.0.1",
         "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
         // A replica may always take over, however long it was cut off, and stays with its master:
@@ -516,7 +534,10 @@ public final class ClusterFixture implements AutoCloseable {
         "--cluster-replica-validity-factor", "0", "--cluster-allow-replica-migration", "no",
         // Full syncs start at once rather than after the default 5 s wait for more replicas.
         "--repl-diskless-sync-delay", "0",
-        "--save", "", "--appendonly", "no", "--dir", node.dir.toString());
+        "--save", "", "--appendonly", "no", "--dir", node.dir.toString()));
+    if (!password.isEmpty()) {
+      command.addAll(List.of("--requirepass", password, "--masterauth", password));
+    }
     try {
       node.process = new ProcessBuilder(command).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(node.dir.resolve("redis.log").toFile())).start();
