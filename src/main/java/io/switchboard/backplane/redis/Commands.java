@@ -26,14 +26,21 @@ final class Commands {
   private final long timeoutMs;
   private final SignalingMetrics metrics;
   private final Consumer<String> onWrongNode;
+  private final boolean sharded;
   private Redis redis;
   private boolean closed;
 
-  Commands(Supplier<Redis> factory, long timeoutMs, SignalingMetrics metrics, Consumer<String> onWrongNode) {
+  /**
+   * @param sharded whether the client is a Redis Cluster's, where one pipeline must stay in one
+   *     slot: {@link #batch} then sends each command on its own
+   */
+  Commands(Supplier<Redis> factory, long timeoutMs, SignalingMetrics metrics, Consumer<String> onWrongNode,
+      boolean sharded) {
     this.factory = factory;
     this.timeoutMs = timeoutMs;
     this.metrics = metrics;
     this.onWrongNode = onWrongNode;
+    this.sharded = sharded;
     this.redis = factory.get();
   }
 
@@ -55,8 +62,14 @@ final class Commands {
         .onFailure(e -> failed(used, "command", e));
   }
 
-  /** Several commands pipelined on one connection: one round trip. */
+  /**
+   * Several commands pipelined on one connection: one round trip. On a Redis Cluster, where keys
+   * of several slots cannot share a pipeline, each is sent on its own (still in parallel).
+   */
   Future<List<Response>> batch(List<Request> requests, String operation) {
+    if (sharded) {
+      return Future.all(requests.stream().map(this::send).toList()).map(all -> all.<Response>list());
+    }
     Redis used = client();
     return used.batch(requests)
         .timeout(timeoutMs, TimeUnit.MILLISECONDS)

@@ -41,8 +41,8 @@ import org.slf4j.LoggerFactory;
  *   <li>resync: one {@code NODE_TIMEOUT_MS} after a reconnection, the same reading goes to the
  *       listener's {@code onResync}, applied at once.</li>
  * </ul>
- * Rooms are read in pipelined batches of {@link #ROOMS_PER_BATCH}, one batch at a time, so a
- * node with many rooms neither floods the command pool nor stalls a round.
+ * Rooms are read, and a dead node's rooms reaped, in batches of {@link #ROOMS_PER_BATCH}, one
+ * batch at a time, so a node with many rooms neither floods the command pool nor stalls a round.
  *
  * <p>Confined to the backplane's context.
  */
@@ -213,12 +213,12 @@ final class Liveness {
   private Future<Void> reap(DeadNode dead) {
     boolean resume = resumeWindowMs > 0;
     String deadline = resume ? Long.toString(dead.lastBeatMillis() + resumeWindowMs) : "";
-    List<Future<Response>> rooms = new ArrayList<>(dead.rooms().size());
-    for (RoomId room : dead.rooms()) {
-      List<String> roomKeys = resume ? List.of(keys.members(room), keys.seq(room), keys.gaps())
-          : List.of(keys.members(room), keys.seq(room));
-      rooms.add(commands.script(LuaScripts.REAP_ROOM, roomKeys, List.of(dead.id(), keys.sessionKeyStart(), deadline))
-          .onSuccess(reaped -> announceReaped(dead.id(), room, reaped)));
+    // A batch of rooms at a time, so that a node that held many rooms does not flood the pool.
+    Future<Void> rooms = context.succeededFuture();
+    for (int start = 0; start < dead.rooms().size(); start += ROOMS_PER_BATCH) {
+      List<RoomId> batch = dead.rooms().subList(start, Math.min(dead.rooms().size(), start + ROOMS_PER_BATCH));
+      rooms = rooms.compose(v -> Future.all(batch.stream().map(room -> reapRoom(dead.id(), room, deadline)).toList())
+          .mapEmpty());
     }
     List<String> nodeKeys = new ArrayList<>(List.of(keys.nodes(), keys.nodeRooms(dead.id()),
         keys.nodeSessions(dead.id()), keys.nodeReaper(dead.id())));
@@ -226,8 +226,15 @@ final class Liveness {
       nodeKeys.add(keys.gaps());
     }
     // Buried only once every room is reaped: until then the registry still lists it.
-    return Future.all(rooms).compose(v -> commands.script(LuaScripts.BURY, nodeKeys,
+    return rooms.compose(v -> commands.script(LuaScripts.BURY, nodeKeys,
         List.of(dead.id(), keys.sessionKeyStart(), deadline))).mapEmpty();
+  }
+
+  private Future<Response> reapRoom(String deadNode, RoomId room, String deadline) {
+    List<String> roomKeys = deadline.isEmpty() ? List.of(keys.members(room), keys.seq(room))
+        : List.of(keys.members(room), keys.seq(room), keys.gaps());
+    return commands.script(LuaScripts.REAP_ROOM, roomKeys, List.of(deadNode, keys.sessionKeyStart(), deadline))
+        .onSuccess(reaped -> announceReaped(deadNode, room, reaped));
   }
 
   private static List<DeadNode> deadNodes(Response taken) {
@@ -299,11 +306,7 @@ final class Liveness {
     for (RoomId room : batch) {
       reads.add(Request.cmd(Command.HGETALL).arg(keys.members(room)));
     }
-    // A pipeline must stay in one slot on a Redis Cluster, and the rooms are spread over all.
-    Future<List<Response>> read = keys.sharded()
-        ? Future.all(reads.stream().map(commands::send).toList()).map(all -> all.<Response>list())
-        : commands.batch(reads, "reconcile");
-    return read
+    return commands.batch(reads, "reconcile")
         .onSuccess(replies -> {
           for (int i = 0; i < batch.size(); i++) {
             if (backplane.isSubscribed(batch.get(i))) {

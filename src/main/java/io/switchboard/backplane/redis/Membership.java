@@ -153,8 +153,7 @@ final class Membership {
     held.computeIfAbsent(room, r -> new HashMap<>()).put(peer, entry);
     Listing last = listings.get(room);
     if (last == null || !last.listed()) {
-      Future<Void> after = last == null ? context.succeededFuture() : last.done().transform(ar -> context.succeededFuture());
-      listings.put(room, new Listing(true, after));
+      listings.put(room, new Listing(true, settled(last)));
     }
   }
 
@@ -237,11 +236,15 @@ final class Membership {
     if (last != null && last.listed() && !last.done().failed()) {
       return last.done();
     }
-    Future<Void> after = last == null ? context.succeededFuture() : last.done().transform(ar -> context.succeededFuture());
-    Future<Void> added = after.compose(v -> commands.send(Request.cmd(Command.SADD).arg(keys.nodeRooms(nodeId))
+    Future<Void> added = settled(last).compose(v -> commands.send(Request.cmd(Command.SADD).arg(keys.nodeRooms(nodeId))
         .arg(room.value()))).mapEmpty();
     listings.put(room, new Listing(true, added));
     return added;
+  }
+
+  // When the last change to the room's listing is over, however it ended.
+  private Future<Void> settled(Listing last) {
+    return last == null ? context.succeededFuture() : last.done().transform(ar -> context.succeededFuture());
   }
 
   // Takes the room out of this node's set when the node holds no member there (a join since
@@ -251,7 +254,7 @@ final class Membership {
     if (held.containsKey(room) || last == null || !last.listed()) {
       return context.succeededFuture();
     }
-    Future<Void> removed = last.done().transform(ar -> commands.send(Request.cmd(Command.SREM)
+    Future<Void> removed = settled(last).compose(v -> commands.send(Request.cmd(Command.SREM)
         .arg(keys.nodeRooms(nodeId)).arg(room.value()))).mapEmpty();
     Listing removal = new Listing(false, removed);
     listings.put(room, removal);

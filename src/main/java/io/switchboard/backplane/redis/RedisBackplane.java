@@ -124,7 +124,7 @@ public final class RedisBackplane implements Backplane {
         .setMaxPoolWaiting(4096)
         .setMaxWaitingHandlers(65536);
     this.commands = new Commands(() -> Redis.createClient(vertx, pooled), commandTimeoutMs, metrics,
-        why -> context.runOnContext(v -> wrongNode(why)));
+        why -> context.runOnContext(v -> wrongNode(why)), target.cluster());
     // Each attempt's own client holds exactly the subscriber and the publisher.
     RedisOptions dedicated = target.master(base)
         .setPoolName("switchboard-backplane")

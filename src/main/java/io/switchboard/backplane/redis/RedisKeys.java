@@ -15,10 +15,6 @@ final class RedisKeys {
   // Where the node keys start: keys of a standalone server keep the names they always had.
   private final String nodes;
 
-  RedisKeys(String prefix) {
-    this(prefix, false);
-  }
-
   RedisKeys(String prefix, boolean sharded) {
     this.prefix = prefix;
     this.sharded = sharded;

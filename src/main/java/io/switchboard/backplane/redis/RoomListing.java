@@ -111,11 +111,7 @@ final class RoomListing {
       return Future.succeededFuture(new RoomPage(List.of(), nextCursor));
     }
     List<Request> lengths = rooms.stream().map(room -> Request.cmd(Command.HLEN).arg(keys.members(room))).toList();
-    // A pipeline must stay in one slot on a Redis Cluster, and the rooms are spread over all.
-    Future<List<Response>> counts = keys.sharded()
-        ? Future.all(lengths.stream().map(commands::send).toList()).map(all -> all.<Response>list())
-        : commands.batch(lengths, "rooms");
-    return counts.map(replies -> {
+    return commands.batch(lengths, "rooms").map(replies -> {
       List<RoomPage.RoomCount> page = new ArrayList<>(rooms.size());
       for (int i = 0; i < rooms.size(); i++) {
         int members = replies.get(i).toInteger();

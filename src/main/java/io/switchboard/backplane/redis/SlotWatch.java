@@ -65,7 +65,7 @@ final class SlotWatch {
   }
 
   // "start-end host:port" per range, in slot order: each range's master, and nothing else.
-  static String describe(Response slots) {
+  private static String describe(Response slots) {
     List<String> ranges = new ArrayList<>();
     for (Response range : slots) {
       Response master = range.get(2);
