@@ -2,9 +2,6 @@ package io.switchboard.backplane;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import io.switchboard.support.IgnoringListener;
-import io.switchboard.signaling.port.Numbered;
-import io.switchboard.signaling.port.Expired;
-import io.switchboard.signaling.port.Claim;
 import io.switchboard.signaling.port.Backplane;
 import io.switchboard.signaling.port.BackplaneMessage;
 import io.switchboard.signaling.port.Disconnect;

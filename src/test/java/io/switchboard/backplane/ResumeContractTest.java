@@ -1,21 +1,14 @@
 package io.switchboard.backplane;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import io.switchboard.support.IgnoringListener;
 import io.switchboard.signaling.port.Numbered;
 import io.switchboard.signaling.port.Expired;
 import io.switchboard.signaling.port.Claim;
 import io.switchboard.signaling.port.Backplane;
 import io.switchboard.signaling.port.BackplaneMessage;
-import io.switchboard.signaling.port.Disconnect;
 import io.switchboard.signaling.port.JoinResult;
-import io.switchboard.signaling.port.RoomPage;
-import io.switchboard.signaling.event.ServerMessage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.switchboard.wire.ErrorCode;
@@ -23,24 +16,14 @@ import io.switchboard.wire.Member;
 import io.switchboard.wire.PeerId;
 import io.switchboard.wire.RoomId;
 import io.switchboard.wire.SignalingException;
-import io.switchboard.wire.RawJson;
-import io.switchboard.wire.RelayKind;
-import io.switchboard.signaling.event.PeerJoined;
-import io.switchboard.signaling.event.PeerLeft;
 import io.switchboard.signaling.event.Relayed;
 import io.switchboard.wire.LeaveReason;
 import io.vertx.core.Future;
-import java.security.SecureRandom;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
