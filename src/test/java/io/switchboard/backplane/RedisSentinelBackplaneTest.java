@@ -7,6 +7,7 @@ import io.switchboard.signaling.port.SignalingMetrics;
 import io.switchboard.support.IgnoringListener;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.support.SentinelFixture;
+import io.switchboard.support.Tls;
 import io.switchboard.signaling.event.Relayed;
 import io.switchboard.signaling.port.BackplaneMessage;
 import io.switchboard.wire.Member;
@@ -50,15 +51,9 @@ class RedisSentinelBackplaneTest extends ResumeContractTest {
 
   @BeforeAll
   static void start() throws Exception {
-    Path dir = Files.createTempDirectory("switchboard-sentinel-tls");
-    cert = dir.resolve("cert.pem");
-    Path key = dir.resolve("key.pem");
-    Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-        "-keyout", key.toString(), "-out", cert.toString(), "-days", "1", "-subj", "/CN=127.0.0.1",
-        "-addext", "subjectAltName=IP:127.0.0.1")
-        .redirectErrorStream(true).redirectOutput(dir.resolve("openssl.log").toFile()).start();
-    assertTrue(openssl.waitFor(30, TimeUnit.SECONDS) && openssl.exitValue() == 0, "openssl failed, see " + dir);
-    sentinels = SentinelFixture.start("contract-pw", new SentinelFixture.Tls(cert, key));
+    Tls tls = Tls.selfSigned(Files.createTempDirectory("switchboard-sentinel-tls"));
+    cert = tls.cert();
+    sentinels = SentinelFixture.start("contract-pw", tls);
     vertx = Vertx.vertx();
   }
 

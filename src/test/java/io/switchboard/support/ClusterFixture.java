@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,6 +30,12 @@ import java.util.stream.Stream;
  * {@link #killMaster}, {@link #restart}, {@link #migrateSlot}) returns only once the cluster has
  * settled again. {@link #close()} stops every process it started, by PID.
  *
+ * <p>With TLS ({@link #start(String, Tls)}) every node serves TLS on the port the cluster
+ * announces, and speaks TLS to the others: replication, the cluster bus and MIGRATE. It also
+ * listens on a plain loopback port, on which the fixture itself talks; Redis answers CLUSTER NODES
+ * and SLOTS, and redirects, with the plain ports on such a connection and with the TLS ports on a
+ * TLS one. Every port this class takes or returns is one the cluster announces to TLS clients.
+ *
  * <p>Without redis-server and redis-cli on PATH the test fails under {@code CI=true} and is
  * skipped elsewhere ({@link Executables}).
  */
@@ -40,17 +47,23 @@ public final class ClusterFixture implements AutoCloseable {
 
   private final Path dir;
   private final String password;
+  private final Tls tls;
   // Client port -> node, in start order; a port keeps its node (and node ID) across restarts.
   private final Map<Integer, Node> nodes = new LinkedHashMap<>();
+  // Plain port -> client port, for what the nodes tell the fixture on its plain connections.
+  private final Map<Integer, Integer> clientPorts = new HashMap<>();
 
   private static final class Node {
     final int port;
+    // The port the fixture talks on: the client port itself without TLS.
+    final int plainPort;
     final int busPort;
     final Path dir;
     Process process;
 
-    Node(int port, int busPort, Path dir) {
+    Node(int port, int plainPort, int busPort, Path dir) {
       this.port = port;
+      this.plainPort = plainPort;
       this.busPort = busPort;
       this.dir = dir;
     }
@@ -78,9 +91,10 @@ public final class ClusterFixture implements AutoCloseable {
     }
   }
 
-  private ClusterFixture(Path dir, String password) {
+  private ClusterFixture(Path dir, String password, Tls tls) {
     this.dir = dir;
     this.password = password;
+    this.tls = tls;
   }
 
   /** Three masters with one replica each, all slots assigned, every node agreeing. */
@@ -93,11 +107,19 @@ public final class ClusterFixture implements AutoCloseable {
    * replicas and of migrations; the seed URLs carry it.
    */
   public static ClusterFixture start(String password) {
+    return start(password, null);
+  }
+
+  /**
+   * The same, and with {@code tls} (null: none) every node serves TLS on the port the cluster
+   * announces and speaks TLS to the other nodes; the seed URLs are {@code rediss://}.
+   */
+  public static ClusterFixture start(String password, Tls tls) {
     Executables.require("redis-server", "Cluster tests need redis-server on PATH (Debian: apt-get install redis-server)");
     Executables.require("redis-cli", "Cluster tests need redis-cli on PATH (Debian: apt-get install redis-tools)");
     ClusterFixture fixture;
     try {
-      fixture = new ClusterFixture(Files.createTempDirectory("switchboard-cluster"), password);
+      fixture = new ClusterFixture(Files.createTempDirectory("switchboard-cluster"), password, tls);
     } catch (IOException e) {
       throw new AssertionError(e);
     }
@@ -116,6 +138,7 @@ public final class ClusterFixture implements AutoCloseable {
       // The bus port is chosen too: Redis' default, port + 10000, does not exist for a free port
       // above 55535, and ephemeral ports go up to 60999.
       int port = freePort(taken);
+      int plainPort = tls == null ? port : freePort(taken);
       int busPort = freePort(taken);
       Path nodeDir = dir.resolve("node-" + port);
       try {
@@ -123,20 +146,23 @@ public final class ClusterFixture implements AutoCloseable {
       } catch (IOException e) {
         throw new AssertionError(e);
       }
-      Node node = new Node(port, busPort, nodeDir);
+      Node node = new Node(port, plainPort, busPort, nodeDir);
       nodes.put(port, node);
+      clientPorts.put(plainPort, port);
       launch(node);
     }
     for (int port : nodes.keySet()) {
-      await(() -> "PONG".equals(Resp.tryCall(port, password, "PING")) ? null : "no PONG yet", "redis-server on port " + port);
+      await(() -> "PONG".equals(tryCall(port, "PING")) ? null : "no PONG yet", "redis-server on port " + port);
     }
     createCluster();
     await(this::unsettled, "the new cluster to settle");
   }
 
+  // On the plain ports even with TLS: the nodes announce their own ports once they meet, and with
+  // tls-cluster those are the TLS ones.
   private void createCluster() {
     List<String> command = new ArrayList<>(List.of("redis-cli", "--cluster", "create"));
-    nodes.keySet().forEach(port -> command.add("127.0.0.1:" + port));
+    nodes.values().forEach(node -> command.add("127.0.0.1:" + node.plainPort));
     command.addAll(List.of("--cluster-replicas", "1", "--cluster-yes"));
     if (!password.isEmpty()) {
       command.addAll(List.of("-a", password, "--no-auth-warning"));
@@ -161,10 +187,14 @@ public final class ClusterFixture implements AutoCloseable {
     }
   }
 
-  /** {@code redis://[:PASSWORD@]127.0.0.1:PORT} for each of the six nodes, running or not, in start order. */
+  /**
+   * {@code redis://[:PASSWORD@]127.0.0.1:PORT} ({@code rediss://} with TLS) for each of the six
+   * nodes, running or not, in start order.
+   */
   public List<String> seedUrls() {
+    String scheme = tls == null ? "redis://" : "rediss://";
     String credentials = password.isEmpty() ? "" : ":" + password + "@";
-    return nodes.keySet().stream().map(port -> "redis://" + credentials + "127.0.0.1:" + port).toList();
+    return nodes.keySet().stream().map(port -> scheme + credentials + "127.0.0.1:" + port).toList();
   }
 
   /** The ports of the running masters that serve slots, in ascending order. */
@@ -227,7 +257,7 @@ public final class ClusterFixture implements AutoCloseable {
    * replies, or for an error a {@code String} starting with "-" (so "-MOVED 1234 127.0.0.1:PORT").
    */
   public Object command(int port, String... args) {
-    return Resp.call(port, password, args);
+    return clientPort(Resp.call(plainPort(port), password, args));
   }
 
   /**
@@ -312,6 +342,8 @@ public final class ClusterFixture implements AutoCloseable {
       if (keys.isEmpty()) {
         break;
       }
+      // The client port: with tls-cluster MIGRATE speaks TLS; to a plain port it fails only after
+      // its timeout, the source blocked meanwhile.
       List<String> migrate = new ArrayList<>(List.of("MIGRATE", "127.0.0.1", Integer.toString(toMasterPort), "", "0",
           "5000"));
       if (!password.isEmpty()) {
@@ -373,7 +405,7 @@ public final class ClusterFixture implements AutoCloseable {
     int referencePort = 0;
     List<Entry> view = null;
     for (int port : live) {
-      Object info = Resp.tryCall(port, password, "CLUSTER", "INFO");
+      Object info = tryCall(port, "CLUSTER", "INFO");
       if (!(info instanceof String text) || !text.contains("cluster_state:ok")
           || !text.contains("cluster_slots_ok:" + SLOTS)) {
         return "port " + port + " is not ok: " + info;
@@ -409,7 +441,8 @@ public final class ClusterFixture implements AutoCloseable {
     }
     for (Entry replica : view.stream().filter(e -> live.contains(e.port()) && !e.master()).toList()) {
       int masterPort = byId(view, replica.masterId()).port();
-      Object info = Resp.tryCall(replica.port(), password, "INFO", "replication");
+      // With TLS replication a replica names its master's TLS port, its client port.
+      Object info = tryCall(replica.port(), "INFO", "replication");
       if (!(info instanceof String text) || !text.contains("role:slave") || !text.contains("master_port:" + masterPort + "\r\n")
           || !text.contains("master_link_status:up")) {
         return "port " + replica.port() + " is not in sync with port " + masterPort + ": " + info;
@@ -448,14 +481,15 @@ public final class ClusterFixture implements AutoCloseable {
     if (!(reply instanceof String text) || text.startsWith("-")) {
       throw new AssertionError("CLUSTER NODES on port " + port + " answered " + reply);
     }
-    return text.lines().filter(line -> !line.isBlank()).map(ClusterFixture::parse).toList();
+    return text.lines().filter(line -> !line.isBlank()).map(this::parse).toList();
   }
 
   // <id> <ip:port@cport[,hostname]> <flags> <master> <ping-sent> <pong-recv> <config-epoch> <link-state> <slot>...
-  private static Entry parse(String line) {
+  // as read on a plain connection, so with the plain ports.
+  private Entry parse(String line) {
     String[] fields = line.trim().split(" ");
     String address = fields[1];
-    int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1, address.indexOf('@')));
+    int port = clientPort(Integer.parseInt(address.substring(address.lastIndexOf(':') + 1, address.indexOf('@'))));
     List<String> slots = new ArrayList<>();
     List<String> open = new ArrayList<>();
     for (int i = 8; i < fields.length; i++) {
@@ -477,6 +511,28 @@ public final class ClusterFixture implements AutoCloseable {
 
   private String myId(int port) {
     return (String) command(port, "CLUSTER", "MYID");
+  }
+
+  private Object tryCall(int port, String... args) {
+    return Resp.tryCall(plainPort(port), password, args);
+  }
+
+  private int plainPort(int port) {
+    Node node = nodes.get(port);
+    return node == null ? port : node.plainPort;
+  }
+
+  private int clientPort(int plainPort) {
+    return clientPorts.getOrDefault(plainPort, plainPort);
+  }
+
+  // A redirection read on a plain connection names the plain port.
+  private Object clientPort(Object reply) {
+    if (reply instanceof String error && (error.startsWith("-MOVED ") || error.startsWith("-ASK "))) {
+      int colon = error.lastIndexOf(':');
+      return error.substring(0, colon + 1) + clientPort(Integer.parseInt(error.substring(colon + 1)));
+    }
+    return reply;
   }
 
   private void requireOk(int port, String... args) {
@@ -511,8 +567,8 @@ public final class ClusterFixture implements AutoCloseable {
   private String describe() {
     StringBuilder out = new StringBuilder();
     for (int port : livePorts()) {
-      Object info = Resp.tryCall(port, password, "CLUSTER", "INFO");
-      Object view = Resp.tryCall(port, password, "CLUSTER", "NODES");
+      Object info = tryCall(port, "CLUSTER", "INFO");
+      Object view = tryCall(port, "CLUSTER", "NODES");
       out.append("--- port ").append(port).append(": ");
       if (info instanceof String text) {
         out.append(text.lines().filter(l -> l.startsWith("cluster_state") || l.startsWith("cluster_slots")
@@ -526,7 +582,7 @@ public final class ClusterFixture implements AutoCloseable {
   }
 
   private void launch(Node node) {
-    List<String> command = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(node.port),
+    List<String> command = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(node.plainPort),
         "--cluster-port", Integer.toString(node.busPort), "--bind", "127.0.0.1",
         "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
         // A replica may always take over, however long it was cut off, and stays with its master:
@@ -537,6 +593,10 @@ public final class ClusterFixture implements AutoCloseable {
         "--save", "", "--appendonly", "no", "--dir", node.dir.toString()));
     if (!password.isEmpty()) {
       command.addAll(List.of("--requirepass", password, "--masterauth", password));
+    }
+    if (tls != null) {
+      command.addAll(tls.serverArgs(node.port));
+      command.addAll(List.of("--tls-cluster", "yes"));
     }
     try {
       node.process = new ProcessBuilder(command).redirectErrorStream(true)

@@ -38,9 +38,6 @@ public final class SentinelFixture implements AutoCloseable {
   // Port the nodes use (the TLS port, with TLS) -> plain port, on which the fixture itself talks.
   private final Map<Integer, Integer> plainPorts = new LinkedHashMap<>();
 
-  /** A certificate and its key (PEM), for every process to serve TLS with. */
-  public record Tls(Path cert, Path key) {}
-
   private SentinelFixture(Path dir, String password, Tls tls) {
     this.dir = dir;
     this.password = password;
@@ -99,9 +96,7 @@ public final class SentinelFixture implements AutoCloseable {
       try {
         Files.writeString(conf, String.join("\n",
             "port " + plainPorts.get(port),
-            tls == null ? "" : String.join("\n", "tls-port " + port, "tls-cert-file " + tls.cert(),
-                "tls-key-file " + tls.key(), "tls-ca-cert-file " + tls.cert(), "tls-auth-clients no",
-                "tls-replication yes"),
+            tls == null ? "" : tls.confLines(port),
             "bind 127.0.0.1",
             "dir " + dir,
             "sentinel monitor " + MASTER + " 127.0.0.1 " + master + " 2",
@@ -238,9 +233,7 @@ public final class SentinelFixture implements AutoCloseable {
         "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.toString(),
         "--dbfilename", "dump-" + port + ".rdb"));
     if (tls != null) {
-      command.addAll(List.of("--tls-port", Integer.toString(port), "--tls-cert-file", tls.cert().toString(),
-          "--tls-key-file", tls.key().toString(), "--tls-ca-cert-file", tls.cert().toString(),
-          "--tls-auth-clients", "no", "--tls-replication", "yes"));
+      command.addAll(tls.serverArgs(port));
     }
     command.addAll(extra);
     dataNodes.put(port, launch(command, "redis-" + port));
