@@ -179,25 +179,20 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
 
   @Test
   void relaysComeBackAfterAFailoverAndAfterAMasterIsKilled() throws Exception {
-    LinkedBlockingQueue<BackplaneMessage> atB = new LinkedBlockingQueue<>();
-    Backplane a = started("a", new LinkedBlockingQueue<>());
-    Backplane b = started("b", atB);
-    RoomId room = room();
-    PeerId atNodeA = peer();
-    PeerId atNodeB = peer();
-    await(a.join(room, new Member(atNodeA, "{}"), 10));
-    await(b.join(room, new Member(atNodeB, "{}"), 10));
-    await(b.subscribe(room));
+    Call call = call();
+    Backplane a = call.a();
+    Backplane b = call.b();
+    RoomId room = call.room();
     int slot = ClusterFixture.slot(prefix + ":{" + room.value() + "}:members");
 
-    Outage failover = streamThrough(a, atB, room, atNodeA, atNodeB, () -> cluster.failover(cluster.masterOfSlot(slot)));
+    Outage failover = streamThrough(call, () -> cluster.failover(cluster.masterOfSlot(slot)));
     assertEquals(2, await(a.members(room)).size(), "membership survives the failover");
     // The new master never ran a script (replication copies a script's writes, not the script):
     // NOSCRIPT is answered by sending it.
     await(b.join(room, new Member(peer(), "{}"), 10));
 
     int master = cluster.masterOfSlot(slot);
-    Outage kill = streamThrough(a, atB, room, atNodeA, atNodeB, () -> cluster.killMaster(master));
+    Outage kill = streamThrough(call, () -> cluster.killMaster(master));
     assertEquals(3, await(a.members(room)).size(), "membership survives a killed master (its replica had it)");
     await(b.join(room, new Member(peer(), "{}"), 10));
     cluster.restart(master);
@@ -206,22 +201,17 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
 
   @Test
   void relaysGoOnWhenARoomsSlotMigratesWhileInUse() throws Exception {
-    LinkedBlockingQueue<BackplaneMessage> atB = new LinkedBlockingQueue<>();
-    Backplane a = started("a", new LinkedBlockingQueue<>());
-    Backplane b = started("b", atB);
-    RoomId room = room();
-    PeerId atNodeA = peer();
-    PeerId atNodeB = peer();
-    await(a.join(room, new Member(atNodeA, "{}"), 10));
-    await(b.join(room, new Member(atNodeB, "{}"), 10));
-    await(b.subscribe(room));
-    await(a.publish(relay(room, atNodeA, atNodeB, "{\"before\":true}")));
-    assertEquals(room, next(atB).room());
+    Call call = call();
+    Backplane a = call.a();
+    Backplane b = call.b();
+    RoomId room = call.room();
+    await(a.publish(relay(room, call.atA(), call.atB(), "{\"before\":true}")));
+    assertEquals(room, next(call.atNodeB()).room());
     int slot = ClusterFixture.slot(prefix + ":{" + room.value() + "}:members");
     int from = cluster.masterOfSlot(slot);
     int to = cluster.masterPorts().stream().filter(port -> port != from).findFirst().orElseThrow();
 
-    Outage migration = streamThrough(a, atB, room, atNodeA, atNodeB, () -> cluster.migrateSlot(slot, to));
+    Outage migration = streamThrough(call, () -> cluster.migrateSlot(slot, to));
     assertEquals(2, await(b.members(room)).size(), "the room's keys moved with its slot");
     System.out.printf("CLUSTER-IT slot migration: %s%n", migration);
   }
@@ -261,6 +251,23 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
     return out;
   }
 
+  /** Two started nodes and a room with a member on each, b subscribed: what b receives lands in atNodeB. */
+  private record Call(Backplane a, Backplane b, RoomId room, PeerId atA, PeerId atB,
+      LinkedBlockingQueue<BackplaneMessage> atNodeB) {}
+
+  private Call call() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> atNodeB = new LinkedBlockingQueue<>();
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", atNodeB);
+    RoomId room = room();
+    PeerId atA = peer();
+    PeerId atB = peer();
+    await(a.join(room, new Member(atA, "{}"), 10));
+    await(b.join(room, new Member(atB, "{}"), 10));
+    await(b.subscribe(room));
+    return new Call(a, b, room, atA, atB, atNodeB);
+  }
+
   /** What a fault cost a stream of relays: how many were lost, all sent within 'windowMs' of its start. */
   private record Outage(int lost, long windowMs) {
     @Override
@@ -279,8 +286,12 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
    * none twice, nothing lost that was sent before the fault began, and every loss sent within
    * RECOVERY_BOUND_MS of that.
    */
-  private static Outage streamThrough(Backplane from, LinkedBlockingQueue<BackplaneMessage> inbox, RoomId room,
-      PeerId sender, PeerId recipient, Fault fault) throws Exception {
+  private static Outage streamThrough(Call call, Fault fault) throws Exception {
+    Backplane from = call.a();
+    LinkedBlockingQueue<BackplaneMessage> inbox = call.atNodeB();
+    RoomId room = call.room();
+    PeerId sender = call.atA();
+    PeerId recipient = call.atB();
     inbox.clear();
     Map<Integer, Long> sentAt = new java.util.concurrent.ConcurrentHashMap<>();
     java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
