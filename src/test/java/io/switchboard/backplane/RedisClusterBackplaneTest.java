@@ -127,6 +127,42 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
   }
 
   @Test
+  void anAclUserReachesEveryMasterAndTheListing() throws Exception {
+    // Set on every running node now: a node the fault tests restarted lost what was set before.
+    cluster.commandOnEveryNode("ACL", "SETUSER", "switchboard", "on", ">acl-pw", "~*", "&*", "+@all");
+    List<String> seeds = cluster.seedUrls().stream()
+        .map(url -> url.replace("://:" + PASSWORD + "@", "://switchboard:acl-pw@")).toList();
+    Map<Integer, List<RoomId>> byMaster = roomsOnEveryMaster(1);
+    LinkedBlockingQueue<BackplaneMessage> atB = new LinkedBlockingQueue<>();
+    Backplane a = aclNode(seeds, "a", new LinkedBlockingQueue<>());
+    Backplane b = aclNode(seeds, "b", atB);
+    for (RoomId room : byMaster.values().stream().flatMap(List::stream).toList()) {
+      PeerId atA = peer();
+      PeerId atBPeer = peer();
+      await(a.join(room, new Member(atA, "{}"), 10));
+      assertEquals(1, await(b.join(room, new Member(atBPeer, "{}"), 10)).others().size());
+      await(b.subscribe(room));
+      await(a.publish(relay(room, atA, atBPeer, "{}")));
+      assertEquals(room, next(atB).room());
+    }
+    assertEquals(3, await(a.rooms(null, 100)).rooms().size(), "the listing's own clients log in as the user too");
+  }
+
+  private Backplane aclNode(List<String> seeds, String id, LinkedBlockingQueue<BackplaneMessage> inbox)
+      throws Exception {
+    Backplane node = new RedisBackplane(vertx, RedisTarget.cluster(seeds), "", prefix, id, 200, 1000, 2000,
+        SignalingMetrics.NOOP, RedisBackplane.Resume.OFF);
+    nodes.add(node);
+    await(node.start(new io.switchboard.support.IgnoringListener() {
+      @Override
+      public void onMessage(BackplaneMessage message) {
+        inbox.add(message);
+      }
+    }));
+    return node;
+  }
+
+  @Test
   void aRoomNeverOverfillsUnderJoinsRacingFromSeveralNodes() throws Exception {
     List<Backplane> racers = List.of(started("a", new LinkedBlockingQueue<>()),
         started("b", new LinkedBlockingQueue<>()), started("c", new LinkedBlockingQueue<>()));

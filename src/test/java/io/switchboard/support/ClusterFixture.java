@@ -466,6 +466,16 @@ public final class ClusterFixture implements AutoCloseable {
         .collect(Collectors.joining("; "));
   }
 
+  /** {@code args} on every running node, masters and replicas; an error reply fails. */
+  public void commandOnEveryNode(String... args) {
+    for (int port : livePorts()) {
+      Object reply = command(port, args);
+      if (reply instanceof String text && text.startsWith("-")) {
+        throw new AssertionError("port " + port + " answered " + text + " to " + String.join(" ", args));
+      }
+    }
+  }
+
   private List<Integer> livePorts() {
     return nodes.values().stream().filter(node -> node.process.isAlive()).map(node -> node.port).toList();
   }
