@@ -253,6 +253,38 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
   }
 
   @Test
+  void aSlotMovingWhereANodeHasNoChannelLeavesItsRoomsAlone() throws Exception {
+    Call call = call();
+    int roomSlot = ClusterFixture.slot(prefix + ":{" + call.room().value() + "}:events");
+    int controlSlot = ClusterFixture.slot(prefix + ":control");
+    int roomMaster = cluster.masterOfSlot(roomSlot);
+    // A slot on another master, where neither node listens: as in a reshard of others' rooms.
+    int slot;
+    int from;
+    do {
+      slot = ClusterFixture.slot(prefix + ":{" + room().value() + "}:events");
+      from = cluster.masterOfSlot(slot);
+    } while (from == roomMaster || slot == controlSlot);
+    int movedSlot = slot;
+    int source = from;
+    int to = cluster.masterPorts().stream().filter(port -> port != source && port != roomMaster).findFirst()
+        .orElseThrow();
+    List<Boolean> readiness = new java.util.concurrent.CopyOnWriteArrayList<>();
+    long watch = vertx.setPeriodic(20, id -> readiness.add(call.b().ready()));
+    try {
+      // Long enough for every node's reading of CLUSTER SLOTS (once a second) to see the move.
+      Outage outage = streamThrough(call, () -> {
+        cluster.migrateSlot(movedSlot, to);
+        Thread.sleep(2 * 1000);
+      });
+      assertEquals(0, outage.lost(), "relays in a room whose slot did not move: " + outage);
+    } finally {
+      vertx.cancelTimer(watch);
+    }
+    assertTrue(!readiness.isEmpty() && !readiness.contains(false), "b stayed ready: " + readiness);
+  }
+
+  @Test
   void twoServersOnTheClusterCarryACallBetweenTheirClients() {
     Map<String, String> cluster = Map.of(
         "REDIS_MODE", "cluster",

@@ -1,5 +1,6 @@
 package io.switchboard.support;
 
+import io.switchboard.backplane.redis.HashSlot;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -41,7 +42,7 @@ import java.util.stream.Stream;
  */
 public final class ClusterFixture implements AutoCloseable {
   /** The number of hash slots in a Redis Cluster. */
-  public static final int SLOTS = 16384;
+  public static final int SLOTS = HashSlot.SLOTS;
   private static final int MASTERS = 3;
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
@@ -226,30 +227,13 @@ public final class ClusterFixture implements AutoCloseable {
   }
 
   /**
-   * The slot Redis Cluster hashes {@code key} to: CRC16 (XMODEM) of its UTF-8 bytes modulo 16384,
-   * only the part between the first '{' and the next '}' counting when that part is not empty.
+   * The slot Redis Cluster hashes {@code key} to (the backplane's own {@link HashSlot}, which
+   * the fixture's test checks against {@code CLUSTER KEYSLOT}).
    */
   public static int slot(String key) {
-    byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
-    int from = 0;
-    int to = bytes.length;
-    int open = indexOf(bytes, (byte) '{', 0);
-    if (open >= 0) {
-      int close = indexOf(bytes, (byte) '}', open + 1);
-      if (close > open + 1) {
-        from = open + 1;
-        to = close;
-      }
-    }
-    int crc = 0;
-    for (int i = from; i < to; i++) {
-      crc ^= (bytes[i] & 0xff) << 8;
-      for (int bit = 0; bit < 8; bit++) {
-        crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1;
-      }
-    }
-    return (crc & 0xffff) % SLOTS;
+    return HashSlot.of(key);
   }
+
 
   /**
    * {@code args} on the node at {@code port}, without following redirections: a {@code String}
@@ -616,14 +600,7 @@ public final class ClusterFixture implements AutoCloseable {
     }
   }
 
-  private static int indexOf(byte[] bytes, byte b, int from) {
-    for (int i = from; i < bytes.length; i++) {
-      if (bytes[i] == b) {
-        return i;
-      }
-    }
-    return -1;
-  }
+
 
   private static int freePort(Set<Integer> taken) {
     while (true) {

@@ -141,10 +141,16 @@ public final class RedisBackplane implements Backplane {
               connections.moved("failover: " + switched, SentinelWatch.SETTLE_MS);
             })
         : null;
-    this.slotWatch = target.cluster()
-        ? new SlotWatch(vertx, commands, why -> context.runOnContext(v -> connections.markDown(why)))
-        : null;
     this.subscriptions = new Subscriptions(context, keys, nodeId, commandTimeoutMs, metrics);
+    // Only a move of a slot this node listens in needs its subscriptions made again; a reshard of
+    // others' rooms leaves it alone (its publishes follow MOVED by themselves).
+    this.slotWatch = target.cluster()
+        ? new SlotWatch(vertx, commands, (moved, now) -> context.runOnContext(v -> {
+            if (subscriptions.listensIn(moved)) {
+              connections.markDown("the cluster's slots moved: " + now);
+            }
+          }))
+        : null;
     this.membership = new Membership(context, commands, keys, nodeId, resume.windowMillis() > 0);
     this.liveness = new Liveness(vertx, context, commands, keys, nodeId, heartbeatMs, nodeTimeoutMs,
         resume.windowMillis(), metrics);

@@ -6,16 +6,19 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Consumer;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.Objects;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * On a Redis Cluster: reads {@code CLUSTER SLOTS} every {@link #INTERVAL_MS} and reports when
- * which master serves which slots has changed since the last reading, so that the backplane
- * subscribes its rooms again where they now live. Redis also ends a moved slot's subscriptions
- * with a push, and a lost master's connection closes; this catches what those miss (a push lost
- * with its connection, a master that changed while the link looked alive).
+ * On a Redis Cluster: reads {@code CLUSTER SLOTS} every {@link #INTERVAL_MS} and reports the slots
+ * whose master has changed since the last reading, so that the backplane subscribes its rooms in
+ * them again where they now live. Redis also ends a moved slot's subscriptions with a push, and
+ * a lost master's connection closes; this catches what those miss (a push lost with its
+ * connection, a master that changed while the link looked alive).
  *
  * <p>Confined to the backplane's context.
  */
@@ -25,18 +28,22 @@ final class SlotWatch {
 
   private final Vertx vertx;
   private final Commands commands;
-  private final Consumer<String> changed;
-  private String last;
+  private final BiConsumer<BitSet, String> changed;
+  // Slot -> its master's address, from the last reading; null before the first.
+  private String[] last;
   private long timer = -1;
   private boolean reading;
 
-  SlotWatch(Vertx vertx, Commands commands, Consumer<String> changed) {
+  /** @param changed told the slots whose master changed, and a description of the new map */
+  SlotWatch(Vertx vertx, Commands commands, BiConsumer<BitSet, String> changed) {
     this.vertx = vertx;
     this.commands = commands;
     this.changed = changed;
   }
 
   void start() {
+    // The first reading is the map the connections were just made with: a move after it counts.
+    read();
     timer = vertx.setPeriodic(INTERVAL_MS, id -> read());
   }
 
@@ -54,14 +61,32 @@ final class SlotWatch {
     reading = true;
     commands.send(Request.cmd(Command.CLUSTER).arg("SLOTS"))
         .onSuccess(slots -> {
-          String now = describe(slots);
-          if (last != null && !last.equals(now)) {
-            changed.accept("the cluster's slots moved: " + now);
+          String[] now = masters(slots);
+          if (last != null) {
+            BitSet moved = new BitSet(HashSlot.SLOTS);
+            for (int slot = 0; slot < HashSlot.SLOTS; slot++) {
+              if (!Objects.equals(last[slot], now[slot])) {
+                moved.set(slot);
+              }
+            }
+            if (!moved.isEmpty()) {
+              changed.accept(moved, describe(slots));
+            }
           }
           last = now;
         })
         .onFailure(e -> log.debug("CLUSTER SLOTS failed", e))
         .onComplete(ar -> reading = false);
+  }
+
+  // Each slot's master, as host:port; null for a slot no master serves.
+  private static String[] masters(Response slots) {
+    String[] masters = new String[HashSlot.SLOTS];
+    for (Response range : slots) {
+      String master = range.get(2).get(0) + ":" + range.get(2).get(1).toInteger();
+      Arrays.fill(masters, range.get(0).toInteger(), range.get(1).toInteger() + 1, master);
+    }
+    return masters;
   }
 
   // "start-end host:port" per range, in slot order: each range's master, and nothing else.

@@ -15,6 +15,7 @@ import io.vertx.redis.client.Response;
 import io.vertx.redis.client.ResponseType;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -92,6 +93,19 @@ final class Subscriptions {
   /** A snapshot of the rooms with a count above zero. */
   List<RoomId> rooms() {
     return new ArrayList<>(counts.keySet());
+  }
+
+  /** Whether the control channel or a counted room's channel hashes to one of {@code slots}. */
+  boolean listensIn(BitSet slots) {
+    if (slots.get(HashSlot.of(keys.control()))) {
+      return true;
+    }
+    for (RoomId room : counts.keySet()) {
+      if (slots.get(HashSlot.of(keys.events(room)))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   Future<Void> subscribe(RoomId room) {
