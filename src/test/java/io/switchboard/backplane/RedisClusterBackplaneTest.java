@@ -16,6 +16,7 @@ import io.switchboard.support.ClusterFixture;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.support.ServerFixture;
 import io.switchboard.support.TestClient;
+import io.switchboard.support.Tls;
 import io.switchboard.wire.ErrorCode;
 import io.switchboard.wire.LeaveReason;
 import io.switchboard.wire.Member;
@@ -47,21 +48,23 @@ import org.junit.jupiter.api.Timeout;
  * Cluster yet), then sharded relays and membership with rooms on every shard, capacity under
  * racing joins from several nodes, reaping, and what a failover, a killed master and a migrated
  * slot do to rooms that are in use. One cluster serves the class; every test leaves it with three
- * masters with one replica each.
+ * masters with one replica each. {@link RedisClusterTlsTest} runs all of it again over TLS.
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class RedisClusterBackplaneTest extends BackplaneContractTest {
   private static final long WAIT_MS = 5000;
-  private static final String PASSWORD = "cluster-pw";
+  static final String PASSWORD = "cluster-pw";
   /** How long relays may be lost while a slot changes hands: measured, and printed, below it. */
   private static final long RECOVERY_BOUND_MS = 10_000;
-  private static ClusterFixture cluster;
-  private static Vertx vertx;
+  static ClusterFixture cluster;
+  // With TLS (RedisClusterTlsTest), the certificate every node serves and the nodes trust.
+  static Tls tls;
+  static Vertx vertx;
 
-  private String prefix;
+  String prefix;
 
   @BeforeAll
-  static void start() {
+  static void start() throws Exception {
     // With a password on every node: the seeds' credentials must reach every master the client
     // finds, and the per-master clients of the room listing.
     cluster = ClusterFixture.start(PASSWORD);
@@ -76,6 +79,8 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
     if (cluster != null) {
       cluster.close();
     }
+    cluster = null;
+    tls = null;
   }
 
   @BeforeEach
@@ -118,9 +123,7 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
   @Test
   void aWrongPasswordStopsStartUp() {
     List<String> wrong = cluster.seedUrls().stream().map(url -> url.replace(PASSWORD, "wrong")).toList();
-    Backplane node = new RedisBackplane(vertx, RedisTarget.cluster(wrong), "", prefix, "w", 200, 1000, 2000,
-        SignalingMetrics.NOOP, RedisBackplane.Resume.OFF);
-    nodes.add(node);
+    Backplane node = node(wrong, "w");
     Exception failed = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
         () -> await(node.start(new io.switchboard.support.IgnoringListener())));
     assertTrue(failed.getMessage() != null, failed.toString());
@@ -134,8 +137,8 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
         .map(url -> url.replace("://:" + PASSWORD + "@", "://switchboard:acl-pw@")).toList();
     Map<Integer, List<RoomId>> byMaster = roomsOnEveryMaster(1);
     LinkedBlockingQueue<BackplaneMessage> atB = new LinkedBlockingQueue<>();
-    Backplane a = aclNode(seeds, "a", new LinkedBlockingQueue<>());
-    Backplane b = aclNode(seeds, "b", atB);
+    Backplane a = started(node(seeds, "a"), new LinkedBlockingQueue<>());
+    Backplane b = started(node(seeds, "b"), atB);
     for (RoomId room : byMaster.values().stream().flatMap(List::stream).toList()) {
       PeerId atA = peer();
       PeerId atBPeer = peer();
@@ -146,20 +149,6 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
       assertEquals(room, next(atB).room());
     }
     assertEquals(3, await(a.rooms(null, 100)).rooms().size(), "the listing's own clients log in as the user too");
-  }
-
-  private Backplane aclNode(List<String> seeds, String id, LinkedBlockingQueue<BackplaneMessage> inbox)
-      throws Exception {
-    Backplane node = new RedisBackplane(vertx, RedisTarget.cluster(seeds), "", prefix, id, 200, 1000, 2000,
-        SignalingMetrics.NOOP, RedisBackplane.Resume.OFF);
-    nodes.add(node);
-    await(node.start(new io.switchboard.support.IgnoringListener() {
-      @Override
-      public void onMessage(BackplaneMessage message) {
-        inbox.add(message);
-      }
-    }));
-    return node;
   }
 
   @Test
@@ -286,12 +275,15 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
 
   @Test
   void twoServersOnTheClusterCarryACallBetweenTheirClients() {
-    Map<String, String> cluster = Map.of(
+    Map<String, String> cluster = new HashMap<>(Map.of(
         "REDIS_MODE", "cluster",
         "REDIS_URL", String.join(",", RedisClusterBackplaneTest.cluster.seedUrls()),
         "REDIS_KEY_PREFIX", prefix,
         "RESUME_WINDOW_SECONDS", "0",
-        "EVENT_LOOPS", "1");
+        "EVENT_LOOPS", "1"));
+    if (tls != null) {
+      cluster.put("REDIS_TLS_CA_FILE", tlsCaFile());
+    }
     try (ServerFixture one = ServerFixture.start(with(cluster, "NODE_ID", "one"));
         ServerFixture two = ServerFixture.start(with(cluster, "NODE_ID", "two"))) {
       for (RoomId room : roomsOnEveryMaster(1).values().stream().flatMap(List::stream).toList()) {
@@ -450,14 +442,42 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
 
   @Override
   protected Backplane newNode(String nodeId) {
-    return new RedisBackplane(vertx, RedisTarget.cluster(cluster.seedUrls()), "", prefix, nodeId, 200, 1000, 2000,
-        SignalingMetrics.NOOP, RedisBackplane.Resume.OFF);
+    return new RedisBackplane(vertx, RedisTarget.cluster(cluster.seedUrls()), tlsCaFile(), prefix, nodeId, 200, 1000,
+        2000, SignalingMetrics.NOOP, RedisBackplane.Resume.OFF);
+  }
+
+  // The CA file nodes trust: the cluster's certificate with TLS, else none (the JVM's own).
+  static String tlsCaFile() {
+    return tls == null ? "" : tls.cert().toString();
   }
 
   // A node that is never started: it joins, but neither heartbeats nor subscribes.
   private Backplane node(String id) {
     Backplane node = newNode(id);
     nodes.add(node);
+    return node;
+  }
+
+  // A node, not started, on these seeds (other credentials than the cluster's own).
+  private Backplane node(List<String> seeds, String id) {
+    return node(seeds, id, tlsCaFile());
+  }
+
+  // The same, trusting the CAs in caFile ("": the JVM's own).
+  Backplane node(List<String> seeds, String id, String caFile) {
+    Backplane node = new RedisBackplane(vertx, RedisTarget.cluster(seeds), caFile, prefix, id, 200, 1000, 2000,
+        SignalingMetrics.NOOP, RedisBackplane.Resume.OFF);
+    nodes.add(node);
+    return node;
+  }
+
+  private Backplane started(Backplane node, LinkedBlockingQueue<BackplaneMessage> inbox) throws Exception {
+    await(node.start(new io.switchboard.support.IgnoringListener() {
+      @Override
+      public void onMessage(BackplaneMessage message) {
+        inbox.add(message);
+      }
+    }));
     return node;
   }
 
