@@ -247,28 +247,26 @@ public final class RelayBenchmark {
     String redisServer = "redis-server";
     boolean help;
 
+    // Sets the option that takes no value named 'a'; false when 'a' is no such option.
+    private boolean flag(String a) {
+      switch (a) {
+        case "-h", "--help" -> help = true;
+        case "--resume" -> resume = true;
+        case "--floor" -> floor = true;
+        case "--redis-cluster" -> redisCluster = true;
+        case "--saturate" -> saturate = true;
+        default -> {
+          return false;
+        }
+      }
+      return true;
+    }
+
     static Options parse(String[] args) {
       Options o = new Options();
       for (int i = 0; i < args.length; i++) {
         String a = args[i];
-        if (a.equals("-h") || a.equals("--help")) {
-          o.help = true;
-          continue;
-        }
-        if (a.equals("--resume")) {
-          o.resume = true;
-          continue;
-        }
-        if (a.equals("--floor")) {
-          o.floor = true;
-          continue;
-        }
-        if (a.equals("--redis-cluster")) {
-          o.redisCluster = true;
-          continue;
-        }
-        if (a.equals("--saturate")) {
-          o.saturate = true;
+        if (o.flag(a)) {
           continue;
         }
         if (a.equals("--setup") && (i + 1 >= args.length || !args[i + 1].matches("\\d+"))) {
