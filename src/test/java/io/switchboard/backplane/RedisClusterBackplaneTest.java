@@ -64,11 +64,19 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
   String prefix;
 
   @BeforeAll
-  static void start() throws Exception {
-    // With a password on every node: the seeds' credentials must reach every master the client
-    // finds, and the per-master clients of the room listing.
-    cluster = ClusterFixture.start(PASSWORD);
+  static void start() {
     vertx = Vertx.vertx();
+  }
+
+  // The cluster is started before the first test rather than in start(), so that a subclass's
+  // own @BeforeAll, which runs after this class's, can ask for TLS first.
+  @BeforeEach
+  void cluster() {
+    if (cluster == null) {
+      // With a password on every node: the seeds' credentials must reach every master the client
+      // finds, and the per-master clients of the room listing.
+      cluster = ClusterFixture.start(PASSWORD, tls);
+    }
   }
 
   @AfterAll

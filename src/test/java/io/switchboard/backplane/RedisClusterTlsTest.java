@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.switchboard.signaling.port.Backplane;
-import io.switchboard.support.ClusterFixture;
 import io.switchboard.support.IgnoringListener;
 import io.switchboard.support.Tls;
-import io.vertx.core.Vertx;
 import java.nio.file.Files;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -20,12 +18,13 @@ import org.junit.jupiter.api.Test;
  */
 class RedisClusterTlsTest extends RedisClusterBackplaneTest {
 
-  // Hides the superclass's: this class's cluster serves TLS.
   @BeforeAll
-  static void start() throws Exception {
+  static void serveTls() throws Exception {
     tls = Tls.selfSigned(Files.createTempDirectory("switchboard-cluster-tls"));
-    cluster = ClusterFixture.start(PASSWORD, tls);
-    vertx = Vertx.vertx();
+  }
+
+  @Test
+  void theSeedsAreTlsUrls() {
     assertTrue(cluster.seedUrls().stream().allMatch(url -> url.startsWith("rediss://")), cluster.seedUrls().toString());
   }
 
