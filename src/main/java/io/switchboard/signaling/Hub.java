@@ -159,7 +159,7 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     if (!(command instanceof Resume)) {
       session.firstCommand();
     }
-    if (session.busy()) {
+    if (session.busy() && command.waitsForEarlier()) {
       if (!session.enqueue(command)) {
         reject(session, ErrorCode.RATE_LIMITED, "too many requests while an earlier one is in flight", command.tag());
       }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.switchboard.signaling.command.Ack;
 import io.switchboard.signaling.command.Join;
 import io.switchboard.signaling.command.Relay;
 import io.switchboard.signaling.command.Resume;
@@ -301,6 +302,40 @@ class ResumeRaceTest {
     assertEquals(List.of("1", "2"), alice.relayedData());
     assertEquals(List.of(ErrorCode.UNAVAILABLE, ErrorCode.UNAVAILABLE),
         bob.all(ErrorReply.class).stream().map(ErrorReply::code).toList());
+  }
+
+  @Test
+  void anAckIsTakenEvenWhenTheQueueBehindACommandInFlightIsFull() {
+    ScriptedBackplane backplane = ScriptedBackplane.first("a", Op.PUBLISH);
+    Limits twoMayWait = new Limits(4, 8, 1000, 2, 100, 30_000);
+    Hub hub = new Hub(backplane, twoMayWait, SignalingMetrics.NOOP, "a");
+    backplane.start(hub);
+    Client alice = new Client();
+    Client bob = new Client();
+    Session a = resumable(hub, alice);
+    Session b = resumable(hub, bob);
+    hub.handle(a, new Join(ROOM, null, new ClientRequestId("j")));
+    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer();
+    hub.handle(b, new Join(ROOM, null, new ClientRequestId("j")));
+    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer();
+    hub.handle(b, numberedSignal(a, "1", 1));
+    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer();
+    backplane.deliver();
+    long last = alice.numbers().get(alice.numbers().size() - 1);
+
+    hub.handle(a, numberedSignal(b, "x", 1));
+    Step inFlight = backplane.next(Op.PUBLISH, Duration.ofSeconds(1));
+    hub.handle(a, numberedSignal(b, "y", 2));
+    hub.handle(a, numberedSignal(b, "z", 3));
+    hub.handle(a, new Ack(last));
+
+    assertEquals(List.of(), alice.all(ErrorReply.class), "an ack is cumulative: it never waits, so it is never refused");
+    assertEquals(List.of(), backplane.replay(a.peer(), 0).result(), "everything acknowledged left the buffer");
+    inFlight.answer();
+    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer();
+    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer();
+    backplane.deliver();
+    assertEquals(List.of("x", "y", "z"), bob.relayedData(), "the commands it overtook run in order");
   }
 
   private static Relay numberedSignal(Session to, String data, long n) {

@@ -13,6 +13,14 @@ public sealed interface Command permits Join, Leave, Relay, Deliver, Ping, Resum
 
   <A> void accept(Visitor<A> visitor, A argument);
 
+  /**
+   * Whether this command takes effect only after every earlier command of its session has: true
+   * for all but those whose effect does not depend on what came before.
+   */
+  default boolean waitsForEarlier() {
+    return true;
+  }
+
   /** One method per kind of command; {@code argument} is whatever the handler needs with it. */
   interface Visitor<A> {
     void join(Join join, A argument);
