@@ -19,6 +19,9 @@ if senderSeq ~= '0' and subject ~= '' then
   local accepted = redis.call('HGET', sender, 'in')
   if accepted then
     if tonumber(senderSeq) <= tonumber(accepted) then
+      -- Rewritten unchanged: a WAIT waits for the replicas to reach its connection's last write,
+      -- and this one comes after the first copy, which may have been written on another.
+      redis.call('HSET', sender, 'in', accepted)
       return 'dup'
     end
     redis.call('HSET', sender, 'in', senderSeq)

@@ -109,7 +109,7 @@ public final class Switchboard {
       RedisBackplane redis = new RedisBackplane(vertx, target, config.redisTlsCaFile(),
           config.redisKeyPrefix(), config.nodeId(), config.nodeHeartbeatMillis(), config.nodeTimeoutMillis(),
           config.redisTimeoutMillis(), metrics, new RedisBackplane.Resume(config.resume().windowMillis(),
-          config.resume().maxEvents(), config.resume().maxBytes()));
+          config.resume().maxEvents(), config.resume().maxBytes(), config.resume().waitReplicas()));
       Gauge.builder(MetricNames.BACKPLANE_SUBSCRIPTIONS, redis, RedisBackplane::subscribedRooms)
           .description("Rooms whose channel this node is subscribed to").register(registry);
       backplane = redis;

@@ -100,6 +100,7 @@ public record SwitchboardConfig(
     NODE_HEARTBEAT_MS("1000"),
     NODE_TIMEOUT_MS("5000"),
     REDIS_TIMEOUT_MS("2000"),
+    REDIS_WAIT_REPLICAS("0"),
     TLS_CERT_FILE(""),
     TLS_KEY_FILE(""),
     AUTH_JWT_SECRET(""),
@@ -191,6 +192,10 @@ public record SwitchboardConfig(
     require(redisMode != RedisMode.CLUSTER || resume.windowSeconds() == 0, Setting.RESUME_WINDOW_SECONDS,
         "0 when REDIS_MODE is cluster: resume does not work with Redis Cluster yet (docs/clustering.md, "
             + "\"Redis Cluster\")");
+    require(resume.waitReplicas() >= 0 && resume.waitReplicas() <= 16, Setting.REDIS_WAIT_REPLICAS, "an integer 0-16");
+    require(resume.waitReplicas() == 0 || !redisUrl.isEmpty() && redisMode != RedisMode.CLUSTER && resume.enabled(),
+        Setting.REDIS_WAIT_REPLICAS, "0 unless REDIS_URL is set, REDIS_MODE is standalone or sentinel, and resume is on "
+            + "(it makes session writes wait for the replicas)");
     require(resume.maxEvents() >= 16, Setting.RESUME_BUFFER_MAX_EVENTS, "an integer >= 16");
     require(resume.maxBytes() >= maxMessageBytes, Setting.RESUME_BUFFER_MAX_BYTES,
         "an integer >= MAX_MESSAGE_BYTES (" + maxMessageBytes + ")");
@@ -272,14 +277,16 @@ public record SwitchboardConfig(
         integer(Setting.MAX_PENDING_HANDSHAKES_PER_IP, get.apply(Setting.MAX_PENDING_HANDSHAKES_PER_IP)),
         new Resume(integer(Setting.RESUME_WINDOW_SECONDS, get.apply(Setting.RESUME_WINDOW_SECONDS)),
             integer(Setting.RESUME_BUFFER_MAX_EVENTS, get.apply(Setting.RESUME_BUFFER_MAX_EVENTS)),
-            integer(Setting.RESUME_BUFFER_MAX_BYTES, get.apply(Setting.RESUME_BUFFER_MAX_BYTES))));
+            integer(Setting.RESUME_BUFFER_MAX_BYTES, get.apply(Setting.RESUME_BUFFER_MAX_BYTES)),
+            integer(Setting.REDIS_WAIT_REPLICAS, get.apply(Setting.REDIS_WAIT_REPLICAS))));
   }
 
   /**
    * Session resume (docs/protocol.md, "Resume"): how long a dropped session stays a member of its
-   * rooms ({@code RESUME_WINDOW_SECONDS}, 0 = off), and the bounds of its buffer of events.
+   * rooms ({@code RESUME_WINDOW_SECONDS}, 0 = off), the bounds of its buffer of events, and how
+   * many Redis replicas must have a session write before it counts ({@code REDIS_WAIT_REPLICAS}).
    */
-  public record Resume(int windowSeconds, int maxEvents, int maxBytes) {
+  public record Resume(int windowSeconds, int maxEvents, int maxBytes, int waitReplicas) {
     public boolean enabled() {
       return windowSeconds > 0;
     }

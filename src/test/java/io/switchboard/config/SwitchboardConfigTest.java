@@ -208,6 +208,24 @@ class SwitchboardConfigTest {
   }
 
   @Test
+  void waitingForReplicasNeedsRedisResumeAndNoCluster() {
+    assertEquals(0, SwitchboardConfig.defaults().resume().waitReplicas());
+    SwitchboardConfig sentinel = SwitchboardConfig.fromEnv(Map.of("REDIS_MODE", "sentinel",
+        "REDIS_URL", "redis://s1:26379", "REDIS_SENTINEL_MASTER", "mymaster", "REDIS_WAIT_REPLICAS", "1"));
+    assertEquals(1, sentinel.resume().waitReplicas());
+    for (Map<String, String> refused : List.of(
+        Map.of("REDIS_WAIT_REPLICAS", "1"),
+        Map.of("REDIS_URL", "redis://r:6379", "REDIS_WAIT_REPLICAS", "17"),
+        Map.of("REDIS_URL", "redis://r:6379", "REDIS_WAIT_REPLICAS", "1", "RESUME_WINDOW_SECONDS", "0"),
+        Map.of("REDIS_MODE", "cluster", "REDIS_URL", "redis://n1:6379", "REDIS_WAIT_REPLICAS", "1",
+            "RESUME_WINDOW_SECONDS", "0"))) {
+      ConfigException e = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(refused),
+          refused.toString());
+      assertEquals("REDIS_WAIT_REPLICAS", e.variable(), refused.toString());
+    }
+  }
+
+  @Test
   void readsTheServerApiSettingsAndNeverPrintsTheKey() {
     SwitchboardConfig off = SwitchboardConfig.defaults();
     assertFalse(off.adminEnabled());

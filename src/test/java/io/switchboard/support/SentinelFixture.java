@@ -168,6 +168,32 @@ public final class SentinelFixture implements AutoCloseable {
     return port;
   }
 
+  /**
+   * Stops every data node but the master (SIGSTOP), so that nothing replicates, until the result
+   * is closed (SIGCONT).
+   */
+  public AutoCloseable pauseReplicas() {
+    int master = masterPort();
+    List<Process> replicas = dataNodes.entrySet().stream().filter(e -> e.getKey() != master)
+        .map(Map.Entry::getValue).toList();
+    replicas.forEach(p -> signal(p, "STOP"));
+    return () -> replicas.forEach(p -> signal(p, "CONT"));
+  }
+
+  private static void signal(Process process, String signal) {
+    try {
+      int exit = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start().waitFor();
+      if (exit != 0) {
+        throw new AssertionError("kill -" + signal + " " + process.pid() + " exited with " + exit);
+      }
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
   /** Waits until every sentinel names a master other than {@code oldPort}; returns its port. */
   public int awaitNewMaster(int oldPort) {
     await(() -> sentinels.keySet().stream().allMatch(s -> {

@@ -51,6 +51,14 @@ final class LuaScripts {
     return run(connection::send, script, keys, args);
   }
 
+  /**
+   * The script as an EVAL, for a pipeline of its own: there a NOSCRIPT could not be answered by
+   * sending the text after all, as {@link #run} does.
+   */
+  static Request eval(Script script, List<String> keys, List<String> args) {
+    return request(Command.EVAL, script.text(), keys, args.stream().map(Buffer::buffer).toList());
+  }
+
   /** SCRIPT LOAD, so that a later EVALSHA on {@code connection} finds the script. */
   static Future<Response> load(RedisConnection connection, Script script) {
     return connection.send(Request.cmd(Command.SCRIPT).arg("LOAD").arg(script.text()));

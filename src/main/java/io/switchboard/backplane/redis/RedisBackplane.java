@@ -83,10 +83,15 @@ public final class RedisBackplane implements Backplane {
 
   /**
    * Session resume (docs/protocol.md, "Resume"): the window ({@code 0} turns resume off, and
-   * with it every session script) and the bounds of a session's buffer.
+   * with it every session script), the bounds of a session's buffer, and how many replicas must
+   * have a session write before it counts ({@code REDIS_WAIT_REPLICAS}; 0 for none).
    */
-  public record Resume(long windowMillis, int maxEvents, int maxBytes) {
+  public record Resume(long windowMillis, int maxEvents, int maxBytes, int waitReplicas) {
     public static final Resume OFF = new Resume(0, 0, 0);
+
+    public Resume(long windowMillis, int maxEvents, int maxBytes) {
+      this(windowMillis, maxEvents, maxBytes, 0);
+    }
   }
 
   /** A backplane with resume off. */
@@ -158,7 +163,9 @@ public final class RedisBackplane implements Backplane {
     this.masterKeyspaces = target.cluster() ? new MasterKeyspaces(vertx, commands, base, target.urls().get(0)) : null;
     this.roomListing = new RoomListing(commands, keys,
         masterKeyspaces != null ? masterKeyspaces : RoomListing.single(commands));
-    this.sessions = new Sessions(context, commands, keys, nodeId, resume);
+    // Half the command timeout: a WAIT that times out must answer before the command does.
+    this.sessions = new Sessions(context, commands, keys, nodeId, resume,
+        new ReplicaAcks(resume.waitReplicas(), commandTimeoutMs / 2));
   }
 
   @Override

@@ -38,13 +38,16 @@ final class Sessions {
   private final RedisKeys keys;
   private final String nodeId;
   private final RedisBackplane.Resume resume;
+  private final ReplicaAcks replicaAcks;
 
-  Sessions(ContextInternal context, Commands commands, RedisKeys keys, String nodeId, RedisBackplane.Resume resume) {
+  Sessions(ContextInternal context, Commands commands, RedisKeys keys, String nodeId, RedisBackplane.Resume resume,
+      ReplicaAcks replicaAcks) {
     this.context = context;
     this.commands = commands;
     this.keys = keys;
     this.nodeId = nodeId;
     this.resume = resume;
+    this.replicaAcks = replicaAcks;
   }
 
   boolean enabled() {
@@ -60,7 +63,8 @@ final class Sessions {
 
   /**
    * Numbers, stores and publishes {@code message} on {@code publisher}, the connection every
-   * publish of this node uses, so that one thread's publishes keep their order. Any thread.
+   * publish of this node uses, so that one thread's publishes keep their order; with
+   * {@code REDIS_WAIT_REPLICAS}, completes once that many replicas have it. Any thread.
    */
   Future<Void> publish(RedisConnection publisher, BackplaneMessage message) {
     WireFormat.Parts parts = WireFormat.parts(message, WireFormat.nowMicros());
@@ -79,12 +83,25 @@ final class Sessions {
     return LuaScripts.run(publisher, LuaScripts.PUBLISH,
             List.of(keys.members(message.room()), keys.events(message.room()), keys.gaps()), args)
         .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
-        .mapEmpty();
+        .compose(stored -> replicaAcks.after(publisher));
   }
 
   Future<Void> register(PeerId peer, String tokenHash, String subject) {
-    return commands.script(LuaScripts.REGISTER, List.of(keys.session(peer), keys.nodeSessions(nodeId)),
-        List.of(tokenHash, subjectArg(subject), nodeId, peer.value())).mapEmpty();
+    return replicated(LuaScripts.REGISTER, List.of(keys.session(peer), keys.nodeSessions(nodeId)),
+        List.of(tokenHash, subjectArg(subject), nodeId, peer.value()), "register").mapEmpty();
+  }
+
+  /**
+   * Runs a session script; with {@code REDIS_WAIT_REPLICAS}, followed on the same connection by
+   * the WAIT that must count enough replicas for it to succeed.
+   */
+  private Future<Response> replicated(LuaScripts.Script script, List<String> keys, List<String> args,
+      String operation) {
+    if (!replicaAcks.enabled()) {
+      return commands.script(script, keys, args);
+    }
+    return commands.batch(List.of(LuaScripts.eval(script, keys, args), replicaAcks.request()), operation)
+        .compose(replies -> replicaAcks.check(replies.get(1)).map(v -> replies.get(0)));
   }
 
   /** Drops {@code peer}'s buffered events up to {@code seq}, on {@code publisher}. Any thread. */
@@ -95,9 +112,10 @@ final class Sessions {
   }
 
   Future<List<RoomId>> suspend(PeerId peer, long epoch, long deadlineMillis) {
-    return commands.script(LuaScripts.SUSPEND,
+    return replicated(LuaScripts.SUSPEND,
             List.of(keys.session(peer), keys.gaps(), keys.nodeSessions(nodeId)),
-            List.of(keys.prefix(), peer.value(), Long.toString(epoch), nodeId, Long.toString(deadlineMillis)))
+            List.of(keys.prefix(), peer.value(), Long.toString(epoch), nodeId, Long.toString(deadlineMillis)),
+            "suspend")
         .map(rooms -> {
           List<RoomId> out = new ArrayList<>(rooms.size());
           for (Response room : rooms) {
@@ -108,11 +126,11 @@ final class Sessions {
   }
 
   Future<Claim> claim(PeerId peer, String tokenHash, String subject, long lastSeq, String newTokenHash) {
-    return commands.script(LuaScripts.CLAIM,
+    return replicated(LuaScripts.CLAIM,
             List.of(keys.session(peer), keys.sessionEvents(peer), keys.gaps(), keys.nodeRooms(nodeId),
                 keys.nodeSessions(nodeId)),
             List.of(keys.prefix(), peer.value(), tokenHash, subjectArg(subject), Long.toString(lastSeq), newTokenHash,
-                nodeId))
+                nodeId), "claim")
         .compose(reply -> {
           String outcome = reply.get(0).toString();
           if (!"ok".equals(outcome)) {
