@@ -43,7 +43,7 @@ import java.util.function.Supplier;
  *   java -cp target/switchboard.jar:target/test-classes io.switchboard.bench.RelayBenchmark \
  *       [--pairs 500] [--rate 10] [--seconds 30] [--warmup 10] [--idle 5000] [--payload 400] \
  *       [--jar target/switchboard.jar] [--server-jvm-opts "..."] \
- *       [--nodes 1] [--redis-server redis-server] [--floor] [--setup N | --saturate]
+ *       [--nodes 1] [--redis-server redis-server] [--floor | --node-relay] [--setup N | --saturate]
  * </pre>
  *
  * <p>The floor ({@code --floor}): the same run against {@link FloorRelay}, a bare relay on Netty's
@@ -51,6 +51,19 @@ import java.util.function.Supplier;
  * TEST-CLASSES:JAR io.switchboard.bench.FloorRelay} with the same JVM options, PORT/HOST and
  * readiness check, so that Switchboard's cost above the transport can be read off one sitting.
  * It combines with the load mode, {@code --setup} and {@code --saturate} (one node, no resume).
+ *
+ * <p>The Node.js peer ({@code --node-relay}): the same run against {@code src/test/node-relay/relay.js},
+ * a minimal relay on the {@code ws} npm package and Node's {@code http} module in one process (one
+ * event loop), speaking exactly FloorRelay's subset of the protocol; it finds the target with
+ * {@code JSON.parse}, as a tutorial server does. It is started as {@code node relay.js} in that
+ * directory with the same PORT/HOST and readiness check, and measured from /proc like the others,
+ * so that Switchboard and the Node peer servers compare in one harness and one sitting. When its
+ * {@code node_modules} is missing (or holds another {@code ws} than the pinned one) the benchmark
+ * first runs {@code npm ci --no-audit --no-fund} there (at most {@value #NPM_CI_SECONDS} s); it
+ * needs {@code node} and {@code npm} on PATH and is run from the project's root. The JVM-only
+ * probes (full GC and heap in use through {@code jcmd}, {@code --histo}) do not apply: the report
+ * says "n/a (not a JVM)", and the RSS figures are taken without a forced GC; the JVM options are
+ * ignored. Same constraints as {@code --floor}, and not together with it.
  *
  * <p>Connection set-up ({@code --setup [N]}, N = 18,000 by default) replaces the load and idle
  * phases: on a fresh server,
@@ -153,6 +166,11 @@ public final class RelayBenchmark {
 
   static final int DEFAULT_SETUP_CONNECTIONS = 18_000;
 
+  /** The Node.js relay of {@code --node-relay}, read from the working directory like {@link #SHIPPED_JVM_OPTIONS}. */
+  static final Path NODE_RELAY_DIR = Path.of("src", "test", "node-relay");
+  /** Longest {@code npm ci} of the Node.js relay's dependencies before the run fails. */
+  static final int NPM_CI_SECONDS = 120;
+
   private static final String USAGE = """
       usage: java -cp target/switchboard.jar:target/test-classes io.switchboard.bench.RelayBenchmark [options]
         --pairs N            pairs of peers under load, one room per pair (default 500)
@@ -185,6 +203,11 @@ public final class RelayBenchmark {
         --floor              run FloorRelay (a bare Netty relay, one event loop, from the test classes)
                              instead of the server jar, with the same JVM options: the floor to compare
                              with; works with the load mode, --setup and --saturate
+        --node-relay         run src/test/node-relay/relay.js (node, the ws package, one process, JSON.parse
+                             per frame: the minimal Node.js peer server) instead of the server jar, with the
+                             same PORT/HOST and /proc measurements; npm ci there first if its node_modules
+                             is missing (needs node and npm on PATH). Heap and GC figures are n/a (not a
+                             JVM). Like --floor (and not with it): load mode, --setup and --saturate
         --setup [N]          instead of the load: N idle connections (rooms of --idle-room-size) opened
                              on a fresh server in batches of 5000, --concurrency handshakes in flight;
                              CPU and connect->joined latency per batch (batch 1 cold, batch 3 warm),
@@ -233,6 +256,7 @@ public final class RelayBenchmark {
     boolean resume;
     boolean redisCluster;
     boolean floor;
+    boolean nodeRelay;
     int setup;
     boolean saturate;
     int stepRate = 5_000;
@@ -253,6 +277,7 @@ public final class RelayBenchmark {
         case "-h", "--help" -> help = true;
         case "--resume" -> resume = true;
         case "--floor" -> floor = true;
+        case "--node-relay" -> nodeRelay = true;
         case "--redis-cluster" -> redisCluster = true;
         case "--saturate" -> saturate = true;
         default -> {
@@ -318,8 +343,12 @@ public final class RelayBenchmark {
       if (o.setup > 0 && o.saturate) {
         throw new IllegalArgumentException("--setup and --saturate are separate runs");
       }
-      if ((o.setup > 0 || o.saturate || o.floor) && (o.nodes > 1 || o.resume)) {
-        throw new IllegalArgumentException("--setup, --saturate and --floor run one node without --resume");
+      if (o.floor && o.nodeRelay) {
+        throw new IllegalArgumentException("--floor and --node-relay are separate runs");
+      }
+      if ((o.setup > 0 || o.saturate || o.floor || o.nodeRelay) && (o.nodes > 1 || o.resume)) {
+        throw new IllegalArgumentException("--setup, --saturate, --floor and --node-relay run one node without"
+            + " --resume");
       }
       if (o.redisCluster && (o.nodes < 2 || o.resume)) {
         throw new IllegalArgumentException("--redis-cluster needs --nodes 2 or more, and no --resume (resume does"
@@ -439,6 +468,9 @@ public final class RelayBenchmark {
   private final List<BenchPeer> loadPeers = new ArrayList<>();
   private final List<BenchPeer> idlePeers = new ArrayList<>();
   private long clockTicks;
+  /** --node-relay: the node executable's absolute path, and "node vX, ws Y" for the report headers. */
+  private String nodeExecutable;
+  private String nodeRelayRuntime;
 
   RelayBenchmark(Options o) {
     this.o = o;
@@ -449,11 +481,16 @@ public final class RelayBenchmark {
   }
 
   int run() throws Exception {
-    startWatchdog();
     Path jar = Path.of(o.jar);
     if (!Files.isRegularFile(jar)) {
       throw new BenchFailure("server jar not found: " + jar.toAbsolutePath() + " (build it with mvn -DskipTests package)");
     }
+    String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+    Path logDir = jar.toAbsolutePath().getParent();
+    if (o.nodeRelay) {
+      prepareNodeRelay(logDir, stamp); // bounded on its own, before the run's time budget starts
+    }
+    startWatchdog();
     int totalConns = plannedConnections();
     long fdNeeded = totalConns + 256L;
     long fdLimit = ServerProcess.openFilesLimit("self");
@@ -473,8 +510,6 @@ public final class RelayBenchmark {
       pinSelf(o.generatorCpus);
     }
 
-    String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-    Path logDir = jar.toAbsolutePath().getParent();
     if (o.redisCluster) {
       cluster = ClusterFixture.start();
       ClusterFixture c = cluster;
@@ -503,6 +538,102 @@ public final class RelayBenchmark {
       if (cluster != null) {
         cluster.close();
         log("Redis Cluster stopped");
+      }
+    }
+  }
+
+  /**
+   * --node-relay: checks that node runs, and runs {@code npm ci} in {@link #NODE_RELAY_DIR} when its
+   * {@code node_modules} lacks the pinned {@code ws}.
+   */
+  private void prepareNodeRelay(Path logDir, String stamp) throws BenchFailure, InterruptedException {
+    Path dir = NODE_RELAY_DIR.toAbsolutePath();
+    if (!Files.isRegularFile(dir.resolve("relay.js")) || !Files.isRegularFile(dir.resolve("package-lock.json"))) {
+      throw new BenchFailure("--node-relay: relay.js and package-lock.json not found in " + dir
+          + "; run the benchmark from the project's root");
+    }
+    String[] node = runTool(List.of("node", "-p", "process.execPath + ' ' + process.version"), dir, 15, null,
+        "--node-relay needs Node.js (node and npm on PATH)").trim().split(" ");
+    if (node.length != 2) {
+      throw new BenchFailure("--node-relay: unexpected answer from node: " + String.join(" ", node));
+    }
+    nodeExecutable = node[0];
+    String pinned = wsVersion(dir.resolve("package.json"), true);
+    String installed = wsVersion(dir.resolve("node_modules").resolve("ws").resolve("package.json"), false);
+    if (!pinned.equals(installed)) {
+      Path npmLog = logDir.resolve("bench-npm-ci-" + stamp + ".log");
+      log("--node-relay: " + (installed == null ? "no node_modules" : "node_modules has ws " + installed
+          + ", not the pinned " + pinned) + "; running npm ci --no-audit --no-fund in " + dir + " (at most "
+          + NPM_CI_SECONDS + " s, output: " + npmLog + ")");
+      runTool(List.of("npm", "ci", "--no-audit", "--no-fund"), dir, NPM_CI_SECONDS, npmLog,
+          "--node-relay needs npm on PATH (and the npm registry) to install the relay's dependencies");
+      installed = wsVersion(dir.resolve("node_modules").resolve("ws").resolve("package.json"), false);
+      if (!pinned.equals(installed)) {
+        throw new BenchFailure("--node-relay: after npm ci, node_modules has ws " + installed + ", not " + pinned
+            + "; see " + npmLog);
+      }
+    }
+    nodeRelayRuntime = "node " + node[1] + ", ws " + installed;
+    log("--node-relay: " + nodeExecutable + " (" + nodeRelayRuntime + ")");
+  }
+
+  /** The {@code ws} version pinned in a package.json ({@code pinned}) or of an installed ws; null if absent. */
+  private static String wsVersion(Path packageJson, boolean pinned) throws BenchFailure {
+    if (!Files.isRegularFile(packageJson)) {
+      if (pinned) {
+        throw new BenchFailure("--node-relay: " + packageJson + " not found");
+      }
+      return null;
+    }
+    try {
+      io.vertx.core.json.JsonObject j = new io.vertx.core.json.JsonObject(Files.readString(packageJson));
+      return pinned ? j.getJsonObject("dependencies").getString("ws") : j.getString("version");
+    } catch (java.io.IOException | RuntimeException e) {
+      throw new BenchFailure("--node-relay: cannot read the ws version from " + packageJson + ": " + e);
+    }
+  }
+
+  /**
+   * Runs {@code cmd} in {@code dir}, at most {@code timeoutS} seconds, its output to {@code logFile}
+   * (a temporary file if null); returns the output, or fails with {@code what} and the output's tail.
+   */
+  private static String runTool(List<String> cmd, Path dir, int timeoutS, Path logFile, String what)
+      throws BenchFailure, InterruptedException {
+    Path out = logFile;
+    try {
+      if (out == null) {
+        out = Files.createTempFile("bench-tool-", ".txt");
+      }
+      Process p;
+      try {
+        p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.to(out.toFile()))
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+      } catch (java.io.IOException e) {
+        throw new BenchFailure(what + ": cannot run " + cmd.get(0) + ": " + e.getMessage());
+      }
+      boolean done = p.waitFor(timeoutS, TimeUnit.SECONDS);
+      if (!done) {
+        p.destroyForcibly();
+        p.waitFor(5, TimeUnit.SECONDS);
+      }
+      String text = Files.readString(out);
+      if (!done || p.exitValue() != 0) {
+        String[] lines = text.split("\\R");
+        String tail = String.join("\n", Arrays.asList(lines).subList(Math.max(0, lines.length - 15), lines.length));
+        throw new BenchFailure(what + ": '" + String.join(" ", cmd) + "' "
+            + (done ? "exited with code " + p.exitValue() : "did not finish in " + timeoutS + " s") + ":\n" + tail);
+      }
+      return text;
+    } catch (java.io.IOException e) {
+      throw new BenchFailure(what + ": " + e);
+    } finally {
+      if (logFile == null && out != null) {
+        try {
+          Files.deleteIfExists(out);
+        } catch (java.io.IOException e) {
+          // a temporary file left behind
+        }
       }
     }
   }
@@ -590,12 +721,16 @@ public final class RelayBenchmark {
         }
         Path serverLog = logDir.resolve("bench-server-" + stamp + (o.nodes > 1 ? "-n" + k : "") + ".log");
         List<String> launcher = o.saturate ? List.of("taskset", "-c", o.serverCpus) : List.of();
-        ServerProcess s = ServerProcess.start(launcher, o.serverJvmOptList(), serverProgram(jar), nodeEnv, serverLog, port);
+        ServerProcess s = o.nodeRelay
+            ? ServerProcess.startNonJvm(launcher, List.of(nodeExecutable, "relay.js"), NODE_RELAY_DIR.toAbsolutePath(),
+                nodeEnv, serverLog, port)
+            : ServerProcess.start(launcher, o.serverJvmOptList(), serverProgram(jar), nodeEnv, serverLog, port);
         servers.add(s);
         Runtime.getRuntime().addShutdownHook(new Thread(s::close, "bench-kill-server-" + k));
         String who = o.nodes > 1 ? "server " + k : "server";
         log(who + " pid " + s.pid + ": " + String.join(" ", s.command));
-        log(who + " env: " + nodeEnv + (o.floor ? " (FloorRelay reads only PORT and HOST)" : ""));
+        log(who + " env: " + nodeEnv + (o.floor ? " (FloorRelay reads only PORT and HOST)"
+            : o.nodeRelay ? " (the node relay reads only PORT and HOST)" : ""));
         log(who + " output: " + serverLog);
       }
       server = servers.get(0);
@@ -1163,22 +1298,23 @@ public final class RelayBenchmark {
 
   private IdleResult runIdle() throws Exception {
     requireServerAlive("before the idle phase");
-    log("idle phase: full GC in the server, then RSS and heap before");
+    log(server.jvm ? "idle phase: full GC in the server, then RSS and heap before"
+        : "idle phase: RSS before (no GC: not a JVM)");
     server.fullGc(1500);
     long rssBefore = server.statusKiB("VmRSS");
     long heapBefore = server.heapUsedKiB();
-    log(String.format(Locale.ROOT, "before: RSS %.1f MiB, heap in use %s", rssBefore / 1024.0, mib(heapBefore)));
+    log(String.format(Locale.ROOT, "before: RSS %.1f MiB, heap in use %s", rssBefore / 1024.0, heap(heapBefore)));
     Map<String, long[]> histoBefore = o.histo > 0 ? server.classHistogram() : Map.of();
 
     OpenResult opened = openIdle(0, o.idle, null);
-    log(String.format(Locale.ROOT, "%d of %d idle connections joined in %.1f s; settling 2 s, then full GC",
-        opened.joined, o.idle, opened.seconds));
+    log(String.format(Locale.ROOT, "%d of %d idle connections joined in %.1f s; settling 2 s%s",
+        opened.joined, o.idle, opened.seconds, server.jvm ? ", then full GC" : ""));
     Thread.sleep(2000);
     requireServerAlive("during the idle phase");
     server.fullGc(1500);
     long rssAfter = server.statusKiB("VmRSS");
     long heapAfter = server.heapUsedKiB();
-    log(String.format(Locale.ROOT, "after: RSS %.1f MiB, heap in use %s", rssAfter / 1024.0, mib(heapAfter)));
+    log(String.format(Locale.ROOT, "after: RSS %.1f MiB, heap in use %s", rssAfter / 1024.0, heap(heapAfter)));
     List<String> histo = new ArrayList<>();
     if (o.histo > 0 && opened.joined > 0) {
       Map<String, long[]> histoAfter = server.classHistogram();
@@ -1254,12 +1390,25 @@ public final class RelayBenchmark {
 
   /** What is measured, for the report headers. */
   private String subject() {
-    return o.floor ? "FloorRelay (bare Netty relay, one event loop: the floor)" : "Switchboard";
+    return o.floor ? "FloorRelay (bare Netty relay, one event loop: the floor)"
+        : o.nodeRelay ? "Node.js relay (src/test/node-relay/relay.js: ws, JSON.parse per frame, one event loop)"
+        : "Switchboard";
   }
 
-  private String jvmOptsText() {
-    return o.serverJvmOpts.isBlank() ? "(none)" : o.serverJvmOpts.trim();
+  /** The server's runtime for the report headers: its JVM options, or node's and ws's versions. */
+  private String runtimeText() {
+    if (o.nodeRelay) {
+      return nodeRelayRuntime;
+    }
+    return "jvm opts " + (o.serverJvmOpts.isBlank() ? "(none)" : o.serverJvmOpts.trim());
   }
+
+  /** A heap figure of the report: in MiB, "n/a" when unknown, "n/a (not a JVM)" for the node relay. */
+  private String heap(long kib) {
+    return server != null && !server.jvm ? NOT_A_JVM : mib(kib);
+  }
+
+  private static final String NOT_A_JVM = "n/a (not a JVM)";
 
   // ------------------------------------------------------------------------------------------
   // --setup: connection set-up cost on a fresh server
@@ -1299,8 +1448,10 @@ public final class RelayBenchmark {
     server.fullGc(1500);
     long heapFresh = server.heapUsedKiB();
     long rssFreshGc = server.statusKiB("VmRSS");
-    log(String.format(Locale.ROOT, "fresh server: CPU %.2f s since start, RSS %s; after a full GC heap in use %s,"
-        + " RSS %s", startupCpuS, mib(rssFresh), mib(heapFresh), mib(rssFreshGc)));
+    log(server.jvm ? String.format(Locale.ROOT, "fresh server: CPU %.2f s since start, RSS %s; after a full GC heap"
+        + " in use %s, RSS %s", startupCpuS, mib(rssFresh), mib(heapFresh), mib(rssFreshGc))
+        : String.format(Locale.ROOT, "fresh server: CPU %.2f s since start, RSS %s; full GC and heap in use %s",
+            startupCpuS, mib(rssFresh), NOT_A_JVM));
 
     List<String> batchLines = new ArrayList<>();
     long[] connectNs = new long[n];
@@ -1338,8 +1489,8 @@ public final class RelayBenchmark {
     long rssAll = server.statusKiB("VmRSS");
     long benchFds = openFiles("self");
     long serverFds = openFiles(Long.toString(server.pid));
-    log(String.format(Locale.ROOT, "%d of %d joined; RSS %s without GC; open files: bench %d, server %d;"
-        + " full GC next", joined, n, mib(rssAll), benchFds, serverFds));
+    log(String.format(Locale.ROOT, "%d of %d joined; RSS %s without GC; open files: bench %d, server %d%s",
+        joined, n, mib(rssAll), benchFds, serverFds, server.jvm ? "; full GC next" : ""));
     server.fullGc(1500);
     long heapAll = server.heapUsedKiB();
     long rssAllGc = server.statusKiB("VmRSS");
@@ -1360,10 +1511,13 @@ public final class RelayBenchmark {
     double per = joined == 0 ? 0 : 1.0 / joined;
     StringBuilder out = new StringBuilder();
     out.append('\n');
-    out.append(String.format(Locale.ROOT, "%s connection set-up  (server pid %d, jvm opts %s)%n", subject(),
-        server.pid, jvmOptsText()));
-    out.append(String.format(Locale.ROOT, "fresh server: CPU %.2f s since start, RSS %s; after a full GC: heap in"
-        + " use %s, RSS %s%n", startupCpuS, mib(rssFresh), mib(heapFresh), mib(rssFreshGc)));
+    out.append(String.format(Locale.ROOT, "%s connection set-up  (server pid %d, %s)%n", subject(),
+        server.pid, runtimeText()));
+    out.append(server.jvm
+        ? String.format(Locale.ROOT, "fresh server: CPU %.2f s since start, RSS %s; after a full GC: heap in"
+            + " use %s, RSS %s%n", startupCpuS, mib(rssFresh), mib(heapFresh), mib(rssFreshGc))
+        : String.format(Locale.ROOT, "fresh server: CPU %.2f s since start, RSS %s; full GC and heap in use: %s%n",
+            startupCpuS, mib(rssFresh), NOT_A_JVM));
     out.append(String.format(Locale.ROOT, "%d idle connections requested, rooms of %d, %d handshakes in flight,"
         + " batches of %d (CPU per connection = handshake + welcome + join reply):%n", n, o.idleRoomSize,
         o.concurrency, SETUP_BATCH));
@@ -1374,9 +1528,11 @@ public final class RelayBenchmark {
     // From the RSS after the first GC: that GC's own page touches are not the connections'.
     out.append(String.format(Locale.ROOT, "  RSS without a GC (what a pod memory limit sees): %s -> %s = %.1f KiB"
         + " per connection%n", mib(rssFreshGc), mib(rssAll), (rssAll - rssFreshGc) * per));
-    out.append(String.format(Locale.ROOT, "  after a full GC: live heap %s -> %s = %s per connection; RSS %s%n",
-        mib(heapFresh), mib(heapAll), heapFresh < 0 || heapAll < 0 ? "n/a"
-            : String.format(Locale.ROOT, "%.1f KiB", (heapAll - heapFresh) * per), mib(rssAllGc)));
+    out.append(server.jvm
+        ? String.format(Locale.ROOT, "  after a full GC: live heap %s -> %s = %s per connection; RSS %s%n",
+            mib(heapFresh), mib(heapAll), heapFresh < 0 || heapAll < 0 ? "n/a"
+                : String.format(Locale.ROOT, "%.1f KiB", (heapAll - heapFresh) * per), mib(rssAllGc))
+        : "  after a full GC: live heap " + NOT_A_JVM + "\n");
     double idleCpuS = cpuSeconds(idleTicks);
     out.append(String.format(Locale.ROOT, "idle: server CPU %.2f s over %.1f s with %d connections open and silent"
         + " = %.1f %% of one core%n", idleCpuS, idleWindowS, joined, 100 * idleCpuS / idleWindowS));
@@ -1530,17 +1686,18 @@ public final class RelayBenchmark {
     StringBuilder out = new StringBuilder();
     out.append('\n');
     out.append(String.format(Locale.ROOT, "%s saturation of one event loop  (server pid %d under taskset -c %s%s,"
-        + " EVENT_LOOPS=1, jvm opts %s; generator pid %d on CPUs %s with %d client event loops)%n", subject(),
+        + " EVENT_LOOPS=1, %s; generator pid %d on CPUs %s with %d client event loops)%n", subject(),
         server.pid, o.serverCpus, o.serverCpuQuota > 0
             ? String.format(Locale.ROOT, ", limited to %.2f of one CPU by a CFS quota", o.serverCpuQuota) : "",
-        jvmOptsText(), ProcessHandle.current().pid(), o.generatorCpus, o.clientLoops));
+        runtimeText(), ProcessHandle.current().pid(), o.generatorCpus, o.clientLoops));
     out.append(String.format(Locale.ROOT, "payload %d B; each step %d s warm-up (the first at least %d s) + %d s"
         + " measured; a step is sustained when p99 <= 10 ms and nothing is lost; CPU in %% of one core (other"
         + " processes share both cores: more than a few %% there disturbs the step); GENERATOR BUSY: this JVM used"
         + " more than %.0f %% of its core, so the step may show the generator's limit; MACHINE BUSY: other"
         + " processes used more than %.0f %% of a core, rerun on a quiet machine%n", o.payload, o.stepWarmup,
         FIRST_STEP_MIN_WARMUP_S, o.stepSeconds, 100 * GENERATOR_BUSY, 100 * OTHERS_BUSY));
-    out.append(o.floor ? "FloorRelay has no limits at all.\n" : String.format(Locale.ROOT,
+    out.append(o.floor ? "FloorRelay has no limits at all.\n" : o.nodeRelay ? "The node relay has no limits at all.\n"
+        : String.format(Locale.ROOT,
         "server per-client limits are the defaults (RATE_LIMIT_PER_SECOND=%s, RATE_LIMIT_BURST=%s,"
             + " FLOOD_CLOSE_AFTER=%s, WRITE_QUEUE_MAX_BYTES=%s);%n  heavy peers send at most %d msg/s each, so the"
             + " per-client rate limit is not what sheds%n",
@@ -1559,7 +1716,8 @@ public final class RelayBenchmark {
     out.append(String.format(Locale.ROOT, "  heavy clients: error frames %s, sockets closed by the server %d"
         + " (close codes %s)%n", heavy.errors, heavy.unexpectedCloses, heavy.closeCodes));
     out.append(String.format(Locale.ROOT, "  server RSS %s at the start, %s at the end (peak since start %s);"
-        + " heap in use %s -> %s%n", mib(rssStart), mib(rssEnd), mib(rssPeak), mib(heapStart), mib(heapEnd)));
+        + " heap in use %s%n", mib(rssStart), mib(rssEnd), mib(rssPeak),
+        server.jvm ? mib(heapStart) + " -> " + mib(heapEnd) : NOT_A_JVM));
     Snapshot q = over.quiet;
     MicrosHistogram qh = q.latency;
     out.append(String.format(Locale.ROOT, "  %d quiet pairs at 1 msg/s meanwhile: sent %d, delivered %d, lost %d;"
@@ -1646,8 +1804,8 @@ public final class RelayBenchmark {
     StringBuilder out = new StringBuilder();
     out.append('\n');
     if (servers.size() == 1) {
-      out.append(String.format(Locale.ROOT, "%s relay benchmark  (server pid %d, jvm opts %s)%n", subject(),
-          server.pid, o.serverJvmOpts.isBlank() ? "(none)" : o.serverJvmOpts.trim()));
+      out.append(String.format(Locale.ROOT, "%s relay benchmark  (server pid %d, %s)%n", subject(),
+          server.pid, runtimeText()));
     } else {
       String through = cluster != null
           ? "a Redis Cluster, masters " + cluster.masterPorts() + " with a replica each"
@@ -1725,18 +1883,26 @@ public final class RelayBenchmark {
     if (idle != null) {
       int rooms = (idle.requested + o.idleRoomSize - 1) / o.idleRoomSize;
       double rssPer = idle.joined == 0 ? 0 : (idle.rssAfterKiB - idle.rssBeforeKiB) / (double) idle.joined;
-      String heapPart = idle.heapBeforeKiB < 0 || idle.heapAfterKiB < 0 ? "heap in use n/a"
+      String heapPart = !server.jvm ? "heap in use after GC " + NOT_A_JVM
+          : idle.heapBeforeKiB < 0 || idle.heapAfterKiB < 0 ? "heap in use n/a"
           : String.format(Locale.ROOT, "heap in use after GC %s -> %s = %.1f KiB per connection",
               mib(idle.heapBeforeKiB), mib(idle.heapAfterKiB),
               idle.joined == 0 ? 0 : (idle.heapAfterKiB - idle.heapBeforeKiB) / (double) idle.joined);
       out.append(String.format(Locale.ROOT,
           "idle connections: %d joined (%d rooms of %d, opened in %.1f s, measured after the load phase with the"
               + " %d load sockets still open);%n"
-              + "  RSS %s -> %s after GC = %.1f KiB per connection; %s%n",
+              + "  RSS %s -> %s %s = %.1f KiB per connection; %s%n",
           idle.joined, rooms, o.idleRoomSize, idle.openSeconds, loadPeers.size(),
-          mib(idle.rssBeforeKiB), mib(idle.rssAfterKiB), rssPer, heapPart));
-      out.append("  (RSS growth counts every page touched for the first time, including heap the handshakes' garbage"
-          + " reached;\n   heap-in-use growth after a full GC is the Java objects each connection keeps)\n");
+          mib(idle.rssBeforeKiB), mib(idle.rssAfterKiB), server.jvm ? "after GC" : "(no GC forced: not a JVM)",
+          rssPer, heapPart));
+      out.append(server.jvm
+          ? "  (RSS growth counts every page touched for the first time, including heap the handshakes' garbage"
+              + " reached;\n   heap-in-use growth after a full GC is the Java objects each connection keeps)\n"
+          : "  (RSS growth counts every page touched for the first time, including V8 heap the handshakes' garbage"
+              + " reached)\n");
+      if (o.histo > 0 && !server.jvm) {
+        out.append("  heap growth per idle connection by class: " + NOT_A_JVM + "\n");
+      }
       if (!idle.histo.isEmpty()) {
         out.append("  heap growth per idle connection by class (jcmd GC.class_histogram):\n");
         idle.histo.forEach(l -> out.append("    ").append(l).append('\n'));

@@ -19,8 +19,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The Switchboard server under test (or the {@link FloorRelay}), run as its own OS process
- * ({@code java OPTS -jar JAR}), plus the Linux {@code /proc} and {@code jcmd} probes the benchmark reads from it.
+ * The Switchboard server under test (or the {@link FloorRelay}, or the Node.js relay), run as its
+ * own OS process ({@code java OPTS -jar JAR}, or {@code node relay.js}), plus the Linux {@code /proc}
+ * and {@code jcmd} probes the benchmark reads from it. The {@code jcmd} probes need a JVM: for any
+ * other program ({@link #jvm} false) {@link #fullGc} does nothing, {@link #heapUsedKiB} answers -1
+ * and {@link #classHistogram} an empty map, so that the report can say "n/a (not a JVM)".
  *
  * <p>{@link #close()} always ends the process (SIGTERM, then SIGKILL after a few seconds); it is
  * idempotent and safe to call from a shutdown hook.
@@ -34,13 +37,16 @@ final class ServerProcess implements AutoCloseable {
   final Path log;
   final List<String> command;
   final int port;
+  /** Whether the process is a JVM (jcmd works on it). */
+  final boolean jvm;
 
-  private ServerProcess(Process process, Path log, List<String> command, int port) {
+  private ServerProcess(Process process, Path log, List<String> command, int port, boolean jvm) {
     this.process = process;
     this.pid = process.pid();
     this.log = log;
     this.command = command;
     this.port = port;
+    this.jvm = jvm;
   }
 
   /** A TCP port that was free on 127.0.0.1 a moment ago. */
@@ -72,21 +78,45 @@ final class ServerProcess implements AutoCloseable {
     cmd.add(jdkBin().resolve("java").toString());
     cmd.addAll(jvmOpts);
     cmd.addAll(program);
+    return launch(cmd, null, env, log, port, true);
+  }
+
+  /**
+   * Starts {@code [launcher...] program...} in the directory {@code dir}, a program that is not a
+   * JVM (the Node.js relay); the launcher must exec it, so that {@link #pid} is the program's.
+   */
+  static ServerProcess startNonJvm(List<String> launcher, List<String> program, Path dir, Map<String, String> env,
+      Path log, int port) throws IOException {
+    List<String> cmd = new ArrayList<>(launcher);
+    cmd.addAll(program);
+    return launch(cmd, dir, env, log, port, false);
+  }
+
+  private static ServerProcess launch(List<String> cmd, Path dir, Map<String, String> env, Path log, int port,
+      boolean jvm) throws IOException {
     ProcessBuilder pb = new ProcessBuilder(cmd);
+    if (dir != null) {
+      pb.directory(dir.toFile());
+    }
     pb.environment().putAll(env);
     pb.redirectErrorStream(true);
     pb.redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
     pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-    return new ServerProcess(pb.start(), log, List.copyOf(cmd), port);
+    return new ServerProcess(pb.start(), log, List.copyOf(cmd), port, jvm);
   }
 
   boolean alive() {
     return process.isAlive();
   }
 
-  /** Polls {@code GET /health/ready} until it answers 200; false on timeout or if the server died. */
+  /**
+   * Polls {@code GET /health/ready} until it answers 200; false on timeout or if the server died.
+   * Plain HTTP/1.1: the client's default would ask for an h2c upgrade, which a Node.js server with a
+   * WebSocket upgrade handler (the node relay) refuses with 400.
+   */
   boolean awaitReady(Duration timeout) throws InterruptedException {
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(1)).build();
     HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready"))
         .timeout(Duration.ofSeconds(2)).GET().build();
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -223,6 +253,9 @@ final class ServerProcess implements AutoCloseable {
 
   /** Runs {@code jcmd PID args...} (the jcmd of this JDK), bounded to 30 s; returns its output. */
   String jcmd(String... args) throws IOException, InterruptedException {
+    if (!jvm) {
+      throw new IOException("jcmd " + String.join(" ", args) + ": pid " + pid + " is not a JVM");
+    }
     Path jcmd = jdkBin().resolve("jcmd");
     List<String> cmd = new ArrayList<>();
     cmd.add(Files.isExecutable(jcmd) ? jcmd.toString() : "jcmd");
@@ -246,14 +279,20 @@ final class ServerProcess implements AutoCloseable {
     }
   }
 
-  /** Full GC in the server ({@code jcmd PID GC.run}), then waits {@code settleMillis}. */
+  /** Full GC in the server ({@code jcmd PID GC.run}), then waits {@code settleMillis}; nothing if not a JVM. */
   void fullGc(long settleMillis) throws IOException, InterruptedException {
+    if (!jvm) {
+      return;
+    }
     jcmd("GC.run");
     Thread.sleep(settleMillis);
   }
 
-  /** Java heap in use per {@code jcmd PID GC.heap_info}, in KiB; -1 when the format is unknown. */
+  /** Java heap in use per {@code jcmd PID GC.heap_info}, in KiB; -1 when the format is unknown or not a JVM. */
   long heapUsedKiB() throws IOException, InterruptedException {
+    if (!jvm) {
+      return -1;
+    }
     String info = jcmd("GC.heap_info");
     Matcher m = HEAP_USED.matcher(info);
     long sum = 0;
@@ -268,6 +307,9 @@ final class ServerProcess implements AutoCloseable {
   /** Class name to {instances, bytes} from {@code jcmd PID GC.class_histogram} (which runs a full GC first). */
   Map<String, long[]> classHistogram() throws IOException, InterruptedException {
     Map<String, long[]> h = new java.util.HashMap<>();
+    if (!jvm) {
+      return h;
+    }
     Pattern row = Pattern.compile("^\\s*\\d+:\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)");
     for (String line : jcmd("GC.class_histogram").split("\\R")) {
       Matcher m = row.matcher(line);

@@ -1,0 +1,57 @@
+package io.switchboard.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** The relay benchmark's command line: the server it runs instead of the jar, and what combines with what. */
+class RelayBenchmarkOptionsTest {
+
+  private static RelayBenchmark.Options parse(String... args) {
+    return RelayBenchmark.Options.parse(args);
+  }
+
+  private static String refused(String... args) {
+    return assertThrows(IllegalArgumentException.class, () -> parse(args)).getMessage();
+  }
+
+  @Test
+  void theServerJarByDefault() {
+    RelayBenchmark.Options o = parse();
+    assertFalse(o.floor);
+    assertFalse(o.nodeRelay);
+  }
+
+  @Test
+  void nodeRelayWorksWithTheLoadModeSetupAndSaturate() {
+    RelayBenchmark.Options load = parse("--node-relay", "--idle", "0", "--pairs", "100");
+    assertTrue(load.nodeRelay);
+    assertFalse(load.floor);
+    assertEquals(100, load.pairs);
+    RelayBenchmark.Options setup = parse("--node-relay", "--setup", "3000");
+    assertTrue(setup.nodeRelay);
+    assertEquals(3000, setup.setup);
+    RelayBenchmark.Options setupDefault = parse("--setup", "--node-relay");
+    assertTrue(setupDefault.nodeRelay);
+    assertEquals(RelayBenchmark.DEFAULT_SETUP_CONNECTIONS, setupDefault.setup);
+    RelayBenchmark.Options saturate = parse("--saturate", "--node-relay");
+    assertTrue(saturate.nodeRelay);
+    assertTrue(saturate.saturate);
+  }
+
+  @Test
+  void nodeRelayAndFloorAreSeparateRuns() {
+    assertTrue(refused("--floor", "--node-relay").contains("separate runs"));
+    assertTrue(refused("--node-relay", "--floor", "--setup", "100").contains("separate runs"));
+  }
+
+  @Test
+  void nodeRelayRunsOneNodeWithoutResume() {
+    assertTrue(refused("--node-relay", "--nodes", "2").contains("--node-relay run one node without --resume"));
+    assertTrue(refused("--node-relay", "--resume").contains("--node-relay run one node without --resume"));
+    assertTrue(refused("--floor", "--resume").contains("--floor"));
+  }
+}
