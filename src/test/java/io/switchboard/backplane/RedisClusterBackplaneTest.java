@@ -266,19 +266,43 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
     int source = from;
     int to = cluster.masterPorts().stream().filter(port -> port != source && port != roomMaster).findFirst()
         .orElseThrow();
-    List<Boolean> readiness = new java.util.concurrent.CopyOnWriteArrayList<>();
-    long watch = vertx.setPeriodic(20, id -> readiness.add(call.b().ready()));
-    try {
-      // Long enough for every node's reading of CLUSTER SLOTS (once a second) to see the move.
-      Outage outage = streamThrough(call, () -> {
-        cluster.migrateSlot(movedSlot, to);
-        Thread.sleep(2 * 1000);
-      });
-      assertEquals(0, outage.lost(), "relays in a room whose slot did not move: " + outage);
-    } finally {
-      vertx.cancelTimer(watch);
+    Outage outage = migrateWhileStreaming(call, movedSlot, to);
+    assertEquals(0, outage.lost(), "relays in a room whose slot did not move: " + outage);
+  }
+
+  @Test
+  void aSlotMovingMovesOnlyItsOwnRoomsWhileTheNodeStaysReady() throws Exception {
+    Call call = call();
+    int controlSlot = ClusterFixture.slot(prefix + ":control");
+    int streamSlot = ClusterFixture.slot(prefix + ":{" + call.room().value() + "}:events");
+    RoomId moving;
+    int slot;
+    do {
+      moving = room();
+      slot = ClusterFixture.slot(prefix + ":{" + moving.value() + "}:events");
+    } while (slot == controlSlot || slot == streamSlot);
+    PeerId onA = peer();
+    PeerId onB = peer();
+    await(call.a().join(moving, new Member(onA, "{}"), 10));
+    await(call.b().join(moving, new Member(onB, "{}"), 10));
+    await(call.b().subscribe(moving));
+    int movedSlot = slot;
+    int from = cluster.masterOfSlot(slot);
+    int to = cluster.masterPorts().stream().filter(port -> port != from).findFirst().orElseThrow();
+    Outage outage = migrateWhileStreaming(call, movedSlot, to);
+    assertEquals(0, outage.lost(), "relays in a room whose slot did not move, beside one whose slot did: " + outage);
+
+    // The moved room's channel now lives on its new master, and node b hears it there.
+    call.atNodeB().clear();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    boolean heard = false;
+    while (!heard && System.nanoTime() < deadline) {
+      call.a().publish(relay(moving, onA, onB, "{\"after\":1}"));
+      BackplaneMessage got = call.atNodeB().poll(200, TimeUnit.MILLISECONDS);
+      heard = got != null && got.room().equals(moving);
     }
-    assertTrue(!readiness.isEmpty() && !readiness.contains(false), "b stayed ready: " + readiness);
+    assertTrue(heard, "a relay in the moved room reaches node b");
+    assertEquals(2, await(call.b().members(moving)).size(), "its members stay listed");
   }
 
   @Test
@@ -334,6 +358,27 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
     await(b.join(room, new Member(atB, "{}"), 10));
     await(b.subscribe(room));
     return new Call(a, b, room, atA, atB, atNodeB);
+  }
+
+  /**
+   * Migrates 'slot' to the master on port 'to' while a relay stream runs in the call's room, and
+   * checks that node b stayed ready throughout.
+   */
+  private Outage migrateWhileStreaming(Call call, int slot, int to) throws Exception {
+    List<Boolean> readiness = new java.util.concurrent.CopyOnWriteArrayList<>();
+    long watch = vertx.setPeriodic(20, id -> readiness.add(call.b().ready()));
+    Outage outage;
+    try {
+      // Long enough for every node's reading of CLUSTER SLOTS (once a second) to see the move.
+      outage = streamThrough(call, () -> {
+        cluster.migrateSlot(slot, to);
+        Thread.sleep(2 * 1000);
+      });
+    } finally {
+      vertx.cancelTimer(watch);
+    }
+    assertTrue(!readiness.isEmpty() && !readiness.contains(false), "b stayed ready: " + readiness);
+    return outage;
   }
 
   /** What a fault cost a stream of relays: how many were lost, all sent within 'windowMs' of its start. */

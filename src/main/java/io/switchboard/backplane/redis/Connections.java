@@ -11,6 +11,7 @@ import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,6 +72,7 @@ final class Connections {
   private final RedisKeys keys;
   private final long attemptTimeoutMs;
   private final boolean masterOnly;
+  private final Function<Link, Future<RedisConnection>> subscribers;
   private Hooks hooks;
 
   private Link current;
@@ -91,12 +93,22 @@ final class Connections {
    */
   Connections(Vertx vertx, ContextInternal context, RedisOptions options, RedisKeys keys, long attemptTimeoutMs,
       boolean masterOnly) {
+    this(vertx, context, options, keys, attemptTimeoutMs, masterOnly, link -> link.client.connect());
+  }
+
+  /**
+   * @param subscribers makes a link's subscriber (by default a connection of the link's own
+   *     client; on a Redis Cluster, a {@link ShardedSubscriber}, which the link closes with it)
+   */
+  Connections(Vertx vertx, ContextInternal context, RedisOptions options, RedisKeys keys, long attemptTimeoutMs,
+      boolean masterOnly, Function<Link, Future<RedisConnection>> subscribers) {
     this.vertx = vertx;
     this.context = context;
     this.options = options;
     this.keys = keys;
     this.attemptTimeoutMs = attemptTimeoutMs;
     this.masterOnly = masterOnly;
+    this.subscribers = subscribers;
   }
 
   /**
@@ -181,7 +193,7 @@ final class Connections {
     attempting = true;
     Link link = new Link(++generation, Redis.createClient(vertx, options));
     current = link;
-    return link.client.connect()
+    return subscribers.apply(link)
         .compose(sub -> adopt(link, sub, true))
         .compose(v -> link.client.connect())
         .compose(pub -> adopt(link, pub, false))
@@ -253,7 +265,9 @@ final class Connections {
     if (link.prepared) {
       hooks.lost(link);
     }
-    return link.client.close();
+    Future<Void> subscriberClosed = link.subscriber instanceof ShardedSubscriber sharded ? sharded.close()
+        : context.succeededFuture();
+    return subscriberClosed.transform(ar -> link.client.close());
   }
 
   private void scheduleReconnect() {

@@ -60,11 +60,15 @@ final class MasterKeyspaces implements RoomListing.Keyspaces {
   }
 
   private Redis client(String master) {
+    return Redis.createClient(vertx, new RedisOptions(base).setEndpoints(List.of(url(seed, master))).setMaxPoolSize(1));
+  }
+
+  /** The URL of {@code master} (host:port, as CLUSTER SLOTS names it), with the seed's scheme and credentials. */
+  static String url(URI seed, String master) {
     int colon = master.lastIndexOf(':');
     try {
-      String url = new URI(seed.getScheme(), seed.getRawUserInfo() == null ? null : seed.getUserInfo(),
+      return new URI(seed.getScheme(), seed.getRawUserInfo() == null ? null : seed.getUserInfo(),
           master.substring(0, colon), Integer.parseInt(master.substring(colon + 1)), null, null, null).toString();
-      return Redis.createClient(vertx, new RedisOptions(base).setEndpoints(List.of(url)).setMaxPoolSize(1));
     } catch (URISyntaxException e) {
       throw new IllegalArgumentException("no URL for master " + master, e);
     }

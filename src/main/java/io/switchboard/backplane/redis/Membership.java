@@ -16,6 +16,7 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -162,23 +163,32 @@ final class Membership {
    * Redis lost (a restarted Redis may have lost everything), announcing those with {@code publish}.
    */
   Future<Void> reassert(Function<BackplaneMessage, Future<Void>> publish) {
+    return reassert(List.copyOf(held.keySet()), publish);
+  }
+
+  /** As {@link #reassert(Function)}, for {@code rooms} only. */
+  Future<Void> reassert(Collection<RoomId> rooms, Function<BackplaneMessage, Future<Void>> publish) {
     List<Future<Void>> done = new ArrayList<>();
-    for (RoomId room : held.keySet()) {
-      listings.remove(room);
-      done.add(list(room));
-    }
-    held.forEach((room, peers) -> peers.forEach((peer, entry) -> {
-      if (!entry.confirmed) {
-        return; // its join is still in flight and will store it
+    for (RoomId room : rooms) {
+      if (held.containsKey(room)) {
+        listings.remove(room);
+        done.add(list(room));
       }
-      Member member = new Member(peer, entry.meta);
-      done.add(list(room).compose(listed -> commands.script(LuaScripts.REASSERT,
-              List.of(keys.members(room), keys.seq(room)), List.of(peer.value(), nodeId, entry.meta)))
-          .compose(readded -> readded != null && readded.toInteger() == 1
-              // Other nodes may have announced it lost; tell them it is back.
-              ? publish.apply(new BackplaneMessage(nodeId, room, null, new PeerJoined(room, member)))
-              : context.succeededFuture()));
-    }));
+    }
+    for (RoomId room : rooms) {
+      held.getOrDefault(room, Map.of()).forEach((peer, entry) -> {
+        if (!entry.confirmed) {
+          return; // its join is still in flight and will store it
+        }
+        Member member = new Member(peer, entry.meta);
+        done.add(list(room).compose(listed -> commands.script(LuaScripts.REASSERT,
+                List.of(keys.members(room), keys.seq(room)), List.of(peer.value(), nodeId, entry.meta)))
+            .compose(readded -> readded != null && readded.toInteger() == 1
+                // Other nodes may have announced it lost; tell them it is back.
+                ? publish.apply(new BackplaneMessage(nodeId, room, null, new PeerJoined(room, member)))
+                : context.succeededFuture()));
+      });
+    }
     return Future.all(done).mapEmpty();
   }
 

@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link Connections}: the dedicated SUBSCRIBE and PUBLISH connections, connection
  *       attempts and reconnection with capped exponential backoff;</li>
  *   <li>{@link Subscriptions}: counted room subscriptions, confirmed by Redis, and the dispatch
- *       of what arrives on the subscriber connection;</li>
+ *       of what arrives on the subscriber connection (on a Redis Cluster a
+ *       {@link ShardedSubscriber}, one connection per master, which moves a channel when its
+ *       slot moves, watched by {@link SlotWatch});</li>
  *   <li>{@link Membership}: the membership scripts, the members this node holds, and leaves
  *       retried after an outage;</li>
  *   <li>{@link Liveness}: heartbeat, reaper, periodic reconciliation and the resync after a
@@ -71,6 +73,8 @@ public final class RedisBackplane implements Backplane {
   private final SentinelWatch sentinelWatch;
   // Only on a Redis Cluster.
   private final SlotWatch slotWatch;
+  // Only on a Redis Cluster: the subscriber of the latest link.
+  private ShardedSubscriber sharded;
   private final Subscriptions subscriptions;
   private final Membership membership;
   private final Liveness liveness;
@@ -136,7 +140,13 @@ public final class RedisBackplane implements Backplane {
         .setMaxPoolSize(2)
         .setMaxPoolWaiting(2)
         .setMaxWaitingHandlers(65536);
-    this.connections = new Connections(vertx, context, dedicated, keys, commandTimeoutMs * 3, target.sentinel());
+    this.connections = target.cluster()
+        ? new Connections(vertx, context, dedicated, keys, commandTimeoutMs * 3, false, link -> {
+            sharded = new ShardedSubscriber(vertx, context, base, target.urls().get(0), keys.pubSub(), commands,
+                this::resubscribed);
+            return sharded.start().map(s -> s);
+          })
+        : new Connections(vertx, context, dedicated, keys, commandTimeoutMs * 3, target.sentinel());
     this.sentinelWatch = target.sentinel()
         ? new SentinelWatch(vertx, context, target.sentinels(base), target.sentinelMaster(),
             switched -> {
@@ -147,12 +157,13 @@ public final class RedisBackplane implements Backplane {
             })
         : null;
     this.subscriptions = new Subscriptions(context, keys, nodeId, commandTimeoutMs, metrics);
-    // Only a move of a slot this node listens in needs its subscriptions made again; a reshard of
-    // others' rooms leaves it alone (its publishes follow MOVED by themselves).
+    // Only the channels in moved slots move; the publishes follow MOVED by themselves.
     this.slotWatch = target.cluster()
-        ? new SlotWatch(vertx, commands, (moved, now) -> context.runOnContext(v -> {
-            if (subscriptions.listensIn(moved)) {
-              connections.markDown("the cluster's slots moved: " + now);
+        ? new SlotWatch(vertx, commands, (moved, masters, now) -> context.runOnContext(v -> {
+            log.info("the cluster's slots moved: {}", now);
+            ShardedSubscriber current = sharded;
+            if (current != null) {
+              current.slotsMoved(moved, masters);
             }
           }))
         : null;
@@ -173,7 +184,7 @@ public final class RedisBackplane implements Backplane {
     return onContext(() -> {
       this.listener = listener;
       control.listener(listener);
-      subscriptions.listener(listener, control::onMessage, why -> connections.markDown(why));
+      subscriptions.listener(listener, control::onMessage);
       return connections.start(new ConnectionHooks()).onSuccess(v -> {
         liveness.start(new LivenessView());
         if (sentinelWatch != null) {
@@ -225,6 +236,18 @@ public final class RedisBackplane implements Backplane {
         context.runOnContext(v -> wrongNode("publish: " + e.getMessage()));
       }
     });
+  }
+
+  // On a Redis Cluster: 'channel' was subscribed again where its slot now lives. What was
+  // published on it meanwhile is lost, and a failover may have lost the last writes to its room:
+  // this node's members there are asserted again, and the room read again later.
+  private void resubscribed(String channel) {
+    RoomId room = keys.roomOfChannel(channel);
+    log.info("subscribed to {} again where its slot now lives", channel);
+    if (room != null) {
+      membership.reassert(List.of(room), this::publish);
+      liveness.resyncLater();
+    }
   }
 
   // Redis answered as a replica: the master moved (or the server was demoted) while the link

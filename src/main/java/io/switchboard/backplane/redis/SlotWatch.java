@@ -9,15 +9,14 @@ import java.util.List;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Objects;
-import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * On a Redis Cluster: reads {@code CLUSTER SLOTS} every {@link #INTERVAL_MS} and reports the slots
- * whose master has changed since the last reading, so that the backplane subscribes its rooms in
- * them again where they now live. Redis also ends a moved slot's subscriptions with a push, and
- * a lost master's connection closes; this catches what those miss (a push lost with its
+ * whose master has changed since the last reading, so that the subscriber moves its channels in
+ * them to where they now live. Redis also ends a moved slot's subscriptions with a push, and a
+ * lost master's connection closes; this catches what those miss (a push lost with its
  * connection, a master that changed while the link looked alive).
  *
  * <p>Confined to the backplane's context.
@@ -28,14 +27,23 @@ final class SlotWatch {
 
   private final Vertx vertx;
   private final Commands commands;
-  private final BiConsumer<BitSet, String> changed;
+  private final Changed changed;
   // Slot -> its master's address, from the last reading; null before the first.
   private String[] last;
   private long timer = -1;
   private boolean reading;
 
-  /** @param changed told the slots whose master changed, and a description of the new map */
-  SlotWatch(Vertx vertx, Commands commands, BiConsumer<BitSet, String> changed) {
+  /** Told of a reading in which some slots have a new master. */
+  interface Changed {
+    /**
+     * @param moved the slots whose master changed
+     * @param masters each slot's master now, as host:port (null where none serves it)
+     * @param description the new map, for a log line
+     */
+    void accept(BitSet moved, String[] masters, String description);
+  }
+
+  SlotWatch(Vertx vertx, Commands commands, Changed changed) {
     this.vertx = vertx;
     this.commands = commands;
     this.changed = changed;
@@ -70,7 +78,7 @@ final class SlotWatch {
               }
             }
             if (!moved.isEmpty()) {
-              changed.accept(moved, describe(slots));
+              changed.accept(moved, now, describe(slots));
             }
           }
           last = now;
@@ -80,7 +88,7 @@ final class SlotWatch {
   }
 
   // Each slot's master, as host:port; null for a slot no master serves.
-  private static String[] masters(Response slots) {
+  static String[] masters(Response slots) {
     String[] masters = new String[HashSlot.SLOTS];
     for (Response range : slots) {
       String master = range.get(2).get(0) + ":" + range.get(2).get(1).toInteger();

@@ -15,7 +15,6 @@ import io.vertx.redis.client.Response;
 import io.vertx.redis.client.ResponseType;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,11 +38,9 @@ import org.slf4j.LoggerFactory;
  * <p>The control channel ({@link RedisKeys#control}) is not counted: every subscriber connection
  * subscribes to it before it is installed, and what arrives on it goes to the control handler.
  *
- * <p>On a Redis Cluster the subscriptions are sharded: the subscriber is a cluster connection,
- * which sends each SSUBSCRIBE to the master of the channel's slot. When a slot moves (a failover, a
- * migration), Redis ends the subscriptions of its channels by itself with a {@code sunsubscribe}
- * push nobody asked for, or refuses a new one with MOVED: either is handed to {@code moved}, and
- * the backplane then reconnects, which subscribes every counted room again where it now lives.
+ * <p>On a Redis Cluster the subscriptions are sharded: the subscriber is a {@link ShardedSubscriber},
+ * which sends each SSUBSCRIBE to the master of the channel's slot and moves a channel by itself
+ * when its slot moves, so the counts here never see a move.
  *
  * <p>Confined to the backplane's context, except {@link #subscribedRooms()}.
  */
@@ -62,7 +59,6 @@ final class Subscriptions {
   private final Map<String, ArrayDeque<Ack>> awaited = new HashMap<>();
   private BackplaneListener listener;
   private Consumer<Buffer> control;
-  private Consumer<String> moved;
   private RedisConnection subscriber;
   // For the gauge, read from the metrics thread.
   private volatile int subscribedRooms;
@@ -75,10 +71,9 @@ final class Subscriptions {
     this.metrics = metrics;
   }
 
-  void listener(BackplaneListener listener, Consumer<Buffer> control, Consumer<String> moved) {
+  void listener(BackplaneListener listener, Consumer<Buffer> control) {
     this.listener = listener;
     this.control = control;
-    this.moved = moved;
   }
 
   /** Rooms with a count above zero. Any thread. */
@@ -93,19 +88,6 @@ final class Subscriptions {
   /** A snapshot of the rooms with a count above zero. */
   List<RoomId> rooms() {
     return new ArrayList<>(counts.keySet());
-  }
-
-  /** Whether the control channel or a counted room's channel hashes to one of {@code slots}. */
-  boolean listensIn(BitSet slots) {
-    if (slots.get(HashSlot.of(keys.control()))) {
-      return true;
-    }
-    for (RoomId room : counts.keySet()) {
-      if (slots.get(HashSlot.of(keys.events(room)))) {
-        return true;
-      }
-    }
-    return false;
   }
 
   Future<Void> subscribe(RoomId room) {
@@ -178,12 +160,7 @@ final class Subscriptions {
   void onPush(Response push) {
     if (push != null && push.type() == ResponseType.ERROR) {
       // A (un)subscription is answered by pushes only, so its refusal comes as one too.
-      String error = push.toString();
-      if (error.startsWith("MOVED") || error.startsWith("ASK") || error.startsWith("CLUSTERDOWN")) {
-        moved.accept(error);
-      } else {
-        log.warn("the subscriber connection answered {}", error);
-      }
+      log.warn("the subscriber connection answered {}", push);
       return;
     }
     if (push == null || push.size() < 3) {
@@ -196,9 +173,7 @@ final class Subscriptions {
     } else if (kind.equals(pubSub.subscribed)) {
       confirmed(push.get(1).toString(), true);
     } else if (kind.equals(pubSub.unsubscribed)) {
-      if (!confirmed(push.get(1).toString(), false) && keys.sharded()) {
-        moved.accept("the subscription to " + push.get(1) + " ended: its slot moved");
-      }
+      confirmed(push.get(1).toString(), false);
     } else {
       log.debug("ignored push {}", kind);
     }
@@ -254,9 +229,24 @@ final class Subscriptions {
   private Future<Void> send(String channel, boolean subscribe) {
     Ack ack = new Ack(subscribe, context.promise());
     awaited.computeIfAbsent(channel, c -> new ArrayDeque<>()).add(ack);
-    // A failed write breaks the connection, whose loss then settles every awaited confirmation.
-    subscriber.send(Request.cmd(subscribe ? keys.pubSub().subscribe : keys.pubSub().unsubscribe).arg(channel))
-        .onFailure(ack.promise()::tryFail);
+    if (subscriber instanceof ShardedSubscriber sharded) {
+      try {
+        if (!sharded.send(channel, subscribe)) {
+          confirmed(channel, false); // nothing can arrive on it any more
+        }
+      } catch (IllegalStateException e) {
+        // No master serves its slot (a failover under way): refused, as during an outage.
+        awaited.get(channel).remove(ack);
+        if (awaited.get(channel).isEmpty()) {
+          awaited.remove(channel);
+        }
+        ack.promise().tryFail(e);
+      }
+    } else {
+      // A failed write breaks the connection, whose loss then settles every awaited confirmation.
+      subscriber.send(Request.cmd(subscribe ? keys.pubSub().subscribe : keys.pubSub().unsubscribe).arg(channel))
+          .onFailure(ack.promise()::tryFail);
+    }
     return ack.promise().future().timeout(timeoutMs, TimeUnit.MILLISECONDS);
   }
 
