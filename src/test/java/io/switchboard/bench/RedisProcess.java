@@ -40,6 +40,11 @@ final class RedisProcess implements AutoCloseable {
   }
 
   static RedisProcess start(String executable, int port, Path log) throws IOException {
+    return start(executable, port, log, List.of());
+  }
+
+  /** As {@link #start(String, int, Path)}, with {@code extra} arguments (a replica's {@code --replicaof}). */
+  static RedisProcess start(String executable, int port, Path log, List<String> extra) throws IOException {
     List<String> cmd = new ArrayList<>(List.of(executable,
         "--port", Integer.toString(port),
         "--bind", "127.0.0.1",
@@ -48,6 +53,7 @@ final class RedisProcess implements AutoCloseable {
         "--appendonly", "no",
         "--daemonize", "no",
         "--loglevel", "warning"));
+    cmd.addAll(extra);
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.redirectErrorStream(true);
     pb.redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
@@ -103,6 +109,11 @@ final class RedisProcess implements AutoCloseable {
       stats.put(line.group(1), new long[] {Long.parseLong(line.group(2)), Long.parseLong(line.group(3))});
     }
     return stats;
+  }
+
+  /** For a replica: whether its link to the master is up and the first sync done (INFO replication). */
+  boolean replicating() throws IOException {
+    return infoSection("replication").contains("master_link_status:up");
   }
 
   /** Redis's {@code used_memory} (INFO memory), in bytes. */

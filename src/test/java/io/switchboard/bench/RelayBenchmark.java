@@ -200,6 +200,9 @@ public final class RelayBenchmark {
         --resume             clients open /ws?resume=1: every relay is numbered (n), stored for its
                              recipient before it is sent, and acknowledged after every 16 received
                              (docs/protocol.md, "Resume"); what resume costs per message
+        --wait-replica       with --resume and --nodes > 1: a replica of the private redis-server, and
+                             the nodes with REDIS_WAIT_REPLICAS=1 (each session write waits for it);
+                             reports the replica's CPU per relay too
         --floor              run FloorRelay (a bare Netty relay, one event loop, from the test classes)
                              instead of the server jar, with the same JVM options: the floor to compare
                              with; works with the load mode, --setup and --saturate
@@ -255,6 +258,7 @@ public final class RelayBenchmark {
     int nodes = 1;
     boolean resume;
     boolean redisCluster;
+    boolean waitReplica;
     boolean floor;
     boolean nodeRelay;
     int setup;
@@ -276,6 +280,7 @@ public final class RelayBenchmark {
       switch (a) {
         case "-h", "--help" -> help = true;
         case "--resume" -> resume = true;
+        case "--wait-replica" -> waitReplica = true;
         case "--floor" -> floor = true;
         case "--node-relay" -> nodeRelay = true;
         case "--redis-cluster" -> redisCluster = true;
@@ -349,6 +354,10 @@ public final class RelayBenchmark {
       if ((o.setup > 0 || o.saturate || o.floor || o.nodeRelay) && (o.nodes > 1 || o.resume)) {
         throw new IllegalArgumentException("--setup, --saturate, --floor and --node-relay run one node without"
             + " --resume");
+      }
+      if (o.waitReplica && (o.nodes < 2 || !o.resume || o.redisCluster)) {
+        throw new IllegalArgumentException("--wait-replica needs --resume and --nodes 2 or more, without"
+            + " --redis-cluster");
       }
       if (o.redisCluster && (o.nodes < 2 || o.resume)) {
         throw new IllegalArgumentException("--redis-cluster needs --nodes 2 or more, and no --resume (resume does"
@@ -453,6 +462,9 @@ public final class RelayBenchmark {
   private final List<ServerProcess> servers = new ArrayList<>();
   /** The private redis-server of the cross-node mode; null with one node. */
   private RedisProcess redis;
+  /** --wait-replica: the replica of {@link #redis}; null otherwise. */
+  private RedisProcess replica;
+  private long replicaTicksInWindow = -1;
   // With --redis-cluster, instead of 'redis'.
   private ClusterFixture cluster;
   private Shards shards;
@@ -527,10 +539,27 @@ public final class RelayBenchmark {
       RedisProcess r = redis;
       Runtime.getRuntime().addShutdownHook(new Thread(r::close, "bench-kill-redis"));
       log("redis-server pid " + r.pid + ": " + String.join(" ", r.command) + " (output: " + redisLog + ")");
+      if (o.waitReplica) {
+        Path replicaLog = logDir.resolve("bench-redis-replica-" + stamp + ".log");
+        try {
+          replica = RedisProcess.start(o.redisServer, ServerProcess.freeLoopbackPort(), replicaLog,
+              List.of("--replicaof", "127.0.0.1", Integer.toString(redisPort)));
+        } catch (java.io.IOException e) {
+          throw new BenchFailure("--wait-replica: could not start the replica: " + e.getMessage());
+        }
+        RedisProcess rr = replica;
+        Runtime.getRuntime().addShutdownHook(new Thread(rr::close, "bench-kill-redis-replica"));
+        log("redis replica pid " + rr.pid + ": " + String.join(" ", rr.command) + " (output: " + replicaLog + ")");
+      }
     }
     try {
       return runWithRedis(jar, totalConns, stamp, logDir);
     } finally {
+      if (replica != null) {
+        replica.close();
+        log("redis replica stopped" + (replica.alive() ? " (STILL ALIVE?)" : ", exit code "
+            + replica.process.exitValue()));
+      }
       if (redis != null) {
         redis.close();
         log("redis-server stopped" + (redis.alive() ? " (STILL ALIVE?)" : ", exit code " + redis.process.exitValue()));
@@ -649,6 +678,26 @@ public final class RelayBenchmark {
     return 2 * o.pairs + o.idle;
   }
 
+  /** --wait-replica: until the replica answers and has synchronised with the master (at most 10 s). */
+  private void awaitReplica() throws BenchFailure, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    if (replica.awaitReady(Duration.ofSeconds(10))) {
+      while (System.nanoTime() < deadline) {
+        try {
+          if (replica.replicating()) {
+            log("redis replica in sync with the master");
+            return;
+          }
+        } catch (java.io.IOException e) {
+          // not answering yet
+        }
+        Thread.sleep(50);
+      }
+    }
+    throw new BenchFailure("--wait-replica: the replica did not sync with the master within 10 s; last lines of "
+        + replica.log + ":\n" + replica.logTail(20));
+  }
+
   /**
    * Puts every thread of this JVM on the CPUs {@code cpus} ({@code taskset -a -p}); threads
    * started later inherit it. A failure is reported, not fatal: the numbers are then of a shared
@@ -676,6 +725,9 @@ public final class RelayBenchmark {
       throw new BenchFailure("redis-server " + (redis.alive() ? "did not answer PING within 10 s" : "exited with code "
           + redis.process.exitValue()) + "; last lines of " + redis.log + ":\n" + redis.logTail(20));
     }
+    if (replica != null) {
+      awaitReplica();
+    }
     Map<String, String> env = new LinkedHashMap<>();
     env.put("HOST", "127.0.0.1");
     env.put("LOG_LEVEL", "WARN");
@@ -702,6 +754,9 @@ public final class RelayBenchmark {
     if (redis != null) {
       env.put("REDIS_URL", "redis://127.0.0.1:" + redis.port);
       env.put("REDIS_KEY_PREFIX", "bench-" + stamp);
+    }
+    if (replica != null) {
+      env.put("REDIS_WAIT_REPLICAS", "1");
     }
     if (cluster != null) {
       env.put("REDIS_MODE", "cluster");
@@ -1160,6 +1215,7 @@ public final class RelayBenchmark {
       if (!started && now >= measureStartNs) {
         serverTicks0 = serverTicks();
         redisTicks0 = redis == null ? 0 : redis.cpuTicks();
+        replicaTicksInWindow = replica == null ? -1 : -replica.cpuTicks();
         redisCommands0 = redis == null ? 0 : redis.commandsProcessed();
         redisStats0 = redis == null ? Map.of() : redis.commandStats();
         shards = cluster == null ? null : Shards.start(cluster);
@@ -1181,6 +1237,9 @@ public final class RelayBenchmark {
     }
     long[] serverTicks1 = serverTicks();
     long redisTicks1 = redis == null ? 0 : redis.cpuTicks();
+    if (replica != null) {
+      replicaTicksInWindow += replica.cpuTicks();
+    }
     redisCommandsInWindow = redis == null ? -1 : redis.commandsProcessed() - redisCommands0;
     redisCommandStatsInWindow = redis == null ? Map.of() : commandStatsDelta(redisStats0, redis.commandStats());
     if (shards != null) {
@@ -1257,6 +1316,9 @@ public final class RelayBenchmark {
     servers.forEach(sp -> pids.add(sp.pid));
     if (redis != null) {
       pids.add(redis.pid);
+    }
+    if (replica != null) {
+      pids.add(replica.pid);
     }
     if (cluster != null) {
       for (String seed : cluster.seedUrls()) {
@@ -1853,6 +1915,14 @@ public final class RelayBenchmark {
               + " (one PUBLISH each, plus heartbeats and reaps)%n",
           redis.pid, redisCpuS, windowS, 100 * redisCpuS / windowS,
           s.receivedInWindow == 0 ? 0.0 : redisCpuS * 1e6 / msgsInSpan));
+      if (replica != null) {
+        double replicaCpuS = (double) replicaTicksInWindow / clockTicks;
+        out.append(String.format(Locale.ROOT,
+            "redis replica CPU (pid %d): %.2f s over %.1f s (%.0f %% of one core) = %.2f µs per relayed message"
+                + " (the nodes ran with REDIS_WAIT_REPLICAS=1)%n",
+            replica.pid, replicaCpuS, windowS, 100 * replicaCpuS / windowS,
+            s.receivedInWindow == 0 ? 0.0 : replicaCpuS * 1e6 / msgsInSpan));
+      }
       out.append(String.format(Locale.ROOT,
           "redis-server commands: %d in the window = %.2f per relayed message (a script's own calls count, as in INFO stats)%n",
           redisCommandsInWindow, s.receivedInWindow == 0 ? 0.0 : redisCommandsInWindow / msgsInSpan));

@@ -54,4 +54,13 @@ class RelayBenchmarkOptionsTest {
     assertTrue(refused("--node-relay", "--resume").contains("--node-relay run one node without --resume"));
     assertTrue(refused("--floor", "--resume").contains("--floor"));
   }
+
+  @Test
+  void waitReplicaNeedsResumeOnTwoNodesOfOneRedis() {
+    assertTrue(parse("--nodes", "2", "--resume", "--wait-replica").waitReplica);
+    for (String[] args : java.util.List.of(new String[] {"--wait-replica"}, new String[] {"--nodes", "2", "--wait-replica"},
+        new String[] {"--resume", "--wait-replica"})) {
+      assertTrue(refused(args).contains("--wait-replica"), String.join(" ", args));
+    }
+  }
 }
