@@ -140,10 +140,11 @@ public final class RedisBackplane implements Backplane {
         .setMaxPoolSize(2)
         .setMaxPoolWaiting(2)
         .setMaxWaitingHandlers(65536);
+    this.subscriptions = new Subscriptions(context, keys, nodeId, commandTimeoutMs, metrics);
     this.connections = target.cluster()
         ? new Connections(vertx, context, dedicated, keys, commandTimeoutMs * 3, false, link -> {
             sharded = new ShardedSubscriber(vertx, context, base, target.urls().get(0), keys.pubSub(), commands,
-                this::resubscribed);
+                this::resubscribed, channel -> subscriptions.unsubscribeEnded(channel));
             return sharded.start().map(s -> s);
           })
         : new Connections(vertx, context, dedicated, keys, commandTimeoutMs * 3, target.sentinel());
@@ -156,7 +157,6 @@ public final class RedisBackplane implements Backplane {
               connections.moved("failover: " + switched, SentinelWatch.SETTLE_MS);
             })
         : null;
-    this.subscriptions = new Subscriptions(context, keys, nodeId, commandTimeoutMs, metrics);
     // Only the channels in moved slots move; the publishes follow MOVED by themselves.
     this.slotWatch = target.cluster()
         ? new SlotWatch(vertx, commands, (moved, masters, now) -> context.runOnContext(v -> {

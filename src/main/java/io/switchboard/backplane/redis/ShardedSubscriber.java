@@ -81,6 +81,7 @@ final class ShardedSubscriber implements RedisConnection {
   private final PubSub pubSub;
   private final Commands commands;
   private final Consumer<String> moved;
+  private final Consumer<String> unsubscribed;
   // Slot -> its master, as CLUSTER SLOTS last named it.
   private String[] masters = new String[HashSlot.SLOTS];
   private final Map<String, Shard> shards = new HashMap<>();
@@ -99,9 +100,11 @@ final class ShardedSubscriber implements RedisConnection {
    * @param options network, TLS and credentials for the masters (standalone type)
    * @param seed a seed node's URL, whose scheme and credentials reach every master
    * @param moved told each channel that moved, once it is subscribed where it now lives
+   * @param unsubscribed told each unsubscription that will get no answer (its master's connection
+   *     was lost, or it was refused), and needs none: nothing arrives for its channel any more
    */
   ShardedSubscriber(Vertx vertx, ContextInternal context, RedisOptions options, String seed, PubSub pubSub,
-      Commands commands, Consumer<String> moved) {
+      Commands commands, Consumer<String> moved, Consumer<String> unsubscribed) {
     this.vertx = vertx;
     this.context = context;
     this.options = options;
@@ -109,6 +112,7 @@ final class ShardedSubscriber implements RedisConnection {
     this.pubSub = pubSub;
     this.commands = commands;
     this.moved = moved;
+    this.unsubscribed = unsubscribed;
   }
 
   /** Reads the slots' masters; the subscriber is usable once this completes. */
@@ -166,6 +170,9 @@ final class ShardedSubscriber implements RedisConnection {
       // A refused (un)subscription: the answer to the oldest one unanswered on this connection.
       Sent refused = shard.unanswered.poll();
       String error = push.toString();
+      if (refused != null && !refused.subscribe() && !refused.ownMove()) {
+        unsubscribed.accept(refused.channel());
+      }
       if (refused == null || !refused.subscribe() || homes.get(refused.channel()) != shard) {
         return;
       }
@@ -262,6 +269,8 @@ final class ShardedSubscriber implements RedisConnection {
     for (Sent sent : shard.unanswered) {
       if (sent.subscribe() && !sent.ownMove()) {
         awaited.add(sent.channel());
+      } else if (!sent.subscribe()) {
+        unsubscribed.accept(sent.channel());
       }
     }
     for (Map.Entry<String, Shard> home : List.copyOf(homes.entrySet())) {

@@ -210,6 +210,11 @@ final class Subscriptions {
     listener.onMessage(message);
   }
 
+  /** An unsubscription of {@code channel} that will get no answer, and needs none (a {@link ShardedSubscriber}'s). */
+  void unsubscribeEnded(String channel) {
+    confirmed(channel, false);
+  }
+
   // Whether the confirmation was awaited.
   private boolean confirmed(String channel, boolean subscribe) {
     ArrayDeque<Ack> queue = awaited.get(channel);
