@@ -145,7 +145,7 @@ public final class RedisBackplane implements Backplane {
         ? new Connections(vertx, context, dedicated, keys, commandTimeoutMs * 3, false, link -> {
             sharded = new ShardedSubscriber(vertx, context, base, target.urls().get(0), keys.pubSub(), commands,
                 this::resubscribed, channel -> subscriptions.unsubscribeEnded(channel));
-            return sharded.start().map(s -> s);
+            return sharded.start().map(started -> (RedisConnection) started);
           })
         : new Connections(vertx, context, dedicated, keys, commandTimeoutMs * 3, target.sentinel());
     this.sentinelWatch = target.sentinel()

@@ -237,7 +237,7 @@ final class Subscriptions {
     if (subscriber instanceof ShardedSubscriber sharded) {
       try {
         if (!sharded.send(channel, subscribe)) {
-          confirmed(channel, false); // nothing can arrive on it any more
+          unsubscribeEnded(channel);
         }
       } catch (IllegalStateException e) {
         // No master serves its slot (a failover under way): refused, as during an outage.
