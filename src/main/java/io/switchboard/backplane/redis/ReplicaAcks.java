@@ -8,6 +8,7 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Holds back the success of a session write until {@code REDIS_WAIT_REPLICAS} replicas have it
@@ -64,10 +65,13 @@ final class ReplicaAcks {
     }
     Promise<Void> promise = Promise.promise();
     boolean send;
+    List<Promise<Void>> orphans = List.of();
     synchronized (this) {
       if (publisher != connection) {
-        // A new link: the old connection's WAIT in flight answers for its own writes only.
+        // A new link: the old connection's WAIT in flight answers for its own writes only, and
+        // the writes waiting for its next one will never get it.
         connection = publisher;
+        orphans = next;
         next = new ArrayList<>();
         inFlight = false;
       }
@@ -75,6 +79,7 @@ final class ReplicaAcks {
       send = !inFlight;
       inFlight |= send;
     }
+    orphans.forEach(p -> p.tryFail("the connection of the write was replaced before a replica confirmed it"));
     if (send) {
       sendWait(publisher);
     }
@@ -87,7 +92,9 @@ final class ReplicaAcks {
       covered = next;
       next = new ArrayList<>();
     }
-    publisher.send(request()).transform(ar -> ar.succeeded() ? check(ar.result()) : Future.<Void>failedFuture(ar.cause()))
+    // The WAIT answers within its own timeout; the margin is for a connection that hangs.
+    publisher.send(request()).timeout(2 * timeoutMs + 1000, TimeUnit.MILLISECONDS)
+        .transform(ar -> ar.succeeded() ? check(ar.result()) : Future.<Void>failedFuture(ar.cause()))
         .onComplete(ar -> {
           boolean again;
           synchronized (this) {
