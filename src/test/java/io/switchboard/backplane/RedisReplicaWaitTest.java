@@ -77,13 +77,10 @@ class RedisReplicaWaitTest {
     String prefix = RedisFixture.uniquePrefix();
     RedisBackplane waiting = node("waiting", prefix, 1);
     RedisBackplane notWaiting = node("not-waiting", prefix, 0);
-    RoomId room = new RoomId("wait-" + Long.toHexString(RANDOM.nextLong()));
-    PeerId to = PeerId.random(RANDOM, true);
-    PeerId from = PeerId.random(RANDOM, true);
-    await(waiting.register(to, "t", null));
-    await(waiting.register(from, "f", null));
-    await(waiting.join(room, new Member(to, "{}"), 10));
-    await(waiting.join(room, new Member(from, "{}"), 10));
+    Pair pair = pair(waiting);
+    RoomId room = pair.room();
+    PeerId from = pair.from();
+    PeerId to = pair.to();
     await(waiting.publish(relay(room, from, to, 1)));
 
     try (AutoCloseable paused = sentinels.pauseReplicas()) {
@@ -104,13 +101,10 @@ class RedisReplicaWaitTest {
   void everyRelayAcceptedAroundAFailoverIsOnTheNewMaster() throws Exception {
     String prefix = RedisFixture.uniquePrefix();
     RedisBackplane node = node("node", prefix, 1);
-    RoomId room = new RoomId("failover-" + Long.toHexString(RANDOM.nextLong()));
-    PeerId to = PeerId.random(RANDOM, true);
-    PeerId from = PeerId.random(RANDOM, true);
-    await(node.register(to, "t", null));
-    await(node.register(from, "f", null));
-    await(node.join(room, new Member(to, "{}"), 10));
-    await(node.join(room, new Member(from, "{}"), 10));
+    Pair pair = pair(node);
+    RoomId room = pair.room();
+    PeerId from = pair.from();
+    PeerId to = pair.to();
 
     // A client's loop: each relay is sent until accepted, then the next one.
     Thread failover = new Thread(() -> sentinels.failover(), "failover");
@@ -143,6 +137,19 @@ class RedisReplicaWaitTest {
     System.out.printf("REPLICA-WAIT failover: %d relays accepted, %d refusals (each sent again), %d accepted but "
         + "missing on the new master%n", last, refusals, missing.size());
     assertEquals(accepted, stored, "every accepted relay once, in order; missing " + missing);
+  }
+
+  private record Pair(RoomId room, PeerId from, PeerId to) {}
+
+  /** Two resumable sessions on {@code node}, members of a fresh room. */
+  private static Pair pair(RedisBackplane node) throws Exception {
+    Pair pair = new Pair(new RoomId("wait-" + Long.toHexString(RANDOM.nextLong())), PeerId.random(RANDOM, true),
+        PeerId.random(RANDOM, true));
+    for (PeerId peer : List.of(pair.from(), pair.to())) {
+      await(node.register(peer, "token-" + peer.value(), null));
+      await(node.join(pair.room(), new Member(peer, "{}"), 10));
+    }
+    return pair;
   }
 
   private RedisBackplane node(String id, String prefix, int waitReplicas) throws Exception {
