@@ -243,7 +243,7 @@ public final class RedisBackplane implements Backplane {
   // this node's members there are asserted again, and the room read again later.
   private void resubscribed(String channel) {
     RoomId room = keys.roomOfChannel(channel);
-    log.info("subscribed to {} again where its slot now lives", channel);
+    log.debug("subscribed to {} again where its slot now lives", channel);
     if (room != null) {
       membership.reassert(List.of(room), this::publish);
       liveness.resyncLater();

@@ -212,8 +212,9 @@ final class ShardedSubscriber implements RedisConnection {
         moved.accept(channel);
       }
     } else if (!subscribed && homes.get(channel) == shard) {
-      // Nobody asked: the master gave the slot up (a migration, or it is a replica now).
-      log.info("the subscription to {} on {} ended: its slot moved", channel, shard.address);
+      // Nobody asked: the master gave the slot up (a migration, or it is a replica now). Per
+      // channel, so debug: a failover moves every room of a master at once.
+      log.debug("the subscription to {} on {} ended: its slot moved", channel, shard.address);
       move(channel, true);
     }
   }
