@@ -41,8 +41,10 @@ final class MasterKeyspaces implements RoomListing.Keyspaces {
   public Future<List<Function<Request, Future<Response>>>> list() {
     return commands.send(Request.cmd(Command.CLUSTER).arg("SLOTS")).map(slots -> {
       TreeSet<String> masters = new TreeSet<>();
-      for (Response range : slots) {
-        masters.add(range.get(2).get(0) + ":" + range.get(2).get(1).toInteger());
+      for (String master : SlotWatch.masters(slots)) {
+        if (master != null) {
+          masters.add(master);
+        }
       }
       List<Function<Request, Future<Response>>> spaces = new ArrayList<>(masters.size());
       for (String master : masters) {

@@ -144,7 +144,7 @@ public final class RedisBackplane implements Backplane {
     this.connections = target.cluster()
         ? new Connections(vertx, context, dedicated, keys, commandTimeoutMs * 3, false, link -> {
             sharded = new ShardedSubscriber(vertx, context, base, target.urls().get(0), keys.pubSub(), commands,
-                this::resubscribed, channel -> subscriptions.unsubscribeEnded(channel));
+                this::resubscribed, subscriptions::unsubscribeEnded, subscriptions::wants);
             return sharded.start().map(started -> (RedisConnection) started);
           })
         : new Connections(vertx, context, dedicated, keys, commandTimeoutMs * 3, target.sentinel());

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,13 +83,13 @@ final class ShardedSubscriber implements RedisConnection {
   private final Commands commands;
   private final Consumer<String> moved;
   private final Consumer<String> unsubscribed;
+  // Whether the caller still wants a channel (subscribed, and not unsubscribed since).
+  private final Predicate<String> wanted;
   // Slot -> its master, as CLUSTER SLOTS last named it.
   private String[] masters = new String[HashSlot.SLOTS];
   private final Map<String, Shard> shards = new HashMap<>();
   // Channel -> the shard it is subscribed on (or being), while the caller wants it.
   private final Map<String, Shard> homes = new HashMap<>();
-  // The channels the caller subscribed and has not unsubscribed, moving or not.
-  private final Set<String> wanted = new HashSet<>();
   private Handler<Response> handler;
   // Channel -> whether its move is this class's own (see move), for the channels between homes.
   private final Map<String, Boolean> moving = new LinkedHashMap<>();
@@ -102,9 +103,11 @@ final class ShardedSubscriber implements RedisConnection {
    * @param moved told each channel that moved, once it is subscribed where it now lives
    * @param unsubscribed told each unsubscription that will get no answer (its master's connection
    *     was lost, or it was refused), and needs none: nothing arrives for its channel any more
+   * @param wanted whether the caller still wants a channel, asked before a moving one is
+   *     subscribed again
    */
   ShardedSubscriber(Vertx vertx, ContextInternal context, RedisOptions options, String seed, PubSub pubSub,
-      Commands commands, Consumer<String> moved, Consumer<String> unsubscribed) {
+      Commands commands, Consumer<String> moved, Consumer<String> unsubscribed, Predicate<String> wanted) {
     this.vertx = vertx;
     this.context = context;
     this.options = options;
@@ -113,6 +116,7 @@ final class ShardedSubscriber implements RedisConnection {
     this.commands = commands;
     this.moved = moved;
     this.unsubscribed = unsubscribed;
+    this.wanted = wanted;
   }
 
   /** Reads the slots' masters; the subscriber is usable once this completes. */
@@ -128,13 +132,11 @@ final class ShardedSubscriber implements RedisConnection {
    */
   boolean send(String channel, boolean subscribe) {
     if (subscribe) {
-      wanted.add(channel);
       Shard home = shardOf(channel);
       homes.put(channel, home);
       home.send(new Sent(channel, true, false));
       return true;
     }
-    wanted.remove(channel);
     Shard home = homes.remove(channel);
     if (home == null || home.lost) {
       return false;
@@ -244,7 +246,7 @@ final class ShardedSubscriber implements RedisConnection {
     moving.clear();
     for (Map.Entry<String, Boolean> entry : all) {
       String channel = entry.getKey();
-      if (!wanted.contains(channel) || homes.containsKey(channel)) {
+      if (!wanted.test(channel) || homes.containsKey(channel)) {
         continue; // unsubscribed meanwhile, or subscribed again by the caller
       }
       if (masters[HashSlot.of(channel)] == null) {
@@ -353,7 +355,6 @@ final class ShardedSubscriber implements RedisConnection {
     shards.values().forEach(shard -> all.add(shard.client.close()));
     shards.clear();
     homes.clear();
-    wanted.clear();
     return Future.join(all).mapEmpty();
   }
 

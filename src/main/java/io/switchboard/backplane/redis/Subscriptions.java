@@ -210,6 +210,15 @@ final class Subscriptions {
     listener.onMessage(message);
   }
 
+  /** Whether {@code channel} is the control channel or a counted room's: one a subscriber must hold. */
+  boolean wants(String channel) {
+    if (channel.equals(keys.control())) {
+      return true;
+    }
+    RoomId room = keys.roomOfChannel(channel);
+    return room != null && counts.containsKey(room);
+  }
+
   /** An unsubscription of {@code channel} that will get no answer, and needs none (a {@link ShardedSubscriber}'s). */
   void unsubscribeEnded(String channel) {
     confirmed(channel, false);
