@@ -56,7 +56,8 @@ public record SwitchboardConfig(
     String adminApiKey,
     int handshakeTimeoutMillis,
     int maxPendingHandshakesPerIp,
-    Resume resume) {
+    Resume resume,
+    int shedLagMillis) {
 
   /** How log lines are written. */
   public enum LogFormat { JSON, TEXT }
@@ -87,6 +88,7 @@ public record SwitchboardConfig(
     ALLOWED_ORIGINS(""),
     WS_PERMESSAGE_DEFLATE("false"),
     WRITE_QUEUE_MAX_BYTES("1048576"),
+    SHED_LAG_MS("250"),
     SHUTDOWN_GRACE_SECONDS("10"),
     DRAIN_DELAY_SECONDS("5"),
     SOCKETIO_DISCONNECT_ON_DROP("true"),
@@ -150,6 +152,8 @@ public record SwitchboardConfig(
         Setting.PING_INTERVAL_SECONDS, "an integer >= 1 and below IDLE_TIMEOUT_SECONDS");
     require(maxConnections >= 1, Setting.MAX_CONNECTIONS, "an integer >= 1");
     require(writeQueueMaxBytes >= 1024, Setting.WRITE_QUEUE_MAX_BYTES, "an integer >= 1024");
+    require(shedLagMillis == 0 || shedLagMillis >= 50 && shedLagMillis <= 60_000, Setting.SHED_LAG_MS,
+        "0 (never shed) or an integer 50-60000");
     require(shutdownGraceSeconds >= 0, Setting.SHUTDOWN_GRACE_SECONDS, "an integer >= 0");
     require(drainDelaySeconds >= 0 && drainDelaySeconds <= 300, Setting.DRAIN_DELAY_SECONDS, "an integer 0-300");
     require(logLevel.matches("TRACE|DEBUG|INFO|WARN|ERROR|OFF"), Setting.LOG_LEVEL,
@@ -278,7 +282,8 @@ public record SwitchboardConfig(
         new Resume(integer(Setting.RESUME_WINDOW_SECONDS, get.apply(Setting.RESUME_WINDOW_SECONDS)),
             integer(Setting.RESUME_BUFFER_MAX_EVENTS, get.apply(Setting.RESUME_BUFFER_MAX_EVENTS)),
             integer(Setting.RESUME_BUFFER_MAX_BYTES, get.apply(Setting.RESUME_BUFFER_MAX_BYTES)),
-            integer(Setting.REDIS_WAIT_REPLICAS, get.apply(Setting.REDIS_WAIT_REPLICAS))));
+            integer(Setting.REDIS_WAIT_REPLICAS, get.apply(Setting.REDIS_WAIT_REPLICAS))),
+        integer(Setting.SHED_LAG_MS, get.apply(Setting.SHED_LAG_MS)));
   }
 
   /**

@@ -39,12 +39,13 @@ import java.util.function.Function;
  * <p>Every field is owned by the socket's event loop ({@link #context}); other threads reach
  * this object only through {@link Outbound}, whose methods hop onto that loop.
  */
-final class Connection implements Outbound, Link {
+final class Connection implements Outbound, Link, OverloadShedder.Sender {
   private static final Buffer PING_PAYLOAD = Buffer.buffer("sb");
   /** How long a client gets to answer our close frame before its TCP connection is dropped. */
   static final long CLOSE_GRACE_MILLIS = 2000;
 
   private final Context context;
+  private final LoopWatch loop;
   private final Hub hub;
   private final Dialect dialect;
   private final SignalingMetrics metrics;
@@ -65,6 +66,9 @@ final class Connection implements Outbound, Link {
   private boolean partialBinary;
   private boolean partialTooLarge;
   private int partialBytes;
+  // Messages since the last sweep, and in the sweep before (OverloadShedder.Sender).
+  private int received;
+  private int receivedBefore;
   private boolean closed;
   private boolean tcpClosed;
   // Null until the upgrade is accepted; frames written before that wait in 'beforeOpen'.
@@ -75,8 +79,9 @@ final class Connection implements Outbound, Link {
 
   /** Opens the session and the dialect on the current event loop; the socket comes later. */
   Connection(Context context, Hub hub, Function<Link, Dialect> dialect, SignalingMetrics metrics,
-      SwitchboardConfig config, Ticket ticket, boolean wantsResume) {
+      SwitchboardConfig config, Ticket ticket, boolean wantsResume, LoopWatch loop) {
     this.context = context;
+    this.loop = loop;
     this.hub = hub;
     this.metrics = metrics;
     this.maxMessageBytes = config.maxMessageBytes();
@@ -181,6 +186,13 @@ final class Connection implements Outbound, Link {
     if (closed) {
       return;
     }
+    if (loop.behind(lastHeardNanos)) {
+      loop.observe(lastHeardNanos);
+      if (closed) {
+        return; // shed: what it sent is dropped
+      }
+    }
+    received++;
     metrics.bytesIn(length);
     switch (session.admit(lastHeardNanos)) {
       case REJECT -> {
@@ -212,9 +224,11 @@ final class Connection implements Outbound, Link {
 
   /**
    * Called by the verticle's sweep: pings a quiet socket, closes a silent one and one whose token
-   * has expired. Own loop only.
+   * has expired, and starts a new window of {@link #recentMessages}. Own loop only.
    */
   void checkAlive(long nowNanos, long pingAfterNanos, long idleAfterNanos) {
+    receivedBefore = received;
+    received = 0;
     long quiet = nowNanos - lastHeardNanos;
     if (quiet >= idleAfterNanos) {
       closeNow(CloseReason.IDLE_TIMEOUT);
@@ -224,6 +238,31 @@ final class Connection implements Outbound, Link {
       lastPingNanos = nowNanos;
       ws.writePing(PING_PAYLOAD);
     }
+  }
+
+  @Override
+  public int recentMessages() {
+    return received + receivedBefore;
+  }
+
+  @Override
+  public boolean open() {
+    return !closed;
+  }
+
+  /**
+   * Closes this socket to relieve its overloaded event loop ({@link OverloadShedder}). Nothing
+   * more is read from it: what it sent and the loop has not read yet would only delay the others.
+   * Own loop only.
+   */
+  void shed() {
+    if (closed) {
+      return;
+    }
+    if (ws != null) {
+      ((WebSocketImplBase<?>) ws).channelHandlerContext().channel().config().setAutoRead(false);
+    }
+    closeNow(CloseReason.OVERLOADED);
   }
 
   /** The socket closed, whoever closed it. Own loop only. */
@@ -341,12 +380,12 @@ final class Connection implements Outbound, Link {
 
   /**
    * Whether a close by the server leaves a resumable session a chance to resume: the node
-   * stopping, a connection that went quiet or fell behind, or a failure of ours; not a close that
-   * ends the session on purpose (docs/protocol.md, "The gap").
+   * stopping or overloaded, a connection that went quiet or fell behind, or a failure of ours;
+   * not a close that ends the session on purpose (docs/protocol.md, "The gap").
    */
   private static boolean startsGap(CloseReason reason) {
     return switch (reason) {
-      case SHUTTING_DOWN, IDLE_TIMEOUT, SLOW_CONSUMER, INTERNAL -> true;
+      case SHUTTING_DOWN, OVERLOADED, IDLE_TIMEOUT, SLOW_CONSUMER, INTERNAL -> true;
       default -> false;
     };
   }
@@ -394,4 +433,13 @@ final class Connection implements Outbound, Link {
   }
 
   private record Frame(byte[] bytes, boolean binary) {}
+
+  /** The event loop's lag as a socket sees it on receiving (OverloadShedder#behind). */
+  interface LoopWatch {
+    /** Whether the loop is so far behind at {@code nowNanos} that an observation is due. */
+    boolean behind(long nowNanos);
+
+    /** Makes that observation; it may close this very socket, among the heaviest senders. */
+    void observe(long nowNanos);
+  }
 }

@@ -59,6 +59,19 @@ public final class HttpServerVerticle extends VerticleBase {
   private HttpServer server;
   private RequestHeads heads;
   private long sweepTimer;
+  private OverloadShedder<Connection> shedder;
+  private long lagProbe = -1;
+  private final Connection.LoopWatch loopWatch = new Connection.LoopWatch() {
+    @Override
+    public boolean behind(long nowNanos) {
+      return shedder.behind(nowNanos);
+    }
+
+    @Override
+    public void observe(long nowNanos) {
+      observeLag(nowNanos);
+    }
+  };
 
   /** @param port the port to listen on; negative for a free one shared by all instances */
   public HttpServerVerticle(Node node, int port) {
@@ -140,12 +153,41 @@ public final class HttpServerVerticle extends VerticleBase {
       }
       heads.sweep(now);
     });
+    shedder = new OverloadShedder<>(TimeUnit.MILLISECONDS.toNanos(config.shedLagMillis()));
+    if (shedder.enabled()) {
+      armLagProbe();
+    }
 
     server = vertx.createHttpServer(options)
         .connectionHandler(heads::opened)
         .invalidRequestHandler(HttpServerVerticle::onInvalidRequest)
         .requestHandler(request -> onRequest(request, router));
     return server.listen();
+  }
+
+  /**
+   * A one-shot timer, armed again each time it fires: how late it fires is this loop's lag. (A
+   * periodic timer would fire its missed ticks in a burst and hide it.)
+   */
+  private void armLagProbe() {
+    shedder.due(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(OverloadShedder.PROBE_MILLIS));
+    lagProbe = vertx.setTimer(OverloadShedder.PROBE_MILLIS, id -> {
+      observeLag(System.nanoTime());
+      armLagProbe();
+    });
+  }
+
+  /** What the probe timer, or a socket that found it overdue, saw at {@code now}: shed if due. */
+  private void observeLag(long now) {
+    List<Connection> heaviest = shedder.observe(now, connections);
+    if (!heaviest.isEmpty()) {
+      log.atWarn().addKeyValue("closed", heaviest.size()).addKeyValue("sockets", connections.size())
+          .log("event loop behind by more than {} ms: closing its {} heaviest senders of {} sockets with 1013",
+              node.config.shedLagMillis(), heaviest.size(), connections.size());
+    }
+    for (Connection heavy : heaviest) {
+      heavy.shed();
+    }
   }
 
   /** The protocol spoken at {@code path}, or null for a path with no WebSocket endpoint. */
@@ -234,6 +276,14 @@ public final class HttpServerVerticle extends VerticleBase {
       node.engineIo.upgrade(request, () -> heads.forget(request.connection()));
       return;
     }
+    if (shedder.overloaded()) {
+      // Setting up a socket costs several times what a relay does (docs/performance.md): a loop
+      // that is behind takes none until it has caught up.
+      node.metrics.connectionRejected("overloaded");
+      request.response().putHeader("Retry-After", "2");
+      HttpUpgrade.refuse(request.response(), 503);
+      return;
+    }
     String origin = request.getHeader("Origin");
     if (origin != null && !node.originAllowed(origin)) {
       node.metrics.connectionRejected("origin");
@@ -263,7 +313,8 @@ public final class HttpServerVerticle extends VerticleBase {
     request.pause();
     // Resume is the native protocol's, and only for clients that ask (docs/protocol.md, "Resume").
     boolean wantsResume = "/ws".equals(path) && "1".equals(request.getParam("resume"));
-    Connection connection = new Connection(context, node.hub, dialect, node.metrics, node.config, ticket, wantsResume);
+    Connection connection = new Connection(context, node.hub, dialect, node.metrics, node.config, ticket, wantsResume,
+        loopWatch);
     connection.opening()
         .transform(settled -> request.toWebSocket())
         .onSuccess(ws -> onOpen(ws, connection, ticket))
@@ -293,6 +344,7 @@ public final class HttpServerVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(sweepTimer);
+    vertx.cancelTimer(lagProbe);
     for (Connection c : new ArrayList<>(connections)) {
       c.closeNow(CloseReason.SHUTTING_DOWN);
     }

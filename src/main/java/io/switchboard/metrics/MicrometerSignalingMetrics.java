@@ -101,8 +101,8 @@ public final class MicrometerSignalingMetrics implements SignalingMetrics {
     for (String operation : MetricNames.BACKPLANE_OPERATIONS) {
       backplaneErrorCounter(operation);
     }
-    for (String reason : new String[] {"origin", "capacity", "draining", "unauthorized", "forbidden", "per-ip-rate",
-        "per-ip-connections"}) {
+    for (String reason : new String[] {"origin", "capacity", "draining", "overloaded", "unauthorized", "forbidden",
+        "per-ip-rate", "per-ip-connections"}) {
       rejected(reason);
     }
   }

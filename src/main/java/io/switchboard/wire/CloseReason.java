@@ -11,6 +11,8 @@ public enum CloseReason {
   FRAME_TOO_BIG(1009, "frame too big", false),
   INTERNAL(1011, "internal error", true),
   SHUTTING_DOWN(1012, "service restart", true),
+  // The socket's event loop fell behind and this socket was among its heaviest senders.
+  OVERLOADED(1013, "overloaded", true),
   IDLE_TIMEOUT(4000, "idle timeout", true),
   // The default of the server API's disconnect; an operator may send any 4000-4999 code instead.
   DISCONNECTED(4003, "disconnected by server", false),
