@@ -75,12 +75,15 @@ final class BenchLoop extends Counters {
         p.nextSendNs = p.baseNs + (long) ((p.seq - p.seqBase) * periodNs);
         boolean measured = scheduled >= measureStartNs;
         long t = System.nanoTime();
-        if (p.closed) {
+        if (p.closed || p.partnerGone) {
           closedSkips++; // counted as sent (it was due) and so as lost
         } else {
           String msg = p.message(sb, seq, t, measured, payload, pad);
           try {
             p.ws.writeTextMessage(msg).onFailure(onWriteFailure);
+            if (p.ws.writeQueueFull()) {
+              writeQueueFullSeen++;
+            }
           } catch (RuntimeException e) { // Vert.x throws when the socket has just closed
             writeFailures++;
           }
@@ -95,9 +98,6 @@ final class BenchLoop extends Counters {
           sentMeasured++;
           progressMeasuredSent.increment();
           lag.recordNanos(lagNs);
-        }
-        if (!p.closed && p.ws.writeQueueFull()) {
-          writeQueueFullSeen++;
         }
         if (++burst >= 10_000) { // bound one tick; the rest goes out on the next one
           tickCapHits++;
@@ -220,7 +220,12 @@ final class BenchLoop extends Counters {
           p.learnPartner(other);
         }
       }
-      case "peer-left" -> peerLeft++;
+      case "peer-left" -> {
+        peerLeft++;
+        if (p.partnerId != null && p.partnerId.equals(j.getValue("peer"))) {
+          p.partnerGone = true;
+        }
+      }
       case "error" -> {
         String code = String.valueOf(j.getValue("code"));
         errors.merge(code, 1L, Long::sum);

@@ -38,6 +38,8 @@ final class BenchPeer {
   volatile String selfId;
   volatile String partnerId;
   volatile boolean closed;
+  /** The partner left (peer-left): like an application, this peer stops sending to it. */
+  volatile boolean partnerGone;
 
   final CompletableFuture<Void> joined = new CompletableFuture<>();
   final CompletableFuture<Void> partnerKnown = new CompletableFuture<>();

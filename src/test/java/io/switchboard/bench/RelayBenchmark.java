@@ -225,11 +225,13 @@ public final class RelayBenchmark {
                              first at least 5 s) plus --step-seconds s measured, until p99 > 10 ms or a
                              loss; a step where this JVM used > 85 % of its core is marked GENERATOR
                              BUSY (its limit, perhaps not the server's). Then one step at
-                             twice the best rate, with 20 quiet pairs at 1 msg/s alongside. The server
+                             twice the best rate (--overload-factor), with 20 quiet pairs at 1 msg/s alongside. The server
                              keeps its default per-client limits; heavy peers send at most 40 msg/s
                              each (pairs are added as needed, at least --pairs)
         --step-rate N        --saturate: first step and increment, msg/s in total (default 5000)
         --max-rate N         --saturate: highest step (default 200000)
+        --overload-factor N  --saturate: the overload step offers N times the best step's rate, 2-8
+                             (default 2)
         --step-warmup N      --saturate: warm-up seconds of each step (default 2)
         --step-seconds N     --saturate: measured seconds of each step (default 5)
         --server-cpus LIST   --saturate: CPUs of the server, as taskset -c takes them (default 0)
@@ -265,6 +267,7 @@ public final class RelayBenchmark {
     boolean saturate;
     int stepRate = 5_000;
     int maxRate = 200_000;
+    int overloadFactor = 2;
     int stepWarmup = 2;
     int stepSeconds = 5;
     int clientLoops = 2;
@@ -336,6 +339,7 @@ public final class RelayBenchmark {
           case "setup" -> o.setup = intArg(name, value, 1, 100_000);
           case "step-rate" -> o.stepRate = intArg(name, value, 100, 1_000_000);
           case "max-rate" -> o.maxRate = intArg(name, value, 100, 2_000_000);
+          case "overload-factor" -> o.overloadFactor = intArg(name, value, 2, 8);
           case "step-warmup" -> o.stepWarmup = intArg(name, value, 0, 60);
           case "step-seconds" -> o.stepSeconds = intArg(name, value, 1, 60);
           case "client-loops" -> o.clientLoops = intArg(name, value, 1, 64);
@@ -673,7 +677,7 @@ public final class RelayBenchmark {
       return o.setup;
     }
     if (o.saturate) {
-      return 2 * Math.max(o.pairs, heavyPairsFor(2 * o.maxRate)) + 2 * QUIET_PAIRS;
+      return 2 * Math.max(o.pairs, heavyPairsFor(o.overloadFactor * o.maxRate)) + 2 * QUIET_PAIRS;
     }
     return 2 * o.pairs + o.idle;
   }
@@ -1733,7 +1737,7 @@ public final class RelayBenchmark {
       best = r;
     }
 
-    int overloadRate = 2 * (best != null ? best.offered : o.stepRate);
+    int overloadRate = o.overloadFactor * (best != null ? best.offered : o.stepRate);
     setupPairs(QUIET_PAIRS, "quiet", new BenchLoop[] {quietLoop}, quietPeers);
     long rssStart = server.statusKiB("VmRSS");
     long heapStart = server.heapUsedKiB();
@@ -1776,7 +1780,8 @@ public final class RelayBenchmark {
     out.append(String.format(Locale.ROOT, "overload at %d msg/s:%n  %s%n", overloadRate, stepLine(over)));
     Snapshot heavy = over.load.snap();
     out.append(String.format(Locale.ROOT, "  heavy clients: error frames %s, sockets closed by the server %d"
-        + " (close codes %s)%n", heavy.errors, heavy.unexpectedCloses, heavy.closeCodes));
+        + " (close codes %s), sends skipped because the socket had closed or the partner had left %d%n", heavy.errors,
+        heavy.unexpectedCloses, heavy.closeCodes, heavy.closedSkips));
     out.append(String.format(Locale.ROOT, "  server RSS %s at the start, %s at the end (peak since start %s);"
         + " heap in use %s%n", mib(rssStart), mib(rssEnd), mib(rssPeak),
         server.jvm ? mib(heapStart) + " -> " + mib(heapEnd) : NOT_A_JVM));
@@ -1810,6 +1815,11 @@ public final class RelayBenchmark {
     if (slow > 0) {
       causes.add(slow + " receivers closed as slow consumers (4001: their outbound queue passed"
           + " WRITE_QUEUE_MAX_BYTES), the relays queued for them dropped");
+    }
+    long overloaded = heavy.closeCodes.getOrDefault("1013", 0L);
+    if (overloaded > 0) {
+      causes.add(overloaded + " sockets closed as the heaviest senders of an overloaded event loop (1013), what they"
+          + " had sent and the loop had not read yet dropped");
     }
     long flooding = heavy.closeCodes.getOrDefault("4008", 0L);
     if (flooding > 0) {
@@ -2043,7 +2053,7 @@ public final class RelayBenchmark {
       anomalies.add(after.writeFailures + " client write failures");
     }
     if (after.closedSkips > 0) {
-      anomalies.add(after.closedSkips + " sends skipped because the peer's socket had closed");
+      anomalies.add(after.closedSkips + " sends skipped because the peer's socket had closed or its partner had left");
     }
     return anomalies;
   }
