@@ -225,9 +225,11 @@ public final class RelayBenchmark {
                              first at least 5 s) plus --step-seconds s measured, until p99 > 10 ms or a
                              loss; a step where this JVM used > 85 % of its core is marked GENERATOR
                              BUSY (its limit, perhaps not the server's). Then one step at
-                             twice the best rate (--overload-factor), with 20 quiet pairs at 1 msg/s alongside. The server
-                             keeps its default per-client limits; heavy peers send at most 40 msg/s
-                             each (pairs are added as needed, at least --pairs)
+                             twice the best rate (--overload-factor), with 20 quiet pairs at
+                             1 msg/s alongside. The server keeps its default per-client limits
+                             and SHED_LAG_MS; heavy peers send at most 40 msg/s each (pairs are
+                             added as needed, at least --pairs) and stop sending to a partner
+                             that left
         --step-rate N        --saturate: first step and increment, msg/s in total (default 5000)
         --max-rate N         --saturate: highest step (default 200000)
         --overload-factor N  --saturate: the overload step offers N times the best step's rate, 2-8
