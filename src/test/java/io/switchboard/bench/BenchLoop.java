@@ -154,6 +154,9 @@ final class BenchLoop extends Counters {
         deliveredMeasured++;
         progressMeasuredDelivered.increment();
         latency.recordNanos(nowNs - sentNs);
+        if (sentNs >= measureStartNs + (measureEndNs - measureStartNs) / 2) {
+          latencyLastHalf.recordNanos(nowNs - sentNs);
+        }
       }
     }
   }

@@ -6,6 +6,8 @@ import java.util.TreeMap;
 /** What the benchmark counts; each event loop keeps its own, merged into a total on demand. */
 class Counters {
   final MicrosHistogram latency = new MicrosHistogram();
+  /** The same for messages sent in the second half of the measured window: after a transient. */
+  final MicrosHistogram latencyLastHalf = new MicrosHistogram();
   final MicrosHistogram lag = new MicrosHistogram();
   long sentTotal;
   long sentMeasured;
@@ -30,6 +32,7 @@ class Counters {
   /** Back to zero, for the next step of a stepped run. Call on the owner's thread. */
   void reset() {
     latency.clear();
+    latencyLastHalf.clear();
     lag.clear();
     sentTotal = 0;
     sentMeasured = 0;
@@ -55,6 +58,7 @@ class Counters {
   /** Adds {@code other} into this one. Call on {@code other}'s own thread. */
   void add(Counters other) {
     latency.add(other.latency);
+    latencyLastHalf.add(other.latencyLastHalf);
     lag.add(other.lag);
     sentTotal += other.sentTotal;
     sentMeasured += other.sentMeasured;

@@ -1789,10 +1789,13 @@ public final class RelayBenchmark {
         server.jvm ? mib(heapStart) + " -> " + mib(heapEnd) : NOT_A_JVM));
     Snapshot q = over.quiet;
     MicrosHistogram qh = q.latency;
+    MicrosHistogram late = q.latencyLastHalf;
     out.append(String.format(Locale.ROOT, "  %d quiet pairs at 1 msg/s meanwhile: sent %d, delivered %d, lost %d;"
-        + " one-way p50=%s p99=%s max=%s; error frames %s, closes %d %s%n", QUIET_PAIRS, q.sentMeasured,
+        + " one-way p50=%s p99=%s max=%s (sent in the window's second half: p50=%s p99=%s max=%s); error frames %s,"
+        + " closes %d %s%n", QUIET_PAIRS, q.sentMeasured,
         q.deliveredMeasured, q.sentMeasured - q.deliveredMeasured, ms(qh.percentileNanos(50)),
-        ms(qh.percentileNanos(99)), ms(qh.maxNanos()), q.errors, q.unexpectedCloses, q.closeCodes));
+        ms(qh.percentileNanos(99)), ms(qh.maxNanos()), ms(late.percentileNanos(50)), ms(late.percentileNanos(99)),
+        ms(late.maxNanos()), q.errors, q.unexpectedCloses, q.closeCodes));
     out.append("  what shed the load: ").append(whatShed(over, heavy)).append('\n');
     for (String p : heavy.problems) {
       out.append("  first problem seen (heavy): ").append(p).append('\n');
