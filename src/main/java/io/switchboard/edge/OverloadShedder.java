@@ -93,7 +93,7 @@ final class OverloadShedder<S extends OverloadShedder.Sender> {
    * {@link #PROBE_MILLIS} on, so that the next observation is another one.
    */
   List<S> observe(long nowNanos, Collection<S> senders) {
-    if (nowNanos < dueNanos) {
+    if (nowNanos - dueNanos < 0) {
       // A socket has made an observation since the timer was armed: the timer, run at last in
       // the same turn, must not count as a probe that came on time.
       return List.of();
