@@ -51,6 +51,10 @@ final class RedisProcess implements AutoCloseable {
         "--protected-mode", "yes",
         "--save", "",
         "--appendonly", "no",
+        // A replica keeps the snapshot of its first sync on disk: beside the log, not in the
+        // benchmark's working directory (once a checkout's root).
+        "--dir", log.toAbsolutePath().getParent().toString(),
+        "--dbfilename", log.getFileName() + ".rdb",
         "--daemonize", "no",
         "--loglevel", "warning"));
     cmd.addAll(extra);
