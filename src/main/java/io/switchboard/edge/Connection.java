@@ -14,6 +14,7 @@ import io.switchboard.signaling.Session;
 import io.switchboard.signaling.command.Command;
 import io.switchboard.signaling.event.Event;
 import io.switchboard.signaling.event.Relayed;
+import io.netty.channel.ChannelHandlerContext;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -260,7 +261,7 @@ final class Connection implements Outbound, Link, OverloadShedder.Sender {
       return;
     }
     if (ws != null) {
-      ((WebSocketImplBase<?>) ws).channelHandlerContext().channel().config().setAutoRead(false);
+      transport().channel().config().setAutoRead(false);
     }
     closeNow(CloseReason.OVERLOADED);
   }
@@ -425,11 +426,18 @@ final class Connection implements Outbound, Link, OverloadShedder.Sender {
   private void scheduleDrop() {
     context.owner().setTimer(CLOSE_GRACE_MILLIS, id -> {
       if (!tcpClosed) {
-        // Vert.x offers no public way to drop the transport; the close frame may be stuck
-        // behind a full write queue, so waiting for it is not an option.
-        ((WebSocketImplBase<?>) ws).channelHandlerContext().close();
+        // The close frame may be stuck behind a full write queue, so waiting for it is not an option.
+        transport().close();
       }
     });
+  }
+
+  /**
+   * The socket's Netty channel handler context: Vert.x offers no public way to drop the transport
+   * or to stop reading from it for good.
+   */
+  private ChannelHandlerContext transport() {
+    return ((WebSocketImplBase<?>) ws).channelHandlerContext();
   }
 
   private record Frame(byte[] bytes, boolean binary) {}
