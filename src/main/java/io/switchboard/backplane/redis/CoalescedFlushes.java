@@ -7,11 +7,13 @@ import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.impl.PooledRedisConnection;
 import java.lang.reflect.Field;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Lets the publisher connection send everything one event-loop turn publishes in one write.
+ * Lets the publisher connection send everything one event-loop turn publishes in one write: on a
+ * Redis Cluster, each of the sockets it holds to the masters.
  * Vert.x flushes a connection's write at once unless that same connection is being read, and the
  * publisher's writes are made while client sockets are read: one system call per message on the
  * node, and one read and one reply write per message on Redis. Netty's flush consolidation defers
@@ -23,13 +25,34 @@ import org.slf4j.LoggerFactory;
  */
 final class CoalescedFlushes {
   private static final Logger log = LoggerFactory.getLogger(CoalescedFlushes.class);
-  private static final String HANDLER_NAME = "switchboard-coalesced-flushes";
+  static final String HANDLER_NAME = "switchboard-coalesced-flushes";
   private static final Field SOCKET = socketField();
+  private static final Field CLUSTER_CONNECTIONS = clusterConnectionsField();
 
   private CoalescedFlushes() {}
 
-  /** Coalesces {@code connection}'s flushes; false when this Redis client does not allow it. */
+  /**
+   * Coalesces {@code connection}'s flushes; false when this Redis client does not allow it. A
+   * cluster connection opens a master's socket on its first command there, after a failover or a
+   * migration too, so it is applied again after each of those: sockets already done are left as
+   * they are.
+   */
   static boolean apply(RedisConnection connection) {
+    Map<?, ?> masters = masterConnections(connection);
+    if (masters == null) {
+      return applyToSocket(connection);
+    }
+    boolean all = true;
+    // The cluster connection adds to this map under its own lock.
+    synchronized (masters) {
+      for (Object master : masters.values()) {
+        all &= master instanceof RedisConnection socket && applyToSocket(socket);
+      }
+    }
+    return all;
+  }
+
+  private static boolean applyToSocket(RedisConnection connection) {
     ChannelPipeline pipeline = pipeline(connection);
     if (pipeline == null) {
       return false;
@@ -42,6 +65,19 @@ final class CoalescedFlushes {
     return true;
   }
 
+  /** A cluster connection's connections to the masters, by address; null for any other connection. */
+  static Map<?, ?> masterConnections(RedisConnection connection) {
+    if (CLUSTER_CONNECTIONS == null || !CLUSTER_CONNECTIONS.getDeclaringClass().isInstance(connection)) {
+      return null;
+    }
+    try {
+      return (Map<?, ?>) CLUSTER_CONNECTIONS.get(connection);
+    } catch (IllegalAccessException | IllegalArgumentException e) {
+      log.warn("cluster publisher writes are not coalesced: {}", e.toString());
+      return null;
+    }
+  }
+
   /** The Netty pipeline of {@code connection}'s socket, or null when it cannot be reached. */
   static ChannelPipeline pipeline(RedisConnection connection) {
     if (SOCKET == null || !(connection instanceof PooledRedisConnection pooled)) {
@@ -51,6 +87,21 @@ final class CoalescedFlushes {
       return SOCKET.get(pooled.actual()) instanceof NetSocketInternal socket ? socket.channelHandlerContext().pipeline() : null;
     } catch (IllegalAccessException | IllegalArgumentException e) {
       log.warn("publisher writes are not coalesced: {}", e.toString());
+      return null;
+    }
+  }
+
+  private static Field clusterConnectionsField() {
+    try {
+      Field field = Class.forName("io.vertx.redis.client.impl.RedisClusterConnection").getDeclaredField("connections");
+      if (!Map.class.isAssignableFrom(field.getType())) {
+        throw new NoSuchFieldException("connections is a " + field.getType().getName());
+      }
+      field.setAccessible(true);
+      return field;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      log.warn("cluster publisher writes are not coalesced: this Vert.x Redis client does not match ({})",
+          e.toString());
       return null;
     }
   }

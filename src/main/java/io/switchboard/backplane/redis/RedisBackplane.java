@@ -165,7 +165,12 @@ public final class RedisBackplane implements Backplane {
             if (current != null) {
               current.slotsMoved(moved, masters);
             }
-          }))
+          }), () -> {
+            RedisConnection publisher = connections.readyPublisher();
+            if (publisher != null) {
+              CoalescedFlushes.apply(publisher);
+            }
+          })
         : null;
     this.membership = new Membership(context, commands, keys, nodeId, resume.windowMillis() > 0);
     this.liveness = new Liveness(vertx, context, commands, keys, nodeId, heartbeatMs, nodeTimeoutMs,

@@ -17,7 +17,9 @@ import org.slf4j.LoggerFactory;
  * whose master has changed since the last reading, so that the subscriber moves its channels in
  * them to where they now live. Redis also ends a moved slot's subscriptions with a push, and a
  * lost master's connection closes; this catches what those miss (a push lost with its
- * connection, a master that changed while the link looked alive).
+ * connection, a master that changed while the link looked alive). After every reading it also
+ * runs {@code afterReading}, for what must follow the connections the cluster client opens to new
+ * masters by itself.
  *
  * <p>Confined to the backplane's context.
  */
@@ -28,6 +30,7 @@ final class SlotWatch {
   private final Vertx vertx;
   private final Commands commands;
   private final Changed changed;
+  private final Runnable afterReading;
   // Slot -> its master's address, from the last reading; null before the first.
   private String[] last;
   private long timer = -1;
@@ -43,10 +46,11 @@ final class SlotWatch {
     void accept(BitSet moved, String[] masters, String description);
   }
 
-  SlotWatch(Vertx vertx, Commands commands, Changed changed) {
+  SlotWatch(Vertx vertx, Commands commands, Changed changed, Runnable afterReading) {
     this.vertx = vertx;
     this.commands = commands;
     this.changed = changed;
+    this.afterReading = afterReading;
   }
 
   void start() {
@@ -82,6 +86,7 @@ final class SlotWatch {
             }
           }
           last = now;
+          afterReading.run();
         })
         .onFailure(e -> log.debug("CLUSTER SLOTS failed", e))
         .onComplete(ar -> reading = false);
