@@ -26,8 +26,9 @@ import org.slf4j.LoggerFactory;
 final class CoalescedFlushes {
   private static final Logger log = LoggerFactory.getLogger(CoalescedFlushes.class);
   static final String HANDLER_NAME = "switchboard-coalesced-flushes";
-  private static final Field SOCKET = socketField();
-  private static final Field CLUSTER_CONNECTIONS = clusterConnectionsField();
+  private static final Field SOCKET = field("RedisStandaloneConnection", "netSocket", NetSocket.class, "publisher");
+  private static final Field CLUSTER_CONNECTIONS =
+      field("RedisClusterConnection", "connections", Map.class, "cluster publisher");
 
   private CoalescedFlushes() {}
 
@@ -91,31 +92,21 @@ final class CoalescedFlushes {
     }
   }
 
-  private static Field clusterConnectionsField() {
+  /**
+   * The private field {@code name} of the Redis client's class {@code owner}, when it holds a
+   * {@code type}; null, logged once, when this client does not match.
+   */
+  private static Field field(String owner, String name, Class<?> type, String whatIsNotCoalesced) {
     try {
-      Field field = Class.forName("io.vertx.redis.client.impl.RedisClusterConnection").getDeclaredField("connections");
-      if (!Map.class.isAssignableFrom(field.getType())) {
-        throw new NoSuchFieldException("connections is a " + field.getType().getName());
+      Field field = Class.forName("io.vertx.redis.client.impl." + owner).getDeclaredField(name);
+      if (!type.isAssignableFrom(field.getType())) {
+        throw new NoSuchFieldException(name + " is a " + field.getType().getName());
       }
       field.setAccessible(true);
       return field;
     } catch (ReflectiveOperationException | RuntimeException e) {
-      log.warn("cluster publisher writes are not coalesced: this Vert.x Redis client does not match ({})",
+      log.warn("{} writes are not coalesced: this Vert.x Redis client does not match ({})", whatIsNotCoalesced,
           e.toString());
-      return null;
-    }
-  }
-
-  private static Field socketField() {
-    try {
-      Field field = Class.forName("io.vertx.redis.client.impl.RedisStandaloneConnection").getDeclaredField("netSocket");
-      if (!NetSocket.class.isAssignableFrom(field.getType())) {
-        throw new NoSuchFieldException("netSocket is a " + field.getType().getName());
-      }
-      field.setAccessible(true);
-      return field;
-    } catch (ReflectiveOperationException | RuntimeException e) {
-      log.warn("publisher writes are not coalesced: this Vert.x Redis client does not match ({})", e.toString());
       return null;
     }
   }

@@ -5,12 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOutboundHandlerAdapter;
-import io.netty.channel.ChannelPipeline;
 import io.switchboard.support.ClusterFixture;
 import io.vertx.core.Context;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
@@ -21,11 +17,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -67,14 +61,15 @@ class ClusterCoalescedFlushesTest {
   @Test
   void aBurstFromOneTurnLeavesEveryMastersSocketInAFewFlushesAndArrivesInOrder() throws Exception {
     Context context = vertx.getOrCreateContext();
-    RedisConnection publisher = onContext(context, client::connect);
+    RedisConnection publisher = Bursts.onContext(context, client::connect);
     assertTrue(CoalescedFlushes.apply(publisher), "the reflective check failed against this Redis client");
     Map<?, ?> masters = CoalescedFlushes.masterConnections(publisher);
     assertNotNull(masters, "not a cluster connection");
-    assertEquals(cluster.masterPorts().size(), masters.size(), "one socket per master");
+    // After the other test's failover the client may also still hold a socket to the old master.
+    assertTrue(masters.size() >= cluster.masterPorts().size(), "a socket per master: " + masters.keySet());
     List<AtomicInteger> flushes = new ArrayList<>();
     for (Object master : masters.values()) {
-      flushes.add(countFlushes(CoalescedFlushes.pipeline((RedisConnection) master)));
+      flushes.add(Bursts.countFlushes(CoalescedFlushes.pipeline((RedisConnection) master)));
     }
 
     Map<String, LinkedBlockingQueue<String>> received = new LinkedHashMap<>();
@@ -86,24 +81,13 @@ class ClusterCoalescedFlushesTest {
       subscribers.add(subscribe(port, channel, queue));
     }
 
-    CompletableFuture<Void> sent = new CompletableFuture<>();
-    // Every SPUBLISH in one task on one context: the count of flushes below is then exact.
-    context.runOnContext(v -> {
-      List<Future<?>> publishes = new ArrayList<>();
-      for (int i = 0; i < PER_MASTER; i++) {
-        for (String channel : received.keySet()) {
-          publishes.add(publisher.send(Request.cmd(Command.SPUBLISH).arg(channel).arg(Integer.toString(i))));
-        }
+    List<Request> burst = new ArrayList<>();
+    for (int i = 0; i < PER_MASTER; i++) {
+      for (String channel : received.keySet()) {
+        burst.add(Request.cmd(Command.SPUBLISH).arg(channel).arg(Integer.toString(i)));
       }
-      Future.all(publishes).onComplete(done -> {
-        if (done.succeeded()) {
-          sent.complete(null);
-        } else {
-          sent.completeExceptionally(done.cause());
-        }
-      });
-    });
-    sent.get(10, TimeUnit.SECONDS);
+    }
+    Bursts.sendInOneTask(context, publisher, burst);
     for (Map.Entry<String, LinkedBlockingQueue<String>> channel : received.entrySet()) {
       for (int i = 0; i < PER_MASTER; i++) {
         assertEquals(Integer.toString(i), channel.getValue().poll(5, TimeUnit.SECONDS), "on " + channel.getKey());
@@ -119,13 +103,13 @@ class ClusterCoalescedFlushesTest {
   @Test
   void aSocketOpenedToANewMasterAfterAFailoverIsCoalescedWhenAppliedAgain() throws Exception {
     Context context = vertx.getOrCreateContext();
-    RedisConnection publisher = onContext(context, client::connect);
+    RedisConnection publisher = Bursts.onContext(context, client::connect);
     assertTrue(CoalescedFlushes.apply(publisher));
     int newMaster = cluster.failover(cluster.masterPorts().get(0));
     // A write there goes to the old master, a replica now, whose MOVED answer the client follows,
     // opening a socket to the new master on the way (a replica takes an SPUBLISH itself).
     String key = channelOn(newMaster, "moved");
-    onContext(context, () -> publisher.send(Request.cmd(Command.SET).arg(key).arg("after")));
+    Bursts.onContext(context, () -> publisher.send(Request.cmd(Command.SET).arg(key).arg("after")));
     Map<?, ?> masters = CoalescedFlushes.masterConnections(publisher);
     assertFalse(allCoalesced(masters), "the failover opened no new socket: this test shows nothing");
 
@@ -139,19 +123,6 @@ class ClusterCoalescedFlushesTest {
       return masters.values().stream().allMatch(master ->
           CoalescedFlushes.pipeline((RedisConnection) master).get(CoalescedFlushes.HANDLER_NAME) != null);
     }
-  }
-
-  /** Between the socket and the coalescing handler: counts the flushes that reach the socket. */
-  private static AtomicInteger countFlushes(ChannelPipeline pipeline) {
-    AtomicInteger flushes = new AtomicInteger();
-    pipeline.addFirst(new ChannelOutboundHandlerAdapter() {
-      @Override
-      public void flush(ChannelHandlerContext ctx) {
-        flushes.incrementAndGet();
-        ctx.flush();
-      }
-    });
-    return flushes;
   }
 
   /** A sharded channel (or key) whose slot the master on {@code port} serves. */
@@ -176,17 +147,5 @@ class ClusterCoalescedFlushesTest {
     });
     subscriber.send(Request.cmd(Command.SSUBSCRIBE).arg(channel)).await(5, TimeUnit.SECONDS);
     return subscriber;
-  }
-
-  private static <T> T onContext(Context context, Supplier<Future<T>> action) throws Exception {
-    CompletableFuture<T> result = new CompletableFuture<>();
-    context.runOnContext(v -> action.get().onComplete(ar -> {
-      if (ar.succeeded()) {
-        result.complete(ar.result());
-      } else {
-        result.completeExceptionally(ar.cause());
-      }
-    }));
-    return result.get(10, TimeUnit.SECONDS);
   }
 }

@@ -3,11 +3,8 @@ package io.switchboard.backplane.redis;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.switchboard.support.RedisFixture;
 import io.vertx.core.Context;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
@@ -15,7 +12,6 @@ import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -57,44 +53,17 @@ class CoalescedFlushesTest {
       }
     });
     subscriber.send(Request.cmd(Command.SUBSCRIBE).arg(channel)).await(5, TimeUnit.SECONDS);
-    // Made and used on one context, so that the whole burst is written in one event-loop task,
-    // whatever the machine's scheduling: the count of flushes below is then exact, not luck.
+    // Made and used on one context, so that the whole burst is written in one event-loop task.
     Context context = vertx.getOrCreateContext();
-    CompletableFuture<RedisConnection> connected = new CompletableFuture<>();
-    context.runOnContext(v -> client.connect().onComplete(ar -> {
-      if (ar.succeeded()) {
-        connected.complete(ar.result());
-      } else {
-        connected.completeExceptionally(ar.cause());
-      }
-    }));
-    RedisConnection publisher = connected.get(5, TimeUnit.SECONDS);
+    RedisConnection publisher = Bursts.onContext(context, client::connect);
     assertTrue(CoalescedFlushes.apply(publisher), "the reflective check failed against this Redis client");
-    // Between the socket and the coalescing handler, this counts the flushes that reach the socket.
-    AtomicInteger flushes = new AtomicInteger();
-    CoalescedFlushes.pipeline(publisher).addFirst(new ChannelOutboundHandlerAdapter() {
-      @Override
-      public void flush(ChannelHandlerContext ctx) {
-        flushes.incrementAndGet();
-        ctx.flush();
-      }
-    });
+    AtomicInteger flushes = Bursts.countFlushes(CoalescedFlushes.pipeline(publisher));
 
-    CompletableFuture<Void> sent = new CompletableFuture<>();
-    context.runOnContext(v -> {
-      List<Future<?>> publishes = new ArrayList<>();
-      for (int i = 0; i < BURST; i++) {
-        publishes.add(publisher.send(Request.cmd(Command.PUBLISH).arg(channel).arg(Integer.toString(i))));
-      }
-      Future.all(publishes).onComplete(done -> {
-        if (done.succeeded()) {
-          sent.complete(null);
-        } else {
-          sent.completeExceptionally(done.cause());
-        }
-      });
-    });
-    sent.get(10, TimeUnit.SECONDS);
+    List<Request> burst = new ArrayList<>();
+    for (int i = 0; i < BURST; i++) {
+      burst.add(Request.cmd(Command.PUBLISH).arg(channel).arg(Integer.toString(i)));
+    }
+    Bursts.sendInOneTask(context, publisher, burst);
     for (int i = 0; i < BURST; i++) {
       assertEquals(Integer.toString(i), received.poll(5, TimeUnit.SECONDS));
     }
