@@ -62,6 +62,9 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
 #     of which about 8 MiB used under load; SweeperThreshold=100 stops the JVM from collecting
 #     it (a full GC with the serial collector: 35 ms) every time 15 % of the cap has been compiled
 #     since the last one, which landed once during warm-up traffic (docs/performance.md)
+#     FreqInlineSize=100 and InlineSmallCode=1000 keep C2 from inlining deep trees into code
+#     that runs once per connection (100-300 ms of C2 each): set-up costs a third less, relays
+#     the same once warm (docs/performance.md, "Set-up cost: the JIT, measured")
 #   left for thread stacks, GC structures and native allocations    80 MiB
 # The serial collector: one event loop per two cores needs no parallel GC threads, and with a
 # 32 MiB young generation its pauses stay near 1-2 ms. Compact object headers (Java 25) make
