@@ -35,8 +35,8 @@ final class CoalescedFlushes {
   /**
    * Coalesces {@code connection}'s flushes; false when this Redis client does not allow it. A
    * cluster connection opens a master's socket on its first command there, after a failover or a
-   * migration too, so it is applied again after each of those: sockets already done are left as
-   * they are.
+   * migration too, so the backplane applies this again after every reading of the slot map;
+   * sockets already done are left as they are.
    */
   static boolean apply(RedisConnection connection) {
     Map<?, ?> masters = masterConnections(connection);
