@@ -225,7 +225,7 @@ public final class RelayBenchmark {
                              first at least 5 s) plus --step-seconds s measured, until p99 > 10 ms or a
                              loss; a step where this JVM used > 85 % of its core is marked GENERATOR
                              BUSY (its limit, perhaps not the server's). Then one step at
-                             twice the best rate (--overload-factor), with 20 quiet pairs at
+                             --overload-factor times the best rate, with 20 quiet pairs at
                              1 msg/s alongside. The server keeps its default per-client limits
                              and SHED_LAG_MS; heavy peers send at most 40 msg/s each (pairs are
                              added as needed, at least --pairs) and stop sending to a partner
