@@ -133,12 +133,16 @@ final class Liveness {
    * a starved machine) and may have been reaped as dead meanwhile.
    */
   Future<Void> heartbeat(RedisConnection publisher) {
-    return publisher.batch(List.of(
-            Request.cmd(Command.SET).arg(keys.node(nodeId)).arg("1").arg("PX").arg(nodeTimeoutMs).arg("GET"),
-            Request.cmd(Command.ZADD).arg(keys.nodes()).arg(System.currentTimeMillis()).arg(nodeId)))
+    // Two sends rather than a batch, pipelined all the same: on a Redis Cluster each follows a
+    // MOVED by itself, where a batch would fail when the node keys' slot changes master.
+    Future<Response> set = publisher.send(
+        Request.cmd(Command.SET).arg(keys.node(nodeId)).arg("1").arg("PX").arg(nodeTimeoutMs).arg("GET"));
+    Future<Response> zadd = publisher.send(
+        Request.cmd(Command.ZADD).arg(keys.nodes()).arg(System.currentTimeMillis()).arg(nodeId));
+    return Future.all(set, zadd)
         .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
-        .map(replies -> {
-          boolean keyWasGone = replies.get(0) == null;
+        .map(both -> {
+          boolean keyWasGone = set.result() == null;
           if (keyWasGone && beating) {
             log.warn("node {}: its heartbeat key had expired; other nodes may have declared it dead", nodeId);
             backplane.declaredDead();
