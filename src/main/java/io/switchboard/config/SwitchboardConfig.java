@@ -193,9 +193,6 @@ public record SwitchboardConfig(
     require(maxPendingHandshakesPerIp >= 0, Setting.MAX_PENDING_HANDSHAKES_PER_IP, "an integer >= 0");
     require(resume.windowSeconds() >= 0 && resume.windowSeconds() <= 3600, Setting.RESUME_WINDOW_SECONDS,
         "an integer 0-3600 (0 turns resume off)");
-    require(redisMode != RedisMode.CLUSTER || resume.windowSeconds() == 0, Setting.RESUME_WINDOW_SECONDS,
-        "0 when REDIS_MODE is cluster: resume does not work with Redis Cluster yet (docs/clustering.md, "
-            + "\"Redis Cluster\")");
     require(resume.waitReplicas() >= 0 && resume.waitReplicas() <= 16, Setting.REDIS_WAIT_REPLICAS, "an integer 0-16");
     require(resume.waitReplicas() == 0 || !redisUrl.isEmpty() && redisMode != RedisMode.CLUSTER && resume.enabled(),
         Setting.REDIS_WAIT_REPLICAS, "0 unless REDIS_URL is set, REDIS_MODE is standalone or sentinel, and resume is on "

@@ -195,8 +195,10 @@ public final class RelayBenchmark {
         --redis-server PATH  redis-server executable for --nodes > 1 (default redis-server, from PATH)
         --redis-cluster      with --nodes > 1: a Redis Cluster of 3 masters and 3 replicas (local
                              processes; redis-server and redis-cli from PATH) instead of one
-                             redis-server, the nodes in REDIS_MODE=cluster (resume off); reports
-                             each shard's share of the relays and its CPU per relay
+                             redis-server, the nodes in REDIS_MODE=cluster; reports each shard's
+                             share of the relays and its CPU per relay. Resume is off (rooms
+                             spread over the shards) unless --resume, which puts every key in
+                             one slot
         --resume             clients open /ws?resume=1: every relay is numbered (n), stored for its
                              recipient before it is sent, and acknowledged after every 16 received
                              (docs/protocol.md, "Resume"); what resume costs per message
@@ -365,9 +367,8 @@ public final class RelayBenchmark {
         throw new IllegalArgumentException("--wait-replica needs --resume and --nodes 2 or more, without"
             + " --redis-cluster");
       }
-      if (o.redisCluster && (o.nodes < 2 || o.resume)) {
-        throw new IllegalArgumentException("--redis-cluster needs --nodes 2 or more, and no --resume (resume does"
-            + " not work with Redis Cluster yet)");
+      if (o.redisCluster && o.nodes < 2) {
+        throw new IllegalArgumentException("--redis-cluster needs --nodes 2 or more");
       }
       if (o.serverJvmOpts == null) {
         o.serverJvmOpts = shippedServerJvmOpts();
@@ -768,7 +769,9 @@ public final class RelayBenchmark {
       env.put("REDIS_MODE", "cluster");
       env.put("REDIS_URL", String.join(",", cluster.seedUrls()));
       env.put("REDIS_KEY_PREFIX", "bench-" + stamp);
-      env.put("RESUME_WINDOW_SECONDS", "0");
+      if (!o.resume) {
+        env.put("RESUME_WINDOW_SECONDS", "0");
+      }
     }
 
     try {

@@ -192,16 +192,15 @@ class SwitchboardConfigTest {
   }
 
   @Test
-  void clusterModeTakesSeedNodesAndNeedsResumeOff() {
+  void clusterModeTakesSeedNodesWithResumeOnOrOff() {
     SwitchboardConfig cluster = SwitchboardConfig.fromEnv(Map.of("REDIS_MODE", "cluster",
         "REDIS_URL", "redis://n1:6379,redis://n2:6379", "RESUME_WINDOW_SECONDS", "0"));
     assertEquals(SwitchboardConfig.RedisMode.CLUSTER, cluster.redisMode());
     assertEquals(List.of("redis://n1:6379", "redis://n2:6379"), cluster.redisUrls());
     assertTrue(cluster.clustered());
-    ConfigException resume = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(
-        Map.of("REDIS_MODE", "cluster", "REDIS_URL", "redis://n1:6379")));
-    assertEquals("RESUME_WINDOW_SECONDS", resume.variable());
-    assertTrue(resume.getMessage().contains("resume does not work with Redis Cluster yet"), resume.getMessage());
+    SwitchboardConfig resumable = SwitchboardConfig.fromEnv(Map.of("REDIS_MODE", "cluster", "REDIS_URL",
+        "redis://n1:6379"));
+    assertTrue(resumable.resume().enabled());
     ConfigException noUrl = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(
         Map.of("REDIS_MODE", "cluster", "RESUME_WINDOW_SECONDS", "0")));
     assertEquals("REDIS_URL", noUrl.variable());

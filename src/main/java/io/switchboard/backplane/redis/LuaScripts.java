@@ -14,6 +14,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Function;
 
 /**
@@ -33,6 +34,8 @@ final class LuaScripts {
   static final Script REASSERT = load("reassert");
   static final Script DEREGISTER = load("deregister");
   static final Script PUBLISH = load("publish");
+  /** publish.lua for a Redis Cluster, whose shard subscribers hear only SPUBLISH. */
+  static final Script SHARDED_PUBLISH = withCommand(PUBLISH, "PUBLISH", "SPUBLISH");
   static final Script REGISTER = load("register");
   static final Script ACK = load("ack");
   static final Script SUSPEND = load("suspend");
@@ -79,6 +82,23 @@ final class LuaScripts {
     return request;
   }
 
+  private static Script withCommand(Script script, String command, String replacement) {
+    String call = "redis.call('" + command + "',";
+    if (!script.text().contains(call)) {
+      throw new IllegalStateException(script.name() + ".lua has no " + call);
+    }
+    String text = script.text().replace(call, "redis.call('" + replacement + "',");
+    return new Script(script.name() + "-" + replacement.toLowerCase(Locale.ROOT), text, sha(text));
+  }
+
+  private static String sha(String text) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private static Script load(String name) {
     String path = "/redis/" + name + ".lua";
     try (InputStream in = LuaScripts.class.getResourceAsStream(path)) {
@@ -86,9 +106,8 @@ final class LuaScripts {
         throw new IllegalStateException("missing resource " + path);
       }
       String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-      byte[] sha = MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8));
-      return new Script(name, text, HexFormat.of().formatHex(sha));
-    } catch (IOException | NoSuchAlgorithmException e) {
+      return new Script(name, text, sha(text));
+    } catch (IOException e) {
       throw new IllegalStateException("cannot load " + path, e);
     }
   }

@@ -116,7 +116,8 @@ public final class RedisBackplane implements Backplane {
     // Fresh whatever thread builds us: borrowing a caller's context would tie our timers to
     // whatever owns it (a verticle's undeploy cancels them).
     this.context = ((VertxInternal) vertx).createEventLoopContext();
-    this.keys = new RedisKeys(prefix, target.cluster());
+    // On a Redis Cluster, resume puts everything in one slot (RedisKeys).
+    this.keys = new RedisKeys(prefix, target.cluster(), target.cluster() && resume.windowMillis() > 0);
     this.nodeId = nodeId;
     this.metrics = metrics;
     // The client upgrades a rediss:// connection to TLS with these options; the certificate's

@@ -6,32 +6,39 @@ import io.switchboard.wire.RoomId;
 /**
  * Every Redis key and channel name Switchboard uses (the table in docs/clustering.md). All keys
  * of one room share the hash tag {@code {room}}; room names are from a safe character set, so
- * no escaping is needed. On a Redis Cluster the node keys share the hash tag {@code {nodes}}
- * too, so that one script or pipeline may touch several of them, and the channels are sharded.
+ * no escaping is needed. On a Redis Cluster the channels are sharded, and the keys take one of
+ * two layouts: with resume off, the rooms spread over the masters by their own tags and the node
+ * keys share the tag {@code {nodes}}, so that one script or pipeline may touch several of them;
+ * with resume on, the session scripts touch a session's keys and its rooms' together, so every
+ * key and channel takes the prefix itself as its tag ({@code {sb}:...}) and lives in one slot,
+ * named as on a standalone server under that prefix.
  */
 final class RedisKeys {
   private final String prefix;
-  private final boolean sharded;
+  private final boolean cluster;
   // Where the node keys start: keys of a standalone server keep the names they always had.
   private final String nodes;
+  private final String nodeKeyStart;
 
-  RedisKeys(String prefix, boolean sharded) {
-    this.prefix = prefix;
-    this.sharded = sharded;
-    this.nodes = sharded ? prefix + ":{nodes}" : prefix + ":nodes";
+  /**
+   * @param cluster a Redis Cluster
+   * @param oneSlot every key and channel in one slot (only on a Redis Cluster)
+   */
+  RedisKeys(String prefix, boolean cluster, boolean oneSlot) {
+    this.prefix = oneSlot ? "{" + prefix + "}" : prefix;
+    this.cluster = cluster;
+    boolean nodesTagged = cluster && !oneSlot;
+    this.nodes = nodesTagged ? this.prefix + ":{nodes}" : this.prefix + ":nodes";
+    this.nodeKeyStart = nodesTagged ? nodes + ":node:" : this.prefix + ":node:";
   }
 
+  /** What every key and channel starts with: the configured prefix, braced in the one-slot layout. */
   String prefix() {
     return prefix;
   }
 
-  /** Whether this is a Redis Cluster's layout: sharded channels, node keys in one slot. */
-  boolean sharded() {
-    return sharded;
-  }
-
   PubSub pubSub() {
-    return sharded ? PubSub.SHARDED : PubSub.GLOBAL;
+    return cluster ? PubSub.SHARDED : PubSub.GLOBAL;
   }
 
   /** Hash: peer id -> {"node":..,"seq":..,"meta":..}. */
@@ -102,7 +109,7 @@ final class RedisKeys {
 
   /** What every node's key starts with; a node's key is this and its id. */
   String nodeKeyStart() {
-    return sharded ? nodes + ":node:" : prefix + ":node:";
+    return nodeKeyStart;
   }
 
   /** What every session's key starts with; a session's key is this, "{", the peer id and "}". */

@@ -39,6 +39,7 @@ final class Sessions {
   private final String nodeId;
   private final RedisBackplane.Resume resume;
   private final ReplicaAcks replicaAcks;
+  private final LuaScripts.Script publishScript;
 
   Sessions(ContextInternal context, Commands commands, RedisKeys keys, String nodeId, RedisBackplane.Resume resume,
       ReplicaAcks replicaAcks) {
@@ -48,6 +49,7 @@ final class Sessions {
     this.nodeId = nodeId;
     this.resume = resume;
     this.replicaAcks = replicaAcks;
+    this.publishScript = keys.pubSub() == PubSub.SHARDED ? LuaScripts.SHARDED_PUBLISH : LuaScripts.PUBLISH;
   }
 
   boolean enabled() {
@@ -57,7 +59,7 @@ final class Sessions {
   /** Loads the publish and ack scripts on a new publisher connection, before anything uses them. */
   Future<Void> prepare(RedisConnection publisher) {
     return enabled()
-        ? LuaScripts.load(publisher, LuaScripts.PUBLISH).compose(v -> LuaScripts.load(publisher, LuaScripts.ACK)).mapEmpty()
+        ? LuaScripts.load(publisher, publishScript).compose(v -> LuaScripts.load(publisher, LuaScripts.ACK)).mapEmpty()
         : context.succeededFuture();
   }
 
@@ -80,7 +82,7 @@ final class Sessions {
         Buffer.buffer(message.room().value()),
         Buffer.buffer(Integer.toString(resume.maxEvents())),
         Buffer.buffer(Integer.toString(resume.maxBytes())));
-    return LuaScripts.run(publisher, LuaScripts.PUBLISH,
+    return LuaScripts.run(publisher, publishScript,
             List.of(keys.members(message.room()), keys.events(message.room()), keys.gaps()), args)
         .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
         .compose(stored -> replicaAcks.after(publisher));

@@ -1,0 +1,305 @@
+package io.switchboard.backplane;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.switchboard.backplane.redis.RedisBackplane;
+import io.switchboard.backplane.redis.RedisTarget;
+import io.switchboard.signaling.event.Relayed;
+import io.switchboard.signaling.port.Backplane;
+import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.Numbered;
+import io.switchboard.signaling.port.SignalingMetrics;
+import io.switchboard.support.ClusterFixture;
+import io.switchboard.support.ControllableProxy;
+import io.switchboard.support.RedisFixture;
+import io.switchboard.support.ResumingClient;
+import io.switchboard.support.ServerFixture;
+import io.switchboard.support.TestClient;
+import io.switchboard.wire.Member;
+import io.switchboard.wire.RoomId;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntUnaryOperator;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Resume on a Redis Cluster (three masters with a replica each, local processes). With resume
+ * on, every key and channel takes the prefix as its hash tag, so the session scripts, which touch
+ * a session's keys and its rooms' together, run on the one master of that slot unchanged
+ * (docs/clustering.md, "Redis Cluster"). The contract of every resumable backplane, then: that
+ * everything lands on that master, and that a failover of it loses no event a node accepted.
+ */
+@Timeout(value = 240, unit = TimeUnit.SECONDS)
+class RedisClusterResumeTest extends ResumeContractTest {
+  private static final String TOKEN = "a".repeat(64);
+  private static ClusterFixture cluster;
+  private static Vertx vertx;
+  private String prefix;
+
+  @BeforeAll
+  static void start() {
+    vertx = Vertx.vertx();
+    cluster = ClusterFixture.start();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (vertx != null) {
+      vertx.close();
+    }
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  @BeforeEach
+  void freshPrefix() {
+    prefix = RedisFixture.uniquePrefix();
+  }
+
+  @Test
+  void everyKeyAndChannelLivesOnTheMasterOfThePrefixsSlot() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> inboxB = new LinkedBlockingQueue<>();
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", inboxB);
+    RoomId room = freshRoom();
+    Member sender = session();
+    Member receiver = session();
+    await(b.subscribe(room));
+    await(a.register(sender.peer(), TOKEN, null));
+    await(a.join(room, sender, 10));
+    await(b.register(receiver.peer(), TOKEN, null));
+    await(b.join(room, receiver, 10));
+    await(a.publish(new BackplaneMessage("a", room, receiver.peer(), relayed(room, sender.peer(), "1"), 1, Map.of())));
+    assertEquals("1", ((Relayed) numberedFor(inboxB, receiver).event()).data().toString());
+
+    int home = cluster.masterOfSlot(ClusterFixture.slot("{" + prefix + "}"));
+    for (int master : cluster.masterPorts()) {
+      List<?> keys = (List<?>) cluster.command(master, "KEYS", "*" + prefix + "*");
+      List<?> channels = (List<?>) cluster.command(master, "PUBSUB", "SHARDCHANNELS", "*" + prefix + "*");
+      if (master == home) {
+        // The room's members, counter and channel, both sessions with a buffer, the nodes.
+        assertTrue(keys.size() >= 7, "the keys on the prefix's master: " + keys);
+        assertTrue(channels.contains("{" + prefix + "}:{" + room.value() + "}:events"), "channels: " + channels);
+      } else {
+        assertEquals(List.of(), keys, "keys on master " + master);
+        assertEquals(List.of(), channels, "channels on master " + master);
+      }
+    }
+  }
+
+  @Test
+  void aFailoverOfTheMasterLosesNothingThatWasAcceptedAndTheNodesStayReady() throws Exception {
+    assertEquals(0, streamNumberedRelaysThrough(cluster::failover, "CLUSTER FAILOVER"),
+        "probes that found a node unready (every 20 ms, both nodes)");
+  }
+
+  /**
+   * The master is SIGKILLed: until its replica is elected (after the cluster's node timeout)
+   * there is no master for anything, so the nodes turn unready and refuse relays, which are sent
+   * again; a relay the dead master accepted reached its replica first, or this fails.
+   */
+  @Test
+  void aKilledMasterLosesNothingThatWasAccepted() throws Exception {
+    int[] killed = new int[1];
+    streamNumberedRelaysThrough(master -> {
+      killed[0] = master;
+      return cluster.killMaster(master);
+    }, "SIGKILL of the master");
+    cluster.restart(killed[0]);
+  }
+
+  /**
+   * Two servers on the cluster: Alice's socket to one is cut without a close frame, Bob (on the
+   * other) hears her reconnecting and sends her three signals meanwhile, and she resumes on Bob's
+   * server: the same peer id, the three in order, and Bob hears her back.
+   */
+  @Test
+  void aClientCutOffOneServerResumesOnTheOtherWithNothingLost() {
+    Map<String, String> env = Map.of("REDIS_MODE", "cluster", "REDIS_URL", String.join(",", cluster.seedUrls()),
+        "REDIS_KEY_PREFIX", prefix, "RESUME_WINDOW_SECONDS", "30", "EVENT_LOOPS", "1");
+    try (ServerFixture one = ServerFixture.start(with(env, "NODE_ID", "one"));
+        ServerFixture two = ServerFixture.start(with(env, "NODE_ID", "two"));
+        ControllableProxy proxy = ControllableProxy.to("127.0.0.1", one.port());
+        ResumingClient alice = ResumingClient.connect(one.clientVertx(), one.webSocketClient(), proxy.port(), "alice",
+            new ResumingClient.Options().reconnect(false))) {
+      TestClient bob = two.track(TestClient.open(two.webSocketClient(),
+          TestClient.options(two.port(), "/ws?resume=1", null), "bob"));
+      bob.welcome();
+      bob.join("call");
+      alice.join("call");
+      String a = alice.peer();
+      assertEquals(a, bob.next("peer-joined").getString("peer"));
+
+      proxy.cutAll();
+      one.awaitCondition(() -> alice.state() == ResumingClient.State.GAP, WAIT, "alice saw her socket drop");
+      assertEquals(a, bob.next("peer-reconnecting").getString("peer"));
+      for (int c = 1; c <= 3; c++) {
+        bob.sendJson(new JsonObject().put("type", "signal").put("room", "call").put("to", a)
+            .put("data", new JsonObject().put("c", c)).put("n", c));
+      }
+
+      JsonObject resumed = alice.awaitResume(alice.resumeOn(two.port()), WAIT);
+      assertEquals("resumed", resumed.getString("type"), resumed.encode());
+      assertEquals(a, resumed.getString("peer"));
+      two.awaitCondition(() -> alice.events().size() == 3, WAIT, "alice processed bob's three signals");
+      List<Integer> counters = new ArrayList<>();
+      for (ResumingClient.Received r : alice.events()) {
+        counters.add(r.json().getJsonObject("data").getInteger("c"));
+      }
+      assertEquals(List.of(1, 2, 3), counters, "in order, each once");
+      assertEquals(a, bob.next("peer-resumed").getString("peer"));
+      alice.relay("signal", "call", bob.peerId(), new JsonObject().put("back", true));
+      assertEquals(a, bob.next("signal").getString("from"));
+    }
+  }
+
+  private static Map<String, String> with(Map<String, String> base, String key, String value) {
+    Map<String, String> out = new HashMap<>(base);
+    out.put(key, value);
+    return out;
+  }
+
+  /**
+   * Node a sends numbered relays to a session on node b, one every 20 ms, each sent again with
+   * its number until it is accepted (as the client library does with a relay refused as
+   * unavailable), while 'fault' is done to the master holding everything. Then the session's
+   * buffer must hold every accepted relay once, in order, numbered without a gap, and what b
+   * heard live must be a part of it in the same order (what it missed live, the node fetches
+   * from the buffer: docs/protocol.md, "Resume"). Returns how many readiness probes (every 20
+   * ms, both nodes) found a node unready meanwhile.
+   */
+  private int streamNumberedRelaysThrough(IntUnaryOperator fault, String name) throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> inboxB = new LinkedBlockingQueue<>();
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", inboxB);
+    RoomId room = freshRoom();
+    Member sender = session();
+    Member receiver = session();
+    await(b.subscribe(room));
+    await(a.register(sender.peer(), TOKEN, null));
+    await(a.join(room, sender, 10));
+    await(b.register(receiver.peer(), TOKEN, null));
+    await(b.join(room, receiver, 10));
+
+    AtomicLong accepted = new AtomicLong();
+    AtomicLong refusals = new AtomicLong();
+    AtomicBoolean stop = new AtomicBoolean();
+    Thread sending = new Thread(() -> {
+      long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      for (long n = 1; n <= 3000 && !stop.get() && System.nanoTime() < giveUp; n++) {
+        BackplaneMessage relay = new BackplaneMessage("a", room, receiver.peer(),
+            relayed(room, sender.peer(), Long.toString(n)), n, Map.of());
+        while (System.nanoTime() < giveUp) {
+          try {
+            a.publish(relay).await(5, TimeUnit.SECONDS);
+            accepted.set(n);
+            break;
+          } catch (Throwable refused) {
+            // Any failure (some of Vert.x's are not Exceptions): sent again, as a client would.
+            refusals.incrementAndGet();
+            sleep(50);
+          }
+        }
+        sleep(20);
+      }
+    }, "numbered-relays");
+    sending.start();
+    List<Boolean> readiness = new java.util.concurrent.CopyOnWriteArrayList<>();
+    long watch = vertx.setPeriodic(20, id -> {
+      readiness.add(a.ready());
+      readiness.add(b.ready());
+    });
+    long faultStarted;
+    long faultEnded;
+    try {
+      awaitAccepted(accepted, 10);
+      int master = cluster.masterOfSlot(ClusterFixture.slot("{" + prefix + "}"));
+      faultStarted = System.nanoTime();
+      fault.applyAsInt(master);
+      faultEnded = System.nanoTime();
+      awaitAccepted(accepted, accepted.get() + 25);
+    } finally {
+      vertx.cancelTimer(watch);
+      stop.set(true);
+      sending.join(10_000);
+    }
+    long last = accepted.get();
+    int unready = (int) readiness.stream().filter(ready -> !ready).count();
+
+    List<Numbered> stored = await(b.replay(receiver.peer(), 0));
+    List<String> storedData = new ArrayList<>();
+    for (int i = 0; i < stored.size(); i++) {
+      assertEquals(i + 1, stored.get(i).seq(), "numbered without a gap");
+      storedData.add(((Relayed) stored.get(i).message().event()).data().toString());
+    }
+    List<String> expected = new ArrayList<>();
+    for (long n = 1; n <= last; n++) {
+      expected.add(Long.toString(n));
+    }
+    assertEquals(expected, storedData, "every accepted relay stored once, in order");
+
+    List<Long> live = new ArrayList<>();
+    for (BackplaneMessage got = inboxB.poll(500, TimeUnit.MILLISECONDS); got != null;
+        got = inboxB.poll(500, TimeUnit.MILLISECONDS)) {
+      Long seq = got.seqs().get(receiver.peer());
+      if (seq != null) {
+        live.add(seq);
+      }
+    }
+    for (int k = 1; k < live.size(); k++) {
+      assertTrue(live.get(k) > live.get(k - 1), "heard live in order, once each: " + live);
+    }
+    System.out.printf("CLUSTER-RESUME %s: %d relays accepted, all stored; %d refusals sent again; %d of them "
+            + "heard live; the fault took %d ms; %d of %d readiness probes unready%n", name, last, refusals.get(),
+        live.size(), TimeUnit.NANOSECONDS.toMillis(faultEnded - faultStarted), unready, readiness.size());
+    return unready;
+  }
+
+  private static void awaitAccepted(AtomicLong accepted, long atLeast) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (accepted.get() < atLeast) {
+      assertTrue(System.nanoTime() < deadline, "only " + accepted.get() + " relays accepted, waiting for " + atLeast);
+      Thread.sleep(20);
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static BackplaneMessage numberedFor(LinkedBlockingQueue<BackplaneMessage> inbox, Member peer)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (System.nanoTime() < deadline) {
+      BackplaneMessage got = inbox.poll(50, TimeUnit.MILLISECONDS);
+      if (got != null && got.seqs().containsKey(peer.peer())) {
+        return got;
+      }
+    }
+    throw new AssertionError("no numbered message for " + peer.peer());
+  }
+
+  @Override
+  protected Backplane newNode(String nodeId) {
+    return new RedisBackplane(vertx, RedisTarget.cluster(cluster.seedUrls()), "", prefix, nodeId, 200, 1000, 2000,
+        SignalingMetrics.NOOP, new RedisBackplane.Resume(30_000, DEFAULT_BUFFERED_EVENTS, 1 << 20));
+  }
+}
