@@ -414,9 +414,14 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     long now = System.nanoTime();
     for (Session session : peers.values()) {
       if (session.numbered() && session.gate().stalled(now, STALL_NANOS)) {
-        backplane.replay(session.peer(), session.gate().delivered()).onSuccess(stored -> offerStored(session, stored));
+        catchUp(session);
       }
     }
+  }
+
+  // Everything stored for the session after what its socket got: the gate drops what came since.
+  private void catchUp(Session session) {
+    backplane.replay(session.peer(), session.gate().delivered()).onSuccess(stored -> offerStored(session, stored));
   }
 
   @Override
@@ -809,6 +814,25 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
   @Override
   public void onResync(RoomId room, List<JoinResult.Placed> members) {
     rooms.computeIfPresent(room, (key, slot) -> slot.resync(members));
+  }
+
+  /**
+   * The room's events published while this node's subscription was cut never came: its resumable
+   * sessions there fetch theirs from their buffers, at once rather than when a later event
+   * shows the gap (which may never come). Any thread.
+   */
+  @Override
+  public void missedEvents(RoomId room) {
+    Room slot = rooms.get(room);
+    if (slot == null || !resumeOn()) {
+      return;
+    }
+    for (Room.Entry entry : slot.view().entries) {
+      Session local = entry.local();
+      if (local != null && local.numbered()) {
+        catchUp(local);
+      }
+    }
   }
 
   /** The periodic check; repairs are counted, and stay at zero in a healthy cluster. Any thread. */

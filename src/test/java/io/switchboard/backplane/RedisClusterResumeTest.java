@@ -12,6 +12,7 @@ import io.switchboard.signaling.port.Numbered;
 import io.switchboard.signaling.port.SignalingMetrics;
 import io.switchboard.support.ClusterFixture;
 import io.switchboard.support.ControllableProxy;
+import io.switchboard.support.IgnoringListener;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.support.ResumingClient;
 import io.switchboard.support.ServerFixture;
@@ -24,6 +25,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -179,13 +182,26 @@ class RedisClusterResumeTest extends ResumeContractTest {
    * unavailable), while 'fault' is done to the master holding everything. Then the session's
    * buffer must hold every accepted relay once, in order, numbered without a gap, and what b
    * heard live must be a part of it in the same order (what it missed live, the node fetches
-   * from the buffer: docs/protocol.md, "Resume"). Returns how many readiness probes (every 20
+   * from the buffer once told its subscription is back: docs/protocol.md, "Resume"). Returns how many readiness probes (every 20
    * ms, both nodes) found a node unready meanwhile.
    */
   private int streamNumberedRelaysThrough(IntUnaryOperator fault, String name) throws Exception {
     LinkedBlockingQueue<BackplaneMessage> inboxB = new LinkedBlockingQueue<>();
+    Set<RoomId> missedAtB = ConcurrentHashMap.newKeySet();
     Backplane a = started("a", new LinkedBlockingQueue<>());
-    Backplane b = started("b", inboxB);
+    Backplane b = newNode("b");
+    nodes.add(b);
+    await(b.start(new IgnoringListener() {
+      @Override
+      public void onMessage(BackplaneMessage message) {
+        inboxB.add(message);
+      }
+
+      @Override
+      public void missedEvents(RoomId room) {
+        missedAtB.add(room);
+      }
+    }));
     RoomId room = freshRoom();
     Member sender = session();
     Member receiver = session();
@@ -237,6 +253,7 @@ class RedisClusterResumeTest extends ResumeContractTest {
       stop.set(true);
       sending.join(10_000);
     }
+    assertTrue(missedAtB.contains(room), "node b was told that its subscription to the room was cut and is back");
     long last = accepted.get();
     int unready = (int) readiness.stream().filter(ready -> !ready).count();
 

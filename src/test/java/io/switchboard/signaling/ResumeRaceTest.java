@@ -107,6 +107,33 @@ class ResumeRaceTest {
   }
 
   @Test
+  void eventsLostWhileTheSubscriptionWasCutComeFromTheBufferWhenItIsBack() {
+    ScriptedBackplane atA = ScriptedBackplane.first("a");
+    ScriptedBackplane atB = ScriptedBackplane.sharing(atA, "b");
+    Hub a = node(atA, "a");
+    Hub b = node(atB, "b");
+    Client alice = new Client();
+    Client bob = new Client();
+    Session onA = joined(a, alice);
+    Session onB = joined(b, bob);
+    atA.deliver();
+    atB.deliver();
+    b.handle(onB, signal(onA, "1"));
+    atA.deliver();
+    b.handle(onB, signal(onA, "2"));
+    b.handle(onB, signal(onA, "3"));
+    assertEquals(2, atA.lose(), "the pushes that a cut subscription never hands over");
+    assertEquals(List.of("1"), alice.relayedData());
+
+    atA.missed(ROOM);
+    assertEquals(List.of("1", "2", "3"), alice.relayedData(), "the two from the buffer, in order, once the "
+        + "subscription is back, with no later event needed to show the gap");
+    b.handle(onB, signal(onA, "4"));
+    atA.deliver();
+    assertEquals(List.of("1", "2", "3", "4"), alice.relayedData());
+  }
+
+  @Test
   void eventsThatArriveWhileTheReplayIsInFlightFollowItInOrderEachOnce() {
     ScriptedBackplane backplane = ScriptedBackplane.first("a", Op.REPLAY);
     Hub hub = node(backplane, "a");

@@ -169,6 +169,18 @@ public final class ScriptedBackplane implements Backplane {
     return now.size();
   }
 
+  /** Drops every message other nodes sent that was not delivered yet, as a cut subscription does; returns how many. */
+  public synchronized int lose() {
+    int lost = inbox.size();
+    inbox.clear();
+    return lost;
+  }
+
+  /** Tells the hub its subscription to {@code room} is back after a cut, as the Redis backplane does. */
+  public void missed(RoomId room) {
+    listener.missedEvents(room);
+  }
+
   /** Messages from other nodes not yet delivered. */
   public synchronized List<BackplaneMessage> inbox() {
     return List.copyOf(inbox);

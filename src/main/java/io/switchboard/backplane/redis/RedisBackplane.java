@@ -251,6 +251,7 @@ public final class RedisBackplane implements Backplane {
     RoomId room = keys.roomOfChannel(channel);
     log.debug("subscribed to {} again where its slot now lives", channel);
     if (room != null) {
+      listener.missedEvents(room);
       membership.reassert(List.of(room), this::publish);
       liveness.resyncLater();
     }
@@ -359,6 +360,9 @@ public final class RedisBackplane implements Backplane {
     public void reconnected() {
       metrics.backplaneReconnected();
       log.info("redis backplane reconnected; resubscribed {} rooms", subscriptions.subscribedRooms());
+      for (RoomId room : subscriptions.rooms()) {
+        listener.missedEvents(room);
+      }
       liveness.resyncLater();
     }
   }

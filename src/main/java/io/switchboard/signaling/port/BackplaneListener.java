@@ -29,6 +29,13 @@ public interface BackplaneListener {
   void reconcile(RoomId room, List<JoinResult.Placed> members);
 
   /**
+   * This node's subscription to {@code room} was cut and is back: what was published there
+   * meanwhile did not reach it. Resumable sessions find their numbered events in their buffers;
+   * membership is repaired by {@link #onResync} (which may come later). Must not block.
+   */
+  default void missedEvents(RoomId room) {}
+
+  /**
    * A node asked for {@code request.peer()}'s connection to be closed: closes it if this node
    * holds it, and says whether it did. Must answer at once; the close itself may follow.
    */
