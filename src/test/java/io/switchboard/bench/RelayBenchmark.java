@@ -197,8 +197,9 @@ public final class RelayBenchmark {
                              processes; redis-server and redis-cli from PATH) instead of one
                              redis-server, the nodes in REDIS_MODE=cluster; reports each shard's
                              share of the relays and its CPU per relay. Resume is off (rooms
-                             spread over the shards) unless --resume, which puts every key in
-                             one slot
+                             spread over the shards) unless --resume or
+                             BENCH_SERVER_RESUME_WINDOW_SECONDS turns it on, which puts every key
+                             in one slot
         --resume             clients open /ws?resume=1: every relay is numbered (n), stored for its
                              recipient before it is sent, and acknowledged after every 16 received
                              (docs/protocol.md, "Resume"); what resume costs per message
@@ -770,7 +771,8 @@ public final class RelayBenchmark {
       env.put("REDIS_URL", String.join(",", cluster.seedUrls()));
       env.put("REDIS_KEY_PREFIX", "bench-" + stamp);
       if (!o.resume) {
-        env.put("RESUME_WINDOW_SECONDS", "0");
+        // The spread layout, unless BENCH_SERVER_RESUME_WINDOW_SECONDS asks for the one-slot one.
+        env.putIfAbsent("RESUME_WINDOW_SECONDS", "0");
       }
     }
 
