@@ -390,6 +390,31 @@ class RedisResumeTest {
     assertBytesAccounted(p);
   }
 
+  /**
+   * When a node's subscription to busy rooms comes back, each resumable session there fetches
+   * what it missed at once (Hub.missedEvents): more replays in one go than the command pool's
+   * queue (4,096) holds. Every one must be answered.
+   */
+  @Test
+  void moreReplaysAtOnceThanTheCommandPoolQueuesAreAllAnswered() throws Exception {
+    RedisBackplane a = started("a", RESUME, new LinkedBlockingQueue<>());
+    PeerId p = resumablePeer();
+    await(a.register(p, "t", null));
+    List<Future<List<Numbered>>> replays = new ArrayList<>();
+    for (int i = 0; i < 12_000; i++) {
+      replays.add(a.replay(p, 0));
+    }
+    int failed = 0;
+    for (Future<List<Numbered>> replay : replays) {
+      try {
+        replay.await(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        failed++;
+      }
+    }
+    assertEquals(0, failed, "replays that failed, of " + replays.size());
+  }
+
   // ---- suspend, claim ----
 
   @Test

@@ -462,7 +462,14 @@ public final class RedisBackplane implements Backplane {
 
   @Override
   public Future<List<Numbered>> replay(PeerId peer, long after) {
-    return onContext(() -> sessions.replay(peer, after));
+    // Pipelined on the publisher connection too: when a subscription comes back, every resumable
+    // session in its rooms replays at once, more than the command pool's queue holds.
+    RedisConnection publisher = connections.readyPublisher();
+    if (publisher == null) {
+      metrics.backplaneError("command");
+      return Future.failedFuture("redis backplane not connected");
+    }
+    return sessions.replay(publisher, peer, after);
   }
 
   @Override

@@ -149,8 +149,10 @@ final class Sessions {
         });
   }
 
-  Future<List<Numbered>> replay(PeerId peer, long after) {
-    return commands.send(Request.cmd(Command.LRANGE).arg(keys.sessionEvents(peer)).arg(0).arg(-1))
+  /** The events stored for {@code peer} after {@code after}, read on {@code publisher}. Any thread. */
+  Future<List<Numbered>> replay(RedisConnection publisher, PeerId peer, long after) {
+    return publisher.send(Request.cmd(Command.LRANGE).arg(keys.sessionEvents(peer)).arg(0).arg(-1))
+        .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
         .map(entries -> {
           List<Numbered> out = new ArrayList<>();
           for (Response entry : entries) {
