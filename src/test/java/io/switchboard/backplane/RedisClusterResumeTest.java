@@ -47,7 +47,6 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class RedisClusterResumeTest extends ResumeContractTest {
-  private static final String TOKEN = "a".repeat(64);
   private static ClusterFixture cluster;
   private static Vertx vertx;
   private String prefix;
@@ -78,14 +77,10 @@ class RedisClusterResumeTest extends ResumeContractTest {
     LinkedBlockingQueue<BackplaneMessage> inboxB = new LinkedBlockingQueue<>();
     Backplane a = started("a", new LinkedBlockingQueue<>());
     Backplane b = started("b", inboxB);
-    RoomId room = freshRoom();
-    Member sender = session();
-    Member receiver = session();
-    await(b.subscribe(room));
-    await(a.register(sender.peer(), TOKEN, null));
-    await(a.join(room, sender, 10));
-    await(b.register(receiver.peer(), TOKEN, null));
-    await(b.join(room, receiver, 10));
+    SessionPair pair = sessionPair(a, b);
+    RoomId room = pair.room();
+    Member sender = pair.sender();
+    Member receiver = pair.receiver();
     await(a.publish(new BackplaneMessage("a", room, receiver.peer(), relayed(room, sender.peer(), "1"), 1, Map.of())));
     assertEquals("1", ((Relayed) numberedFor(inboxB, receiver).event()).data().toString());
 
@@ -202,14 +197,10 @@ class RedisClusterResumeTest extends ResumeContractTest {
         missedAtB.add(room);
       }
     }));
-    RoomId room = freshRoom();
-    Member sender = session();
-    Member receiver = session();
-    await(b.subscribe(room));
-    await(a.register(sender.peer(), TOKEN, null));
-    await(a.join(room, sender, 10));
-    await(b.register(receiver.peer(), TOKEN, null));
-    await(b.join(room, receiver, 10));
+    SessionPair pair = sessionPair(a, b);
+    RoomId room = pair.room();
+    Member sender = pair.sender();
+    Member receiver = pair.receiver();
 
     AtomicLong accepted = new AtomicLong();
     AtomicLong refusals = new AtomicLong();

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
 public abstract class ResumeContractTest extends BackplaneContractTest {
   protected static final int DEFAULT_BUFFERED_EVENTS = 1000;
 
-  private static final String TOKEN = "a".repeat(64);
+  protected static final String TOKEN = "a".repeat(64);
   private static final String NEXT_TOKEN = "b".repeat(64);
 
   private static long far() {
@@ -95,19 +95,31 @@ public abstract class ResumeContractTest extends BackplaneContractTest {
     assertEquals(List.of(3L), await(a.replay(resumable.peer(), 0)).stream().map(Numbered::seq).toList());
   }
 
+  /** Two resumable sessions in one room: {@code sender} on one node, {@code receiver} on another. */
+  protected record SessionPair(RoomId room, Member sender, Member receiver) {}
+
+  /** A fresh room that {@code at} listens to, with a resumable session on {@code from} and one on {@code at}. */
+  protected SessionPair sessionPair(Backplane from, Backplane at) throws Exception {
+    RoomId room = freshRoom();
+    Member sender = session();
+    Member receiver = session();
+    await(at.subscribe(room));
+    await(from.register(sender.peer(), TOKEN, null));
+    await(from.join(room, sender, 10));
+    await(at.register(receiver.peer(), TOKEN, null));
+    await(at.join(room, receiver, 10));
+    return new SessionPair(room, sender, receiver);
+  }
+
   @Test
   void aRetransmittedRelayIsDroppedByItsNumber() throws Exception {
     LinkedBlockingQueue<BackplaneMessage> inboxB = new LinkedBlockingQueue<>();
     Backplane a = started("a", new LinkedBlockingQueue<>());
     Backplane b = started("b", inboxB);
-    RoomId room = freshRoom();
-    Member sender = session();
-    Member receiver = session();
-    await(b.subscribe(room));
-    await(a.register(sender.peer(), TOKEN, null));
-    await(a.join(room, sender, 10));
-    await(b.register(receiver.peer(), TOKEN, null));
-    await(b.join(room, receiver, 10));
+    SessionPair pair = sessionPair(a, b);
+    RoomId room = pair.room();
+    Member sender = pair.sender();
+    Member receiver = pair.receiver();
     for (long n : new long[] {1, 1, 2, 1}) {
       await(a.publish(new BackplaneMessage("a", room, receiver.peer(), relayed(room, sender.peer(), "" + n), n,
           Map.of())));

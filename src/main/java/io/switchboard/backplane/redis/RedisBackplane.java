@@ -57,7 +57,8 @@ import org.slf4j.LoggerFactory;
  * called on it too. The exceptions are {@link #publish}, the cross-node hot path, which sends on
  * the ready publisher connection from the caller's thread ({@link RedisConnection#send} queues
  * onto the connection's event loop, so one thread's publishes keep their order) and completes on
- * the caller's context; {@link #members} and {@link #rooms}, which touch no state; and {@link #ready()} and
+ * the caller's context, and {@link #ack} and {@link #replay}, which go the same way; {@link #members} and
+ * {@link #rooms}, which touch no state; and {@link #ready()} and
  * {@link #subscribedRooms()}, which read volatile fields.
  */
 public final class RedisBackplane implements Backplane {
