@@ -1,5 +1,6 @@
 package io.switchboard.backplane;
 
+import ch.qos.logback.classic.Level;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +14,7 @@ import io.switchboard.signaling.port.SignalingMetrics;
 import io.switchboard.support.ClusterFixture;
 import io.switchboard.support.ControllableProxy;
 import io.switchboard.support.IgnoringListener;
+import io.switchboard.support.LogCapture;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.support.ResumingClient;
 import io.switchboard.support.ServerFixture;
@@ -96,6 +98,28 @@ class RedisClusterResumeTest extends ResumeContractTest {
         assertEquals(List.of(), keys, "keys on master " + master);
         assertEquals(List.of(), channels, "channels on master " + master);
       }
+    }
+  }
+
+  /**
+   * A rolling restart that turns resume on (or off) runs nodes of both layouts at once, whose
+   * rooms do not meet: a node that starts beside live nodes of the other layout says so.
+   */
+  @Test
+  void aNodeStartingBesideNodesOfTheOtherLayoutWarns() throws Exception {
+    Backplane spread = new RedisBackplane(vertx, RedisTarget.cluster(cluster.seedUrls()), "", prefix, "spread-node",
+        200, 1000, 2000, SignalingMetrics.NOOP, RedisBackplane.Resume.OFF);
+    nodes.add(spread);
+    await(spread.start(new IgnoringListener()));
+    try (LogCapture log = LogCapture.attach(Level.WARN)) {
+      started("one-slot-node", new LinkedBlockingQueue<>());
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      while (log.lines().stream().noneMatch(line -> line.contains("[spread-node]"))) {
+        assertTrue(System.nanoTime() < deadline, "no warning naming the other layout's node: " + log.lines());
+        Thread.sleep(20);
+      }
+      assertTrue(log.lines().stream().anyMatch(line -> line.contains("RESUME_WINDOW_SECONDS is 0 there")),
+          log.lines().toString());
     }
   }
 

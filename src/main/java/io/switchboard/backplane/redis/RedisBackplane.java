@@ -84,6 +84,9 @@ public final class RedisBackplane implements Backplane {
   // Only on a Redis Cluster: a client per master, for walking every keyspace.
   private final MasterKeyspaces masterKeyspaces;
   private final Sessions sessions;
+  // Only on a Redis Cluster: the node registry of the key layout this node does not use.
+  private final String otherLayoutNodes;
+  private final long nodeTimeoutMs;
   private BackplaneListener listener;
 
   /**
@@ -118,7 +121,10 @@ public final class RedisBackplane implements Backplane {
     // whatever owns it (a verticle's undeploy cancels them).
     this.context = ((VertxInternal) vertx).createEventLoopContext();
     // On a Redis Cluster, resume puts everything in one slot (RedisKeys).
-    this.keys = new RedisKeys(prefix, target.cluster(), target.cluster() && resume.windowMillis() > 0);
+    boolean oneSlot = target.cluster() && resume.windowMillis() > 0;
+    this.keys = new RedisKeys(prefix, target.cluster(), oneSlot);
+    this.otherLayoutNodes = target.cluster() ? new RedisKeys(prefix, true, !oneSlot).nodes() : null;
+    this.nodeTimeoutMs = nodeTimeoutMs;
     this.nodeId = nodeId;
     this.metrics = metrics;
     // The client upgrades a rediss:// connection to TLS with these options; the certificate's
@@ -200,8 +206,31 @@ public final class RedisBackplane implements Backplane {
         if (slotWatch != null) {
           slotWatch.start();
         }
+        if (otherLayoutNodes != null) {
+          warnOfNodesInTheOtherLayout();
+        }
       });
     });
+  }
+
+  /**
+   * Nodes that heartbeat in the other cluster layout (resume on there and off here, or the
+   * reverse) keep their rooms apart from this node's: a rolling restart that changes
+   * RESUME_WINDOW_SECONDS between 0 and above splits every room between old and new nodes
+   * until the old ones are gone. Said once, at start.
+   */
+  private void warnOfNodesInTheOtherLayout() {
+    commands.send(Request.cmd(Command.ZRANGEBYSCORE).arg(otherLayoutNodes)
+            .arg(System.currentTimeMillis() - nodeTimeoutMs).arg("+inf"))
+        .onSuccess(alive -> {
+          if (alive != null && alive.size() > 0) {
+            List<String> ids = alive.stream().map(io.vertx.redis.client.Response::toString).toList();
+            log.warn("nodes {} use the other Redis Cluster key layout (RESUME_WINDOW_SECONDS is {} there): their rooms "
+                + "and this node's do not meet; give every node the same setting, with a full restart "
+                + "(docs/clustering.md, \"Two layouts\")", ids, keys.prefix().startsWith("{") ? "0" : "above 0");
+          }
+        })
+        .onFailure(e -> log.debug("could not look for nodes of the other key layout", e));
   }
 
   @Override
