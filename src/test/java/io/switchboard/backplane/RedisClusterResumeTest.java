@@ -130,6 +130,21 @@ class RedisClusterResumeTest extends ResumeContractTest {
   }
 
   /**
+   * The slot holding everything migrates to another master while relays stream: keys move in
+   * batches, so for a while a script's keys are split between the two (Redis answers TRYAGAIN
+   * or ASK), and a relay refused meanwhile is sent again. The nodes stay ready.
+   */
+  @Test
+  void aMigrationOfThePrefixsSlotLosesNothingThatWasAccepted() throws Exception {
+    int slot = ClusterFixture.slot("{" + prefix + "}");
+    assertEquals(0, streamNumberedRelaysThrough(master -> {
+      int to = cluster.masterPorts().stream().filter(port -> port != master).findFirst().orElseThrow();
+      cluster.migrateSlot(slot, to);
+      return to;
+    }, "migration of the slot"), "probes that found a node unready (every 20 ms, both nodes)");
+  }
+
+  /**
    * The master is SIGKILLed: until its replica is elected (after the cluster's node timeout)
    * there is no master for anything, so the nodes turn unready and refuse relays, which are sent
    * again; a relay the dead master accepted reached its replica first, or this fails.
