@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.switchboard.backplane.redis.RedisBackplane;
 import io.switchboard.backplane.redis.RedisTarget;
+import io.switchboard.signaling.event.PeerLeft;
+import io.switchboard.signaling.event.PeerReconnecting;
 import io.switchboard.signaling.event.Relayed;
 import io.switchboard.signaling.port.Backplane;
 import io.switchboard.signaling.port.BackplaneMessage;
+import io.switchboard.signaling.port.JoinResult;
 import io.switchboard.signaling.port.Numbered;
 import io.switchboard.signaling.port.SignalingMetrics;
 import io.switchboard.support.ClusterFixture;
@@ -19,12 +22,14 @@ import io.switchboard.support.RedisFixture;
 import io.switchboard.support.ResumingClient;
 import io.switchboard.support.ServerFixture;
 import io.switchboard.support.TestClient;
+import io.switchboard.wire.LeaveReason;
 import io.switchboard.wire.Member;
 import io.switchboard.wire.RoomId;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -99,6 +104,42 @@ class RedisClusterResumeTest extends ResumeContractTest {
         assertEquals(List.of(), channels, "channels on master " + master);
       }
     }
+  }
+
+  /**
+   * A node dies: the reaper, whose scripts build the session keys at run time, puts its
+   * resumable member in its gap and removes the other one, and another node claims the session.
+   */
+  @Test
+  void aDeadNodesSessionGoesIntoItsGapAndIsClaimedElsewhere() throws Exception {
+    LinkedBlockingQueue<BackplaneMessage> atA = new LinkedBlockingQueue<>();
+    RoomId room = freshRoom();
+    Member resumable = session();
+    Member plain = member();
+    Member watcher = session();
+    // Never started, so never heartbeating: dead once the registry knows it.
+    Backplane dead = newNode("d");
+    nodes.add(dead);
+    await(dead.register(resumable.peer(), TOKEN, null));
+    await(dead.join(room, resumable, 10));
+    await(dead.join(room, plain, 10));
+    Backplane a = started("a", atA);
+    await(a.register(watcher.peer(), TOKEN, null));
+    await(a.join(room, watcher, 10));
+    await(a.subscribe(room));
+    String registry = "{" + prefix + "}:nodes";
+    cluster.command(cluster.masterOfSlot(ClusterFixture.slot(registry)), "ZADD", registry,
+        Long.toString(System.currentTimeMillis() - 10_000), "d");
+
+    Set<Object> heard = new HashSet<>();
+    heard.add(numberedFor(atA, watcher).event());
+    heard.add(numberedFor(atA, watcher).event());
+    assertEquals(Set.of(new PeerReconnecting(room, resumable.peer()),
+        new PeerLeft(room, plain.peer(), LeaveReason.NODE_LOST)), heard);
+    assertEquals(List.of(room), await(a.claim(resumable.peer(), TOKEN, null, 0, "b".repeat(64))).rooms().stream()
+        .map(io.switchboard.wire.RoomMeta::room).toList());
+    assertEquals(Set.of("a"), await(a.members(room)).stream().map(JoinResult.Placed::node)
+        .collect(java.util.stream.Collectors.toSet()));
   }
 
   /**
