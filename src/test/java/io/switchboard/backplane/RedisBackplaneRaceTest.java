@@ -49,6 +49,7 @@ class RedisBackplaneRaceTest {
   private RedisBackplane node;
   private String prefix;
   private final LinkedBlockingQueue<BackplaneMessage> inbox = new LinkedBlockingQueue<>();
+  private final LinkedBlockingQueue<RoomId> missed = new LinkedBlockingQueue<>();
 
   @BeforeEach
   void setUp() {
@@ -82,6 +83,11 @@ class RedisBackplaneRaceTest {
       @Override
       public void onMessage(BackplaneMessage message) {
         inbox.add(message);
+      }
+
+      @Override
+      public void missedEvents(RoomId room) {
+        missed.add(room);
       }
     }), WAIT);
     return node;
@@ -157,6 +163,29 @@ class RedisBackplaneRaceTest {
     proxy.resume(Direction.TO_SERVER);
     proxy.resume(Direction.TO_CLIENT);
     until(node::ready, "ready again");
+  }
+
+  /**
+   * What was published while the node's connections were cut never reaches it: once it has
+   * reconnected and subscribed again, it tells the listener which rooms may have missed events
+   * (so that resumable sessions there fetch them from their buffers).
+   */
+  @Test
+  void aReconnectionTellsTheListenerWhichRoomsMissedEvents() throws Exception {
+    startNode(100, 1000, 500);
+    RoomId room = freshRoom();
+    Wait.await(node.subscribe(room), WAIT);
+    proxy.stop(Direction.TO_SERVER);
+    proxy.stop(Direction.TO_CLIENT);
+    proxy.cutAll();
+    until(() -> !node.ready(), "the node saw the outage");
+    assertEquals(0, publishFromElsewhere(room, "\"while cut off\""), "nobody subscribed to hear it");
+    assertNull(missed.poll(), "told before the subscription is back");
+    proxy.resume(Direction.TO_SERVER);
+    proxy.resume(Direction.TO_CLIENT);
+    until(node::ready, "ready again");
+    assertEquals(room, missed.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+    assertNull(inbox.poll(), "the message published meanwhile is not delivered");
   }
 
   @Test
