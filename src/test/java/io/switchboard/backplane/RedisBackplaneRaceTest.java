@@ -93,6 +93,20 @@ class RedisBackplaneRaceTest {
     return node;
   }
 
+  // Cuts the node's connections and holds every new one, until reconnect().
+  private void cutOff() throws InterruptedException {
+    proxy.stop(Direction.TO_SERVER);
+    proxy.stop(Direction.TO_CLIENT);
+    proxy.cutAll();
+    until(() -> !node.ready(), "the node saw the outage");
+  }
+
+  private void reconnect() throws InterruptedException {
+    proxy.resume(Direction.TO_SERVER);
+    proxy.resume(Direction.TO_CLIENT);
+    until(node::ready, "ready again");
+  }
+
   private String channel(RoomId room) {
     return prefix + ":{" + room.value() + "}:events";
   }
@@ -153,16 +167,11 @@ class RedisBackplaneRaceTest {
   void aReconnectionAfterAnOutageLongerThanTheNodeTimeoutCompletes() throws Exception {
     startNode(100, 300, 200);
     assertTrue(node.ready());
-    proxy.stop(Direction.TO_SERVER);
-    proxy.stop(Direction.TO_CLIENT);
-    proxy.cutAll();
-    until(() -> !node.ready(), "the node saw the outage");
+    cutOff();
     // Attempts time out after 600 ms and back off 100 ms, doubling up to 2 s: by now they come
     // seconds apart, far more than the 300 ms node timeout.
     Thread.sleep(5000);
-    proxy.resume(Direction.TO_SERVER);
-    proxy.resume(Direction.TO_CLIENT);
-    until(node::ready, "ready again");
+    reconnect();
   }
 
   /**
@@ -175,15 +184,10 @@ class RedisBackplaneRaceTest {
     startNode(100, 1000, 500);
     RoomId room = freshRoom();
     Wait.await(node.subscribe(room), WAIT);
-    proxy.stop(Direction.TO_SERVER);
-    proxy.stop(Direction.TO_CLIENT);
-    proxy.cutAll();
-    until(() -> !node.ready(), "the node saw the outage");
+    cutOff();
     assertEquals(0, publishFromElsewhere(room, "\"while cut off\""), "nobody subscribed to hear it");
     assertNull(missed.poll(), "told before the subscription is back");
-    proxy.resume(Direction.TO_SERVER);
-    proxy.resume(Direction.TO_CLIENT);
-    until(node::ready, "ready again");
+    reconnect();
     assertEquals(room, missed.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS));
     assertNull(inbox.poll(), "the message published meanwhile is not delivered");
   }

@@ -25,6 +25,7 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -224,7 +225,7 @@ public final class RedisBackplane implements Backplane {
             .arg(System.currentTimeMillis() - nodeTimeoutMs).arg("+inf"))
         .onSuccess(alive -> {
           if (alive != null && alive.size() > 0) {
-            List<String> ids = alive.stream().map(io.vertx.redis.client.Response::toString).toList();
+            List<String> ids = alive.stream().map(Response::toString).toList();
             log.warn("nodes {} use the other Redis Cluster key layout (RESUME_WINDOW_SECONDS is {} there): their rooms "
                 + "and this node's do not meet; give every node the same setting, with a full restart "
                 + "(docs/clustering.md, \"Two layouts\")", ids, keys.prefix().startsWith("{") ? "0" : "above 0");
@@ -368,7 +369,7 @@ public final class RedisBackplane implements Backplane {
 
   private final class ConnectionHooks implements Connections.Hooks {
     @Override
-    public void onPush(io.vertx.redis.client.Response push) {
+    public void onPush(Response push) {
       subscriptions.onPush(push);
     }
 
