@@ -60,6 +60,7 @@ public final class HttpServerVerticle extends VerticleBase {
   private RequestHeads heads;
   private long sweepTimer;
   private OverloadShedder<Connection> shedder;
+  private final OverloadReport overloads = new OverloadReport();
   private long lagProbe = -1;
   private final Connection.LoopWatch loopWatch = new Connection.LoopWatch() {
     @Override
@@ -179,14 +180,30 @@ public final class HttpServerVerticle extends VerticleBase {
 
   /** What the probe timer, or a socket that found it overdue, saw at {@code now}: shed if due. */
   private void observeLag(long now) {
+    boolean wasOverloaded = shedder.overloaded();
     List<Connection> heaviest = shedder.observe(now, connections);
+    if (!wasOverloaded && shedder.overloaded() && overloads.began(now)) {
+      log.atWarn().addKeyValue("sockets", connections.size())
+          .log("event loop behind by more than {} ms: refusing new sockets with 503 until it catches up",
+              node.config.shedLagMillis());
+    }
     if (!heaviest.isEmpty()) {
+      overloads.closed(heaviest.size());
       log.atWarn().addKeyValue("closed", heaviest.size()).addKeyValue("sockets", connections.size())
           .log("event loop behind by more than {} ms: closing its {} heaviest senders of {} sockets with 1013",
               node.config.shedLagMillis(), heaviest.size(), connections.size());
     }
     for (Connection heavy : heaviest) {
       heavy.shed();
+    }
+    OverloadReport.Summary caughtUp = wasOverloaded && !shedder.overloaded() ? overloads.ended(now) : null;
+    if (caughtUp != null) {
+      // WARN like the line that opened it: what it counts was turned away.
+      log.atWarn().addKeyValue("episodes", caughtUp.episodes()).addKeyValue("overloaded_ms", caughtUp.overloadedMillis())
+          .addKeyValue("refused", caughtUp.refused()).addKeyValue("closed", caughtUp.closed())
+          .log("event loop caught up: {} overload(s) since the last such line, {} ms overloaded in all; "
+              + "refused {} new sockets with 503 and closed {} with 1013",
+              caughtUp.episodes(), caughtUp.overloadedMillis(), caughtUp.refused(), caughtUp.closed());
     }
   }
 
@@ -280,6 +297,7 @@ public final class HttpServerVerticle extends VerticleBase {
       // Setting up a socket costs several times what a relay does (docs/performance.md): a loop
       // that is behind takes none until it has caught up.
       node.metrics.connectionRejected("overloaded");
+      overloads.refused();
       request.response().putHeader("Retry-After", "2");
       HttpUpgrade.refuse(request.response(), 503);
       return;

@@ -4,12 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Level;
+import io.switchboard.support.LogCapture;
 import io.switchboard.support.ServerFixture;
 import io.switchboard.support.TestClient;
 import io.vertx.core.Context;
 import io.vertx.core.http.UpgradeRejectedException;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -30,6 +33,7 @@ class OverloadTest {
 
   private ServerFixture fixture;
   private final AtomicBoolean stalling = new AtomicBoolean();
+  private final LogCapture log = LogCapture.attach(Level.WARN);
 
   @AfterEach
   void stop() {
@@ -37,6 +41,7 @@ class OverloadTest {
     if (fixture != null) {
       fixture.close();
     }
+    log.close();
   }
 
   /** Keeps the server's only event loop busy until {@link #stalling} is cleared. */
@@ -92,7 +97,20 @@ class OverloadTest {
     later.welcome();
     quiet.expectNothing();
     assertEquals(1.0, fixture.scrape().value(CLOSES, Map.of("reason", "overloaded")));
-    assertTrue(fixture.scrape().value(REJECTED, Map.of("reason", "overloaded")) >= 1.0);
+    double refused = fixture.scrape().value(REJECTED, Map.of("reason", "overloaded"));
+    assertTrue(refused >= 1.0);
+
+    // The log says so too: when the loop fell behind, and what it turned away until it caught up.
+    List<String> lines = log.lines().stream().filter(l -> l.contains("HttpServerVerticle")).toList();
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("WARN") && l.contains("refusing new sockets with 503")),
+        String.join("\n", lines));
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("WARN") && l.contains("closing its 1 heaviest")),
+        String.join("\n", lines));
+    // The refusals of every episode, logged or within the quiet period, reach a closing line.
+    long refusedInLog = lines.stream().filter(l -> l.startsWith("WARN") && l.contains("event loop caught up"))
+        .mapToLong(l -> Long.parseLong(l.replaceAll(".*refused (\\d+) new sockets.*", "$1"))).sum();
+    assertTrue(refusedInLog >= 1 && refusedInLog <= refused, refusedInLog + " refused in the log; lines:\n"
+        + String.join("\n", lines));
   }
 
   @Test
