@@ -464,6 +464,8 @@ public final class RelayBenchmark {
 
   /** Node 0: the only server in the default mode; the one the idle phase measures. */
   private ServerProcess server;
+  /** From the first server's start to the last one answering /health/ready. */
+  private double readySeconds;
   /** The server's CPU limit under --saturate --server-cpu-quota; removed once it has exited. */
   private CpuQuota serverQuota;
   /** All server processes, node 0 first. */
@@ -849,15 +851,18 @@ public final class RelayBenchmark {
   private int runAgainstServer(int port) throws Exception {
     long readyStart = System.nanoTime();
     for (ServerProcess sp : servers) {
-      if (!sp.awaitReady(Duration.ofSeconds(30))) {
-        String state = sp.alive() ? "is running but /health/ready did not answer 200 within 30 s"
+      // As long as Kubernetes' start-up probe allows (k8s/base/deployment.yaml): a node that warms
+      // up first (WARMUP_CONNECTIONS) takes seconds to get ready.
+      if (!sp.awaitReady(Duration.ofSeconds(60))) {
+        String state = sp.alive() ? "is running but /health/ready did not answer 200 within 60 s"
             : "exited with code " + sp.process.exitValue();
         throw new BenchFailure("server pid " + sp.pid + " " + state + "; last lines of " + sp.log + ":\n"
             + sp.logTail(30));
       }
     }
+    readySeconds = (System.nanoTime() - readyStart) / 1e9;
     log(String.format(Locale.ROOT, "server ready after %.1f s; open-files limit: bench %d, server %d",
-        (System.nanoTime() - readyStart) / 1e9, ServerProcess.openFilesLimit("self"),
+        readySeconds, ServerProcess.openFilesLimit("self"),
         ServerProcess.openFilesLimit(Long.toString(server.pid))));
 
     startClient(port);
@@ -1587,10 +1592,11 @@ public final class RelayBenchmark {
     out.append(String.format(Locale.ROOT, "%s connection set-up  (server pid %d, %s)%n", subject(),
         server.pid, runtimeText()));
     out.append(server.jvm
-        ? String.format(Locale.ROOT, "fresh server: CPU %.2f s since start, RSS %s; after a full GC: heap in"
-            + " use %s, RSS %s%n", startupCpuS, mib(rssFresh), mib(heapFresh), mib(rssFreshGc))
-        : String.format(Locale.ROOT, "fresh server: CPU %.2f s since start, RSS %s; full GC and heap in use: %s%n",
-            startupCpuS, mib(rssFresh), NOT_A_JVM));
+        ? String.format(Locale.ROOT, "fresh server: ready %.1f s after start, CPU %.2f s since start, RSS %s; after"
+            + " a full GC: heap in use %s, RSS %s%n", readySeconds, startupCpuS, mib(rssFresh), mib(heapFresh),
+            mib(rssFreshGc))
+        : String.format(Locale.ROOT, "fresh server: ready %.1f s after start, CPU %.2f s since start, RSS %s; full GC"
+            + " and heap in use: %s%n", readySeconds, startupCpuS, mib(rssFresh), NOT_A_JVM));
     out.append(String.format(Locale.ROOT, "%d idle connections requested, rooms of %d, %d handshakes in flight,"
         + " batches of %d (CPU per connection = handshake + welcome + join reply):%n", n, o.idleRoomSize,
         o.concurrency, SETUP_BATCH));
