@@ -19,6 +19,9 @@ import org.slf4j.LoggerFactory;
  * production code that blocks on a Future.
  */
 public final class Main {
+  /** Half the start-up probe's 60 s in k8s/base/deployment.yaml, whatever the machine. */
+  private static final long WARMUP_TIMEOUT_SECONDS = 30;
+
   private Main() {}
 
   public static void main(String[] args) throws Exception {
@@ -42,6 +45,9 @@ public final class Main {
           config.logFormat() == SwitchboardConfig.LogFormat.JSON ? "logback-json.xml" : "logback-text.xml");
     }
     Logger log = LoggerFactory.getLogger(Main.class);
+    if (config.warmupConnections() > 0) {
+      warmUp(config.warmupConnections(), log);
+    }
 
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Vertx vertx = Switchboard.createVertx(registry, config.eventLoops(), config.transport());
@@ -79,6 +85,25 @@ public final class Main {
       // synchronously.
       Runtime.getRuntime().halt(clean ? 0 : 1);
     }, "switchboard-shutdown"));
+  }
+
+  /**
+   * Sets up and serves {@code connections} sockets on a loopback node of its own before this one
+   * listens ({@code WARMUP_CONNECTIONS}, docs/operations.md, "Cold start"): the JIT compiles what
+   * a reconnect storm runs, so the pod's first clients do not pay for it. Until it listens the pod
+   * is not ready, which is what keeps the Service from sending them meanwhile. A warm-up that
+   * fails or runs out of time only costs the time: the node starts as it would have.
+   */
+  private static void warmUp(int connections, Logger log) {
+    long started = System.nanoTime();
+    log.info("warming up: {} connections on a loopback node of its own before listening", connections);
+    try {
+      Training.workload(System.getenv(), connections, WARMUP_TIMEOUT_SECONDS);
+      log.info("warmed up in {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+    } catch (Exception e) {
+      log.warn("warm-up did not finish ({}); starting anyway after {} ms", e.toString(),
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+    }
   }
 
   private static long nanosLeft(long deadline) {

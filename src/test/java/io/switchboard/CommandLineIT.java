@@ -12,6 +12,7 @@ import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -106,5 +107,44 @@ class CommandLineIT {
       assertTrue(entry.path("message").isTextual() && entry.path("level").isTextual(), line);
     }
     assertTrue(lines.get(0).contains("listening"), lines.get(0));
+  }
+
+  @Test
+  void aNodeWarmsUpOnALoopbackNodeOfItsOwnBeforeItListensAndThenServesAsUsual() throws Exception {
+    // Authentication and a Redis that is not there: the warm-up's own node uses neither, so its
+    // clients are not refused and nothing reaches outside.
+    Map<String, String> env = Map.of("WARMUP_CONNECTIONS", "200", "DRAIN_DELAY_SECONDS", "0",
+        "AUTH_JWT_SECRET", "a-secret-of-at-least-thirty-two-bytes!!", "MAX_CONNECTIONS_PER_IP", "1");
+    Path log;
+    try (NodeProcess node = NodeProcess.start("cli-warm-node", env, NodeProcess.logDirectory())) {
+      log = node.log();
+      assertEquals(200, node.readyStatus());
+      // The node itself still applies what the warm-up left out.
+      try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), node.port())) {
+        socket.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
+            + "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+            .getBytes(StandardCharsets.US_ASCII));
+        String status = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+            StandardCharsets.US_ASCII)).readLine();
+        assertEquals("HTTP/1.1 401 Unauthorized", status, "no token, no socket");
+      }
+      node.terminate();
+      assertEquals(0, node.awaitExit(java.time.Duration.ofSeconds(30)));
+    }
+    List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+    int warming = indexOf(lines, "warming up: 200 connections");
+    int warmed = indexOf(lines, "warmed up in");
+    int listening = indexOf(lines, "listening on");
+    assertTrue(warming >= 0 && warming < warmed && warmed < listening, String.join("\n", lines));
+    assertTrue(lines.stream().noneMatch(l -> l.contains("warm-up did not finish")), String.join("\n", lines));
+  }
+
+  private static int indexOf(List<String> lines, String text) {
+    for (int i = 0; i < lines.size(); i++) {
+      if (lines.get(i).contains(text)) {
+        return i;
+      }
+    }
+    return -1;
   }
 }

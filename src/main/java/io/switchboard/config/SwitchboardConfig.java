@@ -57,7 +57,8 @@ public record SwitchboardConfig(
     int handshakeTimeoutMillis,
     int maxPendingHandshakesPerIp,
     Resume resume,
-    int shedLagMillis) {
+    int shedLagMillis,
+    int warmupConnections) {
 
   /** How log lines are written. */
   public enum LogFormat { JSON, TEXT }
@@ -89,6 +90,7 @@ public record SwitchboardConfig(
     WS_PERMESSAGE_DEFLATE("false"),
     WRITE_QUEUE_MAX_BYTES("1048576"),
     SHED_LAG_MS("250"),
+    WARMUP_CONNECTIONS("0"),
     SHUTDOWN_GRACE_SECONDS("10"),
     DRAIN_DELAY_SECONDS("5"),
     SOCKETIO_DISCONNECT_ON_DROP("true"),
@@ -154,6 +156,8 @@ public record SwitchboardConfig(
     require(writeQueueMaxBytes >= 1024, Setting.WRITE_QUEUE_MAX_BYTES, "an integer >= 1024");
     require(shedLagMillis == 0 || shedLagMillis >= 50 && shedLagMillis <= 60_000, Setting.SHED_LAG_MS,
         "0 (never shed) or an integer 50-60000");
+    require(warmupConnections >= 0 && warmupConnections <= 100_000 && warmupConnections % 2 == 0,
+        Setting.WARMUP_CONNECTIONS, "an even integer 0-100000");
     require(shutdownGraceSeconds >= 0, Setting.SHUTDOWN_GRACE_SECONDS, "an integer >= 0");
     require(drainDelaySeconds >= 0 && drainDelaySeconds <= 300, Setting.DRAIN_DELAY_SECONDS, "an integer 0-300");
     require(logLevel.matches("TRACE|DEBUG|INFO|WARN|ERROR|OFF"), Setting.LOG_LEVEL,
@@ -280,7 +284,8 @@ public record SwitchboardConfig(
             integer(Setting.RESUME_BUFFER_MAX_EVENTS, get.apply(Setting.RESUME_BUFFER_MAX_EVENTS)),
             integer(Setting.RESUME_BUFFER_MAX_BYTES, get.apply(Setting.RESUME_BUFFER_MAX_BYTES)),
             integer(Setting.REDIS_WAIT_REPLICAS, get.apply(Setting.REDIS_WAIT_REPLICAS))),
-        integer(Setting.SHED_LAG_MS, get.apply(Setting.SHED_LAG_MS)));
+        integer(Setting.SHED_LAG_MS, get.apply(Setting.SHED_LAG_MS)),
+        integer(Setting.WARMUP_CONNECTIONS, get.apply(Setting.WARMUP_CONNECTIONS)));
   }
 
   /**

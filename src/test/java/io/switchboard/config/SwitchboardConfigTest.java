@@ -325,7 +325,10 @@ class SwitchboardConfigTest {
       "CLIENT_IP_HEADER|X Forwarded",
       "HANDSHAKE_TIMEOUT_MS|99",
       "HANDSHAKE_TIMEOUT_MS|300001",
-      "MAX_PENDING_HANDSHAKES_PER_IP|-1"})
+      "MAX_PENDING_HANDSHAKES_PER_IP|-1",
+      "WARMUP_CONNECTIONS|-2",
+      "WARMUP_CONNECTIONS|101",
+      "WARMUP_CONNECTIONS|100002"})
   void rejectsABadValueNamingTheVariable(String variable, String value) {
     ConfigException e = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(Map.of(variable, value)));
     assertEquals(variable, e.variable());
