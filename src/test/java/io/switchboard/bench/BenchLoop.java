@@ -18,6 +18,8 @@ final class BenchLoop extends Counters {
   final int index;
   final Context context;
   final String threadName;
+  /** Its peers speak PeerJS's protocol (--peerjs), not Switchboard's. */
+  final boolean peerjs;
 
   /** Shared with the main thread for progress lines only. */
   final LongAdder progressSent;
@@ -43,10 +45,11 @@ final class BenchLoop extends Counters {
   private final Handler<Throwable> onWriteFailure = e -> writeFailures++;
 
   BenchLoop(int index, Context context, String threadName, LongAdder sent, LongAdder received,
-      LongAdder measuredSent, LongAdder measuredDelivered) {
+      LongAdder measuredSent, LongAdder measuredDelivered, boolean peerjs) {
     this.index = index;
     this.context = context;
     this.threadName = threadName;
+    this.peerjs = peerjs;
     this.progressSent = sent;
     this.progressReceived = received;
     this.progressMeasuredSent = measuredSent;
@@ -166,11 +169,13 @@ final class BenchLoop extends Counters {
     try {
       JsonObject j = new JsonObject(text);
       String type = String.valueOf(j.getValue("type"));
-      String expectedType = (seq & 1) == 0 ? "signal" : "candidate";
-      if (!expectedType.equals(type) || !p.room.equals(j.getValue("room"))
-          || !String.valueOf(p.partnerId).equals(j.getValue("from")) || !(j.getValue("data") instanceof JsonObject)) {
+      String expectedType = p.relayType(seq);
+      boolean envelope = peerjs
+          ? String.valueOf(p.partnerId).equals(j.getValue("src")) && String.valueOf(p.selfId).equals(j.getValue("dst"))
+          : p.room.equals(j.getValue("room")) && String.valueOf(p.partnerId).equals(j.getValue("from"));
+      if (!expectedType.equals(type) || !envelope || !(j.getValue(p.dataField()) instanceof JsonObject)) {
         badEnvelope++;
-        problem("unexpected relay envelope (want type=" + expectedType + " room=" + p.room + " from="
+        problem("unexpected relay envelope (want type=" + expectedType + (peerjs ? "" : " room=" + p.room) + " from="
             + p.partnerId + "): " + abbreviate(text));
         return;
       }
@@ -180,8 +185,9 @@ final class BenchLoop extends Counters {
       return;
     }
     String expected = p.partner.expectedData(sb, seq, sentNs, measured, payload, pad);
-    int d = text.indexOf("\"data\":");
-    if (d < 0 || !text.startsWith(expected, d + 7)) {
+    String key = "\"" + p.dataField() + "\":";
+    int d = text.indexOf(key);
+    if (d < 0 || !text.startsWith(expected, d + key.length())) {
       dataMismatch++;
       problem("data not relayed byte for byte: got " + abbreviate(text) + " expected data " + abbreviate(expected));
     }
@@ -238,6 +244,19 @@ final class BenchLoop extends Counters {
         }
       }
       case "pong" -> { }
+      // PeerJS: set up; a partner gone; refused.
+      case "OPEN" -> p.joined.complete(null);
+      case "LEAVE", "EXPIRE" -> {
+        peerLeft++;
+        if (p.partnerId != null && p.partnerId.equals(j.getValue("src"))) {
+          p.partnerGone = true;
+        }
+      }
+      case "ERROR", "ID-TAKEN" -> {
+        errors.merge(type, 1L, Long::sum);
+        problem("error frame: " + abbreviate(text));
+        p.joined.completeExceptionally(new IllegalStateException("refused: " + text));
+      }
       default -> {
         unexpectedFrames++;
         problem("unexpected frame: " + abbreviate(text));

@@ -75,10 +75,22 @@ final class BenchPeer {
 
   /** Builds the envelope prefixes once the partner's id is known; called before the load starts. */
   void prepareMessages() {
-    String head = ",\"room\":\"" + room + "\",\"to\":\"" + partnerId + "\",\"data\":{";
-    signalPrefix = "{\"type\":\"signal\"" + head + "\"kind\":\"renegotiate\",\"muted\":false,";
-    candidatePrefix = "{\"type\":\"candidate\"" + head + "\"candidate\":\"" + CANDIDATE_LINE
+    String head = loop.peerjs ? ",\"dst\":\"" + partnerId + "\",\"payload\":{"
+        : ",\"room\":\"" + room + "\",\"to\":\"" + partnerId + "\",\"data\":{";
+    signalPrefix = "{\"type\":\"" + relayType(0) + "\"" + head + "\"kind\":\"renegotiate\",\"muted\":false,";
+    candidatePrefix = "{\"type\":\"" + relayType(1) + "\"" + head + "\"candidate\":\"" + CANDIDATE_LINE
         + "\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0,";
+  }
+
+  /** The type of message {@code seq}: alternately a signal and a candidate, in the server's protocol. */
+  String relayType(long seq) {
+    boolean signal = (seq & 1) == 0;
+    return loop.peerjs ? (signal ? "OFFER" : "CANDIDATE") : (signal ? "signal" : "candidate");
+  }
+
+  /** The envelope's field that carries what the benchmark sends. */
+  String dataField() {
+    return loop.peerjs ? "payload" : "data";
   }
 
   /**
@@ -110,8 +122,9 @@ final class BenchPeer {
   /** The {@code data} JSON of {@link #message} (everything after {@code "data":}, minus the final brace). */
   String expectedData(StringBuilder sb, long seq, long sentNs, boolean measured, int payload, char[] pad) {
     String m = message(sb, seq, sentNs, measured, payload, pad);
-    int d = m.indexOf("\"data\":");
-    return m.substring(d + 7, m.length() - 1);
+    String key = "\"" + dataField() + "\":";
+    int d = m.indexOf(key);
+    return m.substring(d + key.length(), m.length() - 1);
   }
 
   void onText(String text) {

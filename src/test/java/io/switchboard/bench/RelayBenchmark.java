@@ -65,6 +65,14 @@ import java.util.function.Supplier;
  * says "n/a (not a JVM)", and the RSS figures are taken without a forced GC; the JVM options are
  * ignored. Same constraints as {@code --floor}, and not together with it.
  *
+ * <p>The PeerJS peer ({@code --peerjs}): the same, against {@code src/test/peerjs-server/server.js},
+ * the {@code peer} npm package's own server (what PeerJS clients connect to), with its limits on
+ * sockets and heartbeats raised. Its protocol has no rooms: each client connects to
+ * {@code /peerjs?key=peerjs&id=ID&token=T} with an id of its own, is set up when it gets
+ * {@code OPEN}, and sends {@code {"type":"OFFER"|"CANDIDATE","dst":ID,"payload":{...}}}; the
+ * benchmark's fields travel in {@code payload}, checked byte for byte as {@code data} is
+ * elsewhere. Same constraints as {@code --node-relay}.
+ *
  * <p>Connection set-up ({@code --setup [N]}, N = 18,000 by default) replaces the load and idle
  * phases: on a fresh server,
  * its start-up CPU and VmRSS, then a full GC and the heap in use; N idle connections joined in
@@ -166,8 +174,15 @@ public final class RelayBenchmark {
 
   static final int DEFAULT_SETUP_CONNECTIONS = 18_000;
 
+  /** A server of the benchmark that runs on Node.js: its directory, script and pinned package. */
+  record NodeServer(String option, Path dir, String script, String pinnedPackage, String subject) {}
+
   /** The Node.js relay of {@code --node-relay}, read from the working directory like {@link #SHIPPED_JVM_OPTIONS}. */
-  static final Path NODE_RELAY_DIR = Path.of("src", "test", "node-relay");
+  static final NodeServer NODE_RELAY = new NodeServer("--node-relay", Path.of("src", "test", "node-relay"),
+      "relay.js", "ws", "Node.js relay (src/test/node-relay/relay.js: ws, JSON.parse per frame, one event loop)");
+  /** The PeerJS server of {@code --peerjs}. */
+  static final NodeServer PEERJS = new NodeServer("--peerjs", Path.of("src", "test", "peerjs-server"),
+      "server.js", "peer", "PeerJS server (src/test/peerjs-server/server.js: the peer package, one event loop)");
   /** Longest {@code npm ci} of the Node.js relay's dependencies before the run fails. */
   static final int NPM_CI_SECONDS = 120;
 
@@ -214,6 +229,9 @@ public final class RelayBenchmark {
                              same PORT/HOST and /proc measurements; npm ci there first if its node_modules
                              is missing (needs node and npm on PATH). Heap and GC figures are n/a (not a
                              JVM). Like --floor (and not with it): load mode, --setup and --saturate
+        --peerjs             run src/test/peerjs-server/server.js (the peer npm package's server, which
+                             PeerJS clients use) the same way: no rooms, clients speak its protocol
+                             (OPEN, OFFER/CANDIDATE with dst and payload); like --node-relay
         --setup [N]          instead of the load: N idle connections (rooms of --idle-room-size) opened
                              on a fresh server in batches of 5000, --concurrency handshakes in flight;
                              CPU and connect->joined latency per batch (batch 1 cold, batch 3 warm),
@@ -268,6 +286,7 @@ public final class RelayBenchmark {
     boolean waitReplica;
     boolean floor;
     boolean nodeRelay;
+    boolean peerjs;
     int setup;
     boolean saturate;
     int stepRate = 5_000;
@@ -291,6 +310,7 @@ public final class RelayBenchmark {
         case "--wait-replica" -> waitReplica = true;
         case "--floor" -> floor = true;
         case "--node-relay" -> nodeRelay = true;
+        case "--peerjs" -> peerjs = true;
         case "--redis-cluster" -> redisCluster = true;
         case "--saturate" -> saturate = true;
         default -> {
@@ -357,12 +377,12 @@ public final class RelayBenchmark {
       if (o.setup > 0 && o.saturate) {
         throw new IllegalArgumentException("--setup and --saturate are separate runs");
       }
-      if (o.floor && o.nodeRelay) {
-        throw new IllegalArgumentException("--floor and --node-relay are separate runs");
+      if ((o.floor ? 1 : 0) + (o.nodeRelay ? 1 : 0) + (o.peerjs ? 1 : 0) > 1) {
+        throw new IllegalArgumentException("--floor, --node-relay and --peerjs are separate runs");
       }
-      if ((o.setup > 0 || o.saturate || o.floor || o.nodeRelay) && (o.nodes > 1 || o.resume)) {
-        throw new IllegalArgumentException("--setup, --saturate, --floor and --node-relay run one node without"
-            + " --resume");
+      if ((o.setup > 0 || o.saturate || o.floor || o.nodeRelay || o.peerjs) && (o.nodes > 1 || o.resume)) {
+        throw new IllegalArgumentException("--setup, --saturate, --floor, --node-relay and --peerjs run one node"
+            + " without --resume");
       }
       if (o.waitReplica && (o.nodes < 2 || !o.resume || o.redisCluster)) {
         throw new IllegalArgumentException("--wait-replica needs --resume and --nodes 2 or more, without"
@@ -490,9 +510,14 @@ public final class RelayBenchmark {
   private final List<BenchPeer> loadPeers = new ArrayList<>();
   private final List<BenchPeer> idlePeers = new ArrayList<>();
   private long clockTicks;
-  /** --node-relay: the node executable's absolute path, and "node vX, ws Y" for the report headers. */
+  /** --node-relay, --peerjs: the node executable's absolute path, and "node vX, ws Y" for the report headers. */
   private String nodeExecutable;
   private String nodeRelayRuntime;
+
+  /** The Node.js server this run measures instead of the jar, or null. */
+  private NodeServer nodeServer() {
+    return o.nodeRelay ? NODE_RELAY : o.peerjs ? PEERJS : null;
+  }
 
   RelayBenchmark(Options o) {
     this.o = o;
@@ -509,8 +534,8 @@ public final class RelayBenchmark {
     }
     String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     Path logDir = jar.toAbsolutePath().getParent();
-    if (o.nodeRelay) {
-      prepareNodeRelay(logDir, stamp); // bounded on its own, before the run's time budget starts
+    if (nodeServer() != null) {
+      prepareNodeServer(nodeServer(), logDir, stamp); // bounded on its own, before the run's time budget starts
     }
     startWatchdog();
     int totalConns = plannedConnections();
@@ -582,53 +607,55 @@ public final class RelayBenchmark {
   }
 
   /**
-   * --node-relay: checks that node runs, and runs {@code npm ci} in {@link #NODE_RELAY_DIR} when its
-   * {@code node_modules} lacks the pinned {@code ws}.
+   * --node-relay, --peerjs: checks that node runs, and runs {@code npm ci} in the server's directory
+   * when its {@code node_modules} lacks the pinned package.
    */
-  private void prepareNodeRelay(Path logDir, String stamp) throws BenchFailure, InterruptedException {
-    Path dir = NODE_RELAY_DIR.toAbsolutePath();
-    if (!Files.isRegularFile(dir.resolve("relay.js")) || !Files.isRegularFile(dir.resolve("package-lock.json"))) {
-      throw new BenchFailure("--node-relay: relay.js and package-lock.json not found in " + dir
+  private void prepareNodeServer(NodeServer ns, Path logDir, String stamp) throws BenchFailure, InterruptedException {
+    Path dir = ns.dir().toAbsolutePath();
+    if (!Files.isRegularFile(dir.resolve(ns.script())) || !Files.isRegularFile(dir.resolve("package-lock.json"))) {
+      throw new BenchFailure(ns.option() + ": " + ns.script() + " and package-lock.json not found in " + dir
           + "; run the benchmark from the project's root");
     }
     String[] node = runTool(List.of("node", "-p", "process.execPath + ' ' + process.version"), dir, 15, null,
-        "--node-relay needs Node.js (node and npm on PATH)").trim().split(" ");
+        ns.option() + " needs Node.js (node and npm on PATH)").trim().split(" ");
     if (node.length != 2) {
-      throw new BenchFailure("--node-relay: unexpected answer from node: " + String.join(" ", node));
+      throw new BenchFailure(ns.option() + ": unexpected answer from node: " + String.join(" ", node));
     }
     nodeExecutable = node[0];
-    String pinned = wsVersion(dir.resolve("package.json"), true);
-    String installed = wsVersion(dir.resolve("node_modules").resolve("ws").resolve("package.json"), false);
+    Path installedJson = dir.resolve("node_modules").resolve(ns.pinnedPackage()).resolve("package.json");
+    String pinned = packageVersion(ns, dir.resolve("package.json"), true);
+    String installed = packageVersion(ns, installedJson, false);
     if (!pinned.equals(installed)) {
       Path npmLog = logDir.resolve("bench-npm-ci-" + stamp + ".log");
-      log("--node-relay: " + (installed == null ? "no node_modules" : "node_modules has ws " + installed
-          + ", not the pinned " + pinned) + "; running npm ci --no-audit --no-fund in " + dir + " (at most "
-          + NPM_CI_SECONDS + " s, output: " + npmLog + ")");
+      log(ns.option() + ": " + (installed == null ? "no node_modules" : "node_modules has " + ns.pinnedPackage() + " "
+          + installed + ", not the pinned " + pinned) + "; running npm ci --no-audit --no-fund in " + dir
+          + " (at most " + NPM_CI_SECONDS + " s, output: " + npmLog + ")");
       runTool(List.of("npm", "ci", "--no-audit", "--no-fund"), dir, NPM_CI_SECONDS, npmLog,
-          "--node-relay needs npm on PATH (and the npm registry) to install the relay's dependencies");
-      installed = wsVersion(dir.resolve("node_modules").resolve("ws").resolve("package.json"), false);
+          ns.option() + " needs npm on PATH (and the npm registry) to install the server's dependencies");
+      installed = packageVersion(ns, installedJson, false);
       if (!pinned.equals(installed)) {
-        throw new BenchFailure("--node-relay: after npm ci, node_modules has ws " + installed + ", not " + pinned
-            + "; see " + npmLog);
+        throw new BenchFailure(ns.option() + ": after npm ci, node_modules has " + ns.pinnedPackage() + " " + installed
+            + ", not " + pinned + "; see " + npmLog);
       }
     }
-    nodeRelayRuntime = "node " + node[1] + ", ws " + installed;
-    log("--node-relay: " + nodeExecutable + " (" + nodeRelayRuntime + ")");
+    nodeRelayRuntime = "node " + node[1] + ", " + ns.pinnedPackage() + " " + installed;
+    log(ns.option() + ": " + nodeExecutable + " (" + nodeRelayRuntime + ")");
   }
 
-  /** The {@code ws} version pinned in a package.json ({@code pinned}) or of an installed ws; null if absent. */
-  private static String wsVersion(Path packageJson, boolean pinned) throws BenchFailure {
+  /** The server's package version pinned in a package.json ({@code pinned}) or installed; null if absent. */
+  private static String packageVersion(NodeServer ns, Path packageJson, boolean pinned) throws BenchFailure {
     if (!Files.isRegularFile(packageJson)) {
       if (pinned) {
-        throw new BenchFailure("--node-relay: " + packageJson + " not found");
+        throw new BenchFailure(ns.option() + ": " + packageJson + " not found");
       }
       return null;
     }
     try {
       io.vertx.core.json.JsonObject j = new io.vertx.core.json.JsonObject(Files.readString(packageJson));
-      return pinned ? j.getJsonObject("dependencies").getString("ws") : j.getString("version");
+      return pinned ? j.getJsonObject("dependencies").getString(ns.pinnedPackage()) : j.getString("version");
     } catch (java.io.IOException | RuntimeException e) {
-      throw new BenchFailure("--node-relay: cannot read the ws version from " + packageJson + ": " + e);
+      throw new BenchFailure(ns.option() + ": cannot read the " + ns.pinnedPackage() + " version from " + packageJson
+          + ": " + e);
     }
   }
 
@@ -789,16 +816,16 @@ public final class RelayBenchmark {
         }
         Path serverLog = logDir.resolve("bench-server-" + stamp + (o.nodes > 1 ? "-n" + k : "") + ".log");
         List<String> launcher = o.saturate ? List.of("taskset", "-c", o.serverCpus) : List.of();
-        ServerProcess s = o.nodeRelay
-            ? ServerProcess.startNonJvm(launcher, List.of(nodeExecutable, "relay.js"), NODE_RELAY_DIR.toAbsolutePath(),
-                nodeEnv, serverLog, port)
+        ServerProcess s = nodeServer() != null
+            ? ServerProcess.startNonJvm(launcher, List.of(nodeExecutable, nodeServer().script()),
+                nodeServer().dir().toAbsolutePath(), nodeEnv, serverLog, port)
             : ServerProcess.start(launcher, o.serverJvmOptList(), serverProgram(jar), nodeEnv, serverLog, port);
         servers.add(s);
         Runtime.getRuntime().addShutdownHook(new Thread(s::close, "bench-kill-server-" + k));
         String who = o.nodes > 1 ? "server " + k : "server";
         log(who + " pid " + s.pid + ": " + String.join(" ", s.command));
         log(who + " env: " + nodeEnv + (o.floor ? " (FloorRelay reads only PORT and HOST)"
-            : o.nodeRelay ? " (the node relay reads only PORT and HOST)" : ""));
+            : nodeServer() != null ? " (the Node.js server reads only PORT and HOST)" : ""));
         log(who + " output: " + serverLog);
       }
       server = servers.get(0);
@@ -966,7 +993,7 @@ public final class RelayBenchmark {
       CompletableFuture<String> name = new CompletableFuture<>();
       c.runOnContext(v -> name.complete(Thread.currentThread().getName()));
       all[i] = new BenchLoop(i, c, name.get(10, TimeUnit.SECONDS), sentAdder, receivedAdder,
-          measuredSentAdder, measuredDeliveredAdder);
+          measuredSentAdder, measuredDeliveredAdder, o.peerjs);
       i++;
     }
     loops = Arrays.copyOf(all, o.clientLoops);
@@ -989,9 +1016,18 @@ public final class RelayBenchmark {
   private CompletableFuture<Void> connectAndJoin(BenchPeer p) {
     p.loop.context.runOnContext(v -> {
       p.connectStartNs = System.nanoTime();
+      if (o.peerjs) {
+        // PeerJS clients choose their ids; the partner's is known before either connects.
+        p.selfId = "b" + p.index;
+        if (p.partner != null) {
+          p.learnPartner("b" + p.partner.index);
+        }
+      }
+      String uri = o.peerjs ? "/peerjs?key=peerjs&id=" + p.selfId + "&token=t" + p.index
+          : o.resume ? "/ws?resume=1" : "/ws";
       client.connect(new WebSocketConnectOptions()
               .setHost("127.0.0.1").setPort(p.node != null ? p.node.port : server.port)
-              .setURI(o.resume ? "/ws?resume=1" : "/ws"))
+              .setURI(uri))
           .onComplete(ar -> {
             if (ar.failed()) {
               p.joined.completeExceptionally(ar.cause());
@@ -1002,7 +1038,9 @@ public final class RelayBenchmark {
             ws.textMessageHandler(p::onText);
             ws.closeHandler(x -> p.loop.onClose(p));
             ws.exceptionHandler(e -> p.loop.onException(p, e));
-            ws.writeTextMessage("{\"type\":\"join\",\"room\":\"" + p.room + "\",\"id\":\"join\"}");
+            if (!o.peerjs) { // a PeerJS client is set up once it has its OPEN
+              ws.writeTextMessage("{\"type\":\"join\",\"room\":\"" + p.room + "\",\"id\":\"join\"}");
+            }
           });
     });
     return p.joined;
@@ -1469,13 +1507,13 @@ public final class RelayBenchmark {
   /** What is measured, for the report headers. */
   private String subject() {
     return o.floor ? "FloorRelay (bare Netty relay, one event loop: the floor)"
-        : o.nodeRelay ? "Node.js relay (src/test/node-relay/relay.js: ws, JSON.parse per frame, one event loop)"
+        : nodeServer() != null ? nodeServer().subject()
         : "Switchboard";
   }
 
   /** The server's runtime for the report headers: its JVM options, or node's and ws's versions. */
   private String runtimeText() {
-    if (o.nodeRelay) {
+    if (nodeServer() != null) {
       return nodeRelayRuntime;
     }
     return "jvm opts " + (o.serverJvmOpts.isBlank() ? "(none)" : o.serverJvmOpts.trim());
@@ -1598,8 +1636,8 @@ public final class RelayBenchmark {
         : String.format(Locale.ROOT, "fresh server: ready %.1f s after start, CPU %.2f s since start, RSS %s; full GC"
             + " and heap in use: %s%n", readySeconds, startupCpuS, mib(rssFresh), NOT_A_JVM));
     out.append(String.format(Locale.ROOT, "%d idle connections requested, rooms of %d, %d handshakes in flight,"
-        + " batches of %d (CPU per connection = handshake + welcome + join reply):%n", n, o.idleRoomSize,
-        o.concurrency, SETUP_BATCH));
+        + " batches of %d (CPU per connection = %s):%n", n, o.idleRoomSize, o.concurrency, SETUP_BATCH,
+        o.peerjs ? "handshake + OPEN; PeerJS has no rooms" : "handshake + welcome + join reply"));
     batchLines.forEach(l -> out.append("  ").append(l).append('\n'));
     out.append(String.format(Locale.ROOT, "all %d joined: server CPU %.2f s = %.0f µs per connection;"
         + " connect->joined p50=%s p99=%s max=%s%n", joined, cpuSeconds(setupTicks),
@@ -1776,6 +1814,7 @@ public final class RelayBenchmark {
         + " processes used more than %.0f %% of a core, rerun on a quiet machine%n", o.payload, o.stepWarmup,
         FIRST_STEP_MIN_WARMUP_S, o.stepSeconds, 100 * GENERATOR_BUSY, 100 * OTHERS_BUSY));
     out.append(o.floor ? "FloorRelay has no limits at all.\n" : o.nodeRelay ? "The node relay has no limits at all.\n"
+        : o.peerjs ? "The PeerJS server's socket and heartbeat limits were raised above the run's.\n"
         : String.format(Locale.ROOT,
         "server per-client limits are the defaults (RATE_LIMIT_PER_SECOND=%s, RATE_LIMIT_BURST=%s,"
             + " FLOOD_CLOSE_AFTER=%s, WRITE_QUEUE_MAX_BYTES=%s);%n  heavy peers send at most %d msg/s each, so the"

@@ -23,6 +23,7 @@ class RelayBenchmarkOptionsTest {
     RelayBenchmark.Options o = parse();
     assertFalse(o.floor);
     assertFalse(o.nodeRelay);
+    assertFalse(o.peerjs);
   }
 
   @Test
@@ -50,9 +51,21 @@ class RelayBenchmarkOptionsTest {
 
   @Test
   void nodeRelayRunsOneNodeWithoutResume() {
-    assertTrue(refused("--node-relay", "--nodes", "2").contains("--node-relay run one node without --resume"));
-    assertTrue(refused("--node-relay", "--resume").contains("--node-relay run one node without --resume"));
+    assertTrue(refused("--node-relay", "--nodes", "2").contains("--node-relay and --peerjs run one node without --resume"));
+    assertTrue(refused("--node-relay", "--resume").contains("--node-relay and --peerjs run one node without --resume"));
     assertTrue(refused("--floor", "--resume").contains("--floor"));
+  }
+
+  @Test
+  void peerjsIsANodeServerLikeTheRelayAndASeparateRun() {
+    RelayBenchmark.Options setup = parse("--peerjs", "--setup", "3000");
+    assertTrue(setup.peerjs);
+    assertFalse(setup.nodeRelay);
+    assertEquals(3000, setup.setup);
+    assertTrue(parse("--peerjs", "--idle", "0", "--pairs", "100").peerjs);
+    assertTrue(refused("--peerjs", "--node-relay").contains("separate runs"));
+    assertTrue(refused("--floor", "--peerjs").contains("separate runs"));
+    assertTrue(refused("--peerjs", "--nodes", "2").contains("run one node without --resume"));
   }
 
   @Test
