@@ -37,7 +37,7 @@ RUN groupadd --system --gid 10001 switchboard \
 WORKDIR /app
 COPY --from=build /src/target/switchboard.jar /src/src/main/jvm/jvm.options /app/
 # The AOT cache: classes loaded and linked, and method profiles, recorded while the jar's own
-# loopback training (--train: 2,000 connections joining, relaying, leaving) runs with the same
+# loopback training (--train: 2,000 connections joining, relaying, resuming, leaving) runs with the same
 # JVM options as the entrypoint, so that the cache matches the runtime that uses it.
 RUN java @/app/jvm.options -XX:AOTCacheOutput=/app/switchboard.aot -jar /app/switchboard.jar --train
 

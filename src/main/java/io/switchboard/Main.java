@@ -98,8 +98,9 @@ public final class Main {
     long started = System.nanoTime();
     log.info("warming up: {} connections on a loopback node of its own before listening", connections);
     try {
-      Training.workload(System.getenv(), connections, WARMUP_TIMEOUT_SECONDS);
-      log.info("warmed up in {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+      long resumes = Training.workload(System.getenv(), connections, WARMUP_TIMEOUT_SECONDS);
+      log.info("warmed up in {} ms ({} sessions resumed)", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started),
+          resumes);
     } catch (Exception e) {
       log.warn("warm-up did not finish ({}); starting anyway after {} ms", e.toString(),
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));

@@ -4,6 +4,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.switchboard.config.ConfigException;
 import io.switchboard.config.SwitchboardConfig;
+import io.switchboard.metrics.MetricNames;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -42,9 +43,9 @@ final class Training {
   static int run(Map<String, String> env, PrintStream out, PrintStream err) {
     long started = System.nanoTime();
     try {
-      workload(env, CONNECTIONS, TIMEOUT_SECONDS);
-      out.printf("trained: %d connections, %d relays each, in %d ms%n", CONNECTIONS, RELAYS_PER_PEER,
-          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+      long resumes = workload(env, CONNECTIONS, TIMEOUT_SECONDS);
+      out.printf("trained: %d connections, %d relays each, %d resumes, in %d ms%n", CONNECTIONS, RELAYS_PER_PEER,
+          resumes, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
       return Cli.OK;
     } catch (ConfigException e) {
       err.println(e.getMessage());
@@ -59,9 +60,10 @@ final class Training {
    * The same workload with {@code connections} sockets, on a node of its own that is gone when it
    * returns: run before a node starts ({@code WARMUP_CONNECTIONS}), it leaves the JVM's compiled
    * code behind, so that the node's first clients are set up at the cost of later ones. Blocks;
-   * never on an event loop. Throws when it does not finish within {@code timeoutSeconds}.
+   * never on an event loop. Throws when it does not finish within {@code timeoutSeconds}. Returns
+   * how many sessions resumed (none with resume off).
    */
-  static void workload(Map<String, String> env, int connections, long timeoutSeconds) throws Exception {
+  static long workload(Map<String, String> env, int connections, long timeoutSeconds) throws Exception {
     // Of the node's own settings only those that choose code paths a reconnect storm runs: the
     // rest (Redis, TLS, authentication, per-client limits) would refuse the workload's clients
     // or reach outside. Always the embedded default on a free loopback port.
@@ -100,6 +102,7 @@ final class Training {
       }
       node.drain(java.time.Duration.ZERO).toCompletionStage().toCompletableFuture()
           .get(nanosLeft(deadline), TimeUnit.NANOSECONDS);
+      return (long) registry.find(MetricNames.RESUMES).tag("outcome", "ok").counter().count();
     } finally {
       vertx.close().toCompletionStage().toCompletableFuture().orTimeout(TIMEOUT_SECONDS, TimeUnit.SECONDS).join();
     }
@@ -117,54 +120,112 @@ final class Training {
     return Future.all(first, second).mapEmpty();
   }
 
+  private static Future<Void> peer(WebSocketClient client, int port, String room, boolean resumable,
+      String partner, Promise<String> joinedAs) {
+    return new Peer(client, port, room, resumable, partner, joinedAs).start();
+  }
+
   /**
    * One peer: joins and relays {@link #RELAYS_PER_PEER} messages once both are in: the first to
    * join to the newcomer, the second to the room. Completes once it has heard as many from its
-   * partner and has closed.
+   * partner and has closed. A resumable peer drops its socket halfway (a close code other than
+   * 1000 and 1001 starts its gap) and resumes on a new one, which gets it what its partner
+   * relayed meanwhile: what a node does when another node's clients move to it.
    */
-  private static Future<Void> peer(WebSocketClient client, int port, String room, boolean resumable,
-      String partner, Promise<String> joinedAs) {
-    Promise<Void> done = Promise.promise();
-    String path = resumable ? "/ws?resume=1" : "/ws";
-    client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(path))
-        .onFailure(done::tryFail)
-        .onSuccess(ws -> {
-          int[] heard = {0};
-          ws.textMessageHandler(text -> {
-            JsonObject message;
-            try {
-              message = new JsonObject(text);
-            } catch (RuntimeException e) {
-              done.tryFail(e);
-              return;
-            }
-            switch (message.getString("type", "")) {
-              case "welcome" -> ws.writeTextMessage("{\"type\":\"join\",\"room\":\"" + room
-                  + "\",\"meta\":{\"name\":\"training\"},\"id\":\"j\"}");
-              case "joined" -> {
-                joinedAs.tryComplete(message.getString("peer"));
-                if (partner != null) {
-                  relay(ws, room, null, resumable); // the second to join: to the room
-                }
+  private static final class Peer {
+    private final WebSocketClient client;
+    private final int port;
+    private final String room;
+    private final boolean resumable;
+    private final String partner;
+    private final Promise<String> joinedAs;
+    private final Promise<Void> done = Promise.promise();
+    private WebSocket current;
+    private String token;
+    private boolean resumed;
+    private long lastSeq;
+    private int heard;
+
+    Peer(WebSocketClient client, int port, String room, boolean resumable, String partner, Promise<String> joinedAs) {
+      this.client = client;
+      this.port = port;
+      this.room = room;
+      this.resumable = resumable;
+      this.partner = partner;
+      this.joinedAs = joinedAs;
+    }
+
+    Future<Void> start() {
+      open();
+      return done.future();
+    }
+
+    private void open() {
+      client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port)
+              .setURI(resumable ? "/ws?resume=1" : "/ws"))
+          .onFailure(done::tryFail)
+          .onSuccess(ws -> {
+            current = ws;
+            ws.textMessageHandler(text -> onText(ws, text));
+            ws.closeHandler(v -> {
+              if (ws == current) {
+                done.tryComplete();
               }
-              case "peer-joined" -> relay(ws, room, message.getString("peer"), resumable);
-              case "offer", "candidate" -> {
-                if (resumable && message.containsKey("seq")) {
-                  ws.writeTextMessage("{\"type\":\"ack\",\"seq\":" + message.getLong("seq") + "}");
-                }
-                if (++heard[0] == RELAYS_PER_PEER) {
-                  ws.writeTextMessage("{\"type\":\"ping\"}");
-                  ws.writeTextMessage("{\"type\":\"leave\",\"room\":\"" + room + "\"}");
-                  ws.close().onComplete(v -> done.tryComplete());
-                }
-              }
-              case "error" -> done.tryFail(new IllegalStateException("the node refused: " + text));
-              default -> { }
-            }
+            });
           });
-          ws.closeHandler(v -> done.tryComplete());
-        });
-    return done.future();
+    }
+
+    private void onText(WebSocket ws, String text) {
+      if (ws != current) {
+        return; // the dropped socket: what it still delivers comes again after the resume
+      }
+      JsonObject message;
+      try {
+        message = new JsonObject(text);
+      } catch (RuntimeException e) {
+        done.tryFail(e);
+        return;
+      }
+      if (message.getValue("seq") instanceof Number seq) {
+        lastSeq = Math.max(lastSeq, seq.longValue());
+      }
+      switch (message.getString("type", "")) {
+        case "welcome" -> {
+          if (token == null) {
+            token = message.getString("resume");
+            ws.writeTextMessage("{\"type\":\"join\",\"room\":\"" + room
+                + "\",\"meta\":{\"name\":\"training\"},\"id\":\"j\"}");
+          } else {
+            ws.writeTextMessage("{\"type\":\"resume\",\"token\":\"" + token + "\",\"seq\":" + lastSeq
+                + ",\"id\":\"r\"}");
+          }
+        }
+        case "joined" -> {
+          joinedAs.tryComplete(message.getString("peer"));
+          if (partner != null) {
+            relay(ws, room, null, resumable); // the second to join: to the room
+          }
+        }
+        case "peer-joined" -> relay(ws, room, message.getString("peer"), resumable);
+        case "offer", "candidate" -> {
+          if (resumable && message.containsKey("seq")) {
+            ws.writeTextMessage("{\"type\":\"ack\",\"seq\":" + message.getLong("seq") + "}");
+          }
+          heard++;
+          if (heard == RELAYS_PER_PEER) {
+            ws.writeTextMessage("{\"type\":\"ping\"}");
+            ws.writeTextMessage("{\"type\":\"leave\",\"room\":\"" + room + "\"}");
+            ws.close().onComplete(v -> done.tryComplete());
+          } else if (heard == RELAYS_PER_PEER / 2 && token != null && !resumed) {
+            resumed = true;
+            current = null;
+            ws.close((short) 4000, "training: resume").onComplete(v -> open());
+          }
+        }
+        case "error" -> done.tryFail(new IllegalStateException("the node refused: " + text));
+        default -> { }
+      }
+    }
   }
 
   private static void relay(WebSocket ws, String room, String to, boolean numbered) {

@@ -56,7 +56,7 @@ class CliTest {
     // A Redis URL and a port that are not there: the training uses neither.
     Run train = run(Map.of("REDIS_URL", "redis://127.0.0.1:1", "PORT", "1"), "--train");
     assertEquals(0, train.exitCode(), train.err());
-    assertTrue(train.out().startsWith("trained: 2000 connections, 20 relays each"), train.out());
+    assertTrue(train.out().startsWith("trained: 2000 connections, 20 relays each, 1000 resumes"), train.out());
   }
 
   @Test
