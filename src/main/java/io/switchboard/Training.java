@@ -140,7 +140,9 @@ final class Training {
     private final String partner;
     private final Promise<String> joinedAs;
     private final Promise<Void> done = Promise.promise();
-    private WebSocket current;
+    // The two sockets of a resumed peer may live on different event loops; what one of them
+    // wrote before the switch is handed over with the connect that opens the other.
+    private volatile WebSocket current;
     private String token;
     private boolean resumed;
     private long lastSeq;
