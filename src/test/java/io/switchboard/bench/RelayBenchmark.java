@@ -510,9 +510,9 @@ public final class RelayBenchmark {
   private final List<BenchPeer> loadPeers = new ArrayList<>();
   private final List<BenchPeer> idlePeers = new ArrayList<>();
   private long clockTicks;
-  /** --node-relay, --peerjs: the node executable's absolute path, and "node vX, ws Y" for the report headers. */
+  /** --node-relay, --peerjs: the node executable's absolute path, and "node vX, PACKAGE Y" for the report headers. */
   private String nodeExecutable;
-  private String nodeRelayRuntime;
+  private String nodeServerRuntime;
 
   /** The Node.js server this run measures instead of the jar, or null. */
   private NodeServer nodeServer() {
@@ -638,8 +638,8 @@ public final class RelayBenchmark {
             + ", not " + pinned + "; see " + npmLog);
       }
     }
-    nodeRelayRuntime = "node " + node[1] + ", " + ns.pinnedPackage() + " " + installed;
-    log(ns.option() + ": " + nodeExecutable + " (" + nodeRelayRuntime + ")");
+    nodeServerRuntime = "node " + node[1] + ", " + ns.pinnedPackage() + " " + installed;
+    log(ns.option() + ": " + nodeExecutable + " (" + nodeServerRuntime + ")");
   }
 
   /** The server's package version pinned in a package.json ({@code pinned}) or installed; null if absent. */
@@ -1511,10 +1511,10 @@ public final class RelayBenchmark {
         : "Switchboard";
   }
 
-  /** The server's runtime for the report headers: its JVM options, or node's and ws's versions. */
+  /** The server's runtime for the report headers: its JVM options, or node's and its package's versions. */
   private String runtimeText() {
     if (nodeServer() != null) {
-      return nodeRelayRuntime;
+      return nodeServerRuntime;
     }
     return "jvm opts " + (o.serverJvmOpts.isBlank() ? "(none)" : o.serverJvmOpts.trim());
   }
