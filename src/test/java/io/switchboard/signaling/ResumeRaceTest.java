@@ -106,18 +106,32 @@ class ResumeRaceTest {
     return expected;
   }
 
+  /** Alice's session on node a and Bob's on node b, both in {@link #ROOM}, each told of the other. */
+  private record TwoNodes(ScriptedBackplane atA, ScriptedBackplane atB, Hub a, Hub b, Client alice, Client bob,
+      Session onA, Session onB) {
+    static TwoNodes joined() {
+      ScriptedBackplane atA = ScriptedBackplane.first("a");
+      ScriptedBackplane atB = ScriptedBackplane.sharing(atA, "b");
+      Hub a = node(atA, "a");
+      Hub b = node(atB, "b");
+      Client alice = new Client();
+      Client bob = new Client();
+      Session onA = ResumeRaceTest.joined(a, alice);
+      Session onB = ResumeRaceTest.joined(b, bob);
+      atA.deliver();
+      atB.deliver();
+      return new TwoNodes(atA, atB, a, b, alice, bob, onA, onB);
+    }
+  }
+
   @Test
   void eventsLostWhileTheSubscriptionWasCutComeFromTheBufferWhenItIsBack() {
-    ScriptedBackplane atA = ScriptedBackplane.first("a");
-    ScriptedBackplane atB = ScriptedBackplane.sharing(atA, "b");
-    Hub a = node(atA, "a");
-    Hub b = node(atB, "b");
-    Client alice = new Client();
-    Client bob = new Client();
-    Session onA = joined(a, alice);
-    Session onB = joined(b, bob);
-    atA.deliver();
-    atB.deliver();
+    TwoNodes nodes = TwoNodes.joined();
+    ScriptedBackplane atA = nodes.atA();
+    Hub b = nodes.b();
+    Client alice = nodes.alice();
+    Session onA = nodes.onA();
+    Session onB = nodes.onB();
     b.handle(onB, signal(onA, "1"));
     atA.deliver();
     b.handle(onB, signal(onA, "2"));
@@ -170,16 +184,15 @@ class ResumeRaceTest {
 
   @Test
   void aResumeWhileTheOldSocketIsStillOpenClosesItAndKeepsTheRooms() {
-    ScriptedBackplane backplaneA = ScriptedBackplane.first("a");
-    ScriptedBackplane backplaneB = ScriptedBackplane.sharing(backplaneA, "b");
-    Hub a = node(backplaneA, "a");
-    Hub b = node(backplaneB, "b");
-    Client alice = new Client();
-    Client bob = new Client();
-    Session oldSocket = joined(a, alice);
-    Session bobSession = joined(b, bob);
-    backplaneA.deliver();
-    backplaneB.deliver();
+    TwoNodes nodes = TwoNodes.joined();
+    ScriptedBackplane backplaneA = nodes.atA();
+    ScriptedBackplane backplaneB = nodes.atB();
+    Hub a = nodes.a();
+    Hub b = nodes.b();
+    Client alice = nodes.alice();
+    Client bob = nodes.bob();
+    Session oldSocket = nodes.onA();
+    Session bobSession = nodes.onB();
 
     Client back = new Client();
     Session resumed = resumable(b, back);
