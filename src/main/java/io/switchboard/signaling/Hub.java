@@ -180,12 +180,10 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
 
   /** The command in flight is done: run the waiting ones until one is in flight again. Socket thread. */
   private void resume(Session session) {
-    if (session.closed()) {
-      return;
-    }
+    // Once closed, only the deliveries it kept are waiting (Session.markClosed).
     for (Command next = session.idle(); next != null; next = session.idle()) {
       run(session, next);
-      if (session.busy() || session.closed()) {
+      if (session.busy()) {
         return;
       }
     }

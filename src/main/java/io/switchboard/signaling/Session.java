@@ -1,6 +1,7 @@
 package io.switchboard.signaling;
 
 import io.switchboard.signaling.command.Command;
+import io.switchboard.signaling.command.Deliver;
 import io.switchboard.wire.PeerId;
 import io.switchboard.wire.RoomId;
 import io.vertx.core.Future;
@@ -262,7 +263,11 @@ public final class Session {
 
   void markClosed() {
     closed = true;
-    waiting = null;
+    // What the client sent before its socket closed and is still waiting goes out all the same
+    // (a dialect's farewell is one); nothing else a closed session asked for still applies.
+    if (waiting != null) {
+      waiting.removeIf(command -> !(command instanceof Deliver));
+    }
     if (settled != null) {
       settled.tryFail("session closed");
       settled = null;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.switchboard.signaling.HubAcrossNodesTest.Recorder;
+import io.switchboard.signaling.command.Deliver;
 import io.switchboard.signaling.command.Join;
 import io.switchboard.signaling.command.Leave;
 import io.switchboard.signaling.command.Relay;
@@ -249,6 +250,29 @@ class MembershipRaceTest {
     a.handle(sa, new Relay(RelayKind.SIGNAL, ROOM, null, data("{\"now\":true}"), null));
     backplaneB.deliver();
     assertEquals(List.of("joined", "relayed"), kinds(rb));
+  }
+
+  // A delivery the client sent before its socket closed goes out, though it waited behind one in
+  // flight: /direct's farewell 'leave' is sent as its socket closes, often while the answer
+  // before it is still being published.
+  @Test
+  void aDeliveryQueuedBehindOneInFlightStillGoesOutWhenTheSocketCloses() {
+    ScriptedBackplane backplaneA = ScriptedBackplane.first("a", Op.PUBLISH);
+    ScriptedBackplane backplaneB = ScriptedBackplane.sharing(backplaneA, "b");
+    Hub a = node(backplaneA, "a");
+    Hub b = node(backplaneB, "b");
+    Recorder rb = new Recorder();
+    Session sb = open(b, rb);
+    b.handle(sb, join("b"));
+    Session sa = open(a, new Recorder());
+    a.handle(sa, new Deliver(RelayKind.SIGNAL, ROOM, data("{\"answer\":1}"), null));
+    Step answer = backplaneA.next(Op.PUBLISH);
+    a.handle(sa, new Deliver(RelayKind.SIGNAL, ROOM, data("{\"leave\":1}"), null));
+    a.close(sa);
+    answer.answer();
+    backplaneA.next(Op.PUBLISH).answer();
+    backplaneB.deliver();
+    assertEquals(List.of("joined", "relayed", "relayed"), kinds(rb));
   }
 
   // Self-healing: a difference seen by one periodic check may be an announcement in flight; one
