@@ -85,6 +85,7 @@ public final class RedisBackplane implements Backplane {
   // Only on a Redis Cluster: a client per master, for walking every keyspace.
   private final MasterKeyspaces masterKeyspaces;
   private final Sessions sessions;
+  private final SenderOrder senderOrder;
   // Only on a Redis Cluster: the node registry of the key layout this node does not use.
   private final String otherLayoutNodes;
   private final long nodeTimeoutMs;
@@ -143,6 +144,7 @@ public final class RedisBackplane implements Backplane {
         .setMaxWaitingHandlers(65536);
     this.commands = new Commands(() -> Redis.createClient(vertx, pooled), commandTimeoutMs, metrics,
         why -> context.runOnContext(v -> wrongNode(why)), target.cluster());
+    this.senderOrder = new SenderOrder(context, target.cluster(), commandTimeoutMs);
     // Each attempt's own client holds exactly the subscriber and the publisher.
     RedisOptions dedicated = target.master(base)
         .setPoolName("switchboard-backplane")
@@ -267,7 +269,7 @@ public final class RedisBackplane implements Backplane {
       return Future.failedFuture("redis backplane not connected");
     }
     metrics.backplanePublished();
-    return publishOn(publisher, message).onFailure(e -> {
+    return senderOrder.after(message.subject(), () -> publishOn(publisher, message)).onFailure(e -> {
       metrics.backplaneError("publish");
       if (Connections.wrongNode(e)) {
         context.runOnContext(v -> wrongNode("publish: " + e.getMessage()));
