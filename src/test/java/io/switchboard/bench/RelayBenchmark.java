@@ -1,6 +1,7 @@
 package io.switchboard.bench;
 
 import io.switchboard.support.ClusterFixture;
+import io.switchboard.support.FreePorts;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -563,7 +564,7 @@ public final class RelayBenchmark {
       Runtime.getRuntime().addShutdownHook(new Thread(c::close, "bench-kill-cluster"));
       log("Redis Cluster: masters " + cluster.masterPorts() + ", seeds " + cluster.seedUrls());
     } else if (o.nodes > 1) {
-      int redisPort = ServerProcess.freeLoopbackPort();
+      int redisPort = FreePorts.next();
       Path redisLog = logDir.resolve("bench-redis-" + stamp + ".log");
       try {
         redis = RedisProcess.start(o.redisServer, redisPort, redisLog);
@@ -577,7 +578,7 @@ public final class RelayBenchmark {
       if (o.waitReplica) {
         Path replicaLog = logDir.resolve("bench-redis-replica-" + stamp + ".log");
         try {
-          replica = RedisProcess.start(o.redisServer, ServerProcess.freeLoopbackPort(), replicaLog,
+          replica = RedisProcess.start(o.redisServer, FreePorts.next(), replicaLog,
               List.of("--replicaof", "127.0.0.1", Integer.toString(redisPort)));
         } catch (java.io.IOException e) {
           throw new BenchFailure("--wait-replica: could not start the replica: " + e.getMessage());
@@ -807,7 +808,7 @@ public final class RelayBenchmark {
 
     try {
       for (int k = 0; k < o.nodes; k++) {
-        int port = ServerProcess.freeLoopbackPort();
+        int port = FreePorts.next();
         Map<String, String> nodeEnv = new LinkedHashMap<>();
         nodeEnv.put("PORT", Integer.toString(port));
         nodeEnv.putAll(env);

@@ -1,8 +1,6 @@
 package io.switchboard.bench;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -47,13 +45,6 @@ final class ServerProcess implements AutoCloseable {
     this.command = command;
     this.port = port;
     this.jvm = jvm;
-  }
-
-  /** A TCP port that was free on 127.0.0.1 a moment ago. */
-  static int freeLoopbackPort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      return s.getLocalPort();
-    }
   }
 
   /** The {@code bin} directory of the JDK running this benchmark. */

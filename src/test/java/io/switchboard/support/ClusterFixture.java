@@ -2,8 +2,6 @@ package io.switchboard.support;
 
 import io.switchboard.backplane.redis.HashSlot;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,7 +9,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -134,13 +131,11 @@ public final class ClusterFixture implements AutoCloseable {
   }
 
   private void startAll() {
-    Set<Integer> taken = new HashSet<>();
     for (int i = 0; i < 2 * MASTERS; i++) {
-      // The bus port is chosen too: Redis' default, port + 10000, does not exist for a free port
-      // above 55535, and ephemeral ports go up to 60999.
-      int port = freePort(taken);
-      int plainPort = tls == null ? port : freePort(taken);
-      int busPort = freePort(taken);
+      // The bus port is chosen too: Redis' default, port + 10000, may be someone else's.
+      int port = FreePorts.next();
+      int plainPort = tls == null ? port : FreePorts.next();
+      int busPort = FreePorts.next();
       Path nodeDir = dir.resolve("node-" + port);
       try {
         Files.createDirectories(nodeDir);
@@ -602,17 +597,6 @@ public final class ClusterFixture implements AutoCloseable {
 
 
 
-  private static int freePort(Set<Integer> taken) {
-    while (true) {
-      try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-        if (taken.add(socket.getLocalPort())) {
-          return socket.getLocalPort();
-        }
-      } catch (IOException e) {
-        throw new AssertionError(e);
-      }
-    }
-  }
 
   private static void deleteRecursively(Path root) {
     try (Stream<Path> paths = Files.walk(root)) {

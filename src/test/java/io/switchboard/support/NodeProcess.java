@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -45,7 +43,7 @@ public final class NodeProcess implements AutoCloseable {
    * {@code env} on top, and waits until it is ready.
    */
   public static NodeProcess start(String nodeId, Map<String, String> env, Path logs) throws IOException {
-    int port = freePort();
+    int port = FreePorts.next();
     String jar = System.getProperty("switchboard.jar", "target/switchboard.jar");
     assertTrue(new File(jar).isFile(), "run after 'mvn package': missing " + jar);
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -152,10 +150,5 @@ public final class NodeProcess implements AutoCloseable {
         Path.of(System.getProperty("java.io.tmpdir"), "switchboard-it-" + ProcessHandle.current().pid()));
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
 
 }

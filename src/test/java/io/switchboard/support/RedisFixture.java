@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -88,7 +87,7 @@ public final class RedisFixture implements AutoCloseable {
       throw new AssertionError("Tests need Redis: no REDIS_URL, no Docker engine, and no redis-server on PATH."
           + " Install it (Debian: apt-get install redis-server) or set REDIS_URL=redis://host:port.");
     }
-    int port = freePort();
+    int port = FreePorts.next();
     RedisFixture fixture = new RedisFixture(uriPrefix + port, port, null, null, null);
     fixture.extraArgs = extraArgs;
     fixture.tls = tls;
@@ -214,11 +213,4 @@ public final class RedisFixture implements AutoCloseable {
     return Executables.find(binary).isPresent();
   }
 
-  private static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
-  }
 }

@@ -1,8 +1,6 @@
 package io.switchboard.support;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -322,20 +320,13 @@ public final class SentinelFixture implements AutoCloseable {
 
   // The port the sentinels and the nodes use for a new process, with its plain port beside it.
   private int publicPort() {
-    int port = freePort();
+    int port = FreePorts.next();
     int plain = port;
     while (tls != null && plain == port) {
-      plain = freePort();
+      plain = FreePorts.next();
     }
     plainPorts.put(port, plain);
     return port;
   }
 
-  private static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
-  }
 }
