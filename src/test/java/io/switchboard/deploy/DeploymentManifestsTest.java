@@ -415,6 +415,8 @@ class DeploymentManifestsTest {
     int limitMiB = mebibytes(container.at("/resources/limits/memory").asText());
     assertEquals(limitMiB, mebibytes(composeService("switchboard").at("/deploy/resources/limits/memory").asText()),
         "compose limits a replica to what Kubernetes does");
+    assertEquals(limitMiB, io.switchboard.bench.RelayBenchmark.POD_MEMORY_LIMIT_MIB,
+        "the benchmark sizes its servers' JVM for the pod's limit");
     int heap = limitMiB * Integer.parseInt(flags.get("-XX:MaxRAMPercentage")) / 100;
     assertEquals(flags.get("-XX:MaxRAMPercentage"), flags.get("-XX:InitialRAMPercentage"), "heap fixed from the start");
     int fixed = heap + mebibytes(flags.get("-XX:MaxDirectMemorySize")) + mebibytes(flags.get("-XX:MaxMetaspaceSize"))
