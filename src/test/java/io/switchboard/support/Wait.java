@@ -58,20 +58,23 @@ public final class Wait {
     Promise<Void> met = Promise.promise();
     long maxChecks = Math.max(1, timeout.toMillis() / POLL_MILLIS);
     long[] checks = {0};
+    // The timer is cancelled by this thread once the wait is over, never by its own handler: its
+    // first tick may come before Vert.x has stored the timer's future, and a cancel then throws
+    // inside the handler, so the wait would never hear that the condition held (WaitTest).
     long timer = vertx.setPeriodic(POLL_MILLIS, id -> {
+      if (met.future().isComplete()) {
+        return;
+      }
       boolean ok;
       try {
         ok = condition.getAsBoolean();
       } catch (RuntimeException e) {
-        vertx.cancelTimer(id);
         met.tryFail(e);
         return;
       }
       if (ok) {
-        vertx.cancelTimer(id);
         met.tryComplete();
       } else if (++checks[0] >= maxChecks) {
-        vertx.cancelTimer(id);
         met.tryFail(new AssertionError("condition not met within " + timeout.toMillis() + " ms: " + what));
       }
     });
