@@ -229,7 +229,6 @@ public final class ClusterFixture implements AutoCloseable {
     return HashSlot.of(key);
   }
 
-
   /**
    * {@code args} on the node at {@code port}, without following redirections: a {@code String}
    * (simple and bulk strings, integers in decimal), {@code null}, a {@code List<Object>} of such
@@ -594,9 +593,6 @@ public final class ClusterFixture implements AutoCloseable {
       throw new AssertionError("cannot start " + command, e);
     }
   }
-
-
-
 
   private static void deleteRecursively(Path root) {
     try (Stream<Path> paths = Files.walk(root)) {

@@ -149,6 +149,4 @@ public final class NodeProcess implements AutoCloseable {
     return java.nio.file.Files.createDirectories(
         Path.of(System.getProperty("java.io.tmpdir"), "switchboard-it-" + ProcessHandle.current().pid()));
   }
-
-
 }

@@ -212,5 +212,4 @@ public final class RedisFixture implements AutoCloseable {
   private static boolean onPath(String binary) {
     return Executables.find(binary).isPresent();
   }
-
 }

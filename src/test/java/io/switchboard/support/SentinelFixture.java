@@ -321,12 +321,8 @@ public final class SentinelFixture implements AutoCloseable {
   // The port the sentinels and the nodes use for a new process, with its plain port beside it.
   private int publicPort() {
     int port = FreePorts.next();
-    int plain = port;
-    while (tls != null && plain == port) {
-      plain = FreePorts.next();
-    }
+    int plain = tls == null ? port : FreePorts.next();
     plainPorts.put(port, plain);
     return port;
   }
-
 }
