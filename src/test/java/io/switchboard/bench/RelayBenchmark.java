@@ -150,7 +150,10 @@ public final class RelayBenchmark {
 
   /** Where the image's JVM options live (the Dockerfile copies it); read from the working directory. */
   static final Path SHIPPED_JVM_OPTIONS = Path.of("src", "main", "jvm", "jvm.options");
-  /** Options only Java 24+ knows: a server on an older JDK starts without them, with a warning. */
+  /**
+   * Options of jvm.options that a JDK before 24 does not know (compact headers; the trim is 22+):
+   * a server on an older JDK starts without them, with a warning.
+   */
   private static final List<String> NEEDS_JAVA_24 = List.of("-XX:+UseCompactObjectHeaders",
       "-XX:TrimNativeHeapInterval=1000");
   /**
