@@ -85,6 +85,10 @@ import java.util.function.Supplier;
  * with all N open and silent. The client ends live in this process: N must stay under its
  * open-files limit (checked first), and the server gets MAX_CONNECTIONS above N.
  *
+ * <p>{@code --pin} runs the load mode or {@code --setup} on the cores {@code --saturate} uses
+ * (below): on a 2-core machine, a generator that shares the server's cores is itself late by as
+ * much as the tail being measured.
+ *
  * <p>Saturation ({@code --saturate}) replaces them too: the server with EVENT_LOOPS=1 under
  * {@code taskset -c 0}, and this JVM pins all its threads to core 1 ({@code taskset -a -p}, so it
  * is launched plainly; {@code --server-cpus} and {@code --generator-cpus} change the CPUs) with
@@ -207,7 +211,9 @@ public final class RelayBenchmark {
         --idle-room-size N   peers per room for the idle connections (default 2)
         --payload N          bytes per relayed frame, 350-60000 (default 400)
         --concurrency N      WebSocket handshakes in flight during set-up (default 100)
-        --client-loops N     client event loops carrying the load (default 2)
+        --client-loops N     client event loops carrying the load (default 2; with --pin, one per
+                             --generator-cpus CPU: two loops on one core wait for each other's
+                             time slice, which showed in the latency tail)
         --drain-ms N         how long to wait for late messages after the window (default 2000)
         --histo N            also print the N classes whose heap footprint grew most per idle
                              connection (jcmd GC.class_histogram; default 0 = off)
@@ -265,17 +271,20 @@ public final class RelayBenchmark {
                              and SHED_LAG_MS; heavy peers send at most 40 msg/s each (pairs are
                              added as needed, at least --pairs) and stop sending to a partner
                              that left
+        --pin                the load mode or --setup, one node: the server with EVENT_LOOPS=1 under
+                             taskset -c --server-cpus and this JVM on --generator-cpus, as --saturate
+                             does, so that neither waits for the other's core
         --step-rate N        --saturate: first step and increment, msg/s in total (default 5000)
         --max-rate N         --saturate: highest step (default 200000)
         --overload-factor N  --saturate: the overload step offers N times the best step's rate, 2-8
                              (default 2)
         --step-warmup N      --saturate: warm-up seconds of each step (default 2)
         --step-seconds N     --saturate: measured seconds of each step (default 5)
-        --server-cpus LIST   --saturate: CPUs of the server, as taskset -c takes them (default 0)
+        --server-cpus LIST   --saturate, --pin: CPUs of the server, as taskset -c takes them (default 0)
         --server-cpu-quota F --saturate: limit the server to F of one CPU (0.05-1) with a cgroup CFS
                              quota (10 ms period, as a pod's CPU limit), so that it saturates before a
                              generator on a whole core does; needs root (default: no limit)
-        --generator-cpus L   --saturate: CPUs of this JVM (default 1); on a bigger machine give the
+        --generator-cpus L   --saturate, --pin: CPUs of this JVM (default 1); on a bigger machine give the
                              generator more CPUs than the server's one, with --client-loops to match
       """;
 
@@ -303,18 +312,39 @@ public final class RelayBenchmark {
     boolean peerjs;
     int setup;
     boolean saturate;
+    boolean pin;
     int stepRate = 5_000;
     int maxRate = 200_000;
     int overloadFactor = 2;
     int stepWarmup = 2;
     int stepSeconds = 5;
-    int clientLoops = 2;
+    /** 0 until given: then 2, or with --pin one per generator CPU ({@link #clientLoops()}). */
+    int clientLoops;
     String serverCpus = "0";
     /** Fraction of one CPU the server may use under --saturate; 0 for no limit. */
     double serverCpuQuota;
     String generatorCpus = "1";
     String redisServer = "redis-server";
     boolean help;
+
+    /** The server on --server-cpus with one event loop, this JVM on --generator-cpus. */
+    boolean pinned() {
+      return saturate || pin;
+    }
+
+    int clientLoops() {
+      return clientLoops > 0 ? clientLoops : pin ? cpuCount(generatorCpus) : 2;
+    }
+
+    // How many CPUs a taskset -c list names: "1" is one, "1-3,5" four.
+    static int cpuCount(String cpus) {
+      int count = 0;
+      for (String part : cpus.split(",")) {
+        String[] range = part.split("-");
+        count += range.length == 1 ? 1 : Integer.parseInt(range[1]) - Integer.parseInt(range[0]) + 1;
+      }
+      return count;
+    }
 
     // Sets the option that takes no value named 'a'; false when 'a' is no such option.
     private boolean flag(String a) {
@@ -327,6 +357,7 @@ public final class RelayBenchmark {
         case "--peerjs" -> peerjs = true;
         case "--redis-cluster" -> redisCluster = true;
         case "--saturate" -> saturate = true;
+        case "--pin" -> pin = true;
         default -> {
           return false;
         }
@@ -394,8 +425,8 @@ public final class RelayBenchmark {
       if ((o.floor ? 1 : 0) + (o.nodeRelay ? 1 : 0) + (o.peerjs ? 1 : 0) > 1) {
         throw new IllegalArgumentException("--floor, --node-relay and --peerjs are separate runs");
       }
-      if ((o.setup > 0 || o.saturate || o.floor || o.nodeRelay || o.peerjs) && (o.nodes > 1 || o.resume)) {
-        throw new IllegalArgumentException("--setup, --saturate, --floor, --node-relay and --peerjs run one node"
+      if ((o.setup > 0 || o.saturate || o.pin || o.floor || o.nodeRelay || o.peerjs) && (o.nodes > 1 || o.resume)) {
+        throw new IllegalArgumentException("--setup, --saturate, --pin, --floor, --node-relay and --peerjs run one node"
             + " without --resume");
       }
       if (o.waitReplica && (o.nodes < 2 || !o.resume || o.redisCluster)) {
@@ -567,7 +598,7 @@ public final class RelayBenchmark {
           + " ports: lower --pairs/--idle");
     }
     clockTicks = ServerProcess.clockTicksPerSecond();
-    if (o.saturate) {
+    if (o.pinned()) {
       pinSelf(o.generatorCpus);
     }
 
@@ -787,7 +818,8 @@ public final class RelayBenchmark {
       env.put("RATE_LIMIT_PER_SECOND", Integer.toString(Math.max(1_000, o.rate * 10)));
       env.put("RATE_LIMIT_BURST", Integer.toString(Math.max(2_000, o.rate * 20)));
       env.put("FLOOD_CLOSE_AFTER", "1000000");
-    } else {
+    }
+    if (o.pinned()) {
       env.put("EVENT_LOOPS", "1");
     }
     env.put("IDLE_TIMEOUT_SECONDS", "3600");
@@ -835,7 +867,7 @@ public final class RelayBenchmark {
           nodeEnv.put("NODE_ID", "bench-n" + k);
         }
         Path serverLog = logDir.resolve("bench-server-" + stamp + (o.nodes > 1 ? "-n" + k : "") + ".log");
-        List<String> launcher = o.saturate ? List.of("taskset", "-c", o.serverCpus) : List.of();
+        List<String> launcher = o.pinned() ? List.of("taskset", "-c", o.serverCpus) : List.of();
         ServerProcess s = nodeServer() != null
             ? ServerProcess.startNonJvm(launcher, List.of(nodeExecutable, nodeServer().script()),
                 nodeServer().dir().toAbsolutePath(), nodeEnv, serverLog, port)
@@ -995,7 +1027,7 @@ public final class RelayBenchmark {
   // Client side
 
   private void startClient(int port) throws Exception {
-    int contextCount = o.clientLoops + (o.saturate ? 1 : 0);
+    int contextCount = o.clientLoops() + (o.saturate ? 1 : 0);
     // Native epoll when the jar has it (the server prefers it too): less client CPU on the shared cores.
     vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(contextCount).setPreferNativeTransport(true));
     ConcurrentLinkedQueue<Context> contexts = new ConcurrentLinkedQueue<>();
@@ -1016,8 +1048,8 @@ public final class RelayBenchmark {
           measuredSentAdder, measuredDeliveredAdder, o.peerjs);
       i++;
     }
-    loops = Arrays.copyOf(all, o.clientLoops);
-    quietLoop = o.saturate ? all[o.clientLoops] : null;
+    loops = Arrays.copyOf(all, o.clientLoops());
+    quietLoop = o.saturate ? all[o.clientLoops()] : null;
     List<String> threads = Arrays.stream(all).map(l -> l.threadName).toList();
     if (threads.stream().distinct().count() < threads.size()) {
       log("WARNING: client contexts share event loop threads: " + threads);
@@ -1027,7 +1059,7 @@ public final class RelayBenchmark {
         .setDefaultPort(port)
         .setMaxConnections(plannedConnections() + 100)
         .setConnectTimeout(10_000));
-    log("client: Vert.x with " + o.clientLoops + " event loops for the load "
+    log("client: Vert.x with " + o.clientLoops() + " event loops for the load "
         + Arrays.stream(loops).map(l -> l.threadName).toList() + ", "
         + (vertx.isNativeTransportEnabled() ? "native" : "NIO") + " transport"
         + (quietLoop == null ? "" : "; the quiet pairs on a third (" + quietLoop.threadName + ")"));
@@ -1226,6 +1258,13 @@ public final class RelayBenchmark {
       ms += Math.max(0, gc.getCollectionTime());
     }
     return new long[] {n, ms};
+  }
+
+  // The generator's own pauses delay what it receives, so they count in the latency it reports:
+  // the collector's name tells a reader whether they were stop-the-world ones (performance.md).
+  private static String benchCollectors() {
+    return String.join(" + ", java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+        .map(java.lang.management.GarbageCollectorMXBean::getName).toList());
   }
 
   /** Peers that send at one rate from their own loops; the first group of a run is the one reported. */
@@ -1826,7 +1865,7 @@ public final class RelayBenchmark {
         + " EVENT_LOOPS=1, %s; generator pid %d on CPUs %s with %d client event loops)%n", subject(),
         server.pid, o.serverCpus, o.serverCpuQuota > 0
             ? String.format(Locale.ROOT, ", limited to %.2f of one CPU by a CFS quota", o.serverCpuQuota) : "",
-        runtimeText(), ProcessHandle.current().pid(), o.generatorCpus, o.clientLoops));
+        runtimeText(), ProcessHandle.current().pid(), o.generatorCpus, o.clientLoops()));
     out.append(String.format(Locale.ROOT, "payload %d B; each step %d s warm-up (the first at least %d s) + %d s"
         + " measured; a step is sustained when p99 <= 10 ms and nothing is lost; CPU in %% of one core (other"
         + " processes share both cores: more than a few %% there disturbs the step); GENERATOR BUSY: this JVM used"
@@ -2027,9 +2066,9 @@ public final class RelayBenchmark {
     double otherCpuS = (double) load.otherTicks / clockTicks;
     int cores = Runtime.getRuntime().availableProcessors();
     out.append(String.format(Locale.ROOT,
-        "bench CPU: %.2f s over %.1f s (%.0f %% of one core, %d GCs taking %d ms); other processes: %.0f %% of one"
+        "bench CPU: %.2f s over %.1f s (%.0f %% of one core, %d GCs taking %d ms, %s); other processes: %.0f %% of one"
             + " core; the machine has %d cores%n",
-        benchCpuS, windowS, 100 * benchCpuS / windowS, load.benchGcs, load.benchGcMs,
+        benchCpuS, windowS, 100 * benchCpuS / windowS, load.benchGcs, load.benchGcMs, benchCollectors(),
         100 * otherCpuS / windowS, cores));
     if (otherCpuS / windowS > 0.2) {
       out.append(String.format(Locale.ROOT, "  WARNING: other processes used %.0f %% of a core during the window: the"

@@ -76,4 +76,25 @@ class RelayBenchmarkOptionsTest {
       assertTrue(refused(args).contains("--wait-replica"), String.join(" ", args));
     }
   }
+
+  @Test
+  void pinPutsTheLoadModeOrSetupOnTheSaturateCoresForOneNode() {
+    RelayBenchmark.Options load = parse("--pin", "--node-relay", "--server-cpus", "0", "--generator-cpus", "1");
+    assertTrue(load.pinned());
+    assertFalse(load.saturate);
+    assertTrue(parse("--pin", "--setup", "3000").pinned());
+    assertTrue(parse("--saturate").pinned());
+    assertFalse(parse().pinned());
+    assertTrue(refused("--pin", "--nodes", "2").contains("--pin"));
+    assertTrue(refused("--pin", "--resume").contains("--pin"));
+  }
+
+  @Test
+  void pinnedLoadGetsOneClientLoopPerGeneratorCpuUnlessTold() {
+    assertEquals(2, parse().clientLoops());
+    assertEquals(2, parse("--saturate").clientLoops());
+    assertEquals(1, parse("--pin").clientLoops());
+    assertEquals(4, parse("--pin", "--generator-cpus", "1-3,5").clientLoops());
+    assertEquals(3, parse("--pin", "--client-loops", "3").clientLoops());
+  }
 }
