@@ -229,6 +229,13 @@ final class BenchLoop extends Counters {
           p.learnPartner(other);
         }
       }
+      // What the gap probe's cut makes the server tell its partner (protocol.md, "Resume").
+      case "peer-reconnecting" -> {
+        if (p.partner == null || !p.partner.cutByBench) {
+          unexpectedFrames++;
+          problem("unexpected frame: " + abbreviate(text));
+        }
+      }
       case "peer-left" -> {
         peerLeft++;
         if (p.partnerId != null && p.partnerId.equals(j.getValue("peer"))) {
@@ -278,7 +285,7 @@ final class BenchLoop extends Counters {
   }
 
   void onException(BenchPeer p, Throwable e) {
-    if (!closingAll) {
+    if (!closingAll && !p.cutByBench) {
       socketExceptions++;
       problem("socket exception on peer " + p.index + ": " + e);
     }
