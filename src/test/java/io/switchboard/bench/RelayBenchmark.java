@@ -1633,6 +1633,7 @@ public final class RelayBenchmark {
     int joined = 0;
     String firstFailure = null;
     long ticksStart = server.cpuTicks();
+    Map<String, Long> byKindStart = server.jvm ? server.cpuTicksByThreadKind() : null;
     Map<Long, Long> othersStart = ServerProcess.otherProcessTicks(measuredPids());
     long setupWall0 = System.nanoTime();
     for (int from = 0, batch = 1; from < n; from += SETUP_BATCH, batch++) {
@@ -1659,6 +1660,7 @@ public final class RelayBenchmark {
       }
     }
     long setupTicks = server.cpuTicks() - ticksStart;
+    Map<String, Long> byKindEnd = server.jvm ? server.cpuTicksByThreadKind() : null;
     double othersSetupCores = cpuSeconds(ServerProcess.otherTicksDelta(othersStart,
         ServerProcess.otherProcessTicks(measuredPids()))) / ((System.nanoTime() - setupWall0) / 1e9);
     long rssAll = server.statusKiB("VmRSS");
@@ -1701,6 +1703,14 @@ public final class RelayBenchmark {
     out.append(String.format(Locale.ROOT, "all %d joined: server CPU %.2f s = %.0f µs per connection;"
         + " connect->joined p50=%s p99=%s max=%s%n", joined, cpuSeconds(setupTicks),
         cpuSeconds(setupTicks) * 1e6 * per, ms(all[0]), ms(all[1]), ms(all[2])));
+    if (byKindStart != null && joined > 0) {
+      out.append("  of which, per connection:");
+      for (String kind : ServerProcess.THREAD_KINDS) {
+        out.append(String.format(Locale.ROOT, " %s %.0f µs;", kind,
+            cpuSeconds(byKindEnd.get(kind) - byKindStart.get(kind)) * 1e6 * per));
+      }
+      out.append('\n');
+    }
     // From the RSS after the first GC: that GC's own page touches are not the connections'.
     out.append(String.format(Locale.ROOT, "  RSS without a GC (what a pod memory limit sees): %s -> %s = %.1f KiB"
         + " per connection%n", mib(rssFreshGc), mib(rssAll), (rssAll - rssFreshGc) * per));

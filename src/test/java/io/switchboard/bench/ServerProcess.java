@@ -133,6 +133,51 @@ final class ServerProcess implements AutoCloseable {
     return cpuTicksOf(pid);
   }
 
+  /**
+   * The server's CPU ticks so far by kind of thread, from /proc/PID/task: "event loops"
+   * (Vert.x's, or Netty's in the floor), "JIT compilers", "VM thread and GC", and
+   * "other" for the rest, including threads that have exited (which /proc no longer lists).
+   */
+  Map<String, Long> cpuTicksByThreadKind() throws IOException {
+    Map<String, Long> byKind = new java.util.LinkedHashMap<>();
+    for (String kind : THREAD_KINDS) {
+      byKind.put(kind, 0L);
+    }
+    long listed = 0;
+    try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+      for (Path task : tasks.toList()) {
+        long ticks;
+        String name;
+        try {
+          ticks = cpuTicksOf(task.resolve("stat").toString());
+          name = Files.readString(task.resolve("comm"), StandardCharsets.US_ASCII).trim();
+        } catch (IOException exited) {
+          continue;
+        }
+        listed += ticks;
+        byKind.merge(threadKind(name), ticks, Long::sum);
+      }
+    }
+    byKind.merge("other", Math.max(0, cpuTicks() - listed), Long::sum);
+    return byKind;
+  }
+
+  static final List<String> THREAD_KINDS = List.of("event loops", "JIT compilers", "VM thread and GC", "other");
+
+  // Thread names as the kernel keeps them: the first 15 bytes of the Java name.
+  static String threadKind(String name) {
+    if (name.startsWith("vert.x-eventloo") || name.startsWith("multiThreadIoEv")) {
+      return "event loops";
+    }
+    if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) {
+      return "JIT compilers";
+    }
+    if (name.equals("VM Thread") || name.startsWith("GC Thread") || name.startsWith("G1 ")) {
+      return "VM thread and GC";
+    }
+    return "other";
+  }
+
   static long selfCpuTicks() throws IOException {
     return cpuTicksOf("/proc/self/stat");
   }
