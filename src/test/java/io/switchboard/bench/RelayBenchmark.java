@@ -2191,6 +2191,10 @@ public final class RelayBenchmark {
       for (String line : sp.logLinesMatching(List.of("WARN", "ERROR", "Exception"), 5)) {
         out.append("  ").append(BenchLoop.abbreviate(line)).append('\n');
       }
+      if (sp.logLinesMatching(List.of("][aot]"), 100).stream().anyMatch(l -> l.contains("error"))) {
+        out.append("  WARNING: the server did not use its AOT cache (the cache is tied to the class path its"
+            + " training run had): its start-up and set-up figures are not the image's\n");
+      }
     }
   }
 }

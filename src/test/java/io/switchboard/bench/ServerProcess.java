@@ -368,8 +368,14 @@ final class ServerProcess implements AutoCloseable {
 
   /** The first {@code max} lines of the server's log containing any of {@code needles} (case-sensitive). */
   List<String> logLinesMatching(List<String> needles, int max) {
+    // Without regard to case, as logLinesContaining counts them: the JVM's own lines say
+    // "[error  ][aot]", the server's "ERROR".
+    List<String> lowered = needles.stream().map(n -> n.toLowerCase(java.util.Locale.ROOT)).toList();
     try (var stream = Files.lines(log, StandardCharsets.UTF_8)) {
-      return stream.filter(l -> needles.stream().anyMatch(l::contains)).limit(max).toList();
+      return stream.filter(l -> {
+        String line = l.toLowerCase(java.util.Locale.ROOT);
+        return lowered.stream().anyMatch(line::contains);
+      }).limit(max).toList();
     } catch (IOException | RuntimeException e) {
       return List.of();
     }
