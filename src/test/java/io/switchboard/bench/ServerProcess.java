@@ -366,7 +366,7 @@ final class ServerProcess implements AutoCloseable {
     }
   }
 
-  /** The first {@code max} lines of the server's log containing any of {@code needles} (case-sensitive). */
+  /** The first {@code max} lines of the server's log containing any of {@code needles}, whatever their case. */
   List<String> logLinesMatching(List<String> needles, int max) {
     // Without regard to case, as logLinesContaining counts them: the JVM's own lines say
     // "[error  ][aot]", the server's "ERROR".
