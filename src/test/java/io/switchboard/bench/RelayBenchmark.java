@@ -591,7 +591,7 @@ public final class RelayBenchmark {
           + fdNeeded + " file descriptors in the benchmark and as many in the server (" + totalConns
           + " sockets): raise it (ulimit -n " + Math.max(fdNeeded, 20_000) + ") or lower --pairs/--idle");
     }
-    int[] ports = ServerProcess.ephemeralPortRange();
+    int[] ports = FreePorts.ephemeralRange();
     if (ports != null && totalConns + 500 > ports[1] - ports[0] + 1) {
       throw new BenchFailure("this run opens " + totalConns + " sockets from 127.0.0.1 to one port, but the ephemeral"
           + " port range (/proc/sys/net/ipv4/ip_local_port_range) has only " + (ports[1] - ports[0] + 1)

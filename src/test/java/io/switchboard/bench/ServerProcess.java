@@ -381,16 +381,6 @@ final class ServerProcess implements AutoCloseable {
     }
   }
 
-  /** {low, high} of /proc/sys/net/ipv4/ip_local_port_range, or null. */
-  static int[] ephemeralPortRange() {
-    try {
-      String[] f = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+");
-      return new int[] {Integer.parseInt(f[0]), Integer.parseInt(f[1])};
-    } catch (IOException | RuntimeException e) {
-      return null;
-    }
-  }
-
   /** Number of lines in the server's log that contain {@code needle} (case-insensitive). */
   long logLinesContaining(String needle) {
     try (var stream = Files.lines(log, StandardCharsets.UTF_8)) {

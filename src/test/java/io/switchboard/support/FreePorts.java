@@ -42,16 +42,19 @@ public final class FreePorts {
     throw new AssertionError("no free loopback port in [" + LOWEST + ", " + BELOW + ")");
   }
 
-  private static int ephemeralRangeStart() {
+  /** {low, high} of the kernel's ephemeral port range (Linux), or null where it cannot be read. */
+  public static int[] ephemeralRange() {
     try {
-      String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
-      int start = Integer.parseInt(range.split("\\s+")[0]);
-      if (start > LOWEST + 1000) {
-        return start;
-      }
+      String[] f = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+");
+      return new int[] {Integer.parseInt(f[0]), Integer.parseInt(f[1])};
     } catch (IOException | RuntimeException notLinux) {
-      // The IANA dynamic range starts at 49152; Linux's default at 32768.
+      return null;
     }
-    return 32_768;
+  }
+
+  private static int ephemeralRangeStart() {
+    int[] range = ephemeralRange();
+    // Elsewhere: the IANA dynamic range starts at 49152, Linux's default at 32768.
+    return range != null && range[0] > LOWEST + 1000 ? range[0] : 32_768;
   }
 }
