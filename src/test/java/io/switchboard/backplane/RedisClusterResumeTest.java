@@ -233,7 +233,14 @@ class RedisClusterResumeTest extends ResumeContractTest {
       JsonObject resumed = alice.awaitResume(alice.resumeOn(two.port()), WAIT);
       assertEquals("resumed", resumed.getString("type"), resumed.encode());
       assertEquals(a, resumed.getString("peer"));
-      two.awaitCondition(() -> alice.events().size() == 3, WAIT, "alice processed bob's three signals");
+      try {
+        two.awaitCondition(() -> alice.events().size() == 3, WAIT, "alice processed bob's three signals");
+      } catch (AssertionError e) {
+        // Seen once in several CI runs and not reproduced since: say what each side had.
+        throw new AssertionError(e.getMessage() + "; alice got " + alice.frames().stream()
+            .map(r -> r.connection() + ":" + r.json().encode()).toList() + ", anomalies " + alice.anomalies()
+            + "; bob has unread " + unread(bob), e);
+      }
       List<Integer> counters = new ArrayList<>();
       for (ResumingClient.Received r : alice.events()) {
         counters.add(r.json().getJsonObject("data").getInteger("c"));
@@ -243,6 +250,14 @@ class RedisClusterResumeTest extends ResumeContractTest {
       alice.relay("signal", "call", bob.peerId(), new JsonObject().put("back", true));
       assertEquals(a, bob.next("signal").getString("from"));
     }
+  }
+
+  private static List<String> unread(TestClient client) {
+    List<String> frames = new ArrayList<>();
+    for (TestClient.Frame f = client.pollNow(); f != null && frames.size() < 50; f = client.pollNow()) {
+      frames.add(f.toString());
+    }
+    return frames;
   }
 
   private static Map<String, String> with(Map<String, String> base, String key, String value) {
