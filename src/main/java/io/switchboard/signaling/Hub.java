@@ -359,6 +359,7 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
         return;
       }
       backplane.replay(peer, resume.lastSeq()).onComplete(replayed -> session.outbound().execute(() -> {
+        session.gate().fetched(replayed.succeeded());
         if (replayed.succeeded()) {
           metrics.replayed(replayed.result().size());
           offerStored(session, replayed.result());
@@ -395,7 +396,7 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
   /**
    * Once a second: ends the sessions whose resume window passed, cluster-wide (each departure is
    * announced by exactly one node), and fetches from their buffers the events a session here has
-   * waited too long for. Any thread.
+   * waited too long for, or that a failed read of its buffer did not bring. Any thread.
    */
   public void tick() {
     if (!resumeOn()) {
@@ -419,7 +420,12 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
 
   // Everything stored for the session after what its socket got: the gate drops what came since.
   private void catchUp(Session session) {
-    backplane.replay(session.peer(), session.gate().delivered()).onSuccess(stored -> offerStored(session, stored));
+    backplane.replay(session.peer(), session.gate().delivered()).onComplete(stored -> {
+      session.gate().fetched(stored.succeeded());
+      if (stored.succeeded()) {
+        offerStored(session, stored.result());
+      }
+    });
   }
 
   @Override

@@ -20,6 +20,9 @@ final class NumberGate {
   private int holds;
   private TreeMap<Long, Event> ahead;
   private long waitingSinceNanos;
+  // A fetch from the buffer failed: what it should have brought may be the session's last
+  // events, which no later one would show missing.
+  private boolean fetchAgain;
 
   NumberGate(Outbound outbound) {
     this.outbound = outbound;
@@ -60,11 +63,18 @@ final class NumberGate {
   }
 
   /**
-   * True when an event has waited longer than {@code patienceNanos} for one before it, which
-   * then has to be fetched from the buffer (a push lost while a connection to Redis was down).
+   * True when the session's buffer must be read again: an event has waited longer than
+   * {@code patienceNanos} for one before it (a push lost while a connection to Redis was down),
+   * or the last read of the buffer failed.
    */
   synchronized boolean stalled(long nowNanos, long patienceNanos) {
-    return holds == 0 && ahead != null && !ahead.isEmpty() && nowNanos - waitingSinceNanos > patienceNanos;
+    return holds == 0 && (fetchAgain
+        || ahead != null && !ahead.isEmpty() && nowNanos - waitingSinceNanos > patienceNanos);
+  }
+
+  /** A read of the session's buffer failed, or succeeded: whether the next tick reads it again. */
+  synchronized void fetched(boolean ok) {
+    fetchAgain = !ok;
   }
 
   private void flush() {

@@ -183,6 +183,38 @@ class ResumeRaceTest {
   }
 
   @Test
+  void eventsAReplayFailedToBringAreFetchedAgainOnTheNextTick() {
+    ScriptedBackplane backplane = ScriptedBackplane.first("a", Op.REPLAY);
+    Hub hub = node(backplane, "a");
+    Client alice = new Client();
+    Client bob = new Client();
+    Session a = joined(hub, alice);
+    Session b = joined(hub, bob);
+    backplane.deliver();
+    hub.close(a, true);
+    hub.handle(b, signal(a, "1"));
+    hub.handle(b, signal(a, "2"));
+    backplane.deliver();
+
+    Client back = new Client();
+    Session a2 = resumable(hub, back);
+    hub.handle(a2, new Resume(alice.token(), 0, new ClientRequestId("r")));
+    backplane.next(Op.REPLAY, Duration.ofSeconds(1)).fail(new IllegalStateException("redis timed out"));
+    assertEquals(1, back.all(Resumed.class).size());
+    assertEquals(List.of(), back.relayedData(), "nothing yet: the replay failed");
+
+    // No later event comes to show the gap: the next tick must fetch them by itself.
+    hub.tick();
+    backplane.next(Op.REPLAY, Duration.ofSeconds(1)).answer();
+    assertEquals(List.of("1", "2"), back.relayedData());
+    List<Long> numbers = back.numbers();
+    assertEquals(consecutiveFrom(numbers.get(0), numbers.size()), numbers, "consecutive, each once");
+
+    hub.tick();
+    assertEquals(List.of(), backplane.pending(), "caught up: no further fetch");
+  }
+
+  @Test
   void aResumeWhileTheOldSocketIsStillOpenClosesItAndKeepsTheRooms() {
     TwoNodes nodes = TwoNodes.joined();
     ScriptedBackplane backplaneA = nodes.atA();
