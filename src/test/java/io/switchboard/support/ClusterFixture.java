@@ -263,10 +263,40 @@ public final class ClusterFixture implements AutoCloseable {
    * serves the dead master's slots and the running nodes have settled.
    */
   public int killMaster(int masterPort) {
+    return killMaster(masterPort, 0);
+  }
+
+  /**
+   * The same, with the replica cut off for {@code lagMillis} before the kill: frozen (SIGSTOP),
+   * its replication link closed by the master, and thawed right after the kill. So it misses
+   * what the master wrote meanwhile, yet is the one elected. (Frozen alone, it would miss
+   * nothing: the kernel keeps receiving the replication stream into its socket.)
+   */
+  public int killMasterWithLaggingReplica(int masterPort, long lagMillis) {
+    return killMaster(masterPort, lagMillis);
+  }
+
+  private int killMaster(int masterPort, long replicaLagMillis) {
     int replica = replicaOf(masterPort);
     List<Entry> before = liveView();
     List<String> slots = byPort(before, masterPort).slots();
     Node node = nodes.get(masterPort);
+    Process replicaProcess = nodes.get(replica).process;
+    if (replicaLagMillis > 0) {
+      Signals.send(replicaProcess, "STOP");
+      Object cut = command(masterPort, "CLIENT", "KILL", "TYPE", "replica");
+      if (!"1".equals(cut)) {
+        Signals.send(replicaProcess, "CONT");
+        throw new AssertionError("CLIENT KILL TYPE replica on port " + masterPort + " answered " + cut);
+      }
+      try {
+        Thread.sleep(replicaLagMillis);
+      } catch (InterruptedException e) {
+        Signals.send(replicaProcess, "CONT");
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
     node.process.destroyForcibly();
     try {
       if (!node.process.waitFor(5, TimeUnit.SECONDS)) {
@@ -275,6 +305,10 @@ public final class ClusterFixture implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AssertionError(e);
+    } finally {
+      if (replicaLagMillis > 0) {
+        Signals.send(replicaProcess, "CONT");
+      }
     }
     await(() -> {
       Entry promoted = byPort(view(replica), replica);
@@ -298,6 +332,23 @@ public final class ClusterFixture implements AutoCloseable {
     }
     launch(node);
     await(this::unsettled, "port " + port + " to rejoin the cluster");
+  }
+
+  /**
+   * Freezes the node on {@code port} (SIGSTOP) until the returned handle is closed, which thaws
+   * it (SIGCONT) and returns once the cluster has settled again: the others may have marked it
+   * failing meanwhile.
+   */
+  public AutoCloseable pause(int port) {
+    Node node = nodes.get(port);
+    if (node == null || !node.process.isAlive()) {
+      throw new IllegalStateException("port " + port + " is not a running node of this cluster");
+    }
+    Signals.send(node.process, "STOP");
+    return () -> {
+      Signals.send(node.process, "CONT");
+      await(this::unsettled, "port " + port + " to be seen running again");
+    };
   }
 
   /**

@@ -174,23 +174,10 @@ public final class SentinelFixture implements AutoCloseable {
     int master = masterPort();
     List<Process> replicas = dataNodes.entrySet().stream().filter(e -> e.getKey() != master)
         .map(Map.Entry::getValue).toList();
-    replicas.forEach(p -> signal(p, "STOP"));
-    return () -> replicas.forEach(p -> signal(p, "CONT"));
+    replicas.forEach(p -> Signals.send(p, "STOP"));
+    return () -> replicas.forEach(p -> Signals.send(p, "CONT"));
   }
 
-  private static void signal(Process process, String signal) {
-    try {
-      int exit = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start().waitFor();
-      if (exit != 0) {
-        throw new AssertionError("kill -" + signal + " " + process.pid() + " exited with " + exit);
-      }
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
-  }
 
   /** Waits until every sentinel names a master other than {@code oldPort}; returns its port. */
   public int awaitNewMaster(int oldPort) {
