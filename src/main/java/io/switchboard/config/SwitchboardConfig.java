@@ -198,8 +198,8 @@ public record SwitchboardConfig(
     require(resume.windowSeconds() >= 0 && resume.windowSeconds() <= 3600, Setting.RESUME_WINDOW_SECONDS,
         "an integer 0-3600 (0 turns resume off)");
     require(resume.waitReplicas() >= 0 && resume.waitReplicas() <= 16, Setting.REDIS_WAIT_REPLICAS, "an integer 0-16");
-    require(resume.waitReplicas() == 0 || !redisUrl.isEmpty() && redisMode != RedisMode.CLUSTER && resume.enabled(),
-        Setting.REDIS_WAIT_REPLICAS, "0 unless REDIS_URL is set, REDIS_MODE is standalone or sentinel, and resume is on "
+    require(resume.waitReplicas() == 0 || !redisUrl.isEmpty() && resume.enabled(),
+        Setting.REDIS_WAIT_REPLICAS, "0 unless REDIS_URL is set and resume is on "
             + "(it makes session writes wait for the replicas)");
     require(resume.maxEvents() >= 16, Setting.RESUME_BUFFER_MAX_EVENTS, "an integer >= 16");
     require(resume.maxBytes() >= maxMessageBytes, Setting.RESUME_BUFFER_MAX_BYTES,

@@ -207,11 +207,14 @@ class SwitchboardConfigTest {
   }
 
   @Test
-  void waitingForReplicasNeedsRedisResumeAndNoCluster() {
+  void waitingForReplicasNeedsRedisAndResume() {
     assertEquals(0, SwitchboardConfig.defaults().resume().waitReplicas());
     SwitchboardConfig sentinel = SwitchboardConfig.fromEnv(Map.of("REDIS_MODE", "sentinel",
         "REDIS_URL", "redis://s1:26379", "REDIS_SENTINEL_MASTER", "mymaster", "REDIS_WAIT_REPLICAS", "1"));
     assertEquals(1, sentinel.resume().waitReplicas());
+    SwitchboardConfig cluster = SwitchboardConfig.fromEnv(Map.of("REDIS_MODE", "cluster",
+        "REDIS_URL", "redis://n1:6379,redis://n2:6379", "REDIS_WAIT_REPLICAS", "1"));
+    assertEquals(1, cluster.resume().waitReplicas());
     for (Map<String, String> refused : List.of(
         Map.of("REDIS_WAIT_REPLICAS", "1"),
         Map.of("REDIS_URL", "redis://r:6379", "REDIS_WAIT_REPLICAS", "17"),

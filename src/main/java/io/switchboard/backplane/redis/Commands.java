@@ -70,6 +70,14 @@ final class Commands {
     if (sharded) {
       return Future.all(requests.stream().map(this::send).toList()).map(all -> all.<Response>list());
     }
+    return pipeline(requests, operation);
+  }
+
+  /**
+   * In one pipeline on one connection, so that Redis runs them in order on one server, a Redis
+   * Cluster's too: every command there must be keyless or in the slot of the first keyed one.
+   */
+  Future<List<Response>> pipeline(List<Request> requests, String operation) {
     Redis used = client();
     return used.batch(requests)
         .timeout(timeoutMs, TimeUnit.MILLISECONDS)

@@ -55,6 +55,19 @@ final class LuaScripts {
   }
 
   /**
+   * On one connection, in one pipeline with {@code after}, so that both run on the same server
+   * (on a Redis Cluster: the master of the script's keys); answers both replies.
+   */
+  static Future<List<Response>> runThen(RedisConnection connection, Script script, List<String> keys,
+      List<Buffer> args, Request after) {
+    // A batch's error names the failed command's place first ("ERR [0] NOSCRIPT ...").
+    return connection.batch(List.of(request(Command.EVALSHA, script.sha(), keys, args), after))
+        .recover(e -> e.getMessage() != null && e.getMessage().contains("NOSCRIPT")
+            ? connection.batch(List.of(request(Command.EVAL, script.text(), keys, args), after))
+            : Future.failedFuture(e));
+  }
+
+  /**
    * The script as an EVAL, for a pipeline of its own: there a NOSCRIPT could not be answered by
    * sending the text after all, as {@link #run} does.
    */

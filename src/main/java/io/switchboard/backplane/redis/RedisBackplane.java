@@ -192,7 +192,8 @@ public final class RedisBackplane implements Backplane {
         masterKeyspaces != null ? masterKeyspaces : RoomListing.single(commands));
     // Half the command timeout: a WAIT that times out must answer before the command does.
     this.sessions = new Sessions(context, commands, keys, nodeId, resume,
-        new ReplicaAcks(resume.waitReplicas(), commandTimeoutMs / 2));
+        new ReplicaAcks(resume.waitReplicas(), commandTimeoutMs / 2,
+            target.cluster() ? keys.node(nodeId) + ":replicated" : null));
   }
 
   @Override

@@ -22,24 +22,54 @@ import java.util.concurrent.TimeUnit;
  * in flight, and it covers everything that queued meanwhile. A {@code WAIT} that times out with
  * fewer replicas fails every write it covered: those may exist only on the master.
  *
+ * <p>On a Redis Cluster the publisher is the cluster client, which sends each command to the
+ * master of its slot on a connection of its own, and a keyless {@code WAIT} to any master. So
+ * there the {@code WAIT} goes in a pipeline with a write to a key in the slot of every session
+ * key (the one-slot layout), which takes it to that master, and, since a {@code WAIT} waits for
+ * its connection's last write, makes it cover everything the master ran before, whichever
+ * connection sent it; and with {@code CLUSTER MYID}, which names the master that counted. Each
+ * write names the master that ran it the same way ({@link #serverRequest()} after it in its
+ * pipeline), and counts only when the two are the same: after a failover or a migration the
+ * {@code WAIT} may reach a new master that never had the write.
+ *
  * <p>Any thread.
  */
 final class ReplicaAcks {
   private final int replicas;
   private final long timeoutMs;
+  // On a Redis Cluster, the key the WAIT's pipeline writes; null elsewhere.
+  private final String clusterAnchor;
   private RedisConnection connection;
   // Writes whose reply arrived and that wait for the next WAIT on 'connection'.
-  private List<Promise<Void>> next = new ArrayList<>();
+  private List<Pending> next = new ArrayList<>();
   private boolean inFlight;
 
-  /** @param replicas how many replicas must have a write; 0 waits for none */
-  ReplicaAcks(int replicas, long timeoutMs) {
+  // A write waiting for a WAIT; 'server' is the master that ran it (on a Redis Cluster), or null.
+  private record Pending(Promise<Void> promise, String server) {}
+
+  /**
+   * @param replicas how many replicas must have a write; 0 waits for none
+   * @param clusterAnchor on a Redis Cluster, a key in the slot of every session key, which the
+   *     WAIT's pipeline writes; null elsewhere
+   */
+  ReplicaAcks(int replicas, long timeoutMs, String clusterAnchor) {
     this.replicas = replicas;
     this.timeoutMs = timeoutMs;
+    this.clusterAnchor = clusterAnchor;
   }
 
   boolean enabled() {
     return replicas > 0;
+  }
+
+  /** Whether each write on the publisher must name the master that ran it ({@link #serverRequest()}). */
+  boolean namesServers() {
+    return enabled() && clusterAnchor != null;
+  }
+
+  /** Names the master that runs it: sent after a write in the write's own pipeline. */
+  static Request serverRequest() {
+    return Request.cmd(Command.CLUSTER).arg("MYID");
   }
 
   /** The request that waits for the replicas, for a write that goes in a pipeline of its own. */
@@ -58,14 +88,17 @@ final class ReplicaAcks {
   /**
    * Completes once a {@code WAIT} sent on {@code publisher} after now has counted enough
    * replicas. Call it when a write's reply on {@code publisher} has arrived.
+   *
+   * @param server on a Redis Cluster, the master that ran the write (the reply to
+   *     {@link #serverRequest()}); null elsewhere
    */
-  Future<Void> after(RedisConnection publisher) {
+  Future<Void> after(RedisConnection publisher, String server) {
     if (!enabled()) {
       return Future.succeededFuture();
     }
     Promise<Void> promise = Promise.promise();
     boolean send;
-    List<Promise<Void>> orphans = List.of();
+    List<Pending> orphans = List.of();
     synchronized (this) {
       if (publisher != connection) {
         // A new link: the old connection's WAIT in flight answers for its own writes only, and
@@ -75,11 +108,11 @@ final class ReplicaAcks {
         next = new ArrayList<>();
         inFlight = false;
       }
-      next.add(promise);
+      next.add(new Pending(promise, server));
       send = !inFlight;
       inFlight |= send;
     }
-    orphans.forEach(p -> p.tryFail("the connection of the write was replaced before a replica confirmed it"));
+    orphans.forEach(p -> p.promise().tryFail("the connection of the write was replaced before a replica confirmed it"));
     if (send) {
       sendWait(publisher);
     }
@@ -87,14 +120,18 @@ final class ReplicaAcks {
   }
 
   private void sendWait(RedisConnection publisher) {
-    List<Promise<Void>> covered;
+    List<Pending> covered;
     synchronized (this) {
       covered = next;
       next = new ArrayList<>();
     }
     // The WAIT answers within its own timeout; the margin is for a connection that hangs.
-    publisher.send(request()).timeout(2 * timeoutMs + 1000, TimeUnit.MILLISECONDS)
-        .transform(ar -> ar.succeeded() ? check(ar.result()) : Future.<Void>failedFuture(ar.cause()))
+    Future<String> counted = clusterAnchor == null
+        ? publisher.send(request()).compose(this::check).map((String) null)
+        : publisher.batch(List.of(serverRequest(), Request.cmd(Command.SET).arg(clusterAnchor).arg("1").arg("PX")
+                .arg(60_000), request()))
+            .compose(replies -> check(replies.get(2)).map(v -> replies.get(0).toString()));
+    counted.timeout(2 * timeoutMs + 1000, TimeUnit.MILLISECONDS)
         .onComplete(ar -> {
           boolean again;
           synchronized (this) {
@@ -104,10 +141,13 @@ final class ReplicaAcks {
             }
           }
           covered.forEach(p -> {
-            if (ar.succeeded()) {
-              p.tryComplete();
+            if (ar.failed()) {
+              p.promise().tryFail(ar.cause());
+            } else if (p.server() != null && !p.server().equals(ar.result())) {
+              p.promise().tryFail("the write ran on master " + p.server() + ", and the replicas were counted on "
+                  + ar.result() + " (a failover or a migration in between)");
             } else {
-              p.tryFail(ar.cause());
+              p.promise().tryComplete();
             }
           });
           if (again) {

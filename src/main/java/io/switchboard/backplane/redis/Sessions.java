@@ -82,10 +82,15 @@ final class Sessions {
         Buffer.buffer(message.room().value()),
         Buffer.buffer(Integer.toString(resume.maxEvents())),
         Buffer.buffer(Integer.toString(resume.maxBytes())));
-    return LuaScripts.run(publisher, publishScript,
-            List.of(keys.members(message.room()), keys.events(message.room()), keys.gaps()), args)
+    List<String> scriptKeys = List.of(keys.members(message.room()), keys.events(message.room()), keys.gaps());
+    if (replicaAcks.namesServers()) {
+      return LuaScripts.runThen(publisher, publishScript, scriptKeys, args, ReplicaAcks.serverRequest())
+          .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
+          .compose(replies -> replicaAcks.after(publisher, replies.get(1).toString()));
+    }
+    return LuaScripts.run(publisher, publishScript, scriptKeys, args)
         .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
-        .compose(stored -> replicaAcks.after(publisher));
+        .compose(stored -> replicaAcks.after(publisher, null));
   }
 
   Future<Void> register(PeerId peer, String tokenHash, String subject) {
@@ -102,7 +107,7 @@ final class Sessions {
     if (!replicaAcks.enabled()) {
       return commands.script(script, keys, args);
     }
-    return commands.batch(List.of(LuaScripts.eval(script, keys, args), replicaAcks.request()), operation)
+    return commands.pipeline(List.of(LuaScripts.eval(script, keys, args), replicaAcks.request()), operation)
         .compose(replies -> replicaAcks.check(replies.get(1)).map(v -> replies.get(0)));
   }
 
