@@ -238,9 +238,9 @@ public final class RelayBenchmark {
         --resume             clients open /ws?resume=1: every relay is numbered (n), stored for its
                              recipient before it is sent, and acknowledged after every 16 received
                              (docs/protocol.md, "Resume"); what resume costs per message
-        --wait-replica       with --resume and --nodes > 1: a replica of the private redis-server, and
-                             the nodes with REDIS_WAIT_REPLICAS=1 (each session write waits for it);
-                             reports the replica's CPU per relay too
+        --wait-replica       with --resume and --nodes > 1: a replica of the private redis-server (a
+                             Redis Cluster has its own), and the nodes with REDIS_WAIT_REPLICAS=1 (each
+                             session write waits for it); reports the replica's CPU per relay too
         --floor              run FloorRelay (a bare Netty relay, one event loop, from the test classes)
                              instead of the server jar, with the same JVM options: the floor to compare
                              with; works with the load mode, --setup and --saturate
@@ -429,9 +429,8 @@ public final class RelayBenchmark {
         throw new IllegalArgumentException("--setup, --saturate, --pin, --floor, --node-relay and --peerjs run one node"
             + " without --resume");
       }
-      if (o.waitReplica && (o.nodes < 2 || !o.resume || o.redisCluster)) {
-        throw new IllegalArgumentException("--wait-replica needs --resume and --nodes 2 or more, without"
-            + " --redis-cluster");
+      if (o.waitReplica && (o.nodes < 2 || !o.resume)) {
+        throw new IllegalArgumentException("--wait-replica needs --resume and --nodes 2 or more");
       }
       if (o.redisCluster && o.nodes < 2) {
         throw new IllegalArgumentException("--redis-cluster needs --nodes 2 or more");
@@ -844,7 +843,7 @@ public final class RelayBenchmark {
       env.put("REDIS_URL", "redis://127.0.0.1:" + redis.port);
       env.put("REDIS_KEY_PREFIX", "bench-" + stamp);
     }
-    if (replica != null) {
+    if (o.waitReplica) {
       env.put("REDIS_WAIT_REPLICAS", "1");
     }
     if (cluster != null) {

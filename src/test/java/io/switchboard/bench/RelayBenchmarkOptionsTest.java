@@ -69,8 +69,9 @@ class RelayBenchmarkOptionsTest {
   }
 
   @Test
-  void waitReplicaNeedsResumeOnTwoNodesOfOneRedis() {
+  void waitReplicaNeedsResumeOnTwoNodes() {
     assertTrue(parse("--nodes", "2", "--resume", "--wait-replica").waitReplica);
+    assertTrue(parse("--nodes", "2", "--resume", "--wait-replica", "--redis-cluster").waitReplica);
     for (String[] args : java.util.List.of(new String[] {"--wait-replica"}, new String[] {"--nodes", "2", "--wait-replica"},
         new String[] {"--resume", "--wait-replica"})) {
       assertTrue(refused(args).contains("--wait-replica"), String.join(" ", args));
