@@ -3,20 +3,24 @@ package io.switchboard.backplane.redis;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.switchboard.support.ClusterFixture;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -30,10 +34,13 @@ import org.junit.jupiter.api.Test;
  * fails here), a burst of SPUBLISHes made in one event-loop turn leaves every master's socket in
  * a handful of flushes and arrives in order, and a socket the client opens later, to a new master
  * after a failover, is coalesced once applied again (the backplane does so after each reading of
- * the slot map).
+ * the slot map). With {@code REDIS_WAIT_REPLICAS}, a write on it counts only when the master that
+ * ran it is the one whose {@code WAIT} counted the replicas, and that {@code WAIT} covers
+ * everything the master ran before it, whichever connection sent it.
  */
-class ClusterCoalescedFlushesTest {
+class ClusterPublisherTest {
   private static final int PER_MASTER = 600;
+  private static final String REPLICA_ACKS_TAG = "{replica-acks}";
   private static ClusterFixture cluster;
   private static Vertx vertx;
   private static Redis client;
@@ -118,6 +125,30 @@ class ClusterCoalescedFlushesTest {
     publisher.close();
   }
 
+  @Test
+  void aWriteCountsOnlyWhereTheMasterThatRanItCountedItsReplicas() throws Exception {
+    RedisConnection publisher = await(client.connect());
+    ReplicaAcks acks = new ReplicaAcks(1, 1000, REPLICA_ACKS_TAG + ":anchor");
+    List<Response> replies = await(publisher.batch(List.of(
+        Request.cmd(Command.SET).arg(REPLICA_ACKS_TAG + ":x").arg("1"), ReplicaAcks.serverRequest())));
+    String ranOn = replies.get(1).toString();
+
+    await(acks.after(publisher, ranOn));
+    Exception elsewhere = assertThrows(Exception.class, () -> await(acks.after(publisher, "f".repeat(40))),
+        "counted on a master that never ran the write (a failover between the two)");
+    assertTrue(elsewhere.getMessage().contains("ran on master"), elsewhere.toString());
+
+    int master = cluster.masterOfSlot(ClusterFixture.slot(REPLICA_ACKS_TAG));
+    try (AutoCloseable frozen = cluster.pause(cluster.replicaOf(master))) {
+      // Written on another connection: the publisher's own writes were all acknowledged, and
+      // the WAIT must still cover this one.
+      cluster.command(master, "SET", REPLICA_ACKS_TAG + ":y", "1");
+      Exception uncounted = assertThrows(Exception.class, () -> await(acks.after(publisher, ranOn)));
+      assertTrue(uncounted.getMessage().contains("replicas"), uncounted.toString());
+    }
+    await(acks.after(publisher, ranOn));
+  }
+
   private static boolean allCoalesced(Map<?, ?> masters) {
     synchronized (masters) {
       return masters.values().stream().allMatch(master ->
@@ -147,5 +178,13 @@ class ClusterCoalescedFlushesTest {
     });
     subscriber.send(Request.cmd(Command.SSUBSCRIBE).arg(channel)).await(5, TimeUnit.SECONDS);
     return subscriber;
+  }
+
+  private static <T> T await(Future<T> future) throws Exception {
+    try {
+      return future.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof Exception cause ? cause : e;
+    }
   }
 }
