@@ -144,7 +144,9 @@ public final class RedisBackplane implements Backplane {
         .setMaxWaitingHandlers(65536);
     this.commands = new Commands(() -> Redis.createClient(vertx, pooled), commandTimeoutMs, metrics,
         why -> context.runOnContext(v -> wrongNode(why)), target.cluster());
-    this.senderOrder = new SenderOrder(context, target.cluster(), commandTimeoutMs);
+    // A numbered publish that waits for a replica is published after that wait, behind which the
+    // sender's later publishes must stay.
+    this.senderOrder = new SenderOrder(context, target.cluster() || resume.waitReplicas() > 0, commandTimeoutMs);
     // Each attempt's own client holds exactly the subscriber and the publisher.
     RedisOptions dedicated = target.master(base)
         .setPoolName("switchboard-backplane")

@@ -16,8 +16,10 @@ import java.util.function.Supplier;
  * failover or a slot migration one sender's relays could overtake each other, and a numbered one
  * that is overtaken would look like a retransmission to publish.lua and be dropped as one. So
  * there each publish about a peer waits until the one before it has been answered, or for at
- * most the Redis timeout. On one connection to one server the order holds by itself, and this
- * passes every publish straight through.
+ * most the Redis timeout. The same holds with {@code REDIS_WAIT_REPLICAS}, where a numbered event
+ * is published only once a replica has it, after the node's other publishes sent meanwhile.
+ * Otherwise, on one connection to one server, the order holds by itself, and this passes every
+ * publish straight through.
  *
  * <p>A publish that waits is still sent, and answered, on its caller's context, as one that
  * does not wait is: callers touch their sessions in the answer, on their socket's thread.

@@ -20,6 +20,8 @@ import io.vertx.redis.client.Response;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Resumable sessions (docs/protocol.md, "Resume"; the keys in docs/clustering.md): the numbered
@@ -30,6 +32,7 @@ import java.util.concurrent.TimeUnit;
  * it replaces.
  */
 final class Sessions {
+  private static final Logger log = LoggerFactory.getLogger(Sessions.class);
   /** The most sessions one {@link #expire} call ends, so that one script never runs long. */
   static final int EXPIRE_BATCH = 100;
 
@@ -65,11 +68,16 @@ final class Sessions {
 
   /**
    * Numbers, stores and publishes {@code message} on {@code publisher}, the connection every
-   * publish of this node uses, so that one thread's publishes keep their order; with
-   * {@code REDIS_WAIT_REPLICAS}, completes once that many replicas have it. Any thread.
+   * publish of this node uses, so that one thread's publishes keep their order. With
+   * {@code REDIS_WAIT_REPLICAS}, publishes it only once that many replicas have it, and then
+   * completes: nobody hears an event that a failover may still lose. A retransmission found
+   * stored (its first copy's wait may have failed, so it may never have been published) then
+   * makes the room's nodes read their buffers again instead. Any thread.
    */
   Future<Void> publish(RedisConnection publisher, BackplaneMessage message) {
-    WireFormat.Parts parts = WireFormat.parts(message, WireFormat.nowMicros());
+    long sentMicros = WireFormat.nowMicros();
+    WireFormat.Parts parts = WireFormat.parts(message, sentMicros);
+    boolean publishWhenReplicated = replicaAcks.enabled();
     PeerId subject = message.subject();
     List<Buffer> args = List.of(
         Buffer.buffer(keys.prefix()),
@@ -81,16 +89,29 @@ final class Sessions {
         Buffer.buffer(parts.bodyLength()).appendBytes(parts.body(), parts.bodyStart(), parts.bodyLength()),
         Buffer.buffer(message.room().value()),
         Buffer.buffer(Integer.toString(resume.maxEvents())),
-        Buffer.buffer(Integer.toString(resume.maxBytes())));
+        Buffer.buffer(Integer.toString(resume.maxBytes())),
+        Buffer.buffer(publishWhenReplicated ? "0" : "1"));
     List<String> scriptKeys = List.of(keys.members(message.room()), keys.events(message.room()), keys.gaps());
-    if (replicaAcks.namesServers()) {
-      return LuaScripts.runThen(publisher, publishScript, scriptKeys, args, ReplicaAcks.serverRequest())
-          .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
-          .compose(replies -> replicaAcks.after(publisher, replies.get(1).toString()));
+    if (!publishWhenReplicated) {
+      return LuaScripts.run(publisher, publishScript, scriptKeys, args)
+          .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS).mapEmpty();
     }
-    return LuaScripts.run(publisher, publishScript, scriptKeys, args)
-        .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
-        .compose(stored -> replicaAcks.after(publisher, null));
+    Future<String> replicated = replicaAcks.namesServers()
+        ? LuaScripts.runThen(publisher, publishScript, scriptKeys, args, ReplicaAcks.serverRequest())
+            .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
+            .compose(replies -> replicaAcks.after(publisher, replies.get(1).toString()).map(replies.get(0).toString()))
+        : LuaScripts.run(publisher, publishScript, scriptKeys, args)
+            .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
+            .compose(stored -> replicaAcks.after(publisher, null).map(stored.toString()));
+    return replicated.map(seqList -> {
+      // Sent before this publish completes, so before the sender's next one (SenderOrder).
+      Buffer payload = "dup".equals(seqList) ? WireFormat.refetch(nodeId, sentMicros)
+          : WireFormat.numbered(parts, seqList);
+      publisher.send(Request.cmd(keys.pubSub().publish).arg(keys.events(message.room())).arg(payload))
+          .onFailure(e -> log.debug("publishing a replicated event failed; its recipients' nodes read it from "
+              + "their buffers at their next event or resume", e));
+      return null;
+    });
   }
 
   Future<Void> register(PeerId peer, String tokenHash, String subject) {

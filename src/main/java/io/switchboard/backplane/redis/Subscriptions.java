@@ -197,6 +197,10 @@ final class Subscriptions {
       return;
     }
     BackplaneMessage message = decoded.message();
+    if (message == null) {
+      listener.missedEvents(room);
+      return;
+    }
     boolean own = message.originNode().equals(nodeId);
     if (own && message.seqs().isEmpty()) {
       return; // our own publish, already delivered locally

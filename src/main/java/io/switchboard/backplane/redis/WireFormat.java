@@ -36,6 +36,10 @@ import java.util.Map;
  * {@code -} for none. Every header field is from a safe character set (peer ids are base64url),
  * so no escaping is needed.
  *
+ * <p>KIND {@code refetch} (PEER and TO {@code -}, no body) is not an event: it tells every node
+ * with resumable members in the room to read their buffers again, for an event stored and not
+ * yet published (with {@code REDIS_WAIT_REPLICAS}, a relay whose wait for the replica failed).
+ *
  * <p>An entry of a session's buffer is {@code SEQ ROOM MESSAGE}, MESSAGE as above with SEQS
  * {@code -}: the room is not in the message, which otherwise takes it from the channel's name.
  */
@@ -43,6 +47,7 @@ final class WireFormat {
   private static final String VERSION = "1";
   private static final String SERVER = "server";
   private static final String NONE = "-";
+  private static final String REFETCH = "refetch";
 
   private WireFormat() {}
 
@@ -100,7 +105,19 @@ final class WireFormat {
     return Buffer.buffer(out);
   }
 
-  /** A decoded message and the publisher's send time. */
+  /** The message with its seq list, as publish.lua would have published it. */
+  static Buffer numbered(Parts parts, String seqList) {
+    return Buffer.buffer(parts.bodyLength() + 64).appendString(parts.header(), "US-ASCII").appendByte((byte) ' ')
+        .appendString(seqList, "US-ASCII").appendByte((byte) '\n')
+        .appendBytes(parts.body(), parts.bodyStart(), parts.bodyLength());
+  }
+
+  /** A {@code refetch} notice from {@code origin}. */
+  static Buffer refetch(String origin, long sentMicros) {
+    return Buffer.buffer(VERSION + ' ' + origin + ' ' + REFETCH + " - - " + sentMicros + " -\n", "US-ASCII");
+  }
+
+  /** A decoded message and the publisher's send time; the message is null for a {@code refetch} notice. */
   record Decoded(BackplaneMessage message, long sentMicros) {}
 
   /** @throws IllegalArgumentException when the payload is not a message of this format */
@@ -122,6 +139,9 @@ final class WireFormat {
     long seq = Long.parseLong(new String(entry, 0, afterSeq, StandardCharsets.US_ASCII));
     RoomId room = new RoomId(new String(entry, afterSeq + 1, afterRoom - afterSeq - 1, StandardCharsets.US_ASCII));
     BackplaneMessage message = decode(room, entry, afterRoom + 1).message();
+    if (message == null) {
+      throw new IllegalArgumentException("a notice, not a buffer entry");
+    }
     return new Numbered(seq, message.numbered(Map.of(peer, seq)));
   }
 
@@ -137,6 +157,9 @@ final class WireFormat {
     String origin = f[1];
     PeerId to = NONE.equals(f[4]) ? null : new PeerId(f[4]);
     long sentMicros = Long.parseLong(f[5]);
+    if (REFETCH.equals(f[2])) {
+      return new Decoded(null, sentMicros);
+    }
     int bodyStart = newline + 1;
     Event event = switch (f[2]) {
       case SERVER -> new ServerMessage(room, new RawJson(bytes, bodyStart, bytes.length));
