@@ -69,15 +69,18 @@ final class Sessions {
   /**
    * Numbers, stores and publishes {@code message} on {@code publisher}, the connection every
    * publish of this node uses, so that one thread's publishes keep their order. With
-   * {@code REDIS_WAIT_REPLICAS}, publishes it only once that many replicas have it, and then
-   * completes: nobody hears an event that a failover may still lose. A retransmission found
-   * stored (its first copy's wait may have failed, so it may never have been published) then
-   * makes the room's nodes read their buffers again instead. Any thread.
+   * {@code REDIS_WAIT_REPLICAS}, completes once that many replicas have it; a relay its sender
+   * numbered is also published only then, so that nobody hears one that a failover may still
+   * lose: refused, its sender sends it again. A retransmission found stored (its first copy's
+   * wait may have failed, so it may never have been published) makes the room's nodes read their
+   * buffers again instead. Everything else (membership events, server messages, relays that are
+   * not numbered) nobody sends again, so it is published as it is stored, and heard even when
+   * the wait fails: a replica that is down must not silence the rooms. Any thread.
    */
   Future<Void> publish(RedisConnection publisher, BackplaneMessage message) {
     long sentMicros = WireFormat.nowMicros();
     WireFormat.Parts parts = WireFormat.parts(message, sentMicros);
-    boolean publishWhenReplicated = replicaAcks.enabled();
+    boolean publishWhenReplicated = replicaAcks.enabled() && message.senderSeq() > 0;
     PeerId subject = message.subject();
     List<Buffer> args = List.of(
         Buffer.buffer(keys.prefix()),
@@ -92,7 +95,7 @@ final class Sessions {
         Buffer.buffer(Integer.toString(resume.maxBytes())),
         Buffer.buffer(publishWhenReplicated ? "0" : "1"));
     List<String> scriptKeys = List.of(keys.members(message.room()), keys.events(message.room()), keys.gaps());
-    if (!publishWhenReplicated) {
+    if (!replicaAcks.enabled()) {
       return LuaScripts.run(publisher, publishScript, scriptKeys, args)
           .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS).mapEmpty();
     }
@@ -103,6 +106,9 @@ final class Sessions {
         : LuaScripts.run(publisher, publishScript, scriptKeys, args)
             .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
             .compose(stored -> replicaAcks.after(publisher, null).map(stored.toString()));
+    if (!publishWhenReplicated) {
+      return replicated.mapEmpty();
+    }
     return replicated.map(seqList -> {
       // Sent before this publish completes, so before the sender's next one (SenderOrder).
       Buffer payload = "dup".equals(seqList) ? WireFormat.refetch(nodeId, sentMicros)
