@@ -2,6 +2,7 @@ package io.switchboard.backplane;
 
 import ch.qos.logback.classic.Level;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.switchboard.backplane.redis.RedisBackplane;
@@ -39,6 +40,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntUnaryOperator;
+import java.util.function.LongFunction;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -236,24 +238,24 @@ class RedisClusterResumeTest extends ResumeContractTest {
     RoomId room = pair.room();
     Member sender = pair.sender();
     Member receiver = pair.receiver();
-    java.util.function.LongFunction<BackplaneMessage> relay = n -> new BackplaneMessage("waiting", room,
+    LongFunction<BackplaneMessage> relay = n -> new BackplaneMessage("waiting", room,
         receiver.peer(), relayed(room, sender.peer(), Long.toString(n)), n, Map.of());
     await(waiting.publish(relay.apply(1)));
     assertEquals("1", ((Relayed) numberedFor(atB, receiver).event()).data().toString());
 
     int master = cluster.masterOfSlot(ClusterFixture.slot("{" + prefix + "}"));
     try (AutoCloseable frozen = cluster.pause(cluster.replicaOf(master))) {
-      Exception refused = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+      Exception refused = assertThrows(Exception.class,
           () -> await(waiting.publish(relay.apply(2))));
       assertTrue(String.valueOf(refused.getMessage()).contains("replicas"), refused.toString());
-      org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+      assertThrows(Exception.class,
           () -> await(waiting.register(session().peer(), TOKEN, null)),
           "a new session is not there until a replica has it either");
       // Not numbered by its sender (as membership events are not): nobody would send it again,
       // so it is heard though its wait failed.
       BackplaneMessage unnumbered = new BackplaneMessage("waiting", room, receiver.peer(),
           relayed(room, sender.peer(), "unnumbered"), 0, Map.of());
-      org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> await(waiting.publish(unnumbered)));
+      assertThrows(Exception.class, () -> await(waiting.publish(unnumbered)));
       assertEquals("unnumbered", ((Relayed) numberedFor(atB, receiver).event()).data().toString(),
           "relay 2, stored but refused, was not heard; the unnumbered event after it was");
       await(notWaiting.publish(relay.apply(3)));
@@ -271,7 +273,7 @@ class RedisClusterResumeTest extends ResumeContractTest {
   }
 
   /**
-   * A SIGKILL of the master after its replica fell behind (frozen for 1.5 s), with
+   * A SIGKILL of the master after its replica fell behind (cut off for 1.5 s), with
    * {@code REDIS_WAIT_REPLICAS=1}: the replica is elected without the master's last writes, and
    * none of them had counted, so nothing accepted is lost. (With 0 the master alone accepts the
    * relays of those 1.5 s, and the new master does not have them.) The promoted replica has no

@@ -178,7 +178,6 @@ public final class SentinelFixture implements AutoCloseable {
     return () -> replicas.forEach(p -> Signals.send(p, "CONT"));
   }
 
-
   /** Waits until every sentinel names a master other than {@code oldPort}; returns its port. */
   public int awaitNewMaster(int oldPort) {
     await(() -> sentinels.keySet().stream().allMatch(s -> {
