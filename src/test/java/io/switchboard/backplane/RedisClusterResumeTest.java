@@ -342,6 +342,45 @@ class RedisClusterResumeTest extends ResumeContractTest {
     }
   }
 
+  /**
+   * Two servers with {@code REDIS_WAIT_REPLICAS=1}: while the replica of the master holding
+   * everything is frozen, Bob's numbered signal to Alice is refused with {@code unavailable} and
+   * Alice hears nothing. Sent again once the replica runs, it is found stored, and the refetch
+   * notice brings it to Alice from her buffer, once.
+   */
+  @Test
+  void withWaitReplicasARefusedSignalSentAgainReachesItsRecipientOnce() throws Exception {
+    Map<String, String> env = Map.of("REDIS_MODE", "cluster", "REDIS_URL", String.join(",", cluster.seedUrls()),
+        "REDIS_KEY_PREFIX", prefix, "RESUME_WINDOW_SECONDS", "30", "EVENT_LOOPS", "1", "REDIS_WAIT_REPLICAS", "1");
+    try (ServerFixture one = ServerFixture.start(with(env, "NODE_ID", "one"));
+        ServerFixture two = ServerFixture.start(with(env, "NODE_ID", "two"))) {
+      TestClient alice = one.track(TestClient.open(one.webSocketClient(),
+          TestClient.options(one.port(), "/ws?resume=1", null), "alice"));
+      TestClient bob = two.track(TestClient.open(two.webSocketClient(),
+          TestClient.options(two.port(), "/ws?resume=1", null), "bob"));
+      alice.welcome();
+      bob.welcome();
+      alice.join("call");
+      bob.join("call");
+      alice.nextOfType("peer-joined", WAIT);
+      JsonObject signal = new JsonObject().put("type", "signal").put("room", "call").put("to", alice.peerId())
+          .put("id", "s1").put("n", 1).put("data", new JsonObject().put("c", 1));
+
+      int master = cluster.masterOfSlot(ClusterFixture.slot("{" + prefix + "}"));
+      try (AutoCloseable frozen = cluster.pause(cluster.replicaOf(master))) {
+        bob.sendJson(signal);
+        JsonObject refused = bob.nextOfType("error", WAIT);
+        assertEquals("unavailable", refused.getString("code"), refused.encode());
+        assertEquals("s1", refused.getString("id"), refused.encode());
+        alice.expectNothing(java.time.Duration.ofMillis(500));
+      }
+      bob.sendJson(signal);
+      JsonObject heard = alice.nextOfType("signal", WAIT);
+      assertEquals(1, heard.getJsonObject("data").getInteger("c"), heard.encode());
+      alice.expectNothing(java.time.Duration.ofMillis(500));
+    }
+  }
+
   private static List<String> unread(TestClient client) {
     List<String> frames = new ArrayList<>();
     for (TestClient.Frame f = client.pollNow(); f != null && frames.size() < 50; f = client.pollNow()) {
