@@ -8,8 +8,9 @@
 -- ARGV[3] the relay's sender number n (0 for none), ARGV[4] the one recipient ("" for the room),
 -- ARGV[5] the message's header line without its seq list and newline, ARGV[6] the body,
 -- ARGV[7] room, ARGV[8] most events a buffer holds, ARGV[9] most bytes a buffer holds,
--- ARGV[10] "1" to publish the event here, "0" to store it only (with REDIS_WAIT_REPLICAS its node
--- publishes it once a replica has it, so that nobody hears an event a failover may still lose)
+-- ARGV[10], given only with REDIS_WAIT_REPLICAS: "0" to store the event without publishing it (its
+-- node publishes it once a replica has it, so that nobody hears an event a failover may still
+-- lose), "1" to publish it here too
 -- Returns "dup" for a retransmission (nothing stored or published), else the seq list.
 local prefix = ARGV[1]
 local subject = ARGV[2]
@@ -82,7 +83,7 @@ local list = '-'
 if #seqs > 0 then
   list = table.concat(seqs, ',')
 end
-if ARGV[10] == '1' then
+if ARGV[10] ~= '0' then
   redis.call('PUBLISH', KEYS[2], ARGV[5] .. ' ' .. list .. '\n' .. ARGV[6])
 end
 return list

@@ -29,6 +29,7 @@ import io.switchboard.wire.RoomId;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -221,19 +222,7 @@ class RedisClusterResumeTest extends ResumeContractTest {
     Backplane notWaiting = started("not-waiting", new LinkedBlockingQueue<>());
     LinkedBlockingQueue<BackplaneMessage> atB = new LinkedBlockingQueue<>();
     LinkedBlockingQueue<RoomId> rereadAtB = new LinkedBlockingQueue<>();
-    Backplane b = newNode("b");
-    nodes.add(b);
-    await(b.start(new IgnoringListener() {
-      @Override
-      public void onMessage(BackplaneMessage message) {
-        atB.add(message);
-      }
-
-      @Override
-      public void missedEvents(RoomId room) {
-        rereadAtB.add(room);
-      }
-    }));
+    Backplane b = startedTelling("b", atB, rereadAtB);
     SessionPair pair = sessionPair(waiting, b);
     RoomId room = pair.room();
     Member sender = pair.sender();
@@ -408,19 +397,7 @@ class RedisClusterResumeTest extends ResumeContractTest {
     LinkedBlockingQueue<BackplaneMessage> inboxB = new LinkedBlockingQueue<>();
     Set<RoomId> missedAtB = ConcurrentHashMap.newKeySet();
     Backplane a = started("a", new LinkedBlockingQueue<>());
-    Backplane b = newNode("b");
-    nodes.add(b);
-    await(b.start(new IgnoringListener() {
-      @Override
-      public void onMessage(BackplaneMessage message) {
-        inboxB.add(message);
-      }
-
-      @Override
-      public void missedEvents(RoomId room) {
-        missedAtB.add(room);
-      }
-    }));
+    Backplane b = startedTelling("b", inboxB, missedAtB);
     SessionPair pair = sessionPair(a, b);
     RoomId room = pair.room();
     Member sender = pair.sender();
@@ -501,6 +478,25 @@ class RedisClusterResumeTest extends ResumeContractTest {
             + "heard live; the fault took %d ms; %d of %d readiness probes unready%n", name, last, refusals.get(),
         live.size(), TimeUnit.NANOSECONDS.toMillis(faultEnded - faultStarted), unready, readiness.size());
     return unready;
+  }
+
+  /** A started node whose messages go to {@code inbox}, and the rooms it must read again to {@code missed}. */
+  private Backplane startedTelling(String nodeId, Collection<BackplaneMessage> inbox, Collection<RoomId> missed)
+      throws Exception {
+    Backplane node = newNode(nodeId);
+    nodes.add(node);
+    await(node.start(new IgnoringListener() {
+      @Override
+      public void onMessage(BackplaneMessage message) {
+        inbox.add(message);
+      }
+
+      @Override
+      public void missedEvents(RoomId room) {
+        missed.add(room);
+      }
+    }));
+    return node;
   }
 
   private static void awaitAccepted(AtomicLong accepted, long atLeast) throws InterruptedException {

@@ -82,7 +82,7 @@ final class Sessions {
     WireFormat.Parts parts = WireFormat.parts(message, sentMicros);
     boolean publishWhenReplicated = replicaAcks.enabled() && message.senderSeq() > 0;
     PeerId subject = message.subject();
-    List<Buffer> args = List.of(
+    List<Buffer> args = new ArrayList<>(List.of(
         Buffer.buffer(keys.prefix()),
         Buffer.buffer(subject == null ? "" : subject.value()),
         Buffer.buffer(Long.toString(message.senderSeq())),
@@ -92,13 +92,14 @@ final class Sessions {
         Buffer.buffer(parts.bodyLength()).appendBytes(parts.body(), parts.bodyStart(), parts.bodyLength()),
         Buffer.buffer(message.room().value()),
         Buffer.buffer(Integer.toString(resume.maxEvents())),
-        Buffer.buffer(Integer.toString(resume.maxBytes())),
-        Buffer.buffer(publishWhenReplicated ? "0" : "1"));
+        Buffer.buffer(Integer.toString(resume.maxBytes()))));
     List<String> scriptKeys = List.of(keys.members(message.room()), keys.events(message.room()), keys.gaps());
     if (!replicaAcks.enabled()) {
+      // Without the last argument the script publishes: Lua pays for every argument.
       return LuaScripts.run(publisher, publishScript, scriptKeys, args)
           .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS).mapEmpty();
     }
+    args.add(Buffer.buffer(publishWhenReplicated ? "0" : "1"));
     Future<String> replicated = replicaAcks.namesServers()
         ? LuaScripts.runThen(publisher, publishScript, scriptKeys, args, ReplicaAcks.serverRequest())
             .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)

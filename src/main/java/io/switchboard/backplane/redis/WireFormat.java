@@ -97,19 +97,21 @@ final class WireFormat {
   /** The message as published with resume off: no seq list. */
   static Buffer encode(BackplaneMessage message, long sentMicros) {
     Parts parts = parts(message, sentMicros);
-    byte[] head = parts.header().getBytes(StandardCharsets.US_ASCII);
+    return withHeaderLine(parts.header(), parts);
+  }
+
+  /** The message with its seq list, as publish.lua would have published it. */
+  static Buffer numbered(Parts parts, String seqList) {
+    return withHeaderLine(parts.header() + ' ' + seqList, parts);
+  }
+
+  private static Buffer withHeaderLine(String headerLine, Parts parts) {
+    byte[] head = headerLine.getBytes(StandardCharsets.US_ASCII);
     byte[] out = new byte[head.length + 1 + parts.bodyLength()];
     System.arraycopy(head, 0, out, 0, head.length);
     out[head.length] = '\n';
     System.arraycopy(parts.body(), parts.bodyStart(), out, head.length + 1, parts.bodyLength());
     return Buffer.buffer(out);
-  }
-
-  /** The message with its seq list, as publish.lua would have published it. */
-  static Buffer numbered(Parts parts, String seqList) {
-    return Buffer.buffer(parts.bodyLength() + 64).appendString(parts.header(), "US-ASCII").appendByte((byte) ' ')
-        .appendString(seqList, "US-ASCII").appendByte((byte) '\n')
-        .appendBytes(parts.body(), parts.bodyStart(), parts.bodyLength());
   }
 
   /** A {@code refetch} notice from {@code origin}. */
