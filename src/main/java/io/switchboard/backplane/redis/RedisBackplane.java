@@ -64,6 +64,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class RedisBackplane implements Backplane {
   private static final Logger log = LoggerFactory.getLogger(RedisBackplane.class);
+  // Longer than the cluster client goes on retrying one command (about 15 s after CLUSTERDOWN):
+  // a publish unanswered for this long is on a hung connection, and no longer holds its peer's.
+  private static final long UNANSWERED_PUBLISH_GIVEN_UP_MS = 30_000;
 
   private final ContextInternal context;
   private final RedisKeys keys;
@@ -146,7 +149,8 @@ public final class RedisBackplane implements Backplane {
         why -> context.runOnContext(v -> wrongNode(why)), target.cluster());
     // A numbered publish that waits for a replica is published after that wait, behind which the
     // sender's later publishes must stay.
-    this.senderOrder = new SenderOrder(context, target.cluster() || resume.waitReplicas() > 0, commandTimeoutMs);
+    this.senderOrder = new SenderOrder(context, target.cluster() || resume.waitReplicas() > 0, commandTimeoutMs,
+        UNANSWERED_PUBLISH_GIVEN_UP_MS);
     // Each attempt's own client holds exactly the subscriber and the publisher.
     RedisOptions dedicated = target.master(base)
         .setPoolName("switchboard-backplane")

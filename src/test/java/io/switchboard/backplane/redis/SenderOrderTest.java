@@ -56,7 +56,7 @@ class SenderOrderTest {
 
   @Test
   void onAClusterAPeersNextPublishWaitsForTheAnswerToItsLastWhileOtherPeersGoOn() throws InterruptedException {
-    SenderOrder order = new SenderOrder(context, true, 60_000);
+    SenderOrder order = new SenderOrder(context, true, 60_000, 120_000);
     Promise<Void> first = context.promise();
     Promise<Void> second = context.promise();
     Promise<Void> bobs = context.promise();
@@ -81,7 +81,7 @@ class SenderOrderTest {
 
   @Test
   void aFailedPublishLetsTheNextOneGoAtOnceAndStillFails() throws InterruptedException {
-    SenderOrder order = new SenderOrder(context, true, 60_000);
+    SenderOrder order = new SenderOrder(context, true, 60_000, 120_000);
     Promise<Void> first = context.promise();
     Future<Void> firstDone = order.after(ALICE, publish("alice-1", first));
     Future<Void> secondDone = order.after(ALICE, publish("alice-2", Promise.<Void>promise()));
@@ -92,20 +92,50 @@ class SenderOrderTest {
     assertTrue(!secondDone.isComplete());
   }
 
+  /**
+   * The cluster client sends a command that CLUSTERDOWN turned away again after a backoff that
+   * doubles up to 1280 ms, and a command after it starts again at 10 ms: one sent ahead of an
+   * unanswered one overtakes it (seen in CI: relays 40, 42, 41 after a CLUSTER FAILOVER). So a
+   * publish that waited the Redis timeout for the one before it is refused, never sent ahead,
+   * and so is every later one until the unanswered one is answered.
+   */
   @Test
-  void aPublishNeverAnsweredHoldsTheNextOneForTheRedisTimeoutOnly() throws InterruptedException {
-    SenderOrder order = new SenderOrder(context, true, TIMEOUT_MS);
-    order.after(ALICE, publish("alice-1", context.promise()));
+  void aPublishStillUnansweredAfterTheRedisTimeoutGetsTheNextOnesRefusedNotSentAhead() throws Exception {
+    SenderOrder order = new SenderOrder(context, true, TIMEOUT_MS, 60_000);
+    Promise<Void> first = context.promise();
+    order.after(ALICE, publish("alice-1", first));
     long before = System.nanoTime();
     Future<Void> second = order.after(ALICE, publish("alice-2", Promise.<Void>promise()));
-    settle();
-    assertEquals(List.of("alice-1"), started);
-    for (int i = 0; i < 100 && started.size() < 2; i++) {
+    for (int i = 0; i < 100 && !second.isComplete(); i++) {
       Thread.sleep(20);
     }
-    assertEquals(List.of("alice-1", "alice-2"), started);
+    assertTrue(second.failed(), "refused once the Redis timeout has passed");
     assertTrue(System.nanoTime() - before >= TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS));
-    assertTrue(!second.isComplete());
+    Future<Void> third = order.after(ALICE, publish("alice-3", context.promise()));
+    for (int i = 0; i < 100 && !third.isComplete(); i++) {
+      Thread.sleep(20);
+    }
+    assertTrue(third.failed(), "a later one is refused too while the first is unanswered");
+    assertEquals(List.of("alice-1"), started, "nothing sent ahead of the unanswered publish");
+
+    first.complete();
+    settle();
+    order.after(ALICE, publish("alice-4", context.promise()));
+    settle();
+    assertEquals(List.of("alice-1", "alice-4"), started, "once it is answered, the next one goes at once");
+  }
+
+  @Test
+  void aPublishNeverAnsweredIsGivenUpAfterTheAbandonBound() throws Exception {
+    SenderOrder order = new SenderOrder(context, true, TIMEOUT_MS, 2 * TIMEOUT_MS);
+    order.after(ALICE, publish("alice-1", context.promise()));
+    for (int i = 0; i < 100 && order.pending() > 0; i++) {
+      Thread.sleep(20);
+    }
+    assertEquals(0, order.pending(), "a peer's publishes are not refused for ever");
+    order.after(ALICE, publish("alice-2", context.promise()));
+    settle();
+    assertEquals(List.of("alice-1", "alice-2"), started);
   }
 
   /**
@@ -115,7 +145,7 @@ class SenderOrderTest {
    */
   @Test
   void aPublishThatWaitedIsSentAndAnsweredOnItsCallersThread() throws InterruptedException {
-    SenderOrder order = new SenderOrder(context, true, 60_000);
+    SenderOrder order = new SenderOrder(context, true, 60_000, 120_000);
     ContextInternal socket = ((VertxInternal) vertx).createEventLoopContext();
     Promise<Void> membershipEvent = context.promise();
     AtomicReference<Thread> socketThread = new AtomicReference<>();
@@ -147,7 +177,7 @@ class SenderOrderTest {
 
   @Test
   void offAClusterEveryPublishGoesAtOnce() throws InterruptedException {
-    SenderOrder order = new SenderOrder(context, false, 60_000);
+    SenderOrder order = new SenderOrder(context, false, 60_000, 120_000);
     order.after(ALICE, publish("alice-1", context.promise()));
     order.after(ALICE, publish("alice-2", context.promise()));
     order.after(null, publish("server", context.promise()));
