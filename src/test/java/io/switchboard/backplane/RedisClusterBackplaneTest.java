@@ -267,7 +267,7 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
     int to = cluster.masterPorts().stream().filter(port -> port != source && port != roomMaster).findFirst()
         .orElseThrow();
     Outage outage = migrateWhileStreaming(call, movedSlot, to);
-    assertEquals(0, outage.lost(), "relays in a room whose slot did not move: " + outage);
+    assertEquals(0, outage.lost() + outage.overtaken(), "relays in a room whose slot did not move: " + outage);
   }
 
   @Test
@@ -290,7 +290,8 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
     int from = cluster.masterOfSlot(slot);
     int to = cluster.masterPorts().stream().filter(port -> port != from).findFirst().orElseThrow();
     Outage outage = migrateWhileStreaming(call, movedSlot, to);
-    assertEquals(0, outage.lost(), "relays in a room whose slot did not move, beside one whose slot did: " + outage);
+    assertEquals(0, outage.lost() + outage.overtaken(),
+        "relays in a room whose slot did not move, beside one whose slot did: " + outage);
 
     // The moved room's channel now lives on its new master, and node b hears it there.
     call.atNodeB().clear();
@@ -382,10 +383,11 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
   }
 
   /** What a fault cost a stream of relays: how many were lost, all sent within 'windowMs' of its start. */
-  private record Outage(int lost, long windowMs) {
+  private record Outage(int lost, int overtaken, long windowMs) {
     @Override
     public String toString() {
-      return lost + " relays lost, all sent within " + windowMs + " ms after the fault began; none before, none after";
+      return lost + " relays lost and " + overtaken + " overtaken, all sent within " + windowMs
+          + " ms after the fault began; none before, none after, none twice";
     }
   }
 
@@ -395,9 +397,15 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
 
   /**
    * Streams numbered relays from 'from' (one every 20 ms, on a thread of its own) while 'fault'
-   * runs, until half a second of them has arrived after it, and checks what arrived: in order,
-   * none twice, nothing lost that was sent before the fault began, and every loss sent within
-   * RECOVERY_BOUND_MS of that.
+   * runs, until half a second of them has arrived after it, and checks what arrived: none twice,
+   * in order and none lost among those sent before the fault began, and every loss or overtaken
+   * relay sent within RECOVERY_BOUND_MS of that.
+   *
+   * <p>Overtaken, because Redis 7.0 runs an SPUBLISH sent to a replica of the channel's master
+   * (the old master, to a node whose slot map is not read again yet) and passes it to the shard's
+   * other nodes over the cluster bus, later than one sent to the master directly: seen in
+   * failovers as relays 33, 35, 34, with the node's publishes of them in order, each after the
+   * last was answered, and all three delivered on one subscription to the new master.
    */
   private static Outage streamThrough(Call call, Fault fault) throws Exception {
     Backplane from = call.a();
@@ -449,14 +457,22 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
           received.add(number(late));
         }
       }
-      for (int k = 1; k < received.size(); k++) {
-        assertTrue(received.get(k) > received.get(k - 1), "in order and once each: " + received);
-      }
       Set<Integer> arrived = new HashSet<>(received);
-      int last = received.get(received.size() - 1);
+      assertEquals(received.size(), arrived.size(), "once each: " + received);
       long windowEnd = faultAt;
+      // A relay that arrives after a later one was overtaken (see above).
+      int overtaken = 0;
+      int highest = -1;
+      for (int i : received) {
+        if (i < highest) {
+          overtaken++;
+          assertTrue(sentAt.get(i) >= faultAt, "relay " + i + " was overtaken, sent before the fault began: " + received);
+          windowEnd = Math.max(windowEnd, sentAt.get(i));
+        }
+        highest = Math.max(highest, i);
+      }
       int lost = 0;
-      for (int i = 0; i <= last; i++) {
+      for (int i = 0; i <= highest; i++) {
         if (!arrived.contains(i)) {
           lost++;
           assertTrue(sentAt.get(i) >= faultAt, "relay " + i + " was lost, sent before the fault began");
@@ -464,8 +480,8 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
         }
       }
       long windowMs = TimeUnit.NANOSECONDS.toMillis(windowEnd - faultAt);
-      assertTrue(windowMs <= RECOVERY_BOUND_MS, "relays lost for " + windowMs + " ms");
-      return new Outage(lost, windowMs);
+      assertTrue(windowMs <= RECOVERY_BOUND_MS, "relays lost or overtaken for " + windowMs + " ms: " + received);
+      return new Outage(lost, overtaken, windowMs);
     } finally {
       stop.set(true);
       sending.join(1000);
