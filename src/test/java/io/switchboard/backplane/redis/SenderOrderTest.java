@@ -95,9 +95,8 @@ class SenderOrderTest {
   /**
    * The cluster client sends a command that CLUSTERDOWN turned away again after a backoff that
    * doubles up to 1280 ms, and a command after it starts again at 10 ms: one sent ahead of an
-   * unanswered one overtakes it (seen in CI: relays 40, 42, 41 after a CLUSTER FAILOVER). So a
-   * publish that waited the Redis timeout for the one before it is refused, never sent ahead,
-   * and so is every later one until the unanswered one is answered.
+   * unanswered one overtakes it. So a publish that waited the Redis timeout for the one before it
+   * is refused, never sent ahead, and so is every later one until the unanswered one is answered.
    */
   @Test
   void aPublishStillUnansweredAfterTheRedisTimeoutGetsTheNextOnesRefusedNotSentAhead() throws Exception {
