@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.switchboard.support.ClusterFixture;
+import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -124,5 +125,43 @@ class RedisClusterFixtureTest {
       assertEquals("value-of-" + key, cluster.command(target, "GET", key));
       assertEquals("-MOVED " + slot + " 127.0.0.1:" + target, cluster.command(source, "GET", key));
     }
+  }
+
+  /**
+   * A fact about Redis 7.0 the cluster failover tests stand on (RedisClusterBackplaneTest): a
+   * replica runs an SPUBLISH for its master's slot instead of answering MOVED, and the message
+   * reaches the master's shard subscribers over the cluster bus. So a node whose client still
+   * sends to an old master after a failover loses nothing that way, but a relay it sent there can
+   * arrive after one it sent to the new master directly.
+   */
+  @Test
+  void aReplicaRunsAnSpublishAndItsMastersShardSubscribersHearIt() throws Exception {
+    String channel = "{fact}:spublish";
+    int master = cluster.masterOfSlot(ClusterFixture.slot(channel));
+    int replica = cluster.replicaOf(master);
+    try (java.net.Socket subscriber = new java.net.Socket("127.0.0.1", master)) {
+      subscriber.setSoTimeout(5000);
+      java.io.InputStream in = subscriber.getInputStream();
+      subscriber.getOutputStream().write(("SSUBSCRIBE " + channel + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      assertTrue(readUntil(in, "ssubscribe").contains(channel));
+
+      assertEquals("0", String.valueOf(cluster.command(replica, "SPUBLISH", channel, "via-the-replica")),
+          "run on the replica, which has no subscriber of its own");
+      assertTrue(readUntil(in, "via-the-replica").contains("smessage"), "heard on the master");
+    }
+  }
+
+  // What 'in' delivers up to and including the first occurrence of 'expected'.
+  private static String readUntil(java.io.InputStream in, String expected) throws java.io.IOException {
+    StringBuilder read = new StringBuilder();
+    byte[] buffer = new byte[512];
+    while (read.indexOf(expected) < 0) {
+      int n = in.read(buffer);
+      if (n < 0) {
+        throw new java.io.EOFException("closed before '" + expected + "': " + read);
+      }
+      read.append(new String(buffer, 0, n, StandardCharsets.US_ASCII));
+    }
+    return read.toString();
   }
 }
