@@ -382,7 +382,10 @@ class RedisClusterBackplaneTest extends BackplaneContractTest {
     return outage;
   }
 
-  /** What a fault cost a stream of relays: how many were lost, all sent within 'windowMs' of its start. */
+  /**
+   * What a fault cost a stream of relays: how many were lost and how many overtaken, all sent
+   * within 'windowMs' of its start.
+   */
   private record Outage(int lost, int overtaken, long windowMs) {
     @Override
     public String toString() {
