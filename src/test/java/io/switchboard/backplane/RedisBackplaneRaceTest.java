@@ -10,9 +10,9 @@ import io.switchboard.signaling.event.Relayed;
 import io.switchboard.signaling.port.BackplaneMessage;
 import io.switchboard.signaling.port.JoinResult;
 import io.switchboard.signaling.port.SignalingMetrics;
-import io.switchboard.support.IgnoringListener;
 import io.switchboard.support.ControllableProxy;
 import io.switchboard.support.ControllableProxy.Direction;
+import io.switchboard.support.RecordingListener;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.support.Wait;
 import io.switchboard.wire.Member;
@@ -79,17 +79,7 @@ class RedisBackplaneRaceTest {
   private RedisBackplane startNode(long heartbeatMs, long nodeTimeoutMs, long commandTimeoutMs) {
     node = new RedisBackplane(vertx, proxy.redisUri(RedisFixture.shared().uri()), "", prefix, "racer",
         heartbeatMs, nodeTimeoutMs, commandTimeoutMs, SignalingMetrics.NOOP);
-    Wait.await(node.start(new IgnoringListener() {
-      @Override
-      public void onMessage(BackplaneMessage message) {
-        inbox.add(message);
-      }
-
-      @Override
-      public void missedEvents(RoomId room) {
-        missed.add(room);
-      }
-    }), WAIT);
+    Wait.await(node.start(new RecordingListener(inbox, missed)), WAIT);
     return node;
   }
 

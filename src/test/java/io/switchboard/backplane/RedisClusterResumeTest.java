@@ -19,6 +19,7 @@ import io.switchboard.support.ClusterFixture;
 import io.switchboard.support.ControllableProxy;
 import io.switchboard.support.IgnoringListener;
 import io.switchboard.support.LogCapture;
+import io.switchboard.support.RecordingListener;
 import io.switchboard.support.RedisFixture;
 import io.switchboard.support.ResumingClient;
 import io.switchboard.support.ServerFixture;
@@ -485,17 +486,7 @@ class RedisClusterResumeTest extends ResumeContractTest {
       throws Exception {
     Backplane node = newNode(nodeId);
     nodes.add(node);
-    await(node.start(new IgnoringListener() {
-      @Override
-      public void onMessage(BackplaneMessage message) {
-        inbox.add(message);
-      }
-
-      @Override
-      public void missedEvents(RoomId room) {
-        missed.add(room);
-      }
-    }));
+    await(node.start(new RecordingListener(inbox, missed)));
     return node;
   }
 
