@@ -20,27 +20,39 @@ import java.util.Map;
 import java.util.concurrent.ThreadFactory;
 
 /**
- * A transport that sets on each accepted socket only the options that differ from what the
- * socket already has. Vert.x sets five on every accepted connection, four of them to the value
- * they already hold: TCP_NODELAY again (Netty's channel set it when it made the channel),
- * SO_KEEPALIVE off, TCP_CORK off and TCP_USER_TIMEOUT 0 (an accepted socket inherits them from
- * its listener, which keeps the kernel's defaults). Each is a system call, and connection set-up
- * is made of system calls: 4 of the about 20 a WebSocket costs the server before it is joined.
- * TCP_QUICKACK stays: setting it off is not the kernel's default, it puts the connection in
- * delayed-ACK mode at once.
+ * A transport that accepts connections on the event loops and sets on each accepted socket only
+ * the options that differ from what the socket already has. Connection set-up is made of system
+ * calls and thread hand-offs, and both trim them:
+ *
+ * <ul>
+ *   <li><b>No acceptor thread.</b> Vert.x accepts on a thread of its own and hands each new
+ *       socket to an event loop: a wake-up of that loop and two context switches per
+ *       connection, a sixth of the server's set-up CPU on one core (docs/performance.md, "No
+ *       acceptor thread"). Here the acceptor group is the event-loop group itself, so the loop
+ *       that the listening socket is registered on accepts, and registers on itself without a
+ *       wake-up. A loop busy with traffic accepts later than a dedicated thread would; the
+ *       connections wait in the kernel's accept queue meanwhile, as they do for a Node.js server.
+ *   <li><b>No option set twice.</b> Vert.x sets five options on every accepted connection, four of
+ *       them to the value they already hold: TCP_NODELAY again (Netty's channel set it when it
+ *       made the channel), SO_KEEPALIVE off, TCP_CORK off and TCP_USER_TIMEOUT 0 (an accepted
+ *       socket inherits them from its listener, which keeps the kernel's defaults). TCP_QUICKACK
+ *       stays: setting it off is not the kernel's default, it puts the connection in delayed-ACK
+ *       mode at once.
+ * </ul>
  *
  * <p>Everything else goes to the transport it wraps, unchanged.
  */
-final class DefaultSocketOptionsUnset implements Transport {
+final class LeanServerTransport implements Transport {
   private final Transport delegate;
+  private EventLoopGroup eventLoops;
 
-  private DefaultSocketOptionsUnset(Transport delegate) {
+  private LeanServerTransport(Transport delegate) {
     this.delegate = delegate;
   }
 
-  /** {@code transport}, setting no accepted socket's option to the value it already has. */
+  /** {@code transport}, accepting on its event loops and setting no option twice. */
   static io.vertx.core.transport.Transport wrap(io.vertx.core.transport.Transport transport) {
-    Transport lean = new DefaultSocketOptionsUnset(transport.implementation());
+    Transport lean = new LeanServerTransport(transport.implementation());
     return new io.vertx.core.transport.Transport() {
       @Override
       public String name() {
@@ -66,7 +78,7 @@ final class DefaultSocketOptionsUnset implements Transport {
 
   /** The transport this one wraps, for the start-up log. */
   static Transport unwrapped(Transport transport) {
-    return transport instanceof DefaultSocketOptionsUnset lean ? lean.delegate : transport;
+    return transport instanceof LeanServerTransport lean ? lean.delegate : transport;
   }
 
   @Override
@@ -130,7 +142,16 @@ final class DefaultSocketOptionsUnset implements Transport {
 
   @Override
   public EventLoopGroup eventLoopGroup(int type, int threads, ThreadFactory threadFactory, int ioRatio) {
-    return delegate.eventLoopGroup(type, threads, threadFactory, ioRatio);
+    // Vert.x makes its event-loop group first, then asks for the acceptor group; shutting the
+    // acceptor group down before the event loops, as it does, is then the same shutdown twice.
+    if (type == ACCEPTOR_EVENT_LOOP_GROUP && eventLoops != null) {
+      return eventLoops;
+    }
+    EventLoopGroup group = delegate.eventLoopGroup(type, threads, threadFactory, ioRatio);
+    if (type == IO_EVENT_LOOP_GROUP) {
+      eventLoops = group;
+    }
+    return group;
   }
 
   @Override
