@@ -81,16 +81,16 @@ public final class Switchboard {
         .with(new VertxOptions().setEventLoopPoolSize(eventLoops).setPreferNativeTransport(true).setMetricsOptions(metrics))
         .withMetrics(new MicrometerMetricsFactory(registry));
     if (transport == SwitchboardConfig.Transport.IO_URING && Transport.IO_URING != null && Transport.IO_URING.available()) {
-      builder.withTransport(LeanServerTransport.wrap(Transport.IO_URING));
+      builder.withTransport(DefaultSocketOptionsUnset.wrap(Transport.IO_URING));
     } else if (Transport.EPOLL != null && Transport.EPOLL.available()) {
-      builder.withTransport(LeanServerTransport.wrap(Transport.EPOLL));
+      builder.withTransport(DefaultSocketOptionsUnset.wrap(Transport.EPOLL));
     }
     return builder.build();
   }
 
   /** The transport {@code vertx} carries sockets on, as the start-up log names it. */
   public static String transportName(Vertx vertx) {
-    return LeanServerTransport.unwrapped(((io.vertx.core.internal.VertxInternal) vertx).transport())
+    return DefaultSocketOptionsUnset.unwrapped(((io.vertx.core.internal.VertxInternal) vertx).transport())
         .getClass().getSimpleName();
   }
 

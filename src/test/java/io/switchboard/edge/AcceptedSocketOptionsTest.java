@@ -2,8 +2,6 @@ package io.switchboard.edge;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -22,40 +20,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The server's transport accepts on the event loop that then carries the connection (no
- * acceptor thread, no hand-off), and leaves out the socket options an accepted socket already
- * holds (one system call each at every connection), while an accepted socket still ends up with
- * every value Vert.x asks for: no Nagle delay, no keep-alive, no cork, no user timeout.
+ * The server's transport leaves out the socket options an accepted socket already holds (one
+ * system call each at every connection), and an accepted socket still ends up with every value
+ * Vert.x asks for: no Nagle delay, no keep-alive, no cork, no user timeout.
  */
-class LeanServerTransportTest {
-
-  @ParameterizedTest
-  @EnumSource(SwitchboardConfig.Transport.class)
-  void theEventLoopAcceptsTheConnectionsItCarries(SwitchboardConfig.Transport transport) throws Exception {
-    Vertx vertx = Switchboard.createVertx(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), 1, transport);
-    try {
-      CompletableFuture<Channel> accepted = new CompletableFuture<>();
-      HttpServer server = vertx.createHttpServer()
-          .webSocketHandler(ws -> accepted.complete(((WebSocketImplBase<?>) ws).channelHandlerContext().channel()));
-      int port = server.listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS).actualPort();
-      WebSocketClient client = vertx.createWebSocketClient();
-      client.connect(port, "127.0.0.1", "/").await(5, TimeUnit.SECONDS);
-      Channel connection = accepted.get(5, TimeUnit.SECONDS);
-      Channel listener = connection.parent();
-
-      assertSame(connection.eventLoop(), listener.eventLoop(), "the listening socket's loop carries what it accepts");
-      String acceptingThread = CompletableFuture.supplyAsync(() -> Thread.currentThread().getName(), listener.eventLoop())
-          .get(5, TimeUnit.SECONDS);
-      assertTrue(acceptingThread.startsWith("vert.x-eventloop-thread-"), acceptingThread);
-      client.close().await(5, TimeUnit.SECONDS);
-      server.close().await(5, TimeUnit.SECONDS);
-    } finally {
-      // The acceptor group is the event-loop group, so Vert.x shuts the same group down twice.
-      // (The client and server above are closed by hand: Vert.x closes one that becomes
-      // unreachable, which a test holding only the port would let happen mid-handshake.)
-      vertx.close().await(5, TimeUnit.SECONDS);
-    }
-  }
+class AcceptedSocketOptionsTest {
 
   @ParameterizedTest
   @EnumSource(SwitchboardConfig.Transport.class)
@@ -86,8 +55,6 @@ class LeanServerTransportTest {
       }
       assertFalse(!nativeOptionsRead && !Switchboard.transportName(vertx).equals("NioTransport"),
           "a native transport reports TCP_CORK");
-      client.close().await(5, TimeUnit.SECONDS);
-      server.close().await(5, TimeUnit.SECONDS);
     } finally {
       vertx.close().await(5, TimeUnit.SECONDS);
     }

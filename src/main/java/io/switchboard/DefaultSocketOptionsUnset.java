@@ -20,39 +20,27 @@ import java.util.Map;
 import java.util.concurrent.ThreadFactory;
 
 /**
- * A transport that accepts connections on the event loops and sets on each accepted socket only
- * the options that differ from what the socket already has. Connection set-up is made of system
- * calls and thread hand-offs, and both trim them:
- *
- * <ul>
- *   <li><b>No acceptor thread.</b> Vert.x accepts on a thread of its own and hands each new
- *       socket to an event loop: a wake-up of that loop and two context switches per
- *       connection, a sixth of the server's set-up CPU on one core (docs/performance.md, "No
- *       acceptor thread"). Here the acceptor group is the event-loop group itself, so the loop
- *       that the listening socket is registered on accepts, and registers on itself without a
- *       wake-up. A loop busy with traffic accepts later than a dedicated thread would; the
- *       connections wait in the kernel's accept queue meanwhile, as they do for a Node.js server.
- *   <li><b>No option set twice.</b> Vert.x sets five options on every accepted connection, four of
- *       them to the value they already hold: TCP_NODELAY again (Netty's channel set it when it
- *       made the channel), SO_KEEPALIVE off, TCP_CORK off and TCP_USER_TIMEOUT 0 (an accepted
- *       socket inherits them from its listener, which keeps the kernel's defaults). TCP_QUICKACK
- *       stays: setting it off is not the kernel's default, it puts the connection in delayed-ACK
- *       mode at once.
- * </ul>
+ * A transport that sets on each accepted socket only the options that differ from what the
+ * socket already has. Vert.x sets five on every accepted connection, four of them to the value
+ * they already hold: TCP_NODELAY again (Netty's channel set it when it made the channel),
+ * SO_KEEPALIVE off, TCP_CORK off and TCP_USER_TIMEOUT 0 (an accepted socket inherits them from
+ * its listener, which keeps the kernel's defaults). Each is a system call, and connection set-up
+ * is made of system calls: 4 of the about 20 a WebSocket costs the server before it is joined.
+ * TCP_QUICKACK stays: setting it off is not the kernel's default, it puts the connection in
+ * delayed-ACK mode at once.
  *
  * <p>Everything else goes to the transport it wraps, unchanged.
  */
-final class LeanServerTransport implements Transport {
+final class DefaultSocketOptionsUnset implements Transport {
   private final Transport delegate;
-  private EventLoopGroup eventLoops;
 
-  private LeanServerTransport(Transport delegate) {
+  private DefaultSocketOptionsUnset(Transport delegate) {
     this.delegate = delegate;
   }
 
-  /** {@code transport}, accepting on its event loops and setting no option twice. */
+  /** {@code transport}, setting no accepted socket's option to the value it already has. */
   static io.vertx.core.transport.Transport wrap(io.vertx.core.transport.Transport transport) {
-    Transport lean = new LeanServerTransport(transport.implementation());
+    Transport lean = new DefaultSocketOptionsUnset(transport.implementation());
     return new io.vertx.core.transport.Transport() {
       @Override
       public String name() {
@@ -78,7 +66,7 @@ final class LeanServerTransport implements Transport {
 
   /** The transport this one wraps, for the start-up log. */
   static Transport unwrapped(Transport transport) {
-    return transport instanceof LeanServerTransport lean ? lean.delegate : transport;
+    return transport instanceof DefaultSocketOptionsUnset lean ? lean.delegate : transport;
   }
 
   @Override
@@ -142,16 +130,7 @@ final class LeanServerTransport implements Transport {
 
   @Override
   public EventLoopGroup eventLoopGroup(int type, int threads, ThreadFactory threadFactory, int ioRatio) {
-    // Vert.x makes its event-loop group first, then asks for the acceptor group; shutting the
-    // acceptor group down before the event loops, as it does, is then the same shutdown twice.
-    if (type == ACCEPTOR_EVENT_LOOP_GROUP && eventLoops != null) {
-      return eventLoops;
-    }
-    EventLoopGroup group = delegate.eventLoopGroup(type, threads, threadFactory, ioRatio);
-    if (type == IO_EVENT_LOOP_GROUP) {
-      eventLoops = group;
-    }
-    return group;
+    return delegate.eventLoopGroup(type, threads, threadFactory, ioRatio);
   }
 
   @Override
