@@ -137,10 +137,13 @@ final class Connections {
     return readyPublisher;
   }
 
-  /** PUBLISHes {@code message} on {@code publisher}. Any thread. */
-  Future<Void> publish(RedisConnection publisher, BackplaneMessage message) {
+  /**
+   * PUBLISHes {@code message}, stamped {@code sentMicros}, on {@code publisher}; answers how many
+   * subscribers the server that ran it delivered it to. Any thread.
+   */
+  Future<Long> publish(RedisConnection publisher, BackplaneMessage message, long sentMicros) {
     return publisher.send(Request.cmd(keys.pubSub().publish).arg(keys.events(message.room()))
-        .arg(WireFormat.encode(message, WireFormat.nowMicros()))).mapEmpty();
+        .arg(WireFormat.encode(message, sentMicros))).map(Response::toLong);
   }
 
   /** Something showed the link is broken (a heartbeat failed): drop it and reconnect. */

@@ -67,6 +67,9 @@ public final class RedisBackplane implements Backplane {
   // Longer than the cluster client goes on retrying one command (about 15 s after CLUSTERDOWN):
   // a publish unanswered for this long is on a hung connection, and no longer holds its peer's.
   private static final long UNANSWERED_PUBLISH_GIVEN_UP_MS = 30_000;
+  // How long a publish that ran on a replica may take to reach its master over the cluster bus
+  // (a few milliseconds on a healthy cluster), when this node cannot hear it arrive.
+  private static final long FORWARDED_PUBLISH_WAIT_MS = 100;
 
   private final ContextInternal context;
   private final RedisKeys keys;
@@ -89,6 +92,8 @@ public final class RedisBackplane implements Backplane {
   private final MasterKeyspaces masterKeyspaces;
   private final Sessions sessions;
   private final SenderOrder senderOrder;
+  // On a Redis Cluster only: a replica passes a publish on to its master late.
+  private final ForwardedPublishes forwarded;
   // Only on a Redis Cluster: the node registry of the key layout this node does not use.
   private final String otherLayoutNodes;
   private final long nodeTimeoutMs;
@@ -157,7 +162,8 @@ public final class RedisBackplane implements Backplane {
         .setMaxPoolSize(2)
         .setMaxPoolWaiting(2)
         .setMaxWaitingHandlers(65536);
-    this.subscriptions = new Subscriptions(context, keys, nodeId, commandTimeoutMs, metrics);
+    this.forwarded = target.cluster() ? new ForwardedPublishes(vertx, FORWARDED_PUBLISH_WAIT_MS) : null;
+    this.subscriptions = new Subscriptions(context, keys, nodeId, commandTimeoutMs, metrics, forwarded);
     this.connections = target.cluster()
         ? new Connections(vertx, context, dedicated, keys, commandTimeoutMs * 3, false, link -> {
             sharded = new ShardedSubscriber(vertx, context, base, target.urls().get(0), keys.pubSub(), commands,
@@ -304,8 +310,15 @@ public final class RedisBackplane implements Backplane {
   }
 
   private Future<Void> publishOn(RedisConnection publisher, BackplaneMessage message) {
-    return sessions.enabled() && message.needsNumbering() ? sessions.publish(publisher, message)
-        : connections.publish(publisher, message);
+    if (sessions.enabled() && message.needsNumbering()) {
+      return sessions.publish(publisher, message);
+    }
+    long sentMicros = WireFormat.nowMicros();
+    if (forwarded == null || message.subject() == null) {
+      return connections.publish(publisher, message, sentMicros).mapEmpty();
+    }
+    return forwarded.send(message.room(), message.subject(), sentMicros,
+        () -> connections.publish(publisher, message, sentMicros));
   }
 
   @Override

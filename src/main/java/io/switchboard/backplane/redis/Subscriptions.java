@@ -57,14 +57,18 @@ final class Subscriptions {
   private final Map<RoomId, Integer> counts = new HashMap<>();
   // Channel -> confirmations awaited on the current subscriber, oldest first.
   private final Map<String, ArrayDeque<Ack>> awaited = new HashMap<>();
+  private final ForwardedPublishes forwarded;
   private BackplaneListener listener;
   private Consumer<Buffer> control;
   private RedisConnection subscriber;
   // For the gauge, read from the metrics thread.
   private volatile int subscribedRooms;
 
-  Subscriptions(ContextInternal context, RedisKeys keys, String nodeId, long timeoutMs, SignalingMetrics metrics) {
+  /** {@code forwarded} hears this node's own publishes (null: nobody waits for them). */
+  Subscriptions(ContextInternal context, RedisKeys keys, String nodeId, long timeoutMs, SignalingMetrics metrics,
+      ForwardedPublishes forwarded) {
     this.context = context;
+    this.forwarded = forwarded;
     this.keys = keys;
     this.nodeId = nodeId;
     this.timeoutMs = timeoutMs;
@@ -203,6 +207,9 @@ final class Subscriptions {
     }
     boolean own = message.originNode().equals(nodeId);
     if (own && message.seqs().isEmpty()) {
+      if (forwarded != null && message.subject() != null) {
+        forwarded.heard(room, message.subject(), decoded.sentMicros());
+      }
       return; // our own publish, already delivered locally
     }
     // A numbered event reaches its sessions only this way, on the publishing node too: their
