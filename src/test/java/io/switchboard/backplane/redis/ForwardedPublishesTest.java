@@ -13,7 +13,6 @@ import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
@@ -51,11 +50,7 @@ class ForwardedPublishesTest {
   }
 
   private void settle() throws InterruptedException {
-    for (int turn = 0; turn < 3; turn++) {
-      CountDownLatch ran = new CountDownLatch(1);
-      context.runOnContext(v -> ran.countDown());
-      assertTrue(ran.await(5, TimeUnit.SECONDS));
-    }
+    ContextTurns.settle(context);
   }
 
   @Test

@@ -42,16 +42,8 @@ class SenderOrderTest {
     };
   }
 
-  /**
-   * Waits until the context has run what the steps so far queued there: completing a promise from
-   * this thread hands its callbacks to the context, and a callback may queue one more turn.
-   */
   private void settle() throws InterruptedException {
-    for (int turn = 0; turn < 3; turn++) {
-      java.util.concurrent.CountDownLatch ran = new java.util.concurrent.CountDownLatch(1);
-      context.runOnContext(v -> ran.countDown());
-      assertTrue(ran.await(5, TimeUnit.SECONDS));
-    }
+    ContextTurns.settle(context);
   }
 
   @Test
