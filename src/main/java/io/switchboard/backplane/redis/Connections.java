@@ -138,12 +138,12 @@ final class Connections {
   }
 
   /**
-   * PUBLISHes {@code message}, stamped {@code sentMicros}, on {@code publisher}; answers how many
-   * subscribers the server that ran it delivered it to. Any thread.
+   * PUBLISHes {@code message}, stamped {@code sentMicros}, on {@code publisher}; answers Redis's
+   * reply, how many subscribers the server that ran it delivered it to. Any thread.
    */
-  Future<Long> publish(RedisConnection publisher, BackplaneMessage message, long sentMicros) {
+  Future<Response> publish(RedisConnection publisher, BackplaneMessage message, long sentMicros) {
     return publisher.send(Request.cmd(keys.pubSub().publish).arg(keys.events(message.room()))
-        .arg(WireFormat.encode(message, sentMicros))).map(Response::toLong);
+        .arg(WireFormat.encode(message, sentMicros)));
   }
 
   /** Something showed the link is broken (a heartbeat failed): drop it and reconnect. */

@@ -318,7 +318,7 @@ public final class RedisBackplane implements Backplane {
       return connections.publish(publisher, message, sentMicros).mapEmpty();
     }
     return forwarded.send(message.room(), message.subject(), sentMicros,
-        () -> connections.publish(publisher, message, sentMicros));
+        () -> connections.publish(publisher, message, sentMicros).map(Response::toLong));
   }
 
   @Override
