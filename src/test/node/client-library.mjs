@@ -13,8 +13,8 @@
 //   the test stops node A (a gets 1012), and a must come back on node B at once. With
 //   "resume": false, a rejoins under a new peer id, and b must see the old id leave and the new
 //   one join; with "resume": true, a resumes its session there: same peer id, no rejoin, and b
-//   sees peer-reconnecting then peer-resumed. The script waits for that (bounded); it does not
-//   stop anything itself.
+//   sees peer-reconnecting then peer-resumed. The script does not stop anything itself: once it
+//   listens for all that, it says "stop node A now" on stderr, and waits (bounded).
 // resume: a (on urls[0], then urls[1]) and b (on urls[1]) in one room exchange numbered signals;
 //   the script cuts a's socket without a close frame and holds a's reconnect until b, told
 //   peer-reconnecting, has signalled a and a has signalled b in the gap (more than the server's

@@ -24,9 +24,11 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -39,6 +41,7 @@ class ClientLibraryTest {
   private static final Duration SCRIPT_TIMEOUT = Duration.ofSeconds(30);
   private static final int SCRIPT_BUDGET_MS = 15_000;
   private static final Map<String, String> ENV = Map.of("DRAIN_DELAY_SECONDS", "0");
+  private static final String STOP_NODE_A = "stop node A now";
 
   private Topology nodes;
 
@@ -140,15 +143,21 @@ class ClientLibraryTest {
 
   private void failover(boolean resume) {
     nodes = Topology.twoNodesOnRedis(ENV);
+    // Node A stops only once the script listens for what b must see: stopped as soon as the
+    // servers had both in the room, b's peer-left could arrive with its join's answer, before
+    // the script, still awaiting that answer, listened for it.
+    CountDownLatch listening = new CountDownLatch(1);
     CompletableFuture<NodeScript.Result> script = start("failover", nodes.a(), nodes.b(),
-        new JsonObject().put("resume", resume));
-    ServerFixture a = nodes.a();
-    ServerFixture b = nodes.b();
-    // Stop node A only once the script's client a is in the room there and b on node B.
-    a.awaitCondition(() -> script.isDone() || a.server().roomCount() == 1 && b.server().roomCount() == 1
-        && a.server().openConnections() == 1 && b.server().openConnections() == 1, SCRIPT_TIMEOUT, "a on A, b on B, one room each");
+        new JsonObject().put("resume", resume), line -> {
+          if (line.endsWith(STOP_NODE_A)) {
+            listening.countDown();
+          }
+        });
+    nodes.a().awaitCondition(() -> script.isDone() || listening.getCount() == 0, SCRIPT_TIMEOUT,
+        "the script to say: " + STOP_NODE_A);
     if (!script.isDone()) {
-      Wait.await(a.beginServerClose(), Duration.ofSeconds(15));
+      assertEquals(1, nodes.a().server().openConnections(), "a is on node A");
+      Wait.await(nodes.a().beginServerClose(), Duration.ofSeconds(15));
     }
     finish(script);
   }
@@ -179,12 +188,17 @@ class ClientLibraryTest {
 
   private static CompletableFuture<NodeScript.Result> start(String scenario, ServerFixture a, ServerFixture b,
       JsonObject extra) {
+    return start(scenario, a, b, extra, line -> { });
+  }
+
+  private static CompletableFuture<NodeScript.Result> start(String scenario, ServerFixture a, ServerFixture b,
+      JsonObject extra, Consumer<String> stderrLines) {
     JsonObject config = extra.copy()
         .put("case", scenario)
         .put("library", "http://127.0.0.1:" + a.port() + "/switchboard.js")
         .put("urls", new JsonArray().add(wsUrl(a)).add(wsUrl(b)))
         .put("timeoutMs", SCRIPT_BUDGET_MS);
-    return CompletableFuture.supplyAsync(() -> NodeScript.run("client-library.mjs", config, SCRIPT_TIMEOUT));
+    return CompletableFuture.supplyAsync(() -> NodeScript.run("client-library.mjs", config, SCRIPT_TIMEOUT, stderrLines));
   }
 
   private static JsonObject finish(CompletableFuture<NodeScript.Result> script) {

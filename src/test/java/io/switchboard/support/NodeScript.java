@@ -2,6 +2,7 @@ package io.switchboard.support;
 
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,6 +11,7 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * Runs a Node.js script of {@code src/test/node} as its own OS process, for tests that check the
@@ -52,30 +54,62 @@ public final class NodeScript {
    * or prints anything but one JSON object on stdout; a non-zero exit code is left to the caller.
    */
   public static Result run(String script, JsonObject config, Duration timeout) {
+    return run(script, config, timeout, line -> { });
+  }
+
+  /**
+   * As {@link #run(String, JsonObject, Duration)}, and hands each line the script writes on stderr
+   * to {@code stderrLines} as it comes (on a thread of its own), for a test that must act at a
+   * point the script announces, such as stopping a node once the script listens for the outcome.
+   */
+  public static Result run(String script, JsonObject config, Duration timeout, Consumer<String> stderrLines) {
     Path nodeBinary = prepare();
     Path out = null;
-    Path err = null;
     try {
       out = Files.createTempFile("node-script", ".out");
-      err = Files.createTempFile("node-script", ".err");
       Process process = new ProcessBuilder(nodeBinary.toString(), script, config.encode())
           .directory(DIR.toFile())
           .redirectOutput(out.toFile())
-          .redirectError(err.toFile())
           .start();
+      StringBuilder stderr = new StringBuilder();
+      Thread stderrReader = new Thread(() -> {
+        try (BufferedReader lines = process.errorReader(StandardCharsets.UTF_8)) {
+          for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+            synchronized (stderr) {
+              stderr.append(line).append('\n');
+            }
+            stderrLines.accept(line);
+          }
+        } catch (IOException e) {
+          // The stream ends with the process; what was read is reported.
+        }
+      }, "node-stderr-" + process.pid());
+      stderrReader.setDaemon(true);
+      stderrReader.start();
       boolean exited = waitFor(process, timeout);
+      joinQuietly(stderrReader);
       String stdout = Files.readString(out, StandardCharsets.UTF_8);
-      String stderr = Files.readString(err, StandardCharsets.UTF_8);
+      String err;
+      synchronized (stderr) {
+        err = stderr.toString();
+      }
       if (!exited) {
         throw new AssertionError("node " + script + " did not exit within " + timeout.toMillis()
-            + " ms and was killed\n--- stdout\n" + stdout + "\n--- stderr\n" + stderr);
+            + " ms and was killed\n--- stdout\n" + stdout + "\n--- stderr\n" + err);
       }
-      return new Result(process.exitValue(), parse(stdout, script, stderr), stdout, stderr);
+      return new Result(process.exitValue(), parse(stdout, script, err), stdout, err);
     } catch (IOException e) {
       throw new AssertionError("cannot run node " + script, e);
     } finally {
       deleteQuietly(out);
-      deleteQuietly(err);
+    }
+  }
+
+  private static void joinQuietly(Thread reader) {
+    try {
+      reader.join(KILL_WAIT.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
