@@ -7,6 +7,7 @@ import io.switchboard.BuildInfo;
 import io.switchboard.edge.dialect.Dialect;
 import io.switchboard.edge.websocket.FrameGuard;
 import io.switchboard.edge.websocket.HttpUpgrade;
+import io.switchboard.edge.websocket.UpgradeFlush;
 import io.switchboard.edge.dialect.Link;
 import io.switchboard.edge.dialect.direct.DirectDialect;
 import io.switchboard.edge.dialect.relay.RelayDialect;
@@ -334,8 +335,14 @@ public final class HttpServerVerticle extends VerticleBase {
     Connection connection = new Connection(context, node.hub, dialect, node.metrics, node.config, ticket, wantsResume,
         loopWatch);
     connection.opening()
-        .transform(settled -> request.toWebSocket())
-        .onSuccess(ws -> onOpen(ws, connection, ticket))
+        .transform(settled -> {
+          Runnable releaseFlush = UpgradeFlush.hold(request);
+          // Released by a task queued after those the connection queued before the upgrade
+          // (its welcome), so that they go out with the upgrade's response.
+          return request.toWebSocket()
+              .onSuccess(ws -> onOpen(ws, connection, ticket))
+              .onComplete(ar -> context.runOnContext(v -> releaseFlush.run()));
+        })
         .onFailure(e -> {
           ticket.release();
           connection.abandon();

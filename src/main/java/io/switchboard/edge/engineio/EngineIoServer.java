@@ -3,6 +3,7 @@ package io.switchboard.edge.engineio;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.switchboard.edge.websocket.FrameGuard;
 import io.switchboard.edge.websocket.HttpUpgrade;
+import io.switchboard.edge.websocket.UpgradeFlush;
 import io.switchboard.edge.dialect.Dialect;
 import io.switchboard.edge.dialect.Link;
 import io.switchboard.edge.engineio.EngineIoSession.Poll;
@@ -279,13 +280,16 @@ public final class EngineIoServer {
       return;
     }
     upgrading.run();
+    Runnable releaseFlush = UpgradeFlush.hold(request);
     request.toWebSocket()
         .onSuccess(ws -> {
           EngineIoSession session = open(codec, List.of(), ticket);
           session.attach(ws, here);
           listen(ws, session, here);
         })
-        .onFailure(e -> ticket.release());
+        .onFailure(e -> ticket.release())
+        // After what the session queued on this loop when it opened: its open packet.
+        .onComplete(ar -> here.runOnContext(v -> releaseFlush.run()));
   }
 
   private void listen(ServerWebSocket ws, EngineIoSession session, Context here) {
