@@ -9,9 +9,10 @@ import io.vertx.core.net.impl.ConnectionBase;
 
 /**
  * Sends a WebSocket's upgrade response and the server's first messages (the native protocol's
- * {@code welcome}) in one write. Vert.x flushes the 101 response on its own, and on loopback
- * each write costs the event loop a system call and the receiving stack's work: one write fewer
- * per connection set up (docs/performance.md, "Connection set-up").
+ * {@code welcome}, Engine.IO's open packet) in one write. Vert.x flushes the 101 response on its
+ * own, and each write costs the event loop a system call (and on loopback the receiving stack's
+ * work): one write fewer per connection set up (docs/performance.md, "The upgrade's response and
+ * the welcome in one write").
  *
  * <p>{@link #hold} puts a handler at the head of the connection's pipeline that keeps every
  * flush from reaching the socket; its release takes it out and flushes once. Every path
@@ -34,6 +35,7 @@ public final class UpgradeFlush {
     }
     ChannelPipeline pipeline = connection.channelHandlerContext().pipeline();
     if (pipeline.get(NAME) != null) {
+      // An upgrade refused on this connection, whose release is still queued, then another.
       return NOTHING_HELD;
     }
     pipeline.addFirst(NAME, HeldFlushes.INSTANCE);
