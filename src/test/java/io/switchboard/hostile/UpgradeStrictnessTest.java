@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.switchboard.support.ServerFixture;
 import io.switchboard.support.TestClient;
 import io.switchboard.support.WireSocket;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -92,6 +96,31 @@ class UpgradeStrictnessTest {
     assertEquals(101, ws.status(), ws.responseHead());
     // RFC 6455's own example: this key's accept value.
     assertTrue(ws.responseHead().contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), ws.responseHead());
+  }
+
+  /**
+   * The 101 and the first message (the native protocol's welcome, Engine.IO's open packet) leave
+   * in one write (UpgradeFlush), so on loopback they arrive as one segment: the client's first
+   * read holds both. Sent apart, the message follows a loop turn later, and a client blocked in
+   * read wakes with the 101 alone.
+   */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "/ws | {\"type\":\"welcome\"",
+      "/socket.io/?EIO=4&transport=websocket | 0{\"sid\":"})
+  void sendsTheUpgradeResponseAndTheFirstMessageInOneWrite(String path, String firstMessage) throws IOException {
+    for (int i = 0; i < 20; i++) {
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress("127.0.0.1", fixture.port()), (int) TestClient.WAIT.toMillis());
+        socket.setSoTimeout((int) TestClient.WAIT.toMillis());
+        socket.getOutputStream().write(upgrade(path, GOOD_KEY, "13", "").getBytes(StandardCharsets.ISO_8859_1));
+        byte[] buffer = new byte[8192];
+        int read = socket.getInputStream().read(buffer);
+        String first = new String(buffer, 0, Math.max(read, 0), StandardCharsets.ISO_8859_1);
+        assertTrue(first.startsWith("HTTP/1.1 101"), first);
+        assertTrue(first.contains(firstMessage), path + ", connection " + i + ", first read: " + first);
+      }
+    }
   }
 
   /** Each is a frame the server must fail with 1002 (RFC 6455 sections 5.1, 5.2, 5.5, 7.4). */
