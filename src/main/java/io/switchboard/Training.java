@@ -8,6 +8,7 @@ import io.switchboard.metrics.MetricNames;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.ClientWebSocket;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
@@ -163,18 +164,20 @@ final class Training {
     }
 
     private void open() {
-      client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port)
+      // Handlers before the handshake: the welcome comes in the same segment as the 101, and a
+      // connect whose answer reaches this thread after the socket's loop read the welcome would
+      // find no handler and lose it.
+      ClientWebSocket ws = client.webSocket();
+      current = ws;
+      ws.textMessageHandler(text -> onText(ws, text));
+      ws.closeHandler(v -> {
+        if (ws == current) {
+          done.tryComplete();
+        }
+      });
+      ws.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port)
               .setURI(resumable ? "/ws?resume=1" : "/ws"))
-          .onFailure(done::tryFail)
-          .onSuccess(ws -> {
-            current = ws;
-            ws.textMessageHandler(text -> onText(ws, text));
-            ws.closeHandler(v -> {
-              if (ws == current) {
-                done.tryComplete();
-              }
-            });
-          });
+          .onFailure(done::tryFail);
     }
 
     private void onText(WebSocket ws, String text) {

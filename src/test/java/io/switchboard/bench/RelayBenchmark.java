@@ -8,7 +8,7 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.ClientWebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
@@ -1076,7 +1076,14 @@ public final class RelayBenchmark {
       }
       String uri = o.peerjs ? "/peerjs?key=peerjs&id=" + p.selfId + "&token=t" + p.index
           : o.resume ? "/ws?resume=1" : "/ws";
-      client.connect(new WebSocketConnectOptions()
+      // Handlers before the handshake: a server's first message may come in the same segment as
+      // its 101, before a connect's answer would reach this thread.
+      ClientWebSocket ws = client.webSocket();
+      p.ws = ws;
+      ws.textMessageHandler(p::onText);
+      ws.closeHandler(x -> p.loop.onClose(p));
+      ws.exceptionHandler(e -> p.loop.onException(p, e));
+      ws.connect(new WebSocketConnectOptions()
               .setHost("127.0.0.1").setPort(p.node != null ? p.node.port : server.port)
               .setURI(uri))
           .onComplete(ar -> {
@@ -1084,11 +1091,6 @@ public final class RelayBenchmark {
               p.joined.completeExceptionally(ar.cause());
               return;
             }
-            WebSocket ws = ar.result();
-            p.ws = ws;
-            ws.textMessageHandler(p::onText);
-            ws.closeHandler(x -> p.loop.onClose(p));
-            ws.exceptionHandler(e -> p.loop.onException(p, e));
             if (!o.peerjs) { // a PeerJS client is set up once it has its OPEN
               ws.writeTextMessage("{\"type\":\"join\",\"room\":\"" + p.room + "\",\"id\":\"join\"}");
             }
