@@ -995,7 +995,7 @@ public final class RelayBenchmark {
     long before = redis.usedMemory();
     for (BenchPeer p : cut) {
       p.cutByBench = true;
-      onLoop(p.loop, () -> ((io.vertx.core.http.impl.WebSocketImplBase<?>) p.ws).channelHandlerContext().close());
+      onLoop(p.loop, () -> ((io.vertx.core.internal.http.WebSocketInternal) p.ws).channelHandlerContext().close());
     }
     Thread.sleep(1500);
     long inGap = redis.usedMemory();
