@@ -335,14 +335,7 @@ public final class HttpServerVerticle extends VerticleBase {
     Connection connection = new Connection(context, node.hub, dialect, node.metrics, node.config, ticket, wantsResume,
         loopWatch);
     connection.opening()
-        .transform(settled -> {
-          Runnable releaseFlush = UpgradeFlush.hold(request);
-          // Released by a task queued after those the connection queued before the upgrade
-          // (its welcome), so that they go out with the upgrade's response.
-          return request.toWebSocket()
-              .onSuccess(ws -> onOpen(ws, connection, ticket))
-              .onComplete(ar -> context.runOnContext(v -> releaseFlush.run()));
-        })
+        .transform(settled -> UpgradeFlush.upgrade(request, context, ws -> onOpen(ws, connection, ticket)))
         .onFailure(e -> {
           ticket.release();
           connection.abandon();

@@ -280,16 +280,11 @@ public final class EngineIoServer {
       return;
     }
     upgrading.run();
-    Runnable releaseFlush = UpgradeFlush.hold(request);
-    request.toWebSocket()
-        .onSuccess(ws -> {
-          EngineIoSession session = open(codec, List.of(), ticket);
-          session.attach(ws, here);
-          listen(ws, session, here);
-        })
-        .onFailure(e -> ticket.release())
-        // After what the session queued on this loop when it opened: its open packet.
-        .onComplete(ar -> here.runOnContext(v -> releaseFlush.run()));
+    UpgradeFlush.upgrade(request, here, ws -> {
+      EngineIoSession session = open(codec, List.of(), ticket);
+      session.attach(ws, here);
+      listen(ws, session, here);
+    }).onFailure(e -> ticket.release());
   }
 
   private void listen(ServerWebSocket ws, EngineIoSession session, Context here) {

@@ -4,8 +4,12 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.net.impl.ConnectionBase;
+import java.util.function.Consumer;
 
 /**
  * Sends a WebSocket's upgrade response and the server's first messages (the native protocol's
@@ -14,32 +18,46 @@ import io.vertx.core.net.impl.ConnectionBase;
  * work): one write fewer per connection set up (docs/performance.md, "The upgrade's response and
  * the welcome in one write").
  *
- * <p>{@link #hold} puts a handler at the head of the connection's pipeline that keeps every
- * flush from reaching the socket; its release takes it out and flushes once. Every path
- * from the hold must release it: a flush held for good would leave the client waiting.
+ * <p>{@link #upgrade} puts a handler at the head of the connection's pipeline that keeps every
+ * flush from reaching the socket, and releases it, taking it out and flushing once, however the
+ * upgrade ends: a flush held for good would leave the client waiting.
  */
 public final class UpgradeFlush {
   private static final String NAME = "sb-upgrade-flush";
-  private static final Runnable NOTHING_HELD = () -> { };
 
   private UpgradeFlush() {}
 
   /**
-   * Holds the flushes of {@code request}'s connection until the returned release runs, which
-   * flushes once what was written meanwhile. Event loop only, the hold right before the upgrade;
-   * the release may run more than once.
+   * Upgrades {@code request} to a WebSocket, hands it to {@code opened}, and only then lets its
+   * connection flush: the upgrade's response and what was written meanwhile leave in one write,
+   * with what the loop had queued before (the connection's welcome) and what {@code opened}
+   * writes or queues (Engine.IO's open packet). The release is a task queued on {@code loop}, the
+   * connection's event loop, on which this is called; it comes however the upgrade ends.
    */
-  public static Runnable hold(HttpServerRequest request) {
+  public static Future<ServerWebSocket> upgrade(HttpServerRequest request, Context loop,
+      Consumer<ServerWebSocket> opened) {
+    Runnable release = hold(request);
+    Future<ServerWebSocket> upgraded;
+    try {
+      upgraded = request.toWebSocket();
+    } catch (RuntimeException e) {
+      upgraded = Future.failedFuture(e);
+    }
+    return upgraded.onSuccess(opened::accept).onComplete(ar -> loop.runOnContext(v -> release.run()));
+  }
+
+  private static Runnable hold(HttpServerRequest request) {
     if (!(request.connection() instanceof ConnectionBase connection)) {
-      return NOTHING_HELD;
+      return () -> { };
     }
     ChannelPipeline pipeline = connection.channelHandlerContext().pipeline();
     if (pipeline.get(NAME) != null) {
       // An upgrade refused on this connection, whose release is still queued, then another.
-      return NOTHING_HELD;
+      return () -> { };
     }
     pipeline.addFirst(NAME, HeldFlushes.INSTANCE);
     return () -> {
+      // Gone already if the channel closed meanwhile.
       if (pipeline.get(NAME) != null) {
         pipeline.remove(NAME);
       }
