@@ -6,10 +6,10 @@ import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.net.impl.ConnectionBase;
-import java.util.function.Consumer;
 
 /**
  * Sends a WebSocket's upgrade response and the server's first messages (the native protocol's
@@ -35,7 +35,7 @@ public final class UpgradeFlush {
    * connection's event loop, on which this is called; it comes however the upgrade ends.
    */
   public static Future<ServerWebSocket> upgrade(HttpServerRequest request, Context loop,
-      Consumer<ServerWebSocket> opened) {
+      Handler<ServerWebSocket> opened) {
     Runnable release = hold(request);
     Future<ServerWebSocket> upgraded;
     try {
@@ -43,7 +43,7 @@ public final class UpgradeFlush {
     } catch (RuntimeException e) {
       upgraded = Future.failedFuture(e);
     }
-    return upgraded.onSuccess(opened::accept).onComplete(ar -> loop.runOnContext(v -> release.run()));
+    return upgraded.onSuccess(opened).onComplete(ar -> loop.runOnContext(v -> release.run()));
   }
 
   private static Runnable hold(HttpServerRequest request) {
