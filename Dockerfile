@@ -39,7 +39,13 @@ COPY --from=build /src/target/switchboard.jar /src/src/main/jvm/jvm.options /app
 # The AOT cache: classes loaded and linked, and method profiles, recorded while the jar's own
 # loopback training (--train: 2,000 connections joining, relaying, resuming, leaving) runs with the same
 # JVM options as the entrypoint, so that the cache matches the runtime that uses it.
-RUN java @/app/jvm.options -XX:AOTCacheOutput=/app/switchboard.aot -jar /app/switchboard.jar --train
+# And with the memory a pod gets, not the build machine's: Netty's allocator leaves out its
+# per-thread caches when the heap is 512 MiB or less (a limit of 1 GiB or less), and a training
+# that took the other path records compiled methods the node can never use, which then wait for
+# the JIT until a reconnect storm (docs/performance.md, "The AOT cache trained under the pod's
+# memory"). For pods with a limit above 1 GiB, build with --build-arg AOT_TRAINING_MEMORY=<limit>.
+ARG AOT_TRAINING_MEMORY=512m
+RUN java @/app/jvm.options -XX:MaxRAM=${AOT_TRAINING_MEMORY} -XX:AOTCacheOutput=/app/switchboard.aot -jar /app/switchboard.jar --train
 
 EXPOSE 8080
 # Numeric, so that Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.

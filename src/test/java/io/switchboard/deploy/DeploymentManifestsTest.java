@@ -395,10 +395,16 @@ class DeploymentManifestsTest {
         runtimeCopies, "the runtime image gets the fat jar and its JVM options and nothing else");
     assertTrue(instructionsOfLastStage("RUN").stream().noneMatch(r -> r.contains("apt-get install")),
         "no tools installed into the runtime image");
-    // The AOT cache is made with exactly the options it is used with, or the JVM ignores it.
-    assertTrue(instructionsOfLastStage("RUN").contains(
-        "java @/app/jvm.options -XX:AOTCacheOutput=/app/switchboard.aot -jar /app/switchboard.jar --train"),
+    // The AOT cache is made with exactly the options it is used with, or the JVM ignores it, and
+    // with the pods' memory, or Netty's allocator takes a path in training that pods never take.
+    assertTrue(instructionsOfLastStage("RUN").contains("java @/app/jvm.options -XX:MaxRAM=${AOT_TRAINING_MEMORY}"
+        + " -XX:AOTCacheOutput=/app/switchboard.aot -jar /app/switchboard.jar --train"),
         "the training run: " + instructionsOfLastStage("RUN"));
+    List<String> trainingMemory = instructionsOfLastStage("ARG").stream()
+        .filter(arg -> arg.startsWith("AOT_TRAINING_MEMORY=")).toList();
+    assertEquals(1, trainingMemory.size(), "the training's memory: " + instructionsOfLastStage("ARG"));
+    assertEquals(mebibytes(container.at("/resources/limits/memory").asText()),
+        mebibytes(trainingMemory.get(0).substring("AOT_TRAINING_MEMORY=".length())), "the training's memory is the pods' limit");
     String user = dockerfile("USER").get(0);
     assertTrue(user.matches("[1-9]\\d*:[1-9]\\d*"), "numeric non-root user, which runAsNonRoot can verify: " + user);
     assertTrue(dockerfileEnv().keySet().stream().noneMatch(v -> v.matches("JDK_JAVA_OPTIONS|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS")),
