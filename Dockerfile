@@ -62,7 +62,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
 #   heap        50 % of the container limit, fixed from the start   256 MiB
 #     of which the young generation, fixed small (-Xmn16m): the garbage of handshakes and
 #     relays reuses the same 16 MiB instead of touching new pages as a node fills up (half of
-#     the 32 MiB before: 12-14 MiB less RSS, young pauses as short, twice as many)
+#     the 32 MiB before: 12-15 MiB less RSS, young pauses as short, twice as many)
 #   direct      Netty's buffers (by default as large as the heap)    64 MiB
 #   metaspace   about 18 MiB used after start-up                     64 MiB
 #   code cache  JIT-compiled code                                    48 MiB
