@@ -224,21 +224,26 @@ final class Connection implements Outbound, Link, OverloadShedder.Sender {
   }
 
   /**
-   * Called by the verticle's sweep: pings a quiet socket, closes a silent one and one whose token
-   * has expired, and starts a new window of {@link #recentMessages}. Own loop only.
+   * Called by the verticle's sweep: pings a quiet socket and starts a new window of {@link
+   * #recentMessages}. Returns why the socket must close (silent too long, or its token expired),
+   * or null: the sweep closes it once it has visited every socket, since a close may change the
+   * set it is walking. Own loop only.
    */
-  void checkAlive(long nowNanos, long pingAfterNanos, long idleAfterNanos) {
+  CloseReason checkAlive(long nowNanos, long pingAfterNanos, long idleAfterNanos) {
     receivedBefore = received;
     received = 0;
     long quiet = nowNanos - lastHeardNanos;
     if (quiet >= idleAfterNanos) {
-      closeNow(CloseReason.IDLE_TIMEOUT);
-    } else if (closeAtMillis != Long.MAX_VALUE && System.currentTimeMillis() >= closeAtMillis) {
-      closeNow(CloseReason.TOKEN_EXPIRED);
-    } else if (quiet >= pingAfterNanos && nowNanos - lastPingNanos >= pingAfterNanos && !closed && ws != null) {
+      return CloseReason.IDLE_TIMEOUT;
+    }
+    if (closeAtMillis != Long.MAX_VALUE && System.currentTimeMillis() >= closeAtMillis) {
+      return CloseReason.TOKEN_EXPIRED;
+    }
+    if (quiet >= pingAfterNanos && nowNanos - lastPingNanos >= pingAfterNanos && !closed && ws != null) {
       lastPingNanos = nowNanos;
       ws.writePing(PING_PAYLOAD);
     }
+    return null;
   }
 
   @Override

@@ -63,9 +63,18 @@ public final class HttpServerVerticle extends VerticleBase {
   private OverloadShedder<Connection> shedder;
   private final OverloadReport overloads = new OverloadReport();
   private long lagProbe = -1;
+  // The probe sleeps while nothing arrives on this loop (see armLagProbe).
+  private boolean probeAsleep;
+  private boolean heardSinceProbe;
+  private int quietProbes;
   private final Connection.LoopWatch loopWatch = new Connection.LoopWatch() {
     @Override
     public boolean behind(long nowNanos) {
+      heardSinceProbe = true;
+      if (probeAsleep) {
+        wakeLagProbe();
+        return false;
+      }
       return shedder.behind(nowNanos);
     }
 
@@ -149,9 +158,18 @@ public final class HttpServerVerticle extends VerticleBase {
         config.pingIntervalSeconds() * 1000L / 4));
     sweepTimer = vertx.setPeriodic(sweepMillis, id -> {
       long now = System.nanoTime();
-      // Copy: a close may remove entries while we iterate.
-      for (Connection c : new ArrayList<>(connections)) {
-        c.checkAlive(now, pingAfter, idleAfter);
+      List<Overdue> overdue = null;
+      for (Connection c : connections) {
+        CloseReason why = c.checkAlive(now, pingAfter, idleAfter);
+        if (why != null) {
+          if (overdue == null) {
+            overdue = new ArrayList<>();
+          }
+          overdue.add(new Overdue(c, why));
+        }
+      }
+      if (overdue != null) {
+        overdue.forEach(o -> o.connection().closeNow(o.why()));
       }
       heads.sweep(now);
     });
@@ -169,14 +187,31 @@ public final class HttpServerVerticle extends VerticleBase {
 
   /**
    * A one-shot timer, armed again each time it fires: how late it fires is this loop's lag. (A
-   * periodic timer would fire its missed ticks in a burst and hide it.)
+   * periodic timer would fire its missed ticks in a burst and hide it.) After {@link
+   * #QUIET_PROBES} probes in a row without a message read or a request on this loop it sleeps
+   * until the next one: its wake-ups were most of an idle node's CPU (docs/performance.md), and a
+   * loop that reads nothing has no senders to shed.
    */
   private void armLagProbe() {
     shedder.due(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(OverloadShedder.PROBE_MILLIS));
     lagProbe = vertx.setTimer(OverloadShedder.PROBE_MILLIS, id -> {
       observeLag(System.nanoTime());
-      armLagProbe();
+      quietProbes = heardSinceProbe || shedder.overloaded() ? 0 : quietProbes + 1;
+      heardSinceProbe = false;
+      if (quietProbes < QUIET_PROBES) {
+        armLagProbe();
+      } else {
+        probeAsleep = true;
+        lagProbe = -1;
+      }
     });
+  }
+
+  /** Something arrived on this loop: the probe measures again if it slept. */
+  private void wakeLagProbe() {
+    probeAsleep = false;
+    quietProbes = 0;
+    armLagProbe();
   }
 
   /** What the probe timer, or a socket that found it overdue, saw at {@code now}: shed if due. */
@@ -208,6 +243,11 @@ public final class HttpServerVerticle extends VerticleBase {
     }
   }
 
+  /** One second of probes. */
+  private static final int QUIET_PROBES = (int) (1000 / OverloadShedder.PROBE_MILLIS);
+
+  private record Overdue(Connection connection, CloseReason why) {}
+
   /** The protocol spoken at {@code path}, or null for a path with no WebSocket endpoint. */
   static Function<Link, Dialect> dialectAt(String path) {
     if ("/ws".equals(path)) {
@@ -226,6 +266,11 @@ public final class HttpServerVerticle extends VerticleBase {
 
   private void onRequest(HttpServerRequest request, Router router) {
     heads.started(request);
+    if (probeAsleep) {
+      wakeLagProbe();
+    } else {
+      heardSinceProbe = true;
+    }
     if (!wellFormedTarget(request.uri()) || request.headers().getAll("Host").size() != 1
         || request.authority() == null) {
       // Left to the router, these fail inside it: a 500 and an ERROR log line on demand. One

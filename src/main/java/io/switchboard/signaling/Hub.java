@@ -80,6 +80,8 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
   private final ConcurrentHashMap<RoomId, Room> rooms = new ConcurrentHashMap<>();
   // The sessions open on this node, for what reaches a peer by id alone (the server API).
   private final ConcurrentHashMap<PeerId, Session> peers = new ConcurrentHashMap<>();
+  // The open sessions whose gate holds events that may stall: the few the tick looks at.
+  private final Set<Session> waitingGates = ConcurrentHashMap.newKeySet();
   // Suspensions in flight: the backplane may only close once they are stored (see quiesce).
   private final Set<Future<?>> suspending = ConcurrentHashMap.newKeySet();
 
@@ -135,7 +137,8 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     boolean resumable = wantsResume && resumeOn();
     PeerId peer = PeerId.random(random, resumable);
     ResumeToken.Issued token = resumable ? ResumeToken.issue(peer, random) : null;
-    Session session = new Session(peer, outbound, identity, limits, nowNanos, resumable ? token.hash() : null);
+    Session session = new Session(peer, outbound, identity, limits, nowNanos, resumable ? token.hash() : null,
+        waitingGates);
     peers.put(peer, session);
     outbound.send(resumable
         ? new Welcome(peer, iceServers.apply(peer), token.text(), (int) (limits.resumeWindowMillis() / 1000))
@@ -411,8 +414,8 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
       }
     });
     long now = System.nanoTime();
-    for (Session session : peers.values()) {
-      if (session.numbered() && session.gate().stalled(now, STALL_NANOS)) {
+    for (Session session : waitingGates) {
+      if (session.gate().stalled(now, STALL_NANOS)) {
         catchUp(session);
       }
     }

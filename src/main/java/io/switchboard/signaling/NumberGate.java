@@ -14,7 +14,19 @@ import java.util.TreeMap;
  * the socket, since {@link Outbound#send} only queues.
  */
 final class NumberGate {
+  /**
+   * Told, under the gate's lock, when the gate begins to hold something that may stall and when
+   * it holds nothing any more: so that a periodic check visits only such gates, not every session.
+   */
+  interface Watcher {
+    void waiting(boolean waiting);
+  }
+
   private final Outbound outbound;
+  private final Watcher watcher;
+  private boolean watched;
+  // The session closed: whatever the gate still holds will never stall anyone.
+  private boolean retired;
   private long delivered;
   // Holds the gate shut while a join or a resume is in flight: their replies must come first.
   private int holds;
@@ -24,8 +36,9 @@ final class NumberGate {
   // events, which no later one would show missing.
   private boolean fetchAgain;
 
-  NumberGate(Outbound outbound) {
+  NumberGate(Outbound outbound, Watcher watcher) {
     this.outbound = outbound;
+    this.watcher = watcher;
   }
 
   /** The last number put on the socket. */
@@ -37,6 +50,7 @@ final class NumberGate {
   synchronized void restartAfter(long seq) {
     delivered = seq;
     ahead = null;
+    watch();
   }
 
   synchronized void hold() {
@@ -46,6 +60,7 @@ final class NumberGate {
   synchronized void release() {
     holds--;
     flush();
+    watch();
   }
 
   synchronized void offer(long seq, Event event, long nowNanos) {
@@ -60,6 +75,7 @@ final class NumberGate {
     }
     ahead.putIfAbsent(seq, event);
     flush();
+    watch();
   }
 
   /**
@@ -75,6 +91,21 @@ final class NumberGate {
   /** A read of the session's buffer failed, or succeeded: whether the next tick reads it again. */
   synchronized void fetched(boolean ok) {
     fetchAgain = !ok;
+    watch();
+  }
+
+  /** The session closed. */
+  synchronized void retire() {
+    retired = true;
+    watch();
+  }
+
+  private void watch() {
+    boolean waiting = !retired && (fetchAgain || ahead != null && !ahead.isEmpty());
+    if (waiting != watched) {
+      watched = waiting;
+      watcher.waiting(waiting);
+    }
   }
 
   private void flush() {

@@ -9,6 +9,7 @@ import io.vertx.core.Promise;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * One client connection as the hub sees it: its peer id, the rooms it is in, its rate limiter,
@@ -61,10 +62,21 @@ public final class Session {
   // Another socket resumed this session: this one ends without touching the backplane.
   private volatile boolean superseded;
 
-  Session(PeerId peer, Outbound outbound, Identity identity, Limits limits, long nowNanos, String tokenHash) {
+  /**
+   * @param waitingGates where the session is while its gate holds something that may stall
+   *     ({@link NumberGate.Watcher})
+   */
+  Session(PeerId peer, Outbound outbound, Identity identity, Limits limits, long nowNanos, String tokenHash,
+      Set<Session> waitingGates) {
     this.peer = peer;
     this.tokenHash = tokenHash;
-    this.gate = tokenHash == null ? null : new NumberGate(outbound);
+    this.gate = tokenHash == null ? null : new NumberGate(outbound, waiting -> {
+      if (waiting) {
+        waitingGates.add(this);
+      } else {
+        waitingGates.remove(this);
+      }
+    });
     this.outbound = outbound;
     this.identity = identity;
     this.bucket = new TokenBucket(limits.ratePerSecond(), limits.rateBurst(), nowNanos);
@@ -263,6 +275,9 @@ public final class Session {
 
   void markClosed() {
     closed = true;
+    if (gate != null) {
+      gate.retire();
+    }
     // What the client sent before its socket closed and is still waiting goes out all the same
     // (a dialect's farewell is one); nothing else a closed session asked for still applies.
     if (waiting != null) {

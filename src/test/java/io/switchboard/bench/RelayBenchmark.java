@@ -256,8 +256,10 @@ public final class RelayBenchmark {
                              on a fresh server in batches of 5000, --concurrency handshakes in flight;
                              CPU and connect->joined latency per batch (batch 1 cold, batch 3 warm),
                              RSS growth without GC, live heap growth after a full GC, then the server's
-                             CPU over 10 s with all N open and silent. N defaults to 18000, which fits
-                             an open-files limit of 20000 (the client ends are in this process)
+                             CPU over --idle-cpu-seconds with all N open and silent. N defaults to 18000,
+                             which fits an open-files limit of 20000 (the client ends are in this process)
+        --idle-cpu-seconds N how long --setup measures idle CPU (default 10; CPU is counted in 10 ms ticks,
+                             so a longer window tells fractions of a percent apart)
         --saturate           instead of the load: the highest relay rate one server event loop sustains.
                              Server with EVENT_LOOPS=1 under taskset -c --server-cpus; the benchmark
                              pins itself (all its threads) to --generator-cpus with taskset -a -p, so
@@ -311,6 +313,7 @@ public final class RelayBenchmark {
     boolean nodeRelay;
     boolean peerjs;
     int setup;
+    int idleCpuSeconds = 10;
     boolean saturate;
     boolean pin;
     int stepRate = 5_000;
@@ -407,6 +410,7 @@ public final class RelayBenchmark {
           case "nodes" -> o.nodes = intArg(name, value, 1, 8);
           case "redis-server" -> o.redisServer = value;
           case "setup" -> o.setup = intArg(name, value, 1, 100_000);
+          case "idle-cpu-seconds" -> o.idleCpuSeconds = intArg(name, value, 1, 600);
           case "step-rate" -> o.stepRate = intArg(name, value, 100, 1_000_000);
           case "max-rate" -> o.maxRate = intArg(name, value, 100, 2_000_000);
           case "overload-factor" -> o.overloadFactor = intArg(name, value, 2, 8);
@@ -1590,7 +1594,6 @@ public final class RelayBenchmark {
   // --setup: connection set-up cost on a fresh server
 
   private static final int SETUP_BATCH = 5_000;
-  private static final int IDLE_CPU_SECONDS = 10;
 
   /** {p50, p99, max} of the non-negative values of {@code ns}; zeros when there are none. */
   private static long[] connectPercentiles(long[] ns) {
@@ -1673,11 +1676,11 @@ public final class RelayBenchmark {
     long heapAll = server.heapUsedKiB();
     long rssAllGc = server.statusKiB("VmRSS");
 
-    log("idle CPU: " + IDLE_CPU_SECONDS + " s with all connections open and silent");
+    log("idle CPU: " + o.idleCpuSeconds + " s with all connections open and silent");
     long i0 = server.cpuTicks();
     Map<Long, Long> othersIdle = ServerProcess.otherProcessTicks(measuredPids());
     long w0 = System.nanoTime();
-    Thread.sleep(IDLE_CPU_SECONDS * 1000L);
+    Thread.sleep(o.idleCpuSeconds * 1000L);
     long idleTicks = server.cpuTicks() - i0;
     double idleWindowS = (System.nanoTime() - w0) / 1e9;
     double othersIdleCores = cpuSeconds(ServerProcess.otherTicksDelta(othersIdle,
@@ -1722,7 +1725,7 @@ public final class RelayBenchmark {
         : "  after a full GC: live heap " + NOT_A_JVM + "\n");
     double idleCpuS = cpuSeconds(idleTicks);
     out.append(String.format(Locale.ROOT, "idle: server CPU %.2f s over %.1f s with %d connections open and silent"
-        + " = %.1f %% of one core%n", idleCpuS, idleWindowS, joined, 100 * idleCpuS / idleWindowS));
+        + " = %.2f %% of one core%n", idleCpuS, idleWindowS, joined, 100 * idleCpuS / idleWindowS));
     out.append(String.format(Locale.ROOT, "other processes: %.0f %% of one core during set-up, %.0f %% during the idle"
         + " window; the machine has %d cores%n", 100 * othersSetupCores, 100 * othersIdleCores,
         Runtime.getRuntime().availableProcessors()));
