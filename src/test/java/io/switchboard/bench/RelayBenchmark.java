@@ -550,7 +550,8 @@ public final class RelayBenchmark {
   // Command name -> {calls, usec} executed in the measured window (INFO commandstats).
   private Map<String, long[]> redisCommandStatsInWindow = Map.of();
   private Vertx vertx;
-  private WebSocketClient client;
+  // One per source address (SOURCE_ADDRESSES), chosen by the peer's index.
+  private WebSocketClient[] clients;
   private BenchLoop[] loops;
   /** --saturate: the loop of the well-behaved pairs, kept apart so that their numbers are their own. */
   private BenchLoop quietLoop;
@@ -1057,16 +1058,28 @@ public final class RelayBenchmark {
     if (threads.stream().distinct().count() < threads.size()) {
       log("WARNING: client contexts share event loop threads: " + threads);
     }
-    client = vertx.createWebSocketClient(new WebSocketClientOptions()
-        .setDefaultHost("127.0.0.1")
-        .setDefaultPort(port)
-        .setMaxConnections(plannedConnections() + 100)
-        .setConnectTimeout(10_000));
+    clients = new WebSocketClient[SOURCE_ADDRESSES];
+    for (int a = 0; a < SOURCE_ADDRESSES; a++) {
+      clients[a] = vertx.createWebSocketClient(new WebSocketClientOptions()
+          .setDefaultHost("127.0.0.1")
+          .setDefaultPort(port)
+          .setLocalAddress("127.0.0." + (a + 1))
+          .setMaxConnections(plannedConnections() + 100)
+          .setConnectTimeout(10_000));
+    }
     log("client: Vert.x with " + o.clientLoops() + " event loops for the load "
         + Arrays.stream(loops).map(l -> l.threadName).toList() + ", "
         + (vertx.isNativeTransportEnabled() ? "native" : "NIO") + " transport"
         + (quietLoop == null ? "" : "; the quiet pairs on a third (" + quietLoop.threadName + ")"));
   }
+
+  /**
+   * Loopback addresses the peers connect from, in turn. From one address, the kernel's search for
+   * a free source port in connect() grows long once most of its even ports are taken (Linux
+   * tries those first): past 10,000 sockets it, not the server, set the connect latency, for
+   * every server alike, while the server sat idle.
+   */
+  private static final int SOURCE_ADDRESSES = 4;
 
   private CompletableFuture<Void> connectAndJoin(BenchPeer p) {
     p.loop.context.runOnContext(v -> {
@@ -1082,7 +1095,7 @@ public final class RelayBenchmark {
           : o.resume ? "/ws?resume=1" : "/ws";
       // Handlers before the handshake: a server's first message may come in the same segment as
       // its 101, before a connect's answer would reach this thread.
-      ClientWebSocket ws = client.webSocket();
+      ClientWebSocket ws = clients[p.index % SOURCE_ADDRESSES].webSocket();
       p.ws = ws;
       ws.textMessageHandler(p::onText);
       ws.closeHandler(x -> p.loop.onClose(p));
