@@ -1640,6 +1640,8 @@ public final class RelayBenchmark {
     server.fullGc(1500);
     long heapFresh = server.heapUsedKiB();
     long rssFreshGc = server.statusKiB("VmRSS");
+    long anonFresh = server.statusKiB("RssAnon");
+    long fileFresh = server.statusKiB("RssFile");
     log(server.jvm ? String.format(Locale.ROOT, "fresh server: CPU %.2f s since start, RSS %s; after a full GC heap"
         + " in use %s, RSS %s", startupCpuS, mib(rssFresh), mib(heapFresh), mib(rssFreshGc))
         : String.format(Locale.ROOT, "fresh server: CPU %.2f s since start, RSS %s; full GC and heap in use %s",
@@ -1681,6 +1683,8 @@ public final class RelayBenchmark {
     double othersSetupCores = cpuSeconds(ServerProcess.otherTicksDelta(othersStart,
         ServerProcess.otherProcessTicks(measuredPids()))) / ((System.nanoTime() - setupWall0) / 1e9);
     long rssAll = server.statusKiB("VmRSS");
+    long anonAll = server.statusKiB("RssAnon");
+    long fileAll = server.statusKiB("RssFile");
     long benchFds = openFiles("self");
     long serverFds = openFiles(Long.toString(server.pid));
     log(String.format(Locale.ROOT, "%d of %d joined; RSS %s without GC; open files: bench %d, server %d%s",
@@ -1731,6 +1735,11 @@ public final class RelayBenchmark {
     // From the RSS after the first GC: that GC's own page touches are not the connections'.
     out.append(String.format(Locale.ROOT, "  RSS without a GC (what a pod memory limit sees): %s -> %s = %.1f KiB"
         + " per connection%n", mib(rssFreshGc), mib(rssAll), (rssAll - rssFreshGc) * per));
+    // Under memory pressure the kernel can drop file-backed pages (the executable, libraries, a
+    // mapped cache) and read them again; anonymous ones only go with the process.
+    out.append(String.format(Locale.ROOT, "    of which anonymous (heap, stacks, malloc; stays without swap) %s -> %s,"
+        + " file-backed (executable, libraries, mapped files; the kernel may drop them) %s -> %s%n", mib(anonFresh), mib(anonAll),
+        mib(fileFresh), mib(fileAll)));
     out.append(server.jvm
         ? String.format(Locale.ROOT, "  after a full GC: live heap %s -> %s = %s per connection; RSS %s%n",
             mib(heapFresh), mib(heapAll), heapFresh < 0 || heapAll < 0 ? "n/a"
