@@ -81,9 +81,11 @@ import java.util.function.Supplier;
  * 5,000 (batch 1 is cold, batch 3 warm). Per batch, server CPU per connection (handshake, welcome
  * and join reply) and the time from the start of the TCP connect to the {@code joined} reply,
  * p50/p99/max; for all N, CPU per connection, connect p99, RSS growth without a GC (what a pod
- * limit sees), then a full GC and the live heap growth and RSS; then the server's CPU over 10 s
- * with all N open and silent. The client ends live in this process: N must stay under its
- * open-files limit (checked first), and the server gets MAX_CONNECTIONS above N.
+ * limit sees; anonymous and file-backed apart), then a full GC and the live heap growth and RSS;
+ * then the server's CPU over {@code --idle-cpu-seconds} (10) with all N open and silent. The
+ * peers connect from four loopback addresses in turn ({@link #SOURCE_ADDRESSES}). The client
+ * ends live in this process: N must stay under its open-files limit (checked first), and the
+ * server gets MAX_CONNECTIONS above N.
  *
  * <p>{@code --pin} runs the load mode or {@code --setup} on the cores {@code --saturate} uses
  * (below): on a 2-core machine, a generator that shares the server's cores is itself late by as
@@ -1738,8 +1740,8 @@ public final class RelayBenchmark {
     // Under memory pressure the kernel can drop file-backed pages (the executable, libraries, a
     // mapped cache) and read them again; anonymous ones only go with the process.
     out.append(String.format(Locale.ROOT, "    of which anonymous (heap, stacks, malloc; stays without swap) %s -> %s,"
-        + " file-backed (executable, libraries, mapped files; the kernel may drop them) %s -> %s%n", mib(anonFresh), mib(anonAll),
-        mib(fileFresh), mib(fileAll)));
+        + " file-backed (executable, libraries, mapped files; the kernel may drop them) %s -> %s%n",
+        mib(anonFresh), mib(anonAll), mib(fileFresh), mib(fileAll)));
     out.append(server.jvm
         ? String.format(Locale.ROOT, "  after a full GC: live heap %s -> %s = %s per connection; RSS %s%n",
             mib(heapFresh), mib(heapAll), heapFresh < 0 || heapAll < 0 ? "n/a"
