@@ -62,19 +62,15 @@ public final class HttpServerVerticle extends VerticleBase {
   private long sweepTimer;
   private OverloadShedder<Connection> shedder;
   private final OverloadReport overloads = new OverloadReport();
+  // -1 while no probe is armed: before start, and while it sleeps (see armLagProbe).
   private long lagProbe = -1;
-  // The probe sleeps while nothing arrives on this loop (see armLagProbe).
-  private boolean probeAsleep;
   private boolean heardSinceProbe;
   private int quietProbes;
   private final Connection.LoopWatch loopWatch = new Connection.LoopWatch() {
     @Override
     public boolean behind(long nowNanos) {
-      heardSinceProbe = true;
-      if (probeAsleep) {
-        wakeLagProbe();
-        return false;
-      }
+      // A probe woken here is due in the future: not behind.
+      heard();
       return shedder.behind(nowNanos);
     }
 
@@ -201,17 +197,18 @@ public final class HttpServerVerticle extends VerticleBase {
       if (quietProbes < QUIET_PROBES) {
         armLagProbe();
       } else {
-        probeAsleep = true;
         lagProbe = -1;
       }
     });
   }
 
-  /** Something arrived on this loop: the probe measures again if it slept. */
-  private void wakeLagProbe() {
-    probeAsleep = false;
-    quietProbes = 0;
-    armLagProbe();
+  /** A message or a request arrived on this loop: the probe measures again if it slept. */
+  private void heard() {
+    heardSinceProbe = true;
+    if (lagProbe == -1 && shedder.enabled()) {
+      quietProbes = 0;
+      armLagProbe();
+    }
   }
 
   /** What the probe timer, or a socket that found it overdue, saw at {@code now}: shed if due. */
@@ -266,11 +263,7 @@ public final class HttpServerVerticle extends VerticleBase {
 
   private void onRequest(HttpServerRequest request, Router router) {
     heads.started(request);
-    if (probeAsleep) {
-      wakeLagProbe();
-    } else {
-      heardSinceProbe = true;
-    }
+    heard();
     if (!wellFormedTarget(request.uri()) || request.headers().getAll("Host").size() != 1
         || request.authority() == null) {
       // Left to the router, these fail inside it: a 500 and an ERROR log line on demand. One
