@@ -33,8 +33,10 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiFunction;
 import java.util.function.Predicate;
@@ -71,6 +73,18 @@ public final class EngineIoServer {
   private final BiFunction<Link, Integer, Dialect> dialect;
   private final SecureRandom random = new SecureRandom();
   private final ConcurrentHashMap<String, EngineIoSession> sessions = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Thread, OwnedSessions> sessionsByOwner = new ConcurrentHashMap<>();
+  private final long heartbeatTickMillis;
+
+  /**
+   * The sessions one event loop owns, and the one timer that keeps their heartbeats while there
+   * are any: a timer per session fired once a second for each of them, 15 % of a core for 18,000
+   * silent sessions (docs/performance.md). Touched by the owner's thread only.
+   */
+  private static final class OwnedSessions {
+    final Set<EngineIoSession> sessions = new HashSet<>();
+    long timer = -1;
+  }
 
   /**
    * @param gate admits new sessions (limits, token, capacity), shared with the node's other endpoints
@@ -91,6 +105,7 @@ public final class EngineIoServer {
     this.writeQueueMaxChars = writeQueueMaxBytes;
     this.pingIntervalMillis = pingIntervalMillis;
     this.pingTimeoutMillis = pingTimeoutMillis;
+    this.heartbeatTickMillis = Math.max(100, Math.min(1000, pingIntervalMillis / 4));
   }
 
   // ---- HTTP long-polling ----
@@ -308,17 +323,53 @@ public final class EngineIoServer {
    * a stopping verticle closes its own.
    */
   public void closeOwnSessions(CloseReason reason) {
-    for (EngineIoSession session : sessions.values()) {
-      if (session.ownerThread == Thread.currentThread()) {
+    OwnedSessions owned = sessionsByOwner.get(Thread.currentThread());
+    if (owned != null) {
+      for (EngineIoSession session : List.copyOf(owned.sessions)) {
         session.closeNow(reason, true);
       }
     }
   }
 
+  /** Keeps {@code session}'s heartbeat from now on, with the others of its loop. Owner only. */
+  void keepHeartbeat(EngineIoSession session) {
+    OwnedSessions owned = sessionsByOwner.computeIfAbsent(session.ownerThread, thread -> new OwnedSessions());
+    owned.sessions.add(session);
+    if (owned.timer < 0) {
+      owned.timer = vertx.setPeriodic(heartbeatTickMillis, id -> heartbeat(owned));
+    }
+  }
+
+  // What a heartbeat does may close a session, which leaves the set: done after the walk.
+  private void heartbeat(OwnedSessions owned) {
+    long now = System.nanoTime();
+    long wallMillis = System.currentTimeMillis();
+    List<EngineIoSession> due = null;
+    for (EngineIoSession session : owned.sessions) {
+      if (session.heartbeatDue(now, wallMillis)) {
+        if (due == null) {
+          due = new ArrayList<>();
+        }
+        due.add(session);
+      }
+    }
+    if (due != null) {
+      for (EngineIoSession session : due) {
+        session.heartbeat(now, wallMillis);
+      }
+    }
+  }
+
+  /** Ends the server's part in a closing session. Owner only. */
   void forget(EngineIoSession session) {
     if (sessions.remove(session.sid, session)) {
       metrics.connectionClosed();
       session.ticket.release();
+    }
+    OwnedSessions owned = sessionsByOwner.get(session.ownerThread);
+    if (owned != null && owned.sessions.remove(session) && owned.sessions.isEmpty()) {
+      vertx.cancelTimer(owned.timer);
+      owned.timer = -1;
     }
   }
 

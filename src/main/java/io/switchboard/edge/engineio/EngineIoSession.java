@@ -65,7 +65,6 @@ final class EngineIoSession implements Outbound, Link {
   private long upgradeTimer = -1;
   private long lastHeardNanos;
   private long lastPingNanos;
-  private long heartbeatTimer;
   private boolean closed;
 
   /** Creates the session on the current event loop, which becomes its owner. */
@@ -87,8 +86,7 @@ final class EngineIoSession implements Outbound, Link {
   void start(String openPacketData) {
     push(EngineIoPacket.text(PacketType.OPEN, openPacketData));
     dialect.opened();
-    long tick = Math.max(100, Math.min(1000, server.pingIntervalMillis / 4));
-    heartbeatTimer = server.vertx.setPeriodic(tick, id -> heartbeat());
+    server.keepHeartbeat(this);
   }
 
   // ---- transports (owner thread) ----
@@ -263,16 +261,28 @@ final class EngineIoSession implements Outbound, Link {
    * Either way, a client silent for a ping interval plus the ping timeout is gone. A session
    * whose token has expired (grace period included) is closed too.
    */
-  private void heartbeat() {
-    long now = System.nanoTime();
-    if (now - lastHeardNanos > server.pingIntervalMillis * 1_000_000L + server.pingTimeoutMillis * 1_000_000L) {
+  void heartbeat(long now, long wallMillis) {
+    if (silentTooLong(now)) {
       closeNow(CloseReason.IDLE_TIMEOUT, false);
-    } else if (ticket.expired(System.currentTimeMillis())) {
+    } else if (ticket.expired(wallMillis)) {
       closeNow(CloseReason.TOKEN_EXPIRED, true);
-    } else if (codec.version() == 4 && now - lastPingNanos >= server.pingIntervalMillis * 1_000_000L) {
+    } else if (pingDue(now)) {
       lastPingNanos = now;
       push(EngineIoPacket.text(PacketType.PING));
     }
+  }
+
+  /** Whether {@link #heartbeat} has anything to do at {@code now}. Owner only. */
+  boolean heartbeatDue(long now, long wallMillis) {
+    return silentTooLong(now) || ticket.expired(wallMillis) || pingDue(now);
+  }
+
+  private boolean silentTooLong(long now) {
+    return now - lastHeardNanos > server.pingIntervalMillis * 1_000_000L + server.pingTimeoutMillis * 1_000_000L;
+  }
+
+  private boolean pingDue(long now) {
+    return codec.version() == 4 && now - lastPingNanos >= server.pingIntervalMillis * 1_000_000L;
   }
 
   // ---- outbound ----
@@ -400,7 +410,6 @@ final class EngineIoSession implements Outbound, Link {
       flush();
     }
     server.forget(this);
-    server.vertx.cancelTimer(heartbeatTimer);
     if (upgradeTimer >= 0) {
       server.vertx.cancelTimer(upgradeTimer);
     }

@@ -461,6 +461,29 @@ class EngineIoEndpointTest {
     assertUsable(c, false);
   }
 
+  // Each event loop keeps its sessions' heartbeats with one timer, which stops when the loop has
+  // no session left: the next session must start it again.
+  @Test
+  void theHeartbeatStartsAgainForASessionOpenedAfterEveryOtherClosed() {
+    ServerFixture f = heartbeat();
+    List<EngineIoPollingClient> first = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      EngineIoPollingClient c = polling(f, 4);
+      connectSocketIo(c);
+      first.add(c);
+    }
+    assertEquals(PacketType.PING, first.get(0).nextPacket(Duration.ofMillis(2500)).type());
+    first.forEach(EngineIoPollingClient::close);
+    f.awaitOpenConnections(0);
+
+    EngineIoPollingClient later = polling(f, 4);
+    connectSocketIo(later);
+    assertEquals(PacketType.PING, later.nextPacket(Duration.ofMillis(2500)).type(), "pinged like the first");
+    // It does not answer, so the same heartbeat drops it.
+    f.awaitCondition(() -> f.server().openConnections() == 0, Duration.ofMillis(SILENCE_ALLOWED_MILLIS + 3000),
+        "the silent session dropped");
+  }
+
   @ParameterizedTest(name = "EIO={0}")
   @ValueSource(ints = {3, 4})
   void aSilentClientIsDroppedAndItsRoomHearsADisconnect(int v) {
@@ -577,8 +600,7 @@ class EngineIoEndpointTest {
     ws.send(emit(event("ANSWER", room, "{\"id\":\"" + bPeer + "\"}", "{\"sdp\":\"v=0\"}")));
     JsonObject answer = messageEvent(b.nextMessage());
     assertEquals("ANSWER", answer.getString("type"), answer.encode());
-    assertEquals(aPeer, answer.getJsonObject("caller").getString("id"));
-  }
+    assertEquals(aPeer, answer.getJsonObject("caller").getString("id"));  }
 
   // ---- polling and WebSocket members in one room ----
 
@@ -626,8 +648,7 @@ class EngineIoEndpointTest {
     b.send(emit(event("CANDIDATE", room, toA, "{\"candidate\":\"candidate:1 1 udp 1 127.0.0.1 9 typ host\"}")));
     JsonObject candidate = messageEvent(a.nextMessage());
     assertEquals("CANDIDATE", candidate.getString("type"));
-    assertEquals("candidate:1 1 udp 1 127.0.0.1 9 typ host", candidate.getJsonObject("payload").getString("candidate"));
-  }
+    assertEquals("candidate:1 1 udp 1 127.0.0.1 9 typ host", candidate.getJsonObject("payload").getString("candidate"));  }
 
   /** Reads a WebSocket-only session's greeting; returns its Socket.IO sid (v4) or null (v3). */
   private static String connectWebSocketOnly(TestClient ws, int v) {
