@@ -7,6 +7,7 @@ import io.switchboard.BuildInfo;
 import io.switchboard.edge.dialect.Dialect;
 import io.switchboard.edge.websocket.FrameGuard;
 import io.switchboard.edge.websocket.HttpUpgrade;
+import io.switchboard.edge.websocket.LeanWebSockets;
 import io.switchboard.edge.websocket.UpgradeFlush;
 import io.switchboard.edge.dialect.Link;
 import io.switchboard.edge.dialect.direct.DirectDialect;

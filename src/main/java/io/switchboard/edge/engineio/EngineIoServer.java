@@ -3,6 +3,7 @@ package io.switchboard.edge.engineio;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.switchboard.edge.websocket.FrameGuard;
 import io.switchboard.edge.websocket.HttpUpgrade;
+import io.switchboard.edge.websocket.LeanWebSockets;
 import io.switchboard.edge.websocket.UpgradeFlush;
 import io.switchboard.edge.dialect.Dialect;
 import io.switchboard.edge.dialect.Link;
@@ -282,6 +283,7 @@ public final class EngineIoServer {
       }
       upgrading.run();
       request.toWebSocket().onSuccess(ws -> {
+        LeanWebSockets.slim(ws);
         listen(ws, session, here);
         session.owner.runOnContext(v -> session.upgradeTo(ws, here));
       });
@@ -296,6 +298,7 @@ public final class EngineIoServer {
     }
     upgrading.run();
     UpgradeFlush.upgrade(request, here, ws -> {
+      LeanWebSockets.slim(ws);
       EngineIoSession session = open(codec, List.of(), ticket);
       session.attach(ws, here);
       listen(ws, session, here);

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 import io.switchboard.edge.engineio.EngineIoPacket.PacketType;
+import io.switchboard.edge.websocket.LeanWebSockets;
 import io.switchboard.support.EngineIoPollingClient;
 import io.switchboard.support.EngineIoPollingClient.Handshake;
 import io.switchboard.support.EngineIoPollingClient.Response;
@@ -600,7 +601,8 @@ class EngineIoEndpointTest {
     ws.send(emit(event("ANSWER", room, "{\"id\":\"" + bPeer + "\"}", "{\"sdp\":\"v=0\"}")));
     JsonObject answer = messageEvent(b.nextMessage());
     assertEquals("ANSWER", answer.getString("type"), answer.encode());
-    assertEquals(aPeer, answer.getJsonObject("caller").getString("id"));  }
+    assertEquals(aPeer, answer.getJsonObject("caller").getString("id"));    assertTrue(LeanWebSockets.available(), "the upgraded socket was made lean (as native ones) and carries traffic");
+  }
 
   // ---- polling and WebSocket members in one room ----
 
@@ -648,7 +650,8 @@ class EngineIoEndpointTest {
     b.send(emit(event("CANDIDATE", room, toA, "{\"candidate\":\"candidate:1 1 udp 1 127.0.0.1 9 typ host\"}")));
     JsonObject candidate = messageEvent(a.nextMessage());
     assertEquals("CANDIDATE", candidate.getString("type"));
-    assertEquals("candidate:1 1 udp 1 127.0.0.1 9 typ host", candidate.getJsonObject("payload").getString("candidate"));  }
+    assertEquals("candidate:1 1 udp 1 127.0.0.1 9 typ host", candidate.getJsonObject("payload").getString("candidate"));    assertTrue(LeanWebSockets.available(), "the WebSocket-only socket was made lean (as native ones) and carries traffic");
+  }
 
   /** Reads a WebSocket-only session's greeting; returns its Socket.IO sid (v4) or null (v3). */
   private static String connectWebSocketOnly(TestClient ws, int v) {

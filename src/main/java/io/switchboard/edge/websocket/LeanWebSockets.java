@@ -1,4 +1,4 @@
-package io.switchboard.edge;
+package io.switchboard.edge.websocket;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.vertx.core.MultiMap;
@@ -15,10 +15,11 @@ import org.slf4j.LoggerFactory;
  * about 6 KiB of heap per connection (docs/performance.md, "Where the memory goes"):
  * <ul>
  *   <li>the multi-producer outbound queue, about 4 KiB whether or not anything is ever queued.
- *       Every write to a Switchboard socket is made on the socket's own event loop ({@link
- *       Connection} hops there first), which is the condition of Vert.x's strict thread mode; but
- *       the WebSocket upgrade does not pass that mode on, so the queue is replaced here by the
- *       direct writer strict mode would have chosen.</li>
+ *       Every write to a Switchboard socket is made on the socket's own event loop (the edge's
+ *       Connection hops there first; an Engine.IO session writes through the socket's context),
+ *       which is the condition of Vert.x's strict thread mode; but the WebSocket upgrade does not
+ *       pass that mode on, so the queue is replaced here by the direct writer strict mode would
+ *       have chosen.</li>
  *   <li>the upgrade request's headers, read once at admission and never again.</li>
  *   <li>the upgrade itself: the socket's channel handler keeps the function that made the
  *       connection, and with it the HTTP connection, request and response the upgrade came
@@ -31,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * logged; should a later step fail on a socket, that socket keeps what it has and no later
  * socket is touched. Only memory differs.
  */
-final class LeanWebSockets {
+public final class LeanWebSockets {
   private static final Logger log = LoggerFactory.getLogger(LeanWebSockets.class);
   private static final String CONNECTION = "io.vertx.core.net.impl.VertxConnection";
   private static final String SHARED_QUEUE = CONNECTION + "$InternalMessageChannel";
@@ -48,7 +49,7 @@ final class LeanWebSockets {
   private LeanWebSockets() {}
 
   /** Whether sockets are made lean; false means this Vert.x did not pass the check, or a socket failed. */
-  static boolean available() {
+  public static boolean available() {
     return PARTS != null && !failed;
   }
 
@@ -56,7 +57,7 @@ final class LeanWebSockets {
    * Makes {@code ws} lean. Must be called on the socket's event loop, as soon as the upgrade has
    * completed and before anything is written to it; does nothing when the check failed.
    */
-  static void slim(ServerWebSocket ws) {
+  public static void slim(ServerWebSocket ws) {
     if (!available()) {
       return;
     }

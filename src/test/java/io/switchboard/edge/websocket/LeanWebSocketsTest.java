@@ -1,4 +1,4 @@
-package io.switchboard.edge;
+package io.switchboard.edge.websocket;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
