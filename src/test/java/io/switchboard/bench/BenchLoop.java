@@ -18,8 +18,17 @@ final class BenchLoop extends Counters {
   final int index;
   final Context context;
   final String threadName;
-  /** Its peers speak PeerJS's protocol (--peerjs), not Switchboard's. */
-  final boolean peerjs;
+  /** What its peers' clients speak. */
+  enum Protocol {
+    /** Switchboard's own, at /ws. */
+    NATIVE,
+    /** PeerJS's (--peerjs): no rooms, ids of the clients' choosing. */
+    PEERJS,
+    /** peer-data's SocketChannel over Socket.IO (--socket-io): Engine.IO 3 on a WebSocket only. */
+    SOCKET_IO
+  }
+
+  final Protocol protocol;
 
   /** Shared with the main thread for progress lines only. */
   final LongAdder progressSent;
@@ -45,11 +54,11 @@ final class BenchLoop extends Counters {
   private final Handler<Throwable> onWriteFailure = e -> writeFailures++;
 
   BenchLoop(int index, Context context, String threadName, LongAdder sent, LongAdder received,
-      LongAdder measuredSent, LongAdder measuredDelivered, boolean peerjs) {
+      LongAdder measuredSent, LongAdder measuredDelivered, Protocol protocol) {
     this.index = index;
     this.context = context;
     this.threadName = threadName;
-    this.peerjs = peerjs;
+    this.protocol = protocol;
     this.progressSent = sent;
     this.progressReceived = received;
     this.progressMeasuredSent = measuredSent;
@@ -167,16 +176,19 @@ final class BenchLoop extends Counters {
   /** Full check of one relayed frame: envelope fields, and data byte for byte as the partner wrote it. */
   private void checkEnvelope(BenchPeer p, String text, long seq, long sentNs, boolean measured) {
     try {
-      JsonObject j = new JsonObject(text);
+      JsonObject j = protocol == Protocol.SOCKET_IO ? socketIoMessage(text) : new JsonObject(text);
       String type = String.valueOf(j.getValue("type"));
       String expectedType = p.relayType(seq);
-      boolean envelope = peerjs
-          ? String.valueOf(p.partnerId).equals(j.getValue("src")) && String.valueOf(p.selfId).equals(j.getValue("dst"))
-          : p.room.equals(j.getValue("room")) && String.valueOf(p.partnerId).equals(j.getValue("from"));
+      boolean envelope = switch (protocol) {
+        case PEERJS -> String.valueOf(p.partnerId).equals(j.getValue("src")) && String.valueOf(p.selfId).equals(j.getValue("dst"));
+        case SOCKET_IO -> String.valueOf(p.partnerId).equals(idOf(j, "caller")) && String.valueOf(p.selfId).equals(idOf(j, "callee"))
+            && p.room.equals(idOf(j, "room"));
+        case NATIVE -> p.room.equals(j.getValue("room")) && String.valueOf(p.partnerId).equals(j.getValue("from"));
+      };
       if (!expectedType.equals(type) || !envelope || !(j.getValue(p.dataField()) instanceof JsonObject)) {
         badEnvelope++;
-        problem("unexpected relay envelope (want type=" + expectedType + (peerjs ? "" : " room=" + p.room) + " from="
-            + p.partnerId + "): " + abbreviate(text));
+        problem("unexpected relay envelope (want type=" + expectedType + (protocol == Protocol.PEERJS ? "" : " room=" + p.room)
+            + " from=" + p.partnerId + "): " + abbreviate(text));
         return;
       }
     } catch (RuntimeException e) {
@@ -193,8 +205,26 @@ final class BenchLoop extends Counters {
     }
   }
 
+  /** The event of a Socket.IO {@code message} packet: {@code 42["message",{...}]}. */
+  private static JsonObject socketIoMessage(String text) {
+    JsonArray packet = new JsonArray(text.substring(2));
+    if (!"message".equals(packet.getValue(0)) || !(packet.getValue(1) instanceof JsonObject event)) {
+      throw new IllegalArgumentException("not a message event");
+    }
+    return event;
+  }
+
+  /** {@code event.field.id}: a peer-data SignalingEvent names its caller, callee and room so. */
+  private static Object idOf(JsonObject event, String field) {
+    return event.getValue(field) instanceof JsonObject named ? named.getValue("id") : null;
+  }
+
   /** Any non-benchmark frame: welcome, joined, peer-joined, peer-left, error... */
   void onControl(BenchPeer p, String text) {
+    if (protocol == Protocol.SOCKET_IO) {
+      onSocketIoControl(p, text);
+      return;
+    }
     JsonObject j;
     try {
       j = new JsonObject(text);
@@ -269,6 +299,65 @@ final class BenchLoop extends Counters {
         problem("unexpected frame: " + abbreviate(text));
       }
     }
+  }
+
+  /**
+   * peer-data over Socket.IO: the open packet and the server's CONNECT of the main namespace (the
+   * client then joins its room), the echo of the join in a {@code log} event (set up: the server
+   * has the peer in its room; peer-data-server echoes every message so, Switchboard the join),
+   * the partner's CONNECT (its id), a DISCONNECT, a refusal.
+   */
+  private void onSocketIoControl(BenchPeer p, String text) {
+    if (text.startsWith("0{") || text.equals("3")) {
+      return; // Engine.IO's open packet (the bench asks for no heartbeat), a pong
+    }
+    if (text.equals("40")) {
+      p.ws.writeTextMessage(p.socketIoConnect());
+      return;
+    }
+    JsonArray packet;
+    try {
+      packet = text.startsWith("42") ? new JsonArray(text.substring(2)) : null;
+    } catch (RuntimeException e) {
+      packet = null;
+    }
+    Object name = packet == null ? null : packet.getValue(0);
+    if ("log".equals(name) && packet.getValue(2) instanceof JsonObject logged) {
+      // The echo of the peer's own messages: its relays' only on peer-data-server.
+      if ("CONNECT".equals(logged.getValue("type")) && idOf(logged, "caller") instanceof String id) {
+        p.selfId = id;
+        p.joined.complete(null);
+      }
+      return;
+    }
+    if ("message".equals(name) && packet.getValue(1) instanceof JsonObject event) {
+      switch (String.valueOf(event.getValue("type"))) {
+        case "CONNECT" -> {
+          if (idOf(event, "caller") instanceof String other) {
+            p.learnPartner(other);
+          }
+        }
+        case "DISCONNECT" -> {
+          peerLeft++;
+          if (p.partnerId != null && p.partnerId.equals(idOf(event, "caller"))) {
+            p.partnerGone = true;
+          }
+        }
+        default -> {
+          unexpectedFrames++;
+          problem("unexpected event: " + abbreviate(text));
+        }
+      }
+      return;
+    }
+    if ("signaling-error".equals(name) && packet.getValue(1) instanceof JsonObject error) {
+      errors.merge(String.valueOf(error.getValue("code")), 1L, Long::sum);
+      problem("signaling-error: " + abbreviate(text));
+      p.joined.completeExceptionally(new IllegalStateException("refused: " + text));
+      return;
+    }
+    unexpectedFrames++;
+    problem("unexpected frame: " + abbreviate(text));
   }
 
   void onClose(BenchPeer p) {

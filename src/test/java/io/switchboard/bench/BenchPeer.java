@@ -75,22 +75,42 @@ final class BenchPeer {
 
   /** Builds the envelope prefixes once the partner's id is known; called before the load starts. */
   void prepareMessages() {
-    String head = loop.peerjs ? ",\"dst\":\"" + partnerId + "\",\"payload\":{"
-        : ",\"room\":\"" + room + "\",\"to\":\"" + partnerId + "\",\"data\":{";
-    signalPrefix = "{\"type\":\"" + relayType(0) + "\"" + head + "\"kind\":\"renegotiate\",\"muted\":false,";
-    candidatePrefix = "{\"type\":\"" + relayType(1) + "\"" + head + "\"candidate\":\"" + CANDIDATE_LINE
+    String head = switch (loop.protocol) {
+      case PEERJS -> ",\"dst\":\"" + partnerId + "\",\"payload\":{";
+      case SOCKET_IO -> ",\"caller\":null,\"callee\":{\"id\":\"" + partnerId + "\"},\"room\":{\"id\":\"" + room
+          + "\"},\"payload\":{";
+      case NATIVE -> ",\"room\":\"" + room + "\",\"to\":\"" + partnerId + "\",\"data\":{";
+    };
+    String open = loop.protocol == BenchLoop.Protocol.SOCKET_IO ? SOCKET_IO_EVENT + "{" : "{";
+    signalPrefix = open + "\"type\":\"" + relayType(0) + "\"" + head + "\"kind\":\"renegotiate\",\"muted\":false,";
+    candidatePrefix = open + "\"type\":\"" + relayType(1) + "\"" + head + "\"candidate\":\"" + CANDIDATE_LINE
         + "\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0,";
+  }
+
+  /** A Socket.IO event packet's start, for peer-data's only event: {@code 42["message",EVENT]}. */
+  private static final String SOCKET_IO_LOG = "42[\"log\"";
+  private static final String SOCKET_IO_EVENT = "42[\"message\",";
+
+  /** peer-data's join of this peer's room, a SignalingEvent of type CONNECT. */
+  String socketIoConnect() {
+    return SOCKET_IO_EVENT + "{\"type\":\"CONNECT\",\"caller\":null,\"callee\":null,\"room\":{\"id\":\"" + room
+        + "\"},\"payload\":null}]";
   }
 
   /** The type of message {@code seq}: alternately a signal and a candidate, in the server's protocol. */
   String relayType(long seq) {
     boolean signal = (seq & 1) == 0;
-    return loop.peerjs ? (signal ? "OFFER" : "CANDIDATE") : (signal ? "signal" : "candidate");
+    return loop.protocol == BenchLoop.Protocol.NATIVE ? (signal ? "signal" : "candidate") : (signal ? "OFFER" : "CANDIDATE");
   }
 
   /** The envelope's field that carries what the benchmark sends. */
   String dataField() {
-    return loop.peerjs ? "payload" : "data";
+    return loop.protocol == BenchLoop.Protocol.NATIVE ? "data" : "payload";
+  }
+
+  /** What closes a frame after its envelope's brace: the Socket.IO packet's bracket. */
+  private String frameEnd() {
+    return loop.protocol == BenchLoop.Protocol.SOCKET_IO ? "]" : "";
   }
 
   /**
@@ -111,11 +131,12 @@ final class BenchPeer {
         .append(',').append(S_KEY).append(seq)
         .append(',').append(M_KEY).append(measured ? '1' : '0')
         .append(",\"pad\":\"");
-    int padLen = payload - sb.length() - 3;
+    String end = frameEnd();
+    int padLen = payload - sb.length() - 3 - end.length();
     if (padLen > 0) {
       sb.append(pad, 0, Math.min(padLen, pad.length));
     }
-    sb.append("\"}}");
+    sb.append("\"}}").append(end);
     return sb.toString();
   }
 
@@ -124,13 +145,14 @@ final class BenchPeer {
     String m = message(sb, seq, sentNs, measured, payload, pad);
     String key = "\"" + dataField() + "\":";
     int d = m.indexOf(key);
-    return m.substring(d + key.length(), m.length() - 1);
+    return m.substring(d + key.length(), m.length() - 1 - frameEnd().length());
   }
 
   void onText(String text) {
     long now = System.nanoTime();
     int t = text.indexOf(T_KEY);
-    if (t >= 0) {
+    // peer-data-server echoes each relay to its sender in a log event.
+    if (t >= 0 && !(loop.protocol == BenchLoop.Protocol.SOCKET_IO && text.startsWith(SOCKET_IO_LOG))) {
       loop.onRelay(this, text, t, now);
     } else {
       loop.onControl(this, text);

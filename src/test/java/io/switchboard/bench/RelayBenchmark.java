@@ -74,6 +74,18 @@ import java.util.function.Supplier;
  * benchmark's fields travel in {@code payload}, checked byte for byte as {@code data} is
  * elsewhere. Same constraints as {@code --node-relay}.
  *
+ * <p>peer-data over Socket.IO ({@code --socket-io}): the clients speak the protocol of peer-data's
+ * {@code SocketChannel} to {@code /socket.io/?EIO=3&transport=websocket}, as socket.io-client 2
+ * does when told to use only WebSockets: after Engine.IO's open packet and the server's {@code 40},
+ * each emits {@code 42["message",{"type":"CONNECT",...,"room":{"id":ROOM}}]} and is set up when
+ * the server echoes it in a {@code log} event, which names its own id; the first of a pair learns
+ * the second's from the CONNECT the room hears. Relays are {@code OFFER} and {@code CANDIDATE} events with
+ * {@code callee} and {@code payload}. Against Switchboard's Socket.IO dialect, or, with
+ * {@code --peer-data-server}, against {@code src/test/peer-data-server/server.js}: the
+ * {@code peer-data-server} package (Socket.IO 2) that peer-data's docs set up, with its heartbeat
+ * raised as Switchboard's is (it echoes every message to its sender, as peer-data clients
+ * expect). One node, without {@code --resume}.
+ *
  * <p>Connection set-up ({@code --setup [N]}, N = 18,000 by default) replaces the load and idle
  * phases: on a fresh server,
  * its start-up CPU and VmRSS, then a full GC and the heap in use; N idle connections joined in
@@ -200,6 +212,10 @@ public final class RelayBenchmark {
   /** The PeerJS server of {@code --peerjs}. */
   static final NodeServer PEERJS = new NodeServer("--peerjs", Path.of("src", "test", "peerjs-server"),
       "server.js", "peer", "PeerJS server (src/test/peerjs-server/server.js: the peer package, one event loop)");
+  /** The peer-data signaling server of {@code --peer-data-server}. */
+  static final NodeServer PEER_DATA_SERVER = new NodeServer("--peer-data-server", Path.of("src", "test", "peer-data-server"),
+      "server.js", "peer-data-server", "peer-data-server (src/test/peer-data-server/server.js: the peer-data-server"
+      + " package on Socket.IO 2, one event loop)");
   /** Longest {@code npm ci} of the Node.js relay's dependencies before the run fails. */
   static final int NPM_CI_SECONDS = 120;
 
@@ -254,6 +270,11 @@ public final class RelayBenchmark {
         --peerjs             run src/test/peerjs-server/server.js (the peer npm package's server, which
                              PeerJS clients use) the same way: no rooms, clients speak its protocol
                              (OPEN, OFFER/CANDIDATE with dst and payload); like --node-relay
+        --socket-io          clients speak peer-data's protocol over Socket.IO (Engine.IO 3, WebSocket only,
+                             as socket.io-client 2 with transports ['websocket']) to /socket.io/: CONNECT
+                             joins, OFFER/CANDIDATE with callee and payload; one node, without --resume
+        --peer-data-server   run src/test/peer-data-server/server.js (peer-data-server, the Socket.IO 2
+                             server peer-data's docs give) the same way as --node-relay, with --socket-io
         --setup [N]          instead of the load: N idle connections (rooms of --idle-room-size) opened
                              on a fresh server in batches of 5000, --concurrency handshakes in flight;
                              CPU and connect->joined latency per batch (batch 1 cold, batch 3 warm),
@@ -314,6 +335,8 @@ public final class RelayBenchmark {
     boolean floor;
     boolean nodeRelay;
     boolean peerjs;
+    boolean socketIo;
+    boolean peerDataServer;
     int setup;
     int idleCpuSeconds = 10;
     boolean saturate;
@@ -331,6 +354,11 @@ public final class RelayBenchmark {
     String generatorCpus = "1";
     String redisServer = "redis-server";
     boolean help;
+
+    /** What the clients speak. */
+    BenchLoop.Protocol protocol() {
+      return peerjs ? BenchLoop.Protocol.PEERJS : socketIo ? BenchLoop.Protocol.SOCKET_IO : BenchLoop.Protocol.NATIVE;
+    }
 
     /** The server on --server-cpus with one event loop, this JVM on --generator-cpus. */
     boolean pinned() {
@@ -360,6 +388,8 @@ public final class RelayBenchmark {
         case "--floor" -> floor = true;
         case "--node-relay" -> nodeRelay = true;
         case "--peerjs" -> peerjs = true;
+        case "--socket-io" -> socketIo = true;
+        case "--peer-data-server" -> peerDataServer = socketIo = true;
         case "--redis-cluster" -> redisCluster = true;
         case "--saturate" -> saturate = true;
         case "--pin" -> pin = true;
@@ -428,12 +458,17 @@ public final class RelayBenchmark {
       if (o.setup > 0 && o.saturate) {
         throw new IllegalArgumentException("--setup and --saturate are separate runs");
       }
-      if ((o.floor ? 1 : 0) + (o.nodeRelay ? 1 : 0) + (o.peerjs ? 1 : 0) > 1) {
-        throw new IllegalArgumentException("--floor, --node-relay and --peerjs are separate runs");
+      if ((o.floor ? 1 : 0) + (o.nodeRelay ? 1 : 0) + (o.peerjs ? 1 : 0) + (o.peerDataServer ? 1 : 0) > 1) {
+        throw new IllegalArgumentException("--floor, --node-relay, --peerjs and --peer-data-server are separate runs");
       }
-      if ((o.setup > 0 || o.saturate || o.pin || o.floor || o.nodeRelay || o.peerjs) && (o.nodes > 1 || o.resume)) {
-        throw new IllegalArgumentException("--setup, --saturate, --pin, --floor, --node-relay and --peerjs run one node"
-            + " without --resume");
+      if (o.socketIo && (o.floor || o.nodeRelay || o.peerjs)) {
+        throw new IllegalArgumentException("--socket-io needs Switchboard or --peer-data-server: the other servers do"
+            + " not speak it");
+      }
+      if ((o.setup > 0 || o.saturate || o.pin || o.floor || o.nodeRelay || o.peerjs || o.socketIo)
+          && (o.nodes > 1 || o.resume)) {
+        throw new IllegalArgumentException("--setup, --saturate, --pin, --floor, --node-relay, --peerjs and --socket-io"
+            + " run one node without --resume");
       }
       if (o.waitReplica && (o.nodes < 2 || !o.resume)) {
         throw new IllegalArgumentException("--wait-replica needs --resume and --nodes 2 or more");
@@ -567,7 +602,7 @@ public final class RelayBenchmark {
 
   /** The Node.js server this run measures instead of the jar, or null. */
   private NodeServer nodeServer() {
-    return o.nodeRelay ? NODE_RELAY : o.peerjs ? PEERJS : null;
+    return o.nodeRelay ? NODE_RELAY : o.peerjs ? PEERJS : o.peerDataServer ? PEER_DATA_SERVER : null;
   }
 
   RelayBenchmark(Options o) {
@@ -1051,7 +1086,7 @@ public final class RelayBenchmark {
       CompletableFuture<String> name = new CompletableFuture<>();
       c.runOnContext(v -> name.complete(Thread.currentThread().getName()));
       all[i] = new BenchLoop(i, c, name.get(10, TimeUnit.SECONDS), sentAdder, receivedAdder,
-          measuredSentAdder, measuredDeliveredAdder, o.peerjs);
+          measuredSentAdder, measuredDeliveredAdder, o.protocol());
       i++;
     }
     loops = Arrays.copyOf(all, o.clientLoops());
@@ -1093,7 +1128,13 @@ public final class RelayBenchmark {
           p.learnPartner("b" + p.partner.index);
         }
       }
+      if (o.socketIo && p.partner != null && p.partner.selfId != null) {
+        // Its partner joined first and will hear of it from the server (CONNECT); with peer-data
+        // it would learn the partner's id from the partner's first offer.
+        p.learnPartner(p.partner.selfId);
+      }
       String uri = o.peerjs ? "/peerjs?key=peerjs&id=" + p.selfId + "&token=t" + p.index
+          : o.socketIo ? "/socket.io/?EIO=3&transport=websocket"
           : o.resume ? "/ws?resume=1" : "/ws";
       // Handlers before the handshake: a server's first message may come in the same segment as
       // its 101, before a connect's answer would reach this thread.
@@ -1110,7 +1151,9 @@ public final class RelayBenchmark {
               p.joined.completeExceptionally(ar.cause());
               return;
             }
-            if (!o.peerjs) { // a PeerJS client is set up once it has its OPEN
+            // A PeerJS client is set up once it has its OPEN; a Socket.IO client joins once
+            // the server has connected it to the main namespace.
+            if (o.protocol() == BenchLoop.Protocol.NATIVE) {
               ws.writeTextMessage("{\"type\":\"join\",\"room\":\"" + p.room + "\",\"id\":\"join\"}");
             }
           });
@@ -1587,6 +1630,7 @@ public final class RelayBenchmark {
   private String subject() {
     return o.floor ? "FloorRelay (bare Netty relay, one event loop: the floor)"
         : nodeServer() != null ? nodeServer().subject()
+        : o.socketIo ? "Switchboard (peer-data over Socket.IO, /socket.io/)"
         : "Switchboard";
   }
 
@@ -1721,7 +1765,11 @@ public final class RelayBenchmark {
             + " and heap in use: %s%n", readySeconds, startupCpuS, mib(rssFresh), NOT_A_JVM));
     out.append(String.format(Locale.ROOT, "%d idle connections requested, rooms of %d, %d handshakes in flight,"
         + " batches of %d (CPU per connection = %s):%n", n, o.idleRoomSize, o.concurrency, SETUP_BATCH,
-        o.peerjs ? "handshake + OPEN; PeerJS has no rooms" : "handshake + welcome + join reply"));
+        switch (o.protocol()) {
+          case PEERJS -> "handshake + OPEN; PeerJS has no rooms";
+          case SOCKET_IO -> "handshake + Engine.IO open + Socket.IO connect + CONNECT's echo";
+          case NATIVE -> "handshake + welcome + join reply";
+        }));
     batchLines.forEach(l -> out.append("  ").append(l).append('\n'));
     out.append(String.format(Locale.ROOT, "all %d joined: server CPU %.2f s = %.0f µs per connection;"
         + " connect->joined p50=%s p99=%s max=%s%n", joined, cpuSeconds(setupTicks),
@@ -1912,6 +1960,7 @@ public final class RelayBenchmark {
         FIRST_STEP_MIN_WARMUP_S, o.stepSeconds, 100 * GENERATOR_BUSY, 100 * OTHERS_BUSY));
     out.append(o.floor ? "FloorRelay has no limits at all.\n" : o.nodeRelay ? "The node relay has no limits at all.\n"
         : o.peerjs ? "The PeerJS server's socket and heartbeat limits were raised above the run's.\n"
+        : o.peerDataServer ? "peer-data-server has no limits; its Socket.IO heartbeat was raised above the run's.\n"
         : String.format(Locale.ROOT,
         "server per-client limits are the defaults (RATE_LIMIT_PER_SECOND=%s, RATE_LIMIT_BURST=%s,"
             + " FLOOD_CLOSE_AFTER=%s, WRITE_QUEUE_MAX_BYTES=%s);%n  heavy peers send at most %d msg/s each, so the"

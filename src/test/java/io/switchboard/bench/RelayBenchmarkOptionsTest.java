@@ -51,8 +51,8 @@ class RelayBenchmarkOptionsTest {
 
   @Test
   void nodeRelayRunsOneNodeWithoutResume() {
-    assertTrue(refused("--node-relay", "--nodes", "2").contains("--node-relay and --peerjs run one node without --resume"));
-    assertTrue(refused("--node-relay", "--resume").contains("--node-relay and --peerjs run one node without --resume"));
+    assertTrue(refused("--node-relay", "--nodes", "2").contains("--node-relay, --peerjs and --socket-io run one node without --resume"));
+    assertTrue(refused("--node-relay", "--resume").contains("--node-relay, --peerjs and --socket-io run one node without --resume"));
     assertTrue(refused("--floor", "--resume").contains("--floor"));
   }
 
@@ -66,6 +66,23 @@ class RelayBenchmarkOptionsTest {
     assertTrue(refused("--peerjs", "--node-relay").contains("separate runs"));
     assertTrue(refused("--floor", "--peerjs").contains("separate runs"));
     assertTrue(refused("--peerjs", "--nodes", "2").contains("run one node without --resume"));
+  }
+
+  @Test
+  void socketIoClientsTalkToSwitchboardOrPeerDataServerOnOneNode() {
+    RelayBenchmark.Options switchboard = parse("--socket-io", "--setup", "3000");
+    assertEquals(BenchLoop.Protocol.SOCKET_IO, switchboard.protocol());
+    assertFalse(switchboard.peerDataServer);
+    RelayBenchmark.Options seed = parse("--peer-data-server", "--idle", "0", "--pairs", "100");
+    assertTrue(seed.peerDataServer);
+    assertEquals(BenchLoop.Protocol.SOCKET_IO, seed.protocol(), "the seed server speaks only Socket.IO");
+    assertEquals(BenchLoop.Protocol.NATIVE, parse().protocol());
+    assertEquals(BenchLoop.Protocol.PEERJS, parse("--peerjs").protocol());
+    assertTrue(refused("--socket-io", "--node-relay").contains("do not speak it"));
+    assertTrue(refused("--socket-io", "--peerjs").contains("do not speak it"));
+    assertTrue(refused("--peer-data-server", "--floor").contains("separate runs"));
+    assertTrue(refused("--socket-io", "--resume").contains("run one node without --resume"));
+    assertTrue(refused("--peer-data-server", "--nodes", "2").contains("run one node without --resume"));
   }
 
   @Test
