@@ -25,7 +25,9 @@ final class BenchLoop extends Counters {
     /** PeerJS's (--peerjs): no rooms, ids of the clients' choosing. */
     PEERJS,
     /** peer-data's SocketChannel over Socket.IO (--socket-io): Engine.IO 3 on a WebSocket only. */
-    SOCKET_IO
+    SOCKET_IO,
+    /** The WebRTC tutorial's login protocol (--direct): names of the clients' choosing, no rooms. */
+    DIRECT
   }
 
   final Protocol protocol;
@@ -184,10 +186,13 @@ final class BenchLoop extends Counters {
         case SOCKET_IO -> String.valueOf(p.partnerId).equals(idOf(j, "caller")) && String.valueOf(p.selfId).equals(idOf(j, "callee"))
             && p.room.equals(idOf(j, "room"));
         case NATIVE -> p.room.equals(j.getValue("room")) && String.valueOf(p.partnerId).equals(j.getValue("from"));
+        // The tutorial names the caller of an offer only.
+        case DIRECT -> (seq & 1) == 1 || String.valueOf(p.partnerId).equals(j.getValue("name"));
       };
-      if (!expectedType.equals(type) || !envelope || !(j.getValue(p.dataField()) instanceof JsonObject)) {
+      if (!expectedType.equals(type) || !envelope || !(j.getValue(p.dataField(seq)) instanceof JsonObject)) {
         badEnvelope++;
-        problem("unexpected relay envelope (want type=" + expectedType + (protocol == Protocol.PEERJS ? "" : " room=" + p.room)
+        problem("unexpected relay envelope (want type=" + expectedType
+            + (protocol == Protocol.PEERJS || protocol == Protocol.DIRECT ? "" : " room=" + p.room)
             + " from=" + p.partnerId + "): " + abbreviate(text));
         return;
       }
@@ -197,7 +202,7 @@ final class BenchLoop extends Counters {
       return;
     }
     String expected = p.partner.expectedData(sb, seq, sentNs, measured, payload, pad);
-    String key = "\"" + p.dataField() + "\":";
+    String key = "\"" + p.dataField(seq) + "\":";
     int d = text.indexOf(key);
     if (d < 0 || !text.startsWith(expected, d + key.length())) {
       dataMismatch++;
@@ -223,6 +228,10 @@ final class BenchLoop extends Counters {
   void onControl(BenchPeer p, String text) {
     if (protocol == Protocol.SOCKET_IO) {
       onSocketIoControl(p, text);
+      return;
+    }
+    if (protocol == Protocol.DIRECT) {
+      onDirectControl(p, text);
       return;
     }
     JsonObject j;
@@ -358,6 +367,41 @@ final class BenchLoop extends Counters {
     }
     unexpectedFrames++;
     problem("unexpected frame: " + abbreviate(text));
+  }
+
+  /** The tutorial's login protocol: the login's answer (set up, or refused), a leave, an error. */
+  private void onDirectControl(BenchPeer p, String text) {
+    JsonObject j;
+    try {
+      j = new JsonObject(text);
+    } catch (RuntimeException e) {
+      unexpectedFrames++;
+      problem("non-JSON frame: " + abbreviate(text));
+      return;
+    }
+    switch (String.valueOf(j.getValue("type"))) {
+      case "login" -> {
+        if (Boolean.TRUE.equals(j.getValue("success"))) {
+          p.joined.complete(null);
+        } else {
+          errors.merge("login", 1L, Long::sum);
+          problem("login refused: " + abbreviate(text));
+          p.joined.completeExceptionally(new IllegalStateException("login refused: " + text));
+        }
+      }
+      case "leave" -> {
+        peerLeft++;
+        p.partnerGone = true; // the tutorial's leave names nobody: the only one it calls is its partner
+      }
+      case "error" -> {
+        errors.merge("error", 1L, Long::sum);
+        problem("error frame: " + abbreviate(text));
+      }
+      default -> {
+        unexpectedFrames++;
+        problem("unexpected frame: " + abbreviate(text));
+      }
+    }
   }
 
   void onClose(BenchPeer p) {

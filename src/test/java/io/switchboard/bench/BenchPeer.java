@@ -75,16 +75,20 @@ final class BenchPeer {
 
   /** Builds the envelope prefixes once the partner's id is known; called before the load starts. */
   void prepareMessages() {
-    String head = switch (loop.protocol) {
-      case PEERJS -> ",\"dst\":\"" + partnerId + "\",\"payload\":{";
-      case SOCKET_IO -> ",\"caller\":null,\"callee\":{\"id\":\"" + partnerId + "\"},\"room\":{\"id\":\"" + room
-          + "\"},\"payload\":{";
-      case NATIVE -> ",\"room\":\"" + room + "\",\"to\":\"" + partnerId + "\",\"data\":{";
+    signalPrefix = envelope(0) + "\"kind\":\"renegotiate\",\"muted\":false,";
+    candidatePrefix = envelope(1) + "\"candidate\":\"" + CANDIDATE_LINE + "\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0,";
+  }
+
+  /** Message {@code seq}'s envelope up to its data object's opening brace. */
+  private String envelope(long seq) {
+    String address = switch (loop.protocol) {
+      case PEERJS -> ",\"dst\":\"" + partnerId + "\"";
+      case SOCKET_IO -> ",\"caller\":null,\"callee\":{\"id\":\"" + partnerId + "\"},\"room\":{\"id\":\"" + room + "\"}";
+      case DIRECT -> ",\"name\":\"" + partnerId + "\"";
+      case NATIVE -> ",\"room\":\"" + room + "\",\"to\":\"" + partnerId + "\"";
     };
     String open = loop.protocol == BenchLoop.Protocol.SOCKET_IO ? SOCKET_IO_EVENT + "{" : "{";
-    signalPrefix = open + "\"type\":\"" + relayType(0) + "\"" + head + "\"kind\":\"renegotiate\",\"muted\":false,";
-    candidatePrefix = open + "\"type\":\"" + relayType(1) + "\"" + head + "\"candidate\":\"" + CANDIDATE_LINE
-        + "\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0,";
+    return open + "\"type\":\"" + relayType(seq) + "\"" + address + ",\"" + dataField(seq) + "\":{";
   }
 
   /** A Socket.IO event packet's start, for peer-data's only event: {@code 42["message",EVENT]}. */
@@ -100,12 +104,25 @@ final class BenchPeer {
   /** The type of message {@code seq}: alternately a signal and a candidate, in the server's protocol. */
   String relayType(long seq) {
     boolean signal = (seq & 1) == 0;
-    return loop.protocol == BenchLoop.Protocol.NATIVE ? (signal ? "signal" : "candidate") : (signal ? "OFFER" : "CANDIDATE");
+    return switch (loop.protocol) {
+      case NATIVE -> signal ? "signal" : "candidate";
+      case DIRECT -> signal ? "offer" : "candidate";
+      case PEERJS, SOCKET_IO -> signal ? "OFFER" : "CANDIDATE";
+    };
   }
 
-  /** The envelope's field that carries what the benchmark sends. */
-  String dataField() {
-    return loop.protocol == BenchLoop.Protocol.NATIVE ? "data" : "payload";
+  /** The envelope's field that carries what the benchmark sends in message {@code seq}. */
+  String dataField(long seq) {
+    return switch (loop.protocol) {
+      case NATIVE -> "data";
+      case DIRECT -> (seq & 1) == 0 ? "offer" : "candidate";
+      case PEERJS, SOCKET_IO -> "payload";
+    };
+  }
+
+  /** The tutorial's login of this peer's name (its id, chosen by the benchmark). */
+  String directLogin() {
+    return "{\"type\":\"login\",\"name\":\"" + selfId + "\"}";
   }
 
   /** What closes a frame after its envelope's brace: the Socket.IO packet's bracket. */
@@ -143,7 +160,7 @@ final class BenchPeer {
   /** The {@code data} JSON of {@link #message} (everything after {@code "data":}, minus the final brace). */
   String expectedData(StringBuilder sb, long seq, long sentNs, boolean measured, int payload, char[] pad) {
     String m = message(sb, seq, sentNs, measured, payload, pad);
-    String key = "\"" + dataField() + "\":";
+    String key = "\"" + dataField(seq) + "\":";
     int d = m.indexOf(key);
     return m.substring(d + key.length(), m.length() - 1 - frameEnd().length());
   }

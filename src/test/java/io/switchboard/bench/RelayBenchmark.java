@@ -86,6 +86,15 @@ import java.util.function.Supplier;
  * raised as Switchboard's is (it echoes every message to its sender, as peer-data clients
  * expect). One node, without {@code --resume}.
  *
+ * <p>The tutorial's login protocol ({@code --direct}): each client connects to {@code /direct},
+ * logs in with a name of its own ({@code {"type":"login","name":N}}), is set up when it gets
+ * {@code {"type":"login","success":true}}, and sends {@code offer} and {@code candidate} messages
+ * to its partner's name, the benchmark's fields in {@code offer} or {@code candidate}. Against
+ * Switchboard's {@code /direct} dialect, or, with {@code --tutorial-server}, against
+ * {@code src/test/tutorial-server/server.js}: that protocol's server built the way the tutorial
+ * builds its own (the {@code ws} package, a map of names, a log line for each message). One node,
+ * without {@code --resume}.
+ *
  * <p>Connection set-up ({@code --setup [N]}, N = 18,000 by default) replaces the load and idle
  * phases: on a fresh server,
  * its start-up CPU and VmRSS, then a full GC and the heap in use; N idle connections joined in
@@ -216,6 +225,10 @@ public final class RelayBenchmark {
   static final NodeServer PEER_DATA_SERVER = new NodeServer("--peer-data-server", Path.of("src", "test", "peer-data-server"),
       "server.js", "peer-data-server", "peer-data-server (src/test/peer-data-server/server.js: the peer-data-server"
       + " package on Socket.IO 2, one event loop)");
+  /** The tutorial's signaling server of {@code --tutorial-server}. */
+  static final NodeServer TUTORIAL_SERVER = new NodeServer("--tutorial-server", Path.of("src", "test", "tutorial-server"),
+      "server.js", "ws", "the tutorial's server (src/test/tutorial-server/server.js: its login protocol on ws, a log line"
+      + " per message, one event loop)");
   /** Longest {@code npm ci} of the Node.js relay's dependencies before the run fails. */
   static final int NPM_CI_SECONDS = 120;
 
@@ -275,6 +288,10 @@ public final class RelayBenchmark {
                              joins, OFFER/CANDIDATE with callee and payload; one node, without --resume
         --peer-data-server   run src/test/peer-data-server/server.js (peer-data-server, the Socket.IO 2
                              server peer-data's docs give) the same way as --node-relay, with --socket-io
+        --direct             clients speak the WebRTC tutorial's login protocol to /direct: login with a
+                             name of their own, offer/candidate to a name; one node, without --resume
+        --tutorial-server    run src/test/tutorial-server/server.js (that protocol's server as the tutorial
+                             builds it: ws, a log line per message) the same way, with --direct
         --setup [N]          instead of the load: N idle connections (rooms of --idle-room-size) opened
                              on a fresh server in batches of 5000, --concurrency handshakes in flight;
                              CPU and connect->joined latency per batch (batch 1 cold, batch 3 warm),
@@ -337,6 +354,8 @@ public final class RelayBenchmark {
     boolean peerjs;
     boolean socketIo;
     boolean peerDataServer;
+    boolean direct;
+    boolean tutorialServer;
     int setup;
     int idleCpuSeconds = 10;
     boolean saturate;
@@ -357,7 +376,8 @@ public final class RelayBenchmark {
 
     /** What the clients speak. */
     BenchLoop.Protocol protocol() {
-      return peerjs ? BenchLoop.Protocol.PEERJS : socketIo ? BenchLoop.Protocol.SOCKET_IO : BenchLoop.Protocol.NATIVE;
+      return peerjs ? BenchLoop.Protocol.PEERJS : socketIo ? BenchLoop.Protocol.SOCKET_IO
+          : direct ? BenchLoop.Protocol.DIRECT : BenchLoop.Protocol.NATIVE;
     }
 
     /** The server on --server-cpus with one event loop, this JVM on --generator-cpus. */
@@ -390,6 +410,8 @@ public final class RelayBenchmark {
         case "--peerjs" -> peerjs = true;
         case "--socket-io" -> socketIo = true;
         case "--peer-data-server" -> peerDataServer = socketIo = true;
+        case "--direct" -> direct = true;
+        case "--tutorial-server" -> tutorialServer = direct = true;
         case "--redis-cluster" -> redisCluster = true;
         case "--saturate" -> saturate = true;
         case "--pin" -> pin = true;
@@ -458,17 +480,22 @@ public final class RelayBenchmark {
       if (o.setup > 0 && o.saturate) {
         throw new IllegalArgumentException("--setup and --saturate are separate runs");
       }
-      if ((o.floor ? 1 : 0) + (o.nodeRelay ? 1 : 0) + (o.peerjs ? 1 : 0) + (o.peerDataServer ? 1 : 0) > 1) {
-        throw new IllegalArgumentException("--floor, --node-relay, --peerjs and --peer-data-server are separate runs");
+      if ((o.floor ? 1 : 0) + (o.nodeRelay ? 1 : 0) + (o.peerjs ? 1 : 0) + (o.peerDataServer ? 1 : 0)
+          + (o.tutorialServer ? 1 : 0) > 1) {
+        throw new IllegalArgumentException("--floor, --node-relay, --peerjs, --peer-data-server and --tutorial-server"
+            + " are separate runs");
       }
-      if (o.socketIo && (o.floor || o.nodeRelay || o.peerjs)) {
-        throw new IllegalArgumentException("--socket-io needs Switchboard or --peer-data-server: the other servers do"
-            + " not speak it");
+      if (o.socketIo && o.direct) {
+        throw new IllegalArgumentException("--socket-io and --direct are separate runs");
       }
-      if ((o.setup > 0 || o.saturate || o.pin || o.floor || o.nodeRelay || o.peerjs || o.socketIo)
+      if ((o.socketIo || o.direct) && (o.floor || o.nodeRelay || o.peerjs)) {
+        throw new IllegalArgumentException((o.socketIo ? "--socket-io" : "--direct") + " needs Switchboard or its"
+            + " own peer server: the other servers do not speak it");
+      }
+      if ((o.setup > 0 || o.saturate || o.pin || o.floor || o.nodeRelay || o.peerjs || o.socketIo || o.direct)
           && (o.nodes > 1 || o.resume)) {
-        throw new IllegalArgumentException("--setup, --saturate, --pin, --floor, --node-relay, --peerjs and --socket-io"
-            + " run one node without --resume");
+        throw new IllegalArgumentException("--setup, --saturate, --pin, --floor, --node-relay, --peerjs, --socket-io and"
+            + " --direct run one node without --resume");
       }
       if (o.waitReplica && (o.nodes < 2 || !o.resume)) {
         throw new IllegalArgumentException("--wait-replica needs --resume and --nodes 2 or more");
@@ -602,7 +629,8 @@ public final class RelayBenchmark {
 
   /** The Node.js server this run measures instead of the jar, or null. */
   private NodeServer nodeServer() {
-    return o.nodeRelay ? NODE_RELAY : o.peerjs ? PEERJS : o.peerDataServer ? PEER_DATA_SERVER : null;
+    return o.nodeRelay ? NODE_RELAY : o.peerjs ? PEERJS : o.peerDataServer ? PEER_DATA_SERVER
+        : o.tutorialServer ? TUTORIAL_SERVER : null;
   }
 
   RelayBenchmark(Options o) {
@@ -1121,8 +1149,8 @@ public final class RelayBenchmark {
   private CompletableFuture<Void> connectAndJoin(BenchPeer p) {
     p.loop.context.runOnContext(v -> {
       p.connectStartNs = System.nanoTime();
-      if (o.peerjs) {
-        // PeerJS clients choose their ids; the partner's is known before either connects.
+      if (o.peerjs || o.direct) {
+        // PeerJS and tutorial clients choose their ids; the partner's is known before either connects.
         p.selfId = "b" + p.index;
         if (p.partner != null) {
           p.learnPartner("b" + p.partner.index);
@@ -1135,6 +1163,7 @@ public final class RelayBenchmark {
       }
       String uri = o.peerjs ? "/peerjs?key=peerjs&id=" + p.selfId + "&token=t" + p.index
           : o.socketIo ? "/socket.io/?EIO=3&transport=websocket"
+          : o.direct ? "/direct"
           : o.resume ? "/ws?resume=1" : "/ws";
       // Handlers before the handshake: a server's first message may come in the same segment as
       // its 101, before a connect's answer would reach this thread.
@@ -1153,7 +1182,9 @@ public final class RelayBenchmark {
             }
             // A PeerJS client is set up once it has its OPEN; a Socket.IO client joins once
             // the server has connected it to the main namespace.
-            if (o.protocol() == BenchLoop.Protocol.NATIVE) {
+            if (o.direct) {
+              ws.writeTextMessage(p.directLogin());
+            } else if (o.protocol() == BenchLoop.Protocol.NATIVE) {
               ws.writeTextMessage("{\"type\":\"join\",\"room\":\"" + p.room + "\",\"id\":\"join\"}");
             }
           });
@@ -1631,6 +1662,7 @@ public final class RelayBenchmark {
     return o.floor ? "FloorRelay (bare Netty relay, one event loop: the floor)"
         : nodeServer() != null ? nodeServer().subject()
         : o.socketIo ? "Switchboard (peer-data over Socket.IO, /socket.io/)"
+        : o.direct ? "Switchboard (the tutorial's login protocol, /direct)"
         : "Switchboard";
   }
 
@@ -1768,6 +1800,7 @@ public final class RelayBenchmark {
         switch (o.protocol()) {
           case PEERJS -> "handshake + OPEN; PeerJS has no rooms";
           case SOCKET_IO -> "handshake + Engine.IO open + Socket.IO connect + CONNECT's echo";
+          case DIRECT -> "handshake + login reply; the tutorial's protocol has no rooms";
           case NATIVE -> "handshake + welcome + join reply";
         }));
     batchLines.forEach(l -> out.append("  ").append(l).append('\n'));
@@ -1961,6 +1994,7 @@ public final class RelayBenchmark {
     out.append(o.floor ? "FloorRelay has no limits at all.\n" : o.nodeRelay ? "The node relay has no limits at all.\n"
         : o.peerjs ? "The PeerJS server's socket and heartbeat limits were raised above the run's.\n"
         : o.peerDataServer ? "peer-data-server has no limits; its Socket.IO heartbeat was raised above the run's.\n"
+        : o.tutorialServer ? "The tutorial's server has no limits at all.\n"
         : String.format(Locale.ROOT,
         "server per-client limits are the defaults (RATE_LIMIT_PER_SECOND=%s, RATE_LIMIT_BURST=%s,"
             + " FLOOD_CLOSE_AFTER=%s, WRITE_QUEUE_MAX_BYTES=%s);%n  heavy peers send at most %d msg/s each, so the"

@@ -51,8 +51,8 @@ class RelayBenchmarkOptionsTest {
 
   @Test
   void nodeRelayRunsOneNodeWithoutResume() {
-    assertTrue(refused("--node-relay", "--nodes", "2").contains("--node-relay, --peerjs and --socket-io run one node without --resume"));
-    assertTrue(refused("--node-relay", "--resume").contains("--node-relay, --peerjs and --socket-io run one node without --resume"));
+    assertTrue(refused("--node-relay", "--nodes", "2").contains("--socket-io and --direct run one node without --resume"));
+    assertTrue(refused("--node-relay", "--resume").contains("--socket-io and --direct run one node without --resume"));
     assertTrue(refused("--floor", "--resume").contains("--floor"));
   }
 
@@ -83,6 +83,18 @@ class RelayBenchmarkOptionsTest {
     assertTrue(refused("--peer-data-server", "--floor").contains("separate runs"));
     assertTrue(refused("--socket-io", "--resume").contains("run one node without --resume"));
     assertTrue(refused("--peer-data-server", "--nodes", "2").contains("run one node without --resume"));
+  }
+
+  @Test
+  void tutorialClientsTalkToSwitchboardOrTheTutorialServerOnOneNode() {
+    assertEquals(BenchLoop.Protocol.DIRECT, parse("--direct", "--setup", "3000").protocol());
+    RelayBenchmark.Options seed = parse("--tutorial-server", "--idle", "0", "--pairs", "100");
+    assertTrue(seed.tutorialServer);
+    assertEquals(BenchLoop.Protocol.DIRECT, seed.protocol(), "the tutorial's server speaks only its login protocol");
+    assertTrue(refused("--direct", "--socket-io").contains("separate runs"));
+    assertTrue(refused("--tutorial-server", "--peer-data-server").contains("separate runs"));
+    assertTrue(refused("--direct", "--node-relay").contains("do not speak it"));
+    assertTrue(refused("--direct", "--resume").contains("run one node without --resume"));
   }
 
   @Test
