@@ -92,8 +92,9 @@ final class BenchPeer {
   }
 
   /** A Socket.IO event packet's start, for peer-data's only event: {@code 42["message",EVENT]}. */
-  private static final String SOCKET_IO_LOG = "42[\"log\"";
   private static final String SOCKET_IO_EVENT = "42[\"message\",";
+  /** The start of the event in which peer-data-server echoes a client's own message to it. */
+  private static final String SOCKET_IO_LOG = "42[\"log\"";
 
   /** peer-data's join of this peer's room, a SignalingEvent of type CONNECT. */
   String socketIoConnect() {

@@ -79,8 +79,8 @@ import java.util.function.Supplier;
  * does when told to use only WebSockets: after Engine.IO's open packet and the server's {@code 40},
  * each emits {@code 42["message",{"type":"CONNECT",...,"room":{"id":ROOM}}]} and is set up when
  * the server echoes it in a {@code log} event, which names its own id; the first of a pair learns
- * the second's from the CONNECT the room hears. Relays are {@code OFFER} and {@code CANDIDATE} events with
- * {@code callee} and {@code payload}. Against Switchboard's Socket.IO dialect, or, with
+ * the second's from the CONNECT the room hears. Relays are {@code OFFER} and {@code CANDIDATE}
+ * events with {@code callee} and {@code payload}. Against Switchboard's Socket.IO dialect, or, with
  * {@code --peer-data-server}, against {@code src/test/peer-data-server/server.js}: the
  * {@code peer-data-server} package (Socket.IO 2) that peer-data's docs set up, with its heartbeat
  * raised as Switchboard's is (it echoes every message to its sender, as peer-data clients
