@@ -114,11 +114,14 @@ class OverloadTest {
         String.join("\n", lines));
     assertTrue(lines.stream().anyMatch(l -> l.startsWith("WARN") && l.contains("closing its 1 heaviest")),
         String.join("\n", lines));
-    // The refusals of every episode, logged or within the quiet period, reach a closing line.
-    long refusedInLog = lines.stream().filter(l -> l.startsWith("WARN") && l.contains("event loop caught up"))
+    // A closing line counts the refusals of its episode. A loop that caught up for a moment before
+    // the refusal (a busy machine's hiccup) refused in an episode of the quiet period, whose figures
+    // go into a later closing line (OverloadReportTest), after this test: never more than the metric.
+    List<String> closing = lines.stream().filter(l -> l.startsWith("WARN") && l.contains("event loop caught up")).toList();
+    long refusedInLog = closing.stream()
         .mapToLong(l -> Long.parseLong(l.replaceAll(".*refused (\\d+) new sockets.*", "$1"))).sum();
-    assertTrue(refusedInLog >= 1 && refusedInLog <= refused, refusedInLog + " refused in the log; lines:\n"
-        + String.join("\n", lines));
+    assertFalse(closing.isEmpty(), String.join("\n", lines));
+    assertTrue(refusedInLog <= refused, refusedInLog + " refused in the log; lines:\n" + String.join("\n", lines));
   }
 
   @Test
