@@ -230,16 +230,16 @@ final class BenchLoop extends Counters {
       onSocketIoControl(p, text);
       return;
     }
-    if (protocol == Protocol.DIRECT) {
-      onDirectControl(p, text);
-      return;
-    }
     JsonObject j;
     try {
       j = new JsonObject(text);
     } catch (RuntimeException e) {
       unexpectedFrames++;
       problem("non-JSON frame: " + abbreviate(text));
+      return;
+    }
+    if (protocol == Protocol.DIRECT) {
+      onDirectControl(p, j, text);
       return;
     }
     String type = String.valueOf(j.getValue("type"));
@@ -370,15 +370,7 @@ final class BenchLoop extends Counters {
   }
 
   /** The tutorial's login protocol: the login's answer (set up, or refused), a leave, an error. */
-  private void onDirectControl(BenchPeer p, String text) {
-    JsonObject j;
-    try {
-      j = new JsonObject(text);
-    } catch (RuntimeException e) {
-      unexpectedFrames++;
-      problem("non-JSON frame: " + abbreviate(text));
-      return;
-    }
+  private void onDirectControl(BenchPeer p, JsonObject j, String text) {
     switch (String.valueOf(j.getValue("type"))) {
       case "login" -> {
         if (Boolean.TRUE.equals(j.getValue("success"))) {
