@@ -168,6 +168,7 @@ public final class HttpServerVerticle extends VerticleBase {
       if (overdue != null) {
         overdue.forEach(o -> o.connection().closeNow(o.why()));
       }
+      node.engineIo.heartbeatOwnSessions(now);
       heads.sweep(now);
     });
     shedder = new OverloadShedder<>(TimeUnit.MILLISECONDS.toNanos(config.shedLagMillis()));

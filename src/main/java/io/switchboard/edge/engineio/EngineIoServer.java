@@ -74,18 +74,10 @@ public final class EngineIoServer {
   private final BiFunction<Link, Integer, Dialect> dialect;
   private final SecureRandom random = new SecureRandom();
   private final ConcurrentHashMap<String, EngineIoSession> sessions = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<Thread, OwnedSessions> sessionsByOwner = new ConcurrentHashMap<>();
-  private final long heartbeatTickMillis;
-
-  /**
-   * The sessions one event loop owns, and the one timer that keeps their heartbeats while there
-   * are any: a timer per session fired once a second for each of them, 15 % of a core for 18,000
-   * silent sessions (docs/performance.md). Touched by the owner's thread only.
-   */
-  private static final class OwnedSessions {
-    final Set<EngineIoSession> sessions = new HashSet<>();
-    long timer = -1;
-  }
+  // The sessions each event loop owns, each set touched by its loop only: that loop's sweep keeps
+  // their heartbeats ({@link #heartbeatOwnSessions}). A timer per session, fired every second for
+  // each, cost 15 % of a core for 18,000 silent sessions (docs/performance.md).
+  private final ConcurrentHashMap<Thread, Set<EngineIoSession>> sessionsByOwner = new ConcurrentHashMap<>();
 
   /**
    * @param gate admits new sessions (limits, token, capacity), shared with the node's other endpoints
@@ -106,7 +98,6 @@ public final class EngineIoServer {
     this.writeQueueMaxChars = writeQueueMaxBytes;
     this.pingIntervalMillis = pingIntervalMillis;
     this.pingTimeoutMillis = pingTimeoutMillis;
-    this.heartbeatTickMillis = Math.max(100, Math.min(1000, pingIntervalMillis / 4));
   }
 
   // ---- HTTP long-polling ----
@@ -326,29 +317,33 @@ public final class EngineIoServer {
    * a stopping verticle closes its own.
    */
   public void closeOwnSessions(CloseReason reason) {
-    OwnedSessions owned = sessionsByOwner.get(Thread.currentThread());
+    Set<EngineIoSession> owned = sessionsByOwner.get(Thread.currentThread());
     if (owned != null) {
-      for (EngineIoSession session : List.copyOf(owned.sessions)) {
+      for (EngineIoSession session : List.copyOf(owned)) {
         session.closeNow(reason, true);
       }
     }
   }
 
-  /** Keeps {@code session}'s heartbeat from now on, with the others of its loop. Owner only. */
+  /** From now on {@code session}'s heartbeat is kept by its loop's sweep. Owner only. */
   void keepHeartbeat(EngineIoSession session) {
-    OwnedSessions owned = sessionsByOwner.computeIfAbsent(session.ownerThread, thread -> new OwnedSessions());
-    owned.sessions.add(session);
-    if (owned.timer < 0) {
-      owned.timer = vertx.setPeriodic(heartbeatTickMillis, id -> heartbeat(owned));
-    }
+    sessionsByOwner.computeIfAbsent(session.ownerThread, thread -> new HashSet<>()).add(session);
   }
 
-  // What a heartbeat does may close a session, which leaves the set: done after the walk.
-  private void heartbeat(OwnedSessions owned) {
-    long now = System.nanoTime();
+  /**
+   * Keeps the heartbeats of the sessions the calling event loop owns: drops the silent ones and
+   * those whose token expired, pings where a ping is due. Called by that loop's periodic sweep,
+   * at least every quarter of a ping interval.
+   */
+  public void heartbeatOwnSessions(long now) {
+    Set<EngineIoSession> owned = sessionsByOwner.get(Thread.currentThread());
+    if (owned == null || owned.isEmpty()) {
+      return;
+    }
     long wallMillis = System.currentTimeMillis();
+    // What a heartbeat does may close a session, which leaves the set: done after the walk.
     List<EngineIoSession> due = null;
-    for (EngineIoSession session : owned.sessions) {
+    for (EngineIoSession session : owned) {
       if (session.heartbeatDue(now, wallMillis)) {
         if (due == null) {
           due = new ArrayList<>();
@@ -369,10 +364,9 @@ public final class EngineIoServer {
       metrics.connectionClosed();
       session.ticket.release();
     }
-    OwnedSessions owned = sessionsByOwner.get(session.ownerThread);
-    if (owned != null && owned.sessions.remove(session) && owned.sessions.isEmpty()) {
-      vertx.cancelTimer(owned.timer);
-      owned.timer = -1;
+    Set<EngineIoSession> owned = sessionsByOwner.get(session.ownerThread);
+    if (owned != null) {
+      owned.remove(session);
     }
   }
 

@@ -462,10 +462,10 @@ class EngineIoEndpointTest {
     assertUsable(c, false);
   }
 
-  // Each event loop keeps its sessions' heartbeats with one timer, which stops when the loop has
-  // no session left: the next session must start it again.
+  // Each event loop's sweep keeps the heartbeats of the sessions it owns, a set that empties when
+  // every session has closed: a session opened afterwards must be pinged and dropped all the same.
   @Test
-  void theHeartbeatStartsAgainForASessionOpenedAfterEveryOtherClosed() {
+  void aSessionOpenedAfterEveryOtherClosedKeepsItsHeartbeat() {
     ServerFixture f = heartbeat();
     List<EngineIoPollingClient> first = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
