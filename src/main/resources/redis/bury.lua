@@ -15,7 +15,7 @@ for _, peer in ipairs(redis.call('SMEMBERS', KEYS[3])) do
       redis.call('HSET', session, 'gap', ARGV[3])
       redis.call('ZADD', KEYS[5], ARGV[3], peer)
     else
-      redis.call('DEL', session, session .. ':events')
+      redis.call('DEL', session, session .. ':stream')
     end
   end
 end

@@ -8,10 +8,10 @@
 -- subject, or "" for none, ARGV[5] the client's last processed seq, ARGV[6] the new token hash,
 -- ARGV[7] node id
 -- Returns {error code} on refusal, else {"ok", epoch, highest relay n accepted, gap deadline (ms)
--- or 0 when it was not in its gap, room, meta, ...}.
+-- or 0 when it was not in its gap, the node that owned it, room, meta, ...}.
 local prefix = ARGV[1]
 local peer = ARGV[2]
-local s = redis.call('HMGET', KEYS[1], 'tok', 'prev', 'sub', 'over', 'seq', 'in', 'node', 'gap')
+local s = redis.call('HMGET', KEYS[1], 'tok', 'prev', 'sub', 'over', 'in', 'node', 'gap')
 if not s[1] then
   return {'resume-expired'}
 end
@@ -31,15 +31,27 @@ end
 if s[4] == '1' then
   return {'resume-lost'}
 end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  return {'resume-lost'}
+end
 local last = tonumber(ARGV[5])
-local numbered = tonumber(s[5])
+-- The buffer's ids are the event numbers (buffer.lua): the last one given, and the oldest kept.
+local numbered = 0
+local oldest
+local buffer = redis.call('XINFO', 'STREAM', KEYS[2])
+for i = 1, #buffer, 2 do
+  if buffer[i] == 'last-generated-id' then
+    numbered = tonumber(string.sub(buffer[i + 1], 3))
+  elseif buffer[i] == 'first-entry' and buffer[i + 1] then
+    oldest = tonumber(string.sub(buffer[i + 1][1], 3))
+  end
+end
 if last > numbered then
   return {'bad-sequence'}
 end
-local oldest = redis.call('LINDEX', KEYS[2], 0)
 local lost
 if oldest then
-  lost = tonumber(string.match(oldest, '^(%d+) ')) > last + 1
+  lost = oldest > last + 1
 else
   lost = numbered > last
 end
@@ -52,9 +64,9 @@ local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 redis.call('HSET', KEYS[1], 'node', ARGV[7], 'tok', ARGV[6], 'prev', ARGV[3])
 redis.call('HDEL', KEYS[1], 'gap')
 redis.call('ZREM', KEYS[3], peer)
-redis.call('SREM', prefix .. ':node:' .. s[7] .. ':sessions', peer)
+redis.call('SREM', prefix .. ':node:' .. s[6] .. ':sessions', peer)
 redis.call('SADD', KEYS[5], peer)
-local out = {'ok', epoch, tonumber(s[6]), tonumber(s[8] or '0')}
+local out = {'ok', epoch, tonumber(s[5]), tonumber(s[7] or '0'), s[6]}
 local fields = redis.call('HGETALL', KEYS[1])
 for i = 1, #fields, 2 do
   if string.sub(fields[i], 1, 2) == 'r:' then

@@ -8,7 +8,7 @@
 local prefix = ARGV[1]
 local out = {}
 for _, peer in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))) do
-  local session = prefix .. ':session:{' .. peer .. '}'
+  local session = prefix .. ':resume:{' .. peer .. '}'
   local s = redis.call('HMGET', session, 'gap', 'over', 'node')
   if s[1] or s[2] == '1' then
     local reason = 'expired'
@@ -30,7 +30,7 @@ for _, peer in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIM
         end
       end
     end
-    redis.call('DEL', session, session .. ':events')
+    redis.call('DEL', session, session .. ':stream')
     redis.call('SREM', prefix .. ':node:' .. s[3] .. ':sessions', peer)
   end
   redis.call('ZREM', KEYS[1], peer)

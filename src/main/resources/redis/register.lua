@@ -1,14 +1,19 @@
--- Starts a resumable session, unless it exists already (register is idempotent).
--- KEYS[1] the session hash, KEYS[2] the set of sessions this node owns outside a gap
+-- Starts a resumable session, unless it exists already (register is idempotent): its hash, and
+-- its buffer as an empty stream whose last id is 0-0, so that its first event is number 1 and a
+-- store without MKSTREAM finds it (buffer.lua).
+-- KEYS[1] the session hash, KEYS[2] its buffer, KEYS[3] the set of sessions this node owns
+-- outside a gap
 -- ARGV[1] token hash, ARGV[2] "s" and the token's subject, or "" for none, ARGV[3] node id,
 -- ARGV[4] peer id
 -- Returns 1 if the session was created, else 0.
-if redis.call('EXISTS', KEYS[1]) == 1 then
+if redis.call('HEXISTS', KEYS[1], 'tok') == 1 then
   return 0
 end
-redis.call('HSET', KEYS[1], 'tok', ARGV[1], 'epoch', 1, 'node', ARGV[3], 'seq', 0, 'in', 0, 'bytes', 0)
+redis.call('HSET', KEYS[1], 'tok', ARGV[1], 'epoch', 1, 'node', ARGV[3], 'in', 0, 'load', 0)
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[1], 'sub', string.sub(ARGV[2], 2))
 end
-redis.call('SADD', KEYS[2], ARGV[4])
+redis.call('XGROUP', 'CREATE', KEYS[2], 'register', '$', 'MKSTREAM')
+redis.call('XGROUP', 'DESTROY', KEYS[2], 'register')
+redis.call('SADD', KEYS[3], ARGV[4])
 return 1

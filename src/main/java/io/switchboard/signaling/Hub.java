@@ -156,7 +156,8 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
    * {@code internal} and keeps its connection.
    */
   public void handle(Session session, Command command) {
-    if (session.closed()) {
+    // A superseded socket's commands would act for a session that is another socket's now.
+    if (session.closed() || session.superseded()) {
       return;
     }
     if (!(command instanceof Resume)) {
@@ -183,6 +184,9 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
 
   /** The command in flight is done: run the waiting ones until one is in flight again. Socket thread. */
   private void resume(Session session) {
+    if (session.superseded()) {
+      return; // what it still queued would act for a session that is another socket's now
+    }
     // Once closed, only the deliveries it kept are waiting (Session.markClosed).
     for (Command next = session.idle(); next != null; next = session.idle()) {
       run(session, next);
@@ -882,6 +886,20 @@ public final class Hub implements BackplaneListener, Command.Visitor<Session> {
     }
     session.outbound().disconnect(request.code(), request.reason());
     return true;
+  }
+
+  /** Supersedes this node's socket of {@code peer}'s session, if any, then runs {@code then} on its thread. */
+  @Override
+  public void release(PeerId peer, Runnable then) {
+    Session session = peers.get(peer);
+    if (session == null) {
+      then.run();
+      return;
+    }
+    session.outbound().execute(() -> {
+      supersede(session);
+      then.run();
+    });
   }
 
   // ---- the server API: what an operator asks of the cluster through this node ----

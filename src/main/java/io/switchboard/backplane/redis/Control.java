@@ -14,12 +14,14 @@ import io.vertx.redis.client.Request;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Requests that concern a peer wherever it is connected, over the control channel every node
- * subscribes to: the server API's disconnect.
+ * subscribes to: the server API's disconnect, and the fence a resume puts up before it reads what
+ * its session accepted ({@link #fence}).
  *
  * <p>A request is published once; PUBLISH answers how many subscribers received it, which is
  * every connected node, this one included. Each of them asks its listener and publishes a reply
@@ -51,12 +53,14 @@ final class Control {
   private final String nodeId;
   private final long timeoutMs;
   private final SignalingMetrics metrics;
+  private final Consumer<PeerId> lettingGo;
   private final Map<String, Pending> pending = new HashMap<>();
   private long sequence;
   private BackplaneListener listener;
 
+  /** @param lettingGo told of each session this node lets go of when another node's resume fences it off */
   Control(Vertx vertx, ContextInternal context, Connections connections, RedisKeys keys, String nodeId,
-      long timeoutMs, SignalingMetrics metrics) {
+      long timeoutMs, SignalingMetrics metrics, Consumer<PeerId> lettingGo) {
     this.vertx = vertx;
     this.context = context;
     this.connections = connections;
@@ -64,6 +68,7 @@ final class Control {
     this.nodeId = nodeId;
     this.timeoutMs = timeoutMs;
     this.metrics = metrics;
+    this.lettingGo = lettingGo;
   }
 
   void listener(BackplaneListener listener) {
@@ -71,6 +76,23 @@ final class Control {
   }
 
   Future<Boolean> disconnect(Disconnect request) {
+    return request(WireFormat.Control.DISCONNECT, request.peer(), Integer.toString(request.code()), request.reason(),
+        true);
+  }
+
+  /**
+   * Asks {@code owner}, the node that held {@code peer}'s session before this node claimed it, to
+   * let go of it: its socket there, if any, is superseded, and the owner answers on its publisher
+   * connection, behind everything it sent for the session before, so that once the answer is here
+   * every store it made for the session is in Redis and no later one can come. Only the owner
+   * answers; fails when it has not within the timeout.
+   */
+  Future<Boolean> fence(PeerId peer, String owner) {
+    return request(WireFormat.Control.FENCE, peer, owner, "", false);
+  }
+
+  // 'countReceivers': settle with false once every node that received the request declined.
+  private Future<Boolean> request(String kind, PeerId peer, String arg2, String body, boolean countReceivers) {
     RedisConnection publisher = connections.readyPublisher();
     if (publisher == null) {
       metrics.backplaneError("control");
@@ -84,14 +106,13 @@ final class Control {
       metrics.backplaneError("control");
       finish(id, null);
     });
-    publisher.send(Request.cmd(keys.pubSub().publish).arg(keys.control()).arg(WireFormat.encode(new WireFormat.Control(
-            nodeId, WireFormat.Control.DISCONNECT, id, request.peer().value(), Integer.toString(request.code()),
-            request.reason()))))
+    publisher.send(Request.cmd(keys.pubSub().publish).arg(keys.control())
+            .arg(WireFormat.encode(new WireFormat.Control(nodeId, kind, id, peer.value(), arg2, body))))
         .onComplete(ar -> {
           if (ar.failed()) {
             metrics.backplaneError("control");
             finish(id, null);
-          } else {
+          } else if (countReceivers) {
             waiting.receivers = ar.result().toInteger();
             settleIfAllDeclined(id, waiting);
           }
@@ -111,6 +132,11 @@ final class Control {
     }
     switch (message.kind()) {
       case WireFormat.Control.DISCONNECT -> answer(message);
+      case WireFormat.Control.FENCE -> {
+        if (message.arg2().equals(nodeId)) {
+          letGo(message);
+        }
+      }
       case WireFormat.Control.REPLY -> {
         if (message.arg1().equals(nodeId)) {
           replied(message.id(), "1".equals(message.arg2()));
@@ -137,6 +163,27 @@ final class Control {
       log.debug("bad disconnect request", e);
       return;
     }
+    reply(request, held);
+  }
+
+  private void letGo(WireFormat.Control request) {
+    PeerId peer;
+    try {
+      peer = new PeerId(request.arg1());
+    } catch (IllegalArgumentException e) {
+      metrics.backplaneError("decode");
+      log.debug("bad fence request", e);
+      return;
+    }
+    // The answer goes from the thread the session published from, after what it published.
+    listener.release(peer, () -> {
+      lettingGo.accept(peer);
+      reply(request, true);
+    });
+  }
+
+  // Any thread.
+  private void reply(WireFormat.Control request, boolean held) {
     RedisConnection publisher = connections.readyPublisher();
     if (publisher == null) {
       return; // the requester times out, which is what it would see of a node cut off

@@ -93,6 +93,7 @@ final class Liveness {
   private long resyncTimer = -1;
   // Set after the first heartbeat: an absent key before it is a fresh start, not an expiry.
   private boolean beating;
+  private String publisherClientId = "1";
   private boolean ticking;
   private boolean reaping;
   private boolean stopped;
@@ -132,11 +133,19 @@ final class Liveness {
    * first came means the node went silent for longer than the node timeout (a stalled process,
    * a starved machine) and may have been reaped as dead meanwhile.
    */
+  /**
+   * What the node's key holds from now on: its publisher connection's client id, which a resume
+   * elsewhere may close (Fence), or "1" where that is not needed.
+   */
+  void publisherClientId(String clientId) {
+    publisherClientId = clientId;
+  }
+
   Future<Void> heartbeat(RedisConnection publisher) {
     // Two sends rather than a batch, pipelined all the same: on a Redis Cluster each follows a
     // MOVED by itself, where a batch would fail when the node keys' slot changes master.
     Future<Response> set = publisher.send(
-        Request.cmd(Command.SET).arg(keys.node(nodeId)).arg("1").arg("PX").arg(nodeTimeoutMs).arg("GET"));
+        Request.cmd(Command.SET).arg(keys.node(nodeId)).arg(publisherClientId).arg("PX").arg(nodeTimeoutMs).arg("GET"));
     Future<Response> zadd = publisher.send(
         Request.cmd(Command.ZADD).arg(keys.nodes()).arg(System.currentTimeMillis()).arg(nodeId));
     return Future.all(set, zadd)

@@ -33,11 +33,12 @@ final class LuaScripts {
   static final Script BURY = load("bury");
   static final Script REASSERT = load("reassert");
   static final Script DEREGISTER = load("deregister");
-  static final Script PUBLISH = load("publish");
+  static final Script PUBLISH = load("publish", "buffer");
   /** publish.lua for a Redis Cluster, whose shard subscribers hear only SPUBLISH. */
   static final Script SHARDED_PUBLISH = withCommand(PUBLISH, "PUBLISH", "SPUBLISH");
   static final Script REGISTER = load("register");
   static final Script ACK = load("ack");
+  static final Script BOUND = load("bound", "buffer");
   static final Script SUSPEND = load("suspend");
   static final Script CLAIM = load("claim");
   static final Script EXPIRE = load("expire");
@@ -112,14 +113,23 @@ final class LuaScripts {
     }
   }
 
-  private static Script load(String name) {
+  /** The script {@code name}, after the text of {@code library}, whose functions it calls, if any. */
+  private static Script load(String name, String... library) {
+    StringBuilder text = new StringBuilder();
+    for (String part : library) {
+      text.append(resource(part)).append('\n');
+    }
+    text.append(resource(name));
+    return new Script(name, text.toString(), sha(text.toString()));
+  }
+
+  private static String resource(String name) {
     String path = "/redis/" + name + ".lua";
     try (InputStream in = LuaScripts.class.getResourceAsStream(path)) {
       if (in == null) {
         throw new IllegalStateException("missing resource " + path);
       }
-      String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-      return new Script(name, text, sha(text));
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new IllegalStateException("cannot load " + path, e);
     }

@@ -91,6 +91,7 @@ public final class RedisBackplane implements Backplane {
   // Only on a Redis Cluster: a client per master, for walking every keyspace.
   private final MasterKeyspaces masterKeyspaces;
   private final Sessions sessions;
+  private final Fence fence;
   private final SenderOrder senderOrder;
   // On a Redis Cluster only: a replica passes a publish on to its master late.
   private final ForwardedPublishes forwarded;
@@ -198,14 +199,18 @@ public final class RedisBackplane implements Backplane {
     this.membership = new Membership(context, commands, keys, nodeId, resume.windowMillis() > 0);
     this.liveness = new Liveness(vertx, context, commands, keys, nodeId, heartbeatMs, nodeTimeoutMs,
         resume.windowMillis(), metrics);
-    this.control = new Control(vertx, context, connections, keys, nodeId, commandTimeoutMs, metrics);
     this.masterKeyspaces = target.cluster() ? new MasterKeyspaces(vertx, commands, base, target.urls().get(0)) : null;
     this.roomListing = new RoomListing(commands, keys,
         masterKeyspaces != null ? masterKeyspaces : RoomListing.single(commands));
     // Half the command timeout: a WAIT that times out must answer before the command does.
+    // Plain stores need one connection to one server for a node's stores and its fence's answer;
+    // a replica wait publishes a relay only after its own round trip, which publish.lua serves.
     this.sessions = new Sessions(context, commands, keys, nodeId, resume,
         new ReplicaAcks(resume.waitReplicas(), commandTimeoutMs / 2,
-            target.cluster() ? keys.node(nodeId) + ":replicated" : null));
+            target.cluster() ? keys.node(nodeId) + ":replicated" : null),
+        !target.cluster() && resume.waitReplicas() == 0);
+    this.control = new Control(vertx, context, connections, keys, nodeId, commandTimeoutMs, metrics, sessions::letGo);
+    this.fence = new Fence(context, commands, keys, nodeId, control);
   }
 
   @Override
@@ -213,6 +218,7 @@ public final class RedisBackplane implements Backplane {
     return onContext(() -> {
       this.listener = listener;
       control.listener(listener);
+      fence.listener(listener);
       subscriptions.listener(listener, control::onMessage);
       return connections.start(new ConnectionHooks()).onSuccess(v -> {
         liveness.start(new LivenessView());
@@ -398,6 +404,13 @@ public final class RedisBackplane implements Backplane {
     @Override
     public Future<Void> prepare(Connections.Link link) {
       return subscriptions.attach(link.subscriber)
+          .compose(v -> sessions.plainStores()
+              ? link.publisher.send(Request.cmd(Command.CLIENT).arg("ID"))
+                  .map(id -> {
+                    liveness.publisherClientId(id.toString());
+                    return null;
+                  })
+              : context.succeededFuture())
           .compose(v -> liveness.heartbeat(link.publisher))
           .compose(v -> sessions.prepare(link.publisher))
           .compose(v -> membership.reassert(message -> publishOn(link.publisher, message)))
@@ -510,7 +523,28 @@ public final class RedisBackplane implements Backplane {
   @Override
   public Future<Claim> claim(PeerId peer, String tokenHash, String subject, long lastSeq, String newTokenHash) {
     return onContext(() -> sessions.claim(peer, tokenHash, subject, lastSeq, newTokenHash)
+        .compose(claimed -> sessions.plainStores() ? fenced(peer, claimed) : context.succeededFuture(claimed.claim()))
         .onSuccess(claim -> claim.rooms().forEach(room -> membership.adopt(room.room(), peer, room.metaJson()))));
+  }
+
+  // The claim read the accepted n before its previous node was fenced off: read again after.
+  private Future<Claim> fenced(PeerId peer, Sessions.Claimed claimed) {
+    Claim claim = claimed.claim();
+    return fence.previousOwner(peer, claimed.previousOwner()).compose(v -> {
+      RedisConnection publisher = connections.readyPublisher();
+      Future<Long> accepted = publisher == null ? context.failedFuture("redis backplane not connected")
+          : sessions.accepted(publisher, peer);
+      return accepted.map(in -> {
+            sessions.claimedHere(peer, in);
+            return new Claim(claim.epoch(), in, claim.rooms(), claim.gapSinceMillis());
+          })
+          .recover(e -> {
+            // The claim stands (its token is replaced): failing it would cost the client its session.
+            log.warn("could not read what peer {}'s session accepted after its fence; a relay it sends again "
+                + "may be stored twice", peer, e);
+            return context.succeededFuture(claim);
+          });
+    });
   }
 
   @Override

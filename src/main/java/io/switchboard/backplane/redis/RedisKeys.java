@@ -114,7 +114,9 @@ final class RedisKeys {
 
   /** What every session's key starts with; a session's key is this, "{", the peer id and "}". */
   String sessionKeyStart() {
-    return prefix + ":session:";
+    // Not ":session:", the name before buffers were streams: a node of an earlier version and one
+    // of this version see nothing of each other's sessions, rather than a type they do not read.
+    return prefix + ":resume:";
   }
 
   /** Sorted set: node id -> last heartbeat (ms); the janitor's list of nodes to check. */
@@ -124,16 +126,19 @@ final class RedisKeys {
 
   /**
    * Hash of a resumable session: tok, prev (the token hash before the last claim), sub, epoch,
-   * node, seq (last number given), in (highest relay n accepted), bytes (buffered), gap (deadline
-   * while in its gap), over (1: overflowed in its gap), and r:ROOM = its meta in each room.
+   * node, in (highest relay n accepted), load (its buffer's count and bytes, buffer.lua), gap
+   * (deadline while in its gap), over (1: overflowed in its gap), and r:ROOM = its meta in each room.
    */
   String session(PeerId peer) {
     return sessionKeyStart() + "{" + peer.value() + "}";
   }
 
-  /** List of a session's buffered events, oldest first: "SEQ ROOM MESSAGE" (see WireFormat). */
-  String sessionEvents(PeerId peer) {
-    return session(peer) + ":events";
+  /**
+   * Stream of a session's buffered events, oldest first: entry id 0-SEQ, one field "e" holding
+   * "ROOM MESSAGE" (see WireFormat).
+   */
+  String sessionBuffer(PeerId peer) {
+    return session(peer) + ":stream";
   }
 
   /**

@@ -19,6 +19,7 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,10 +27,13 @@ import org.slf4j.LoggerFactory;
 /**
  * Resumable sessions (docs/protocol.md, "Resume"; the keys in docs/clustering.md): the numbered
  * publish and the scripts that register, acknowledge, suspend, claim, replay, expire and forget a
- * session. Each is one script, so each is one atomic step on Redis.
+ * session. Each is one script, so each is one atomic step on Redis, except the store of a relay
+ * to one resumable peer, which on a single server without {@code REDIS_WAIT_REPLICAS} is a
+ * transaction of plain commands whose reply gives the event its number
+ * ({@link #storeThenPublish}).
  *
- * <p>Holds no mutable state; {@link #publish} runs on the caller's thread, like the plain publish
- * it replaces.
+ * <p>{@link #publish} runs on the caller's thread, like the plain publish it replaces; the only
+ * mutable state, the senders whose last store went unanswered, is a concurrent set.
  */
 final class Sessions {
   private static final Logger log = LoggerFactory.getLogger(Sessions.class);
@@ -42,10 +46,26 @@ final class Sessions {
   private final String nodeId;
   private final RedisBackplane.Resume resume;
   private final ReplicaAcks replicaAcks;
-  private final LuaScripts.Script publishScript;
+  /** One event in a session's load, whose count sits above its bytes (buffer.lua). */
+  static final long LOAD_EVENT = 1L << 32;
 
+  private final LuaScripts.Script publishScript;
+  private final boolean plainStores;
+  // With plain stores: the highest relay n stored for each numbering sender this node holds,
+  // which tells a retransmission apart, as publish.lua does from the session's "in"; or UNSURE
+  // once a store went unanswered (it may have happened all the same), until the sender's next
+  // relay, which goes through publish.lua, settles it. Absent means none stored: a new session,
+  // or one whose claim here put in what it had accepted before.
+  private final ConcurrentHashMap<PeerId, Long> accepted = new ConcurrentHashMap<>();
+  private static final long UNSURE = -1;
+
+  /**
+   * @param plainStores whether a relay to one resumable peer is stored with plain commands
+   *     ({@link #storeThenPublish}); every node of a deployment must agree, since a resume then
+   *     fences the session's previous node ({@link Fence})
+   */
   Sessions(ContextInternal context, Commands commands, RedisKeys keys, String nodeId, RedisBackplane.Resume resume,
-      ReplicaAcks replicaAcks) {
+      ReplicaAcks replicaAcks, boolean plainStores) {
     this.context = context;
     this.commands = commands;
     this.keys = keys;
@@ -53,17 +73,24 @@ final class Sessions {
     this.resume = resume;
     this.replicaAcks = replicaAcks;
     this.publishScript = keys.pubSub() == PubSub.SHARDED ? LuaScripts.SHARDED_PUBLISH : LuaScripts.PUBLISH;
+    this.plainStores = plainStores && enabled();
   }
 
   boolean enabled() {
     return resume.windowMillis() > 0;
   }
 
-  /** Loads the publish and ack scripts on a new publisher connection, before anything uses them. */
+  boolean plainStores() {
+    return plainStores;
+  }
+
+  /** Loads the scripts a publish may run on a new publisher connection, before anything uses them. */
   Future<Void> prepare(RedisConnection publisher) {
-    return enabled()
-        ? LuaScripts.load(publisher, publishScript).compose(v -> LuaScripts.load(publisher, LuaScripts.ACK)).mapEmpty()
-        : context.succeededFuture();
+    if (!enabled()) {
+      return context.succeededFuture();
+    }
+    Future<?> loaded = LuaScripts.load(publisher, publishScript).compose(v -> LuaScripts.load(publisher, LuaScripts.ACK));
+    return (plainStores ? loaded.compose(v -> LuaScripts.load(publisher, LuaScripts.BOUND)) : loaded).mapEmpty();
   }
 
   /**
@@ -78,6 +105,50 @@ final class Sessions {
    * the wait fails: a replica that is down must not silence the rooms. Any thread.
    */
   Future<Void> publish(RedisConnection publisher, BackplaneMessage message) {
+    PeerId to = message.to();
+    if (!plainStores || to == null || !to.resumable()) {
+      return scriptPublish(publisher, message);
+    }
+    long n = message.senderSeq();
+    if (n == 0) {
+      return storeThenPublish(publisher, message);
+    }
+    Long known = accepted.get(message.subject());
+    if (known != null && known == UNSURE) {
+      return recorded(message, scriptPublish(publisher, message));
+    }
+    if (known != null && n <= known) {
+      return Future.succeededFuture(); // a retransmission: stored, and published, before
+    }
+    return recorded(message, storeThenPublish(publisher, message));
+  }
+
+  // What became of a numbered relay's store, for the sender's next one.
+  private Future<Void> recorded(BackplaneMessage message, Future<Void> stored) {
+    PeerId sender = message.subject();
+    return stored.andThen(ar -> {
+      if (ar.succeeded()) {
+        accepted.merge(sender, message.senderSeq(), Math::max);
+      } else {
+        accepted.put(sender, UNSURE);
+      }
+    });
+  }
+
+  /** {@code peer}'s session is no longer this node's to publish for: forgets what it stored. */
+  void letGo(PeerId peer) {
+    accepted.remove(peer);
+  }
+
+  /** This node claimed {@code peer}'s session, which had accepted relays up to {@code n}. */
+  void claimedHere(PeerId peer, long n) {
+    if (plainStores) {
+      accepted.put(peer, n);
+    }
+  }
+
+  /** {@link #publish} through publish.lua. */
+  private Future<Void> scriptPublish(RedisConnection publisher, BackplaneMessage message) {
     long sentMicros = WireFormat.nowMicros();
     WireFormat.Parts parts = WireFormat.parts(message, sentMicros);
     boolean publishWhenReplicated = replicaAcks.enabled() && message.senderSeq() > 0;
@@ -96,8 +167,18 @@ final class Sessions {
     List<String> scriptKeys = List.of(keys.members(message.room()), keys.events(message.room()), keys.gaps());
     if (!replicaAcks.enabled()) {
       // Without the last argument the script publishes: Lua pays for every argument.
-      return LuaScripts.run(publisher, publishScript, scriptKeys, args)
-          .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS).mapEmpty();
+      Future<Response> published = LuaScripts.run(publisher, publishScript, scriptKeys, args)
+          .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS);
+      if (!plainStores || message.senderSeq() == 0) {
+        return published.mapEmpty();
+      }
+      return published.map(reply -> {
+        if ("dup".equals(reply.toString())) {
+          // Its first copy was stored by plain commands, and may never have been published.
+          publishRefetch(publisher, message.room(), sentMicros);
+        }
+        return null;
+      });
     }
     args.add(Buffer.buffer(publishWhenReplicated ? "0" : "1"));
     Future<String> replicated = replicaAcks.namesServers()
@@ -121,8 +202,84 @@ final class Sessions {
     });
   }
 
+  /**
+   * Stores a relay for its one resumable recipient with plain commands, in one transaction on
+   * {@code publisher}: the entry appended to the recipient's buffer, whose stream id is the
+   * event's number (no script, so Redis never copies the body into Lua strings), the recipient's
+   * load, and for a numbering sender the highest {@code n} accepted. Then publishes the relay
+   * with the number the reply gave it.
+   *
+   * <p>Without a script nothing in Redis tells a retransmission apart, so this node does
+   * ({@link #publish}), from what it stored for the sender; after a resume the session's previous
+   * node has been fenced before what the session accepted is read ({@link Fence}). A store that
+   * went unanswered may have happened: the sender's next relay goes through publish.lua instead.
+   *
+   * <p>A recipient that is no session (any more) has no buffer; the store then changes nothing
+   * but the load field it created, which is taken away again, and the script decides as for any
+   * other message.
+   */
+  private Future<Void> storeThenPublish(RedisConnection publisher, BackplaneMessage message) {
+    long sentMicros = WireFormat.nowMicros();
+    WireFormat.Parts parts = WireFormat.parts(message, sentMicros);
+    PeerId to = message.to();
+    PeerId sender = message.subject();
+    Buffer entry = WireFormat.stored(message.room(), parts);
+    boolean numbering = message.senderSeq() > 0 && sender != null && sender.resumable();
+    List<Request> transaction = new ArrayList<>(5);
+    transaction.add(Request.cmd(Command.MULTI));
+    transaction.add(Request.cmd(Command.XADD).arg(keys.sessionBuffer(to)).arg("NOMKSTREAM").arg("0-*").arg("e")
+        .arg(entry));
+    transaction.add(Request.cmd(Command.HINCRBY).arg(keys.session(to)).arg("load").arg(LOAD_EVENT + entry.length()));
+    if (numbering) {
+      transaction.add(Request.cmd(Command.HSET).arg(keys.session(sender)).arg("in").arg(message.senderSeq()));
+    }
+    transaction.add(Request.cmd(Command.EXEC));
+    return publisher.batch(transaction)
+        .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
+        .compose(replies -> {
+          Response done = replies.get(replies.size() - 1);
+          Response id = done.get(0);
+          if (id == null) {
+            return publisher.send(Request.cmd(Command.HDEL).arg(keys.session(to)).arg("load"))
+                .transform(tidied -> scriptPublish(publisher, message));
+          }
+          long seq = Long.parseLong(id.toString().substring(2));
+          if (overBounds(done.get(1).toLong())) {
+            LuaScripts.run(publisher, LuaScripts.BOUND,
+                    List.of(keys.session(to), keys.sessionBuffer(to), keys.gaps()),
+                    List.of(Buffer.buffer(to.value()), Buffer.buffer(Integer.toString(resume.maxEvents())),
+                        Buffer.buffer(Integer.toString(resume.maxBytes()))))
+                .onFailure(e -> log.debug("bounding {}'s buffer failed; the next store over a bound tries again", to, e));
+          }
+          return publisher.send(Request.cmd(keys.pubSub().publish).arg(keys.events(message.room()))
+                  .arg(WireFormat.numbered(parts, to.value() + ':' + seq)))
+              .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
+              .mapEmpty();
+        });
+  }
+
+  private boolean overBounds(long load) {
+    return load >= (resume.maxEvents() + 1L) * LOAD_EVENT || load % LOAD_EVENT > resume.maxBytes();
+  }
+
+  private void publishRefetch(RedisConnection publisher, RoomId room, long sentMicros) {
+    publisher.send(Request.cmd(keys.pubSub().publish).arg(keys.events(room)).arg(WireFormat.refetch(nodeId, sentMicros)))
+        .onFailure(e -> log.debug("publishing a refetch failed; the recipients' nodes read their buffers at their "
+            + "next event or resume", e));
+  }
+
+  /**
+   * The highest relay {@code n} {@code peer}'s session accepted, read on {@code publisher}, behind
+   * every store this node sent on it.
+   */
+  Future<Long> accepted(RedisConnection publisher, PeerId peer) {
+    return publisher.send(Request.cmd(Command.HGET).arg(keys.session(peer)).arg("in"))
+        .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
+        .map(in -> in == null ? 0L : in.toLong());
+  }
+
   Future<Void> register(PeerId peer, String tokenHash, String subject) {
-    return replicated(LuaScripts.REGISTER, List.of(keys.session(peer), keys.nodeSessions(nodeId)),
+    return replicated(LuaScripts.REGISTER, List.of(keys.session(peer), keys.sessionBuffer(peer), keys.nodeSessions(nodeId)),
         List.of(tokenHash, subjectArg(subject), nodeId, peer.value()), "register").mapEmpty();
   }
 
@@ -141,12 +298,13 @@ final class Sessions {
 
   /** Drops {@code peer}'s buffered events up to {@code seq}, on {@code publisher}. Any thread. */
   Future<Void> ack(RedisConnection publisher, PeerId peer, long seq) {
-    return LuaScripts.run(publisher, LuaScripts.ACK, List.of(keys.session(peer), keys.sessionEvents(peer)),
+    return LuaScripts.run(publisher, LuaScripts.ACK, List.of(keys.session(peer), keys.sessionBuffer(peer)),
             List.of(Buffer.buffer(Long.toString(seq))))
         .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS).mapEmpty();
   }
 
   Future<List<RoomId>> suspend(PeerId peer, long epoch, long deadlineMillis) {
+    letGo(peer);
     return replicated(LuaScripts.SUSPEND,
             List.of(keys.session(peer), keys.gaps(), keys.nodeSessions(nodeId)),
             List.of(keys.prefix(), peer.value(), Long.toString(epoch), nodeId, Long.toString(deadlineMillis)),
@@ -160,9 +318,12 @@ final class Sessions {
         });
   }
 
-  Future<Claim> claim(PeerId peer, String tokenHash, String subject, long lastSeq, String newTokenHash) {
+  /** A claim, and the node that owned the session before it. */
+  record Claimed(Claim claim, String previousOwner) {}
+
+  Future<Claimed> claim(PeerId peer, String tokenHash, String subject, long lastSeq, String newTokenHash) {
     return replicated(LuaScripts.CLAIM,
-            List.of(keys.session(peer), keys.sessionEvents(peer), keys.gaps(), keys.nodeRooms(nodeId),
+            List.of(keys.session(peer), keys.sessionBuffer(peer), keys.gaps(), keys.nodeRooms(nodeId),
                 keys.nodeSessions(nodeId)),
             List.of(keys.prefix(), peer.value(), tokenHash, subjectArg(subject), Long.toString(lastSeq), newTokenHash,
                 nodeId), "claim")
@@ -173,26 +334,24 @@ final class Sessions {
             return context.failedFuture(new SignalingException(code, code.defaultMessage(), null));
           }
           List<RoomMeta> rooms = new ArrayList<>();
-          for (int i = 4; i + 1 < reply.size(); i += 2) {
+          for (int i = 5; i + 1 < reply.size(); i += 2) {
             rooms.add(new RoomMeta(new RoomId(reply.get(i).toString()), reply.get(i + 1).toString()));
           }
           long gapDeadline = reply.get(3).toLong();
-          return context.succeededFuture(new Claim(reply.get(1).toLong(), reply.get(2).toLong(), rooms,
-              gapDeadline > 0 ? gapDeadline - resume.windowMillis() : 0));
+          return context.succeededFuture(new Claimed(new Claim(reply.get(1).toLong(), reply.get(2).toLong(), rooms,
+              gapDeadline > 0 ? gapDeadline - resume.windowMillis() : 0), reply.get(4).toString()));
         });
   }
 
   /** The events stored for {@code peer} after {@code after}, read on {@code publisher}. Any thread. */
   Future<List<Numbered>> replay(RedisConnection publisher, PeerId peer, long after) {
-    return publisher.send(Request.cmd(Command.LRANGE).arg(keys.sessionEvents(peer)).arg(0).arg(-1))
+    return publisher.send(Request.cmd(Command.XRANGE).arg(keys.sessionBuffer(peer)).arg("0-" + (after + 1)).arg("+"))
         .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS)
         .map(entries -> {
-          List<Numbered> out = new ArrayList<>();
+          List<Numbered> out = new ArrayList<>(entries.size());
           for (Response entry : entries) {
-            Numbered numbered = WireFormat.decodeStored(peer, entry.toBuffer().getBytes());
-            if (numbered.seq() > after) {
-              out.add(numbered);
-            }
+            long seq = Long.parseLong(entry.get(0).toString().substring(2));
+            out.add(WireFormat.decodeStored(peer, seq, entry.get(1).get(1).toBuffer().getBytes()));
           }
           return out;
         });
@@ -212,7 +371,8 @@ final class Sessions {
   }
 
   Future<Void> forget(PeerId peer, long epoch) {
-    return commands.script(LuaScripts.FORGET, List.of(keys.session(peer), keys.sessionEvents(peer), keys.gaps()),
+    letGo(peer);
+    return commands.script(LuaScripts.FORGET, List.of(keys.session(peer), keys.sessionBuffer(peer), keys.gaps()),
         List.of(Long.toString(epoch), peer.value(), keys.prefix())).mapEmpty();
   }
 

@@ -33,15 +33,18 @@ import java.util.Map;
  * for a server message; TO is {@code -} for the whole room. SENT_MICROS is the publisher's wall
  * clock, for the cross-node latency histogram. SEQS, present only with resume on, is the number
  * publish.lua gave the event for each resumable recipient, {@code PEER:SEQ,PEER:SEQ}, or
- * {@code -} for none. Every header field is from a safe character set (peer ids are base64url),
+ * {@code -} for none (publish.lua numbers the event, or the node with the number a store's reply
+ * gave it). Every header field is from a safe character set (peer ids are base64url),
  * so no escaping is needed.
  *
  * <p>KIND {@code refetch} (PEER and TO {@code -}, no body) is not an event: it tells every node
  * with resumable members in the room to read their buffers again, for an event stored and not
- * yet published (with {@code REDIS_WAIT_REPLICAS}, a relay whose wait for the replica failed).
+ * yet published (a relay whose store was not answered, or with {@code REDIS_WAIT_REPLICAS} whose
+ * wait for the replica failed).
  *
- * <p>An entry of a session's buffer is {@code SEQ ROOM MESSAGE}, MESSAGE as above with SEQS
- * {@code -}: the room is not in the message, which otherwise takes it from the channel's name.
+ * <p>An entry of a session's buffer is {@code ROOM MESSAGE}, MESSAGE as above with SEQS {@code -}:
+ * the room is not in the message, which otherwise takes it from the channel's name. The entry's
+ * number is its stream id.
  */
 final class WireFormat {
   private static final String VERSION = "1";
@@ -105,6 +108,11 @@ final class WireFormat {
     return withHeaderLine(parts.header() + ' ' + seqList, parts);
   }
 
+  /** The message as an entry of a session's buffer, exactly as publish.lua stores it. */
+  static Buffer stored(RoomId room, Parts parts) {
+    return withHeaderLine(room.value() + ' ' + parts.header() + " -", parts);
+  }
+
   private static Buffer withHeaderLine(String headerLine, Parts parts) {
     byte[] head = headerLine.getBytes(StandardCharsets.US_ASCII);
     byte[] out = new byte[head.length + 1 + parts.bodyLength()];
@@ -128,18 +136,17 @@ final class WireFormat {
   }
 
   /**
-   * An entry of a session's buffer, with its number as the message's only seq.
+   * An entry of a session's buffer, numbered {@code seq}, with that number as the message's only
+   * seq.
    *
    * @throws IllegalArgumentException when it is not an entry of this format
    */
-  static Numbered decodeStored(PeerId peer, byte[] entry) {
-    int afterSeq = indexOf(entry, (byte) ' ', 0);
-    int afterRoom = afterSeq < 0 ? -1 : indexOf(entry, (byte) ' ', afterSeq + 1);
+  static Numbered decodeStored(PeerId peer, long seq, byte[] entry) {
+    int afterRoom = indexOf(entry, (byte) ' ', 0);
     if (afterRoom < 0) {
       throw new IllegalArgumentException("not a buffer entry");
     }
-    long seq = Long.parseLong(new String(entry, 0, afterSeq, StandardCharsets.US_ASCII));
-    RoomId room = new RoomId(new String(entry, afterSeq + 1, afterRoom - afterSeq - 1, StandardCharsets.US_ASCII));
+    RoomId room = new RoomId(new String(entry, 0, afterRoom, StandardCharsets.US_ASCII));
     BackplaneMessage message = decode(room, entry, afterRoom + 1).message();
     if (message == null) {
       throw new IllegalArgumentException("a notice, not a buffer entry");
@@ -198,6 +205,7 @@ final class WireFormat {
    */
   record Control(String origin, String kind, String id, String arg1, String arg2, String body) {
     static final String DISCONNECT = "disconnect";
+    static final String FENCE = "fence";
     static final String REPLY = "reply";
   }
 

@@ -1,5 +1,6 @@
 package io.switchboard.signaling.port;
 
+import io.switchboard.wire.PeerId;
 import io.switchboard.wire.RoomId;
 import java.util.List;
 
@@ -41,6 +42,16 @@ public interface BackplaneListener {
    */
   default boolean onDisconnect(Disconnect request) {
     return false;
+  }
+
+  /**
+   * Another node claimed {@code peer}'s resumable session: a socket of it here, if any, must stop
+   * being the session, and {@code then} must run where nothing this node publishes for the session
+   * can follow it: on the thread that published for it, after that socket is superseded, or at
+   * once when this node holds no socket of it. Must not block.
+   */
+  default void release(PeerId peer, Runnable then) {
+    then.run();
   }
 
   /**
