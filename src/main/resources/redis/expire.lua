@@ -9,6 +9,11 @@ local prefix = ARGV[1]
 local out = {}
 for _, peer in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))) do
   local session = prefix .. ':resume:{' .. peer .. '}'
+  if redis.call('EXISTS', session) == 0 then
+    -- A session of a release before buffers were streams, left in its gap by an old node during
+    -- an upgrade: no node of this release can resume it, but it must still end.
+    session = prefix .. ':session:{' .. peer .. '}'
+  end
   local s = redis.call('HMGET', session, 'gap', 'over', 'node')
   if s[1] or s[2] == '1' then
     local reason = 'expired'
@@ -30,7 +35,7 @@ for _, peer in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIM
         end
       end
     end
-    redis.call('DEL', session, session .. ':stream')
+    redis.call('DEL', session, session .. ':stream', session .. ':events')
     redis.call('SREM', prefix .. ':node:' .. s[3] .. ':sessions', peer)
   end
   redis.call('ZREM', KEYS[1], peer)

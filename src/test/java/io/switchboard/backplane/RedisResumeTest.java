@@ -263,6 +263,31 @@ class RedisResumeTest {
     assertBytesAccounted(q);
   }
 
+  /**
+   * A node of the release before buffers were streams, drained during an upgrade, leaves its
+   * sessions in their gap under the old key names: no node of this release can resume them,
+   * but they must still end, or their member entries would stay in their rooms for good.
+   */
+  @Test
+  void aSessionLeftInItsGapByAnEarlierReleaseEndsWhenItsWindowPasses() throws Exception {
+    RedisBackplane a = started("a", RESUME, new LinkedBlockingQueue<>());
+    RoomId room = room();
+    PeerId old = resumablePeer();
+    PeerId other = peer();
+    await(a.join(room, new Member(other, "{}"), 10));
+    String session = prefix + ":session:{" + old.value() + "}";
+    long deadline = System.currentTimeMillis() - 1;
+    redis("HSET", session, "tok", "t", "epoch", "1", "node", "gone", "seq", "2", "in", "0", "bytes", "40",
+        "gap", Long.toString(deadline), "r:" + room.value(), "{}");
+    redis("RPUSH", session + ":events", "1 " + room.value() + " x", "2 " + room.value() + " y");
+    redis("HSET", prefix + ":{" + room.value() + "}:members", old.value(), "{\"node\":\"-\",\"seq\":9,\"meta\":{}}");
+    redis("ZADD", prefix + ":gaps", Long.toString(deadline), old.value());
+
+    assertEquals(List.of(new Expired(room, old, LeaveReason.EXPIRED)), await(a.expire(System.currentTimeMillis())));
+    assertEquals(List.of(other), memberIds(a, room));
+    assertEquals(0L, redis("EXISTS", session, session + ":events").toLong());
+  }
+
   @Test
   void anOverflowInTheGapEndsTheSessionAtTheNextExpire() throws Exception {
     RedisBackplane a = started("a", new RedisBackplane.Resume(30_000, 4, 1 << 20), new LinkedBlockingQueue<>());

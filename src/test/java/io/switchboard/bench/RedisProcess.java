@@ -51,6 +51,8 @@ final class RedisProcess implements AutoCloseable {
         "--protected-mode", "yes",
         "--save", "",
         "--appendonly", "no",
+        // As the shipped manifests run it (docs/operations.md, "Redis memory of resumable sessions").
+        "--stream-node-max-bytes", "512",
         // A replica keeps the snapshot of its first sync on disk: beside the log, not in the
         // benchmark's working directory (once a checkout's root).
         "--dir", log.toAbsolutePath().getParent().toString(),

@@ -22,7 +22,9 @@ import java.util.concurrent.TimeUnit;
  * SIGKILLs the process if it is still alive. Its output goes to {@code LOGS/NODE_ID.log}.
  */
 public final class NodeProcess implements AutoCloseable {
-  private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+  // Longer than the 30 s a node's WARMUP_CONNECTIONS may take (Main) before it starts anyway: a
+  // node started beside a loaded cluster on a 2-core machine warms up slowly, and is late, not broken.
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
   private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(1);
 
   private final String nodeId;

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,6 +59,8 @@ final class Sessions {
   // or one whose claim here put in what it had accepted before.
   private final ConcurrentHashMap<PeerId, Long> accepted = new ConcurrentHashMap<>();
   private static final long UNSURE = -1;
+  private static final long STREAM_NODE_BYTES_ADVISED = 512;
+  private final AtomicBoolean streamNodeChecked = new AtomicBoolean();
 
   /**
    * @param plainStores whether a relay to one resumable peer is stored with plain commands
@@ -76,6 +79,25 @@ final class Sessions {
     this.plainStores = plainStores && enabled();
   }
 
+  /**
+   * Warns, once, when Redis gives each stream node a first allocation far above one buffered
+   * event: every session with an event waiting then costs that much Redis memory (4 KiB with
+   * Redis's default). Managed servers often refuse CONFIG: then nothing is said.
+   */
+  private void checkStreamNodeSize(RedisConnection publisher) {
+    if (!streamNodeChecked.compareAndSet(false, true)) {
+      return;
+    }
+    publisher.send(Request.cmd(Command.CONFIG).arg("GET").arg("stream-node-max-bytes")).onSuccess(reply -> {
+      Response value = reply.isMap() ? reply.get("stream-node-max-bytes") : reply.size() == 2 ? reply.get(1) : null;
+      if (value != null && value.toLong() > STREAM_NODE_BYTES_ADVISED * 2) {
+        log.warn("Redis's stream-node-max-bytes is {}: each resumable session with an event buffered costs Redis at "
+            + "least that much memory; {} does for an event of a few hundred bytes (docs/operations.md, \"Redis memory "
+            + "of resumable sessions\")", value, STREAM_NODE_BYTES_ADVISED);
+      }
+    });
+  }
+
   boolean enabled() {
     return resume.windowMillis() > 0;
   }
@@ -89,6 +111,7 @@ final class Sessions {
     if (!enabled()) {
       return context.succeededFuture();
     }
+    checkStreamNodeSize(publisher);
     Future<?> loaded = LuaScripts.load(publisher, publishScript).compose(v -> LuaScripts.load(publisher, LuaScripts.ACK));
     return (plainStores ? loaded.compose(v -> LuaScripts.load(publisher, LuaScripts.BOUND)) : loaded).mapEmpty();
   }
