@@ -376,6 +376,38 @@ class ResumeRaceTest {
         bob.all(ErrorReply.class).stream().map(ErrorReply::code).toList());
   }
 
+  /**
+   * Another node's resume fences this one off (Backplane listener's release): the socket here is
+   * superseded before the answer goes, and nothing it had queued behind a store in flight, nor
+   * anything it reads later, is published after the answer.
+   */
+  @Test
+  void aSessionReleasedToAnotherNodePublishesNothingAfterTheAnswer() {
+    ScriptedBackplane backplane = ScriptedBackplane.first("a", Op.PUBLISH);
+    Hub hub = node(backplane, "a");
+    Client alice = new Client();
+    Client bob = new Client();
+    Session a = resumable(hub, alice);
+    hub.handle(a, new Join(ROOM, null, new ClientRequestId("j")));
+    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer();
+    Session b = resumable(hub, bob);
+    hub.handle(b, new Join(ROOM, null, new ClientRequestId("j")));
+    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer();
+    backplane.deliver();
+    hub.handle(b, numberedSignal(a, "1", 1));
+    hub.handle(b, numberedSignal(a, "2", 2)); // queued behind 1's store
+
+    List<String> answered = new ArrayList<>();
+    hub.release(b.peer(), () -> answered.add("answered after " + backplane.pending().size() + " store"));
+    assertEquals(List.of("answered after 1 store"), answered, "the store already sent is ahead of the answer");
+    assertEquals(List.of(CloseReason.RESUMED_ELSEWHERE), bob.closes);
+    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer();
+    hub.handle(b, numberedSignal(a, "3", 3)); // read from the old socket after the answer
+    assertEquals(List.of(), backplane.pending(), "2 and 3 are never published");
+    backplane.deliver();
+    assertEquals(List.of("1"), alice.relayedData());
+  }
+
   @Test
   void anAckIsTakenEvenWhenTheQueueBehindACommandInFlightIsFull() {
     ScriptedBackplane backplane = ScriptedBackplane.first("a", Op.PUBLISH);
