@@ -33,8 +33,8 @@ import org.slf4j.LoggerFactory;
  * transaction of plain commands whose reply gives the event its number
  * ({@link #storeThenPublish}).
  *
- * <p>{@link #publish} runs on the caller's thread, like the plain publish it replaces; the only
- * mutable state, the senders whose last store went unanswered, is a concurrent set.
+ * <p>{@link #publish} runs on the caller's thread, like the plain publish it replaces; what it
+ * keeps (the relay numbers it stored per sender) is in a concurrent map.
  */
 final class Sessions {
   private static final Logger log = LoggerFactory.getLogger(Sessions.class);
