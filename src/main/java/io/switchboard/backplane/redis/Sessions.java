@@ -102,6 +102,25 @@ final class Sessions {
     return resume.windowMillis() > 0;
   }
 
+  /** Whether a Redis of {@code version} gives an entry added with id {@code 0-*} the next number. */
+  static boolean numbersStreamEntries(String version) {
+    int dot = version.indexOf('.');
+    try {
+      return Integer.parseInt(dot < 0 ? version : version.substring(0, dot)) >= 7;
+    } catch (NumberFormatException e) {
+      return true; // not a version this can read: the first store will tell
+    }
+  }
+
+  private static String infoField(String info, String name) {
+    for (String line : info.split("\r?\n")) {
+      if (line.startsWith(name + ":")) {
+        return line.substring(name.length() + 1).trim();
+      }
+    }
+    return "";
+  }
+
   boolean plainStores() {
     return plainStores;
   }
@@ -112,7 +131,15 @@ final class Sessions {
       return context.succeededFuture();
     }
     checkStreamNodeSize(publisher);
-    Future<?> loaded = LuaScripts.load(publisher, publishScript).compose(v -> LuaScripts.load(publisher, LuaScripts.ACK));
+    Future<?> loaded = publisher.send(Request.cmd(Command.INFO).arg("server"))
+        .compose(info -> {
+          String version = infoField(info.toString(), "redis_version");
+          return numbersStreamEntries(version) ? context.succeededFuture()
+              : context.failedFuture("resume (RESUME_WINDOW_SECONDS above 0) needs Redis 7.0 or later, which numbers a "
+                  + "stream's entries (XADD 0-*); this server is " + version + ": upgrade it, or set RESUME_WINDOW_SECONDS=0");
+        })
+        .compose(v -> LuaScripts.load(publisher, publishScript))
+        .compose(v -> LuaScripts.load(publisher, LuaScripts.ACK));
     return (plainStores ? loaded.compose(v -> LuaScripts.load(publisher, LuaScripts.BOUND)) : loaded).mapEmpty();
   }
 
