@@ -124,6 +124,27 @@ class ResumeRaceTest {
     }
   }
 
+  /**
+   * Alice's and Bob's sessions on one node a, both in {@link #ROOM}, each told of the other, on a
+   * backplane that holds every publish until the test answers it.
+   */
+  private record OneNode(ScriptedBackplane backplane, Hub hub, Client alice, Client bob, Session onA, Session onB) {
+    static OneNode joinedWithPublishesHeld() {
+      ScriptedBackplane backplane = ScriptedBackplane.first("a", Op.PUBLISH);
+      Hub hub = node(backplane, "a");
+      Client alice = new Client();
+      Client bob = new Client();
+      Session a = resumable(hub, alice);
+      hub.handle(a, new Join(ROOM, null, new ClientRequestId("j")));
+      backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer(); // nobody to tell
+      Session b = resumable(hub, bob);
+      hub.handle(b, new Join(ROOM, null, new ClientRequestId("j")));
+      backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer(); // b's peer-joined
+      backplane.deliver();
+      return new OneNode(backplane, hub, alice, bob, a, b);
+    }
+  }
+
   @Test
   void eventsLostWhileTheSubscriptionWasCutComeFromTheBufferWhenItIsBack() {
     TwoNodes nodes = TwoNodes.joined();
@@ -351,17 +372,13 @@ class ResumeRaceTest {
 
   @Test
   void aRelayThatCouldNotBeStoredIsTakenAgainBeforeAnyLaterOne() {
-    ScriptedBackplane backplane = ScriptedBackplane.first("a", Op.PUBLISH);
-    Hub hub = node(backplane, "a");
-    Client alice = new Client();
-    Client bob = new Client();
-    Session a = resumable(hub, alice);
-    hub.handle(a, new Join(ROOM, null, new ClientRequestId("j")));
-    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer(); // nobody to tell
-    Session b = resumable(hub, bob);
-    hub.handle(b, new Join(ROOM, null, new ClientRequestId("j")));
-    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer(); // b's peer-joined
-    backplane.deliver();
+    OneNode node = OneNode.joinedWithPublishesHeld();
+    ScriptedBackplane backplane = node.backplane();
+    Hub hub = node.hub();
+    Client alice = node.alice();
+    Client bob = node.bob();
+    Session a = node.onA();
+    Session b = node.onB();
     hub.handle(b, numberedSignal(a, "1", 1));
     hub.handle(b, numberedSignal(a, "2", 2)); // waits behind 1's store
     backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).fail(new IllegalStateException("redis down"));
@@ -383,17 +400,13 @@ class ResumeRaceTest {
    */
   @Test
   void aSessionReleasedToAnotherNodePublishesNothingAfterTheAnswer() {
-    ScriptedBackplane backplane = ScriptedBackplane.first("a", Op.PUBLISH);
-    Hub hub = node(backplane, "a");
-    Client alice = new Client();
-    Client bob = new Client();
-    Session a = resumable(hub, alice);
-    hub.handle(a, new Join(ROOM, null, new ClientRequestId("j")));
-    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer();
-    Session b = resumable(hub, bob);
-    hub.handle(b, new Join(ROOM, null, new ClientRequestId("j")));
-    backplane.next(Op.PUBLISH, Duration.ofSeconds(1)).answer();
-    backplane.deliver();
+    OneNode node = OneNode.joinedWithPublishesHeld();
+    ScriptedBackplane backplane = node.backplane();
+    Hub hub = node.hub();
+    Client alice = node.alice();
+    Client bob = node.bob();
+    Session a = node.onA();
+    Session b = node.onB();
     hub.handle(b, numberedSignal(a, "1", 1));
     hub.handle(b, numberedSignal(a, "2", 2)); // queued behind 1's store
 
