@@ -13,7 +13,9 @@ end
 -- dropping the event just stored would lose it without anyone noticing. Acks take entries out
 -- of the count without knowing their bytes, so a load's bytes only ever overstate the buffer's:
 -- they are counted again here, exactly. A session in its gap that loses an entry can no longer
--- get every event: the next expire.lua ends it.
+-- get every event: the next expire ends it. Without the sorted set of sessions in their gap (the
+-- spread layout of a Redis Cluster keeps it on another master), the caller adds such a session
+-- there itself: returns whether it must.
 local function keepWithinBounds(session, buffer, gaps, peer, gap, maxEvents, maxBytes)
   local entries = redis.call('XRANGE', buffer, '-', '+')
   local count = #entries
@@ -30,6 +32,10 @@ local function keepWithinBounds(session, buffer, gaps, peer, gap, maxEvents, max
   redis.call('HSET', session, 'load', (count - dropped) * LOAD_EVENT + bytes)
   if dropped > 0 and gap then
     redis.call('HSET', session, 'over', 1)
+    if not gaps then
+      return true
+    end
     redis.call('ZADD', gaps, 0, peer)
   end
+  return false
 end

@@ -5,12 +5,13 @@
 -- out of its own room set afterwards: Membership.)
 -- KEYS[1] room members hash, KEYS[2] room join-order counter, KEYS[3] the peer's session hash
 -- (only with resume on)
--- ARGV[1] peer id, ARGV[2] node id, ARGV[3] room
+-- ARGV[1] peer id, ARGV[2] node id, or "" to remove the member whoever holds it (a session
+-- that ended in its gap, in the spread layout of a Redis Cluster), ARGV[3] room
 -- Returns 1 if the peer was a member held by this node, else 0.
 local marker = '{"node":"' .. ARGV[2] .. '",'
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 local removed = 0
-if current and string.sub(current, 1, #marker) == marker then
+if current and (ARGV[2] == '' or string.sub(current, 1, #marker) == marker) then
   removed = redis.call('HDEL', KEYS[1], ARGV[1])
   if KEYS[3] then
     redis.call('HDEL', KEYS[3], 'r:' .. ARGV[3])

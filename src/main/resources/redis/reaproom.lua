@@ -6,17 +6,30 @@
 -- KEYS[1] room members hash, KEYS[2] room join-order counter, KEYS[3] the sorted set of sessions
 -- in their gap (only with resume on)
 -- ARGV[1] the dead node's id, ARGV[2] the sessions' key start (a session's key is that, "{",
--- the peer id and "}"), ARGV[3] the gap deadline (ms), or "" with resume off
+-- the peer id and "}"), ARGV[3] the gap deadline (ms), or "" with resume off, ARGV[4] only in
+-- the spread layout of a Redis Cluster, where this script reaches no session: the peers, space
+-- separated, whose sessions the node has put in their gap before this (orphan.lua); KEYS[3] is
+-- then absent
 -- Returns a flat [what, peer, ...] list, what = "left" (removed) or "reconnecting" (in its gap).
 local node = ARGV[1]
 local marker = '{"node":"' .. node .. '",'
 local out = {}
+local inGap
+if ARGV[4] then
+  inGap = {}
+  for peer in string.gmatch(ARGV[4], '%S+') do
+    inGap[peer] = true
+  end
+end
 local entries = redis.call('HGETALL', KEYS[1])
 for i = 1, #entries, 2 do
   local peer, entry = entries[i], entries[i + 1]
   if string.sub(entry, 1, #marker) == marker then
     local session = ARGV[2] .. '{' .. peer .. '}'
-    if ARGV[3] ~= '' and redis.call('HGET', session, 'node') == node then
+    if inGap and inGap[peer] then
+      redis.call('HSET', KEYS[1], peer, '{"node":"-",' .. string.sub(entry, #marker + 1))
+      table.insert(out, 'reconnecting')
+    elseif not inGap and ARGV[3] ~= '' and redis.call('HGET', session, 'node') == node then
       redis.call('HSET', KEYS[1], peer, '{"node":"-",' .. string.sub(entry, #marker + 1))
       redis.call('HSET', session, 'gap', ARGV[3])
       redis.call('ZADD', KEYS[3], ARGV[3], peer)

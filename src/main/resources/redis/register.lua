@@ -2,7 +2,8 @@
 -- its buffer as an empty stream whose last id is 0-0, so that its first event is number 1 and a
 -- store without MKSTREAM finds it (buffer.lua).
 -- KEYS[1] the session hash, KEYS[2] its buffer, KEYS[3] the set of sessions this node owns
--- outside a gap
+-- outside a gap (absent in the spread layout of a Redis Cluster, where the node adds the session
+-- to it before this runs)
 -- ARGV[1] token hash, ARGV[2] "s" and the token's subject, or "" for none, ARGV[3] node id,
 -- ARGV[4] peer id
 -- Returns 1 if the session was created, else 0.
@@ -15,5 +16,7 @@ if ARGV[2] ~= '' then
 end
 redis.call('XGROUP', 'CREATE', KEYS[2], 'register', '$', 'MKSTREAM')
 redis.call('XGROUP', 'DESTROY', KEYS[2], 'register')
-redis.call('SADD', KEYS[3], ARGV[4])
+if KEYS[3] then
+  redis.call('SADD', KEYS[3], ARGV[4])
+end
 return 1

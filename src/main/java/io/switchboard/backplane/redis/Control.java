@@ -14,7 +14,7 @@ import io.vertx.redis.client.Request;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,14 +53,17 @@ final class Control {
   private final String nodeId;
   private final long timeoutMs;
   private final SignalingMetrics metrics;
-  private final Consumer<PeerId> lettingGo;
+  private final Function<PeerId, Future<Void>> lettingGo;
   private final Map<String, Pending> pending = new HashMap<>();
   private long sequence;
   private BackplaneListener listener;
 
-  /** @param lettingGo told of each session this node lets go of when another node's resume fences it off */
+  /**
+   * @param lettingGo told of each session this node lets go of when another node's resume fences
+   *     it off; completes once what the node sent about the session can be overtaken by nothing
+   */
   Control(Vertx vertx, ContextInternal context, Connections connections, RedisKeys keys, String nodeId,
-      long timeoutMs, SignalingMetrics metrics, Consumer<PeerId> lettingGo) {
+      long timeoutMs, SignalingMetrics metrics, Function<PeerId, Future<Void>> lettingGo) {
     this.vertx = vertx;
     this.context = context;
     this.connections = connections;
@@ -176,10 +179,7 @@ final class Control {
       return;
     }
     // The answer goes from the thread the session published from, after what it published.
-    listener.release(peer, () -> {
-      lettingGo.accept(peer);
-      reply(request, true);
-    });
+    listener.release(peer, () -> lettingGo.apply(peer).onComplete(ar -> reply(request, true)));
   }
 
   // Any thread.

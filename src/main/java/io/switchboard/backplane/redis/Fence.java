@@ -41,9 +41,16 @@ final class Fence {
   private final RedisKeys keys;
   private final String nodeId;
   private final Control control;
+  private final boolean cluster;
   private BackplaneListener listener;
 
-  Fence(ContextInternal context, Commands commands, RedisKeys keys, String nodeId, Control control) {
+  /**
+   * @param cluster a Redis Cluster, where a node's stores go to every master and its publisher
+   *     connection is no one client Redis could list or close: one that does not answer in time
+   *     is not waited for further
+   */
+  Fence(ContextInternal context, Commands commands, RedisKeys keys, String nodeId, Control control, boolean cluster) {
+    this.cluster = cluster;
     this.context = context;
     this.commands = commands;
     this.keys = keys;
@@ -64,6 +71,11 @@ final class Fence {
     }
     return commands.send(Request.cmd(Command.GET).arg(keys.node(owner)))
         .compose(clientId -> clientId == null ? context.succeededFuture()
+            : cluster ? control.fence(peer, owner).<Void>mapEmpty().recover(silent -> {
+                log.warn("node {} did not let go of peer {}'s session in time; a relay it stores late may be stored "
+                    + "twice", owner, peer);
+                return context.<Void>succeededFuture();
+              })
             : commands.send(Request.cmd(Command.CLIENT).arg("LIST").arg("ID").arg(clientId.toString()))
                 .compose(listed -> connected(listed) ? askThenKill(peer, owner, clientId.toString())
                     : context.succeededFuture()))

@@ -238,16 +238,79 @@ final class Liveness {
     if (resume) {
       nodeKeys.add(keys.gaps());
     }
+    boolean spread = resume && keys.spread();
     // Buried only once every room is reaped: until then the registry still lists it.
-    return rooms.compose(v -> commands.script(LuaScripts.BURY, nodeKeys,
-        List.of(dead.id(), keys.sessionKeyStart(), deadline))).mapEmpty();
+    return rooms
+        .compose(v -> spread ? orphanSessions(dead.id(), deadline) : context.succeededFuture())
+        .compose(v -> commands.script(LuaScripts.BURY, nodeKeys,
+            List.of(dead.id(), spread ? "" : keys.sessionKeyStart(), deadline)))
+        .mapEmpty();
   }
 
   private Future<Response> reapRoom(String deadNode, RoomId room, String deadline) {
+    if (!deadline.isEmpty() && keys.spread()) {
+      return spreadReapRoom(deadNode, room, deadline);
+    }
     List<String> roomKeys = deadline.isEmpty() ? List.of(keys.members(room), keys.seq(room))
         : List.of(keys.members(room), keys.seq(room), keys.gaps());
     return commands.script(LuaScripts.REAP_ROOM, roomKeys, List.of(deadNode, keys.sessionKeyStart(), deadline))
         .onSuccess(reaped -> announceReaped(deadNode, room, reaped));
+  }
+
+  /**
+   * reaproom.lua in the spread layout of a Redis Cluster, where it reaches no session: the dead
+   * node's resumable members' sessions are given their gap first (orphan.lua, each in its own
+   * slot), then the room's script keeps those members in their gap and removes the others.
+   */
+  private Future<Response> spreadReapRoom(String deadNode, RoomId room, String deadline) {
+    return commands.send(Request.cmd(Command.HGETALL).arg(keys.members(room)))
+        .compose(entries -> {
+          List<PeerId> resumable = new ArrayList<>();
+          for (JoinResult.Placed member : Membership.placed(entries)) {
+            if (member.node().equals(deadNode) && member.member().peer().resumable()) {
+              resumable.add(member.member().peer());
+            }
+          }
+          return orphans(resumable, deadNode, deadline);
+        })
+        .compose(inGap -> commands.script(LuaScripts.REAP_ROOM, List.of(keys.members(room), keys.seq(room)),
+            List.of(deadNode, keys.sessionKeyStart(), deadline,
+                String.join(" ", inGap.stream().map(PeerId::value).toList()))))
+        .onSuccess(reaped -> announceReaped(deadNode, room, reaped));
+  }
+
+  // The dead node's sessions in no room it held (bury.lua gives them their gap when not spread).
+  private Future<Void> orphanSessions(String deadNode, String deadline) {
+    return commands.send(Request.cmd(Command.SMEMBERS).arg(keys.nodeSessions(deadNode)))
+        .compose(members -> {
+          List<PeerId> peers = new ArrayList<>();
+          for (int i = 0; members != null && i < members.size(); i++) {
+            peers.add(new PeerId(members.get(i).toString()));
+          }
+          return orphans(peers, deadNode, deadline);
+        })
+        .mapEmpty();
+  }
+
+  // Gives each of 'peers' whose session the dead node still owned its gap; answers those. Each
+  // goes in the sorted set of sessions in their gap first, so that none in its gap is missing
+  // there should this node die meanwhile (an entry for nothing is dropped by the next expire).
+  private Future<List<PeerId>> orphans(List<PeerId> peers, String deadNode, String deadline) {
+    List<Future<Response>> orphaned = new ArrayList<>(peers.size());
+    for (PeerId peer : peers) {
+      orphaned.add(commands.send(Request.cmd(Command.ZADD).arg(keys.gaps()).arg(deadline).arg(peer.value()))
+          .compose(indexed -> commands.script(LuaScripts.ORPHAN, List.of(keys.session(peer)),
+              List.of(deadNode, deadline))));
+    }
+    return Future.all(orphaned).map(all -> {
+      List<PeerId> inGap = new ArrayList<>();
+      for (int i = 0; i < peers.size(); i++) {
+        if (all.<Response>resultAt(i).toInteger() == 1) {
+          inGap.add(peers.get(i));
+        }
+      }
+      return inGap;
+    });
   }
 
   private static List<DeadNode> deadNodes(Response taken) {

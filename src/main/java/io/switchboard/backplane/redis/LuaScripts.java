@@ -43,6 +43,13 @@ final class LuaScripts {
   static final Script CLAIM = load("claim");
   static final Script EXPIRE = load("expire");
   static final Script FORGET = load("forget");
+  // Only in the spread layout of a Redis Cluster.
+  static final Script STORE = load("store", "buffer");
+  static final Script REBIND = load("rebind");
+  static final Script ENDED = load("ended");
+  static final Script ORPHAN = load("orphan");
+  static final Script UNINDEX = load("unindex");
+  static final Script SESSION_ROOM = load("sessionroom");
 
   private LuaScripts() {}
 

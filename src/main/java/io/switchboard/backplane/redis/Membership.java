@@ -86,11 +86,15 @@ final class Membership {
     Held entry = new Held(member.metaJson());
     held.computeIfAbsent(room, r -> new HashMap<>()).put(member.peer(), entry);
     Future<JoinResult> joined = list(room)
-        .compose(listed -> commands.script(LuaScripts.JOIN,
+        .compose(listed -> recordInSession(room, member))
+        .compose(recorded -> commands.script(LuaScripts.JOIN,
             roomKeys(room, member.peer()),
             List.of(member.peer().value(), nodeId, member.metaJson(), Integer.toString(maxPeers), room.value())))
         .compose(before -> {
           if (before == null) {
+            if (spreadSessions(member.peer())) {
+              commands.send(Request.cmd(Command.HDEL).arg(keys.session(member.peer())).arg("r:" + room.value()));
+            }
             return context.failedFuture(new SignalingException(ErrorCode.ROOM_FULL, null));
           }
           List<JoinResult.Placed> others = new ArrayList<>();
@@ -231,12 +235,30 @@ final class Membership {
     return commands.script(LuaScripts.LEAVE,
             roomKeys(room, peer),
             List.of(peer.value(), nodeId, room.value()))
-        .compose(left -> unlistIfEmpty(room));
+        .compose(left -> spreadSessions(peer) && left != null && left.toInteger() == 1
+            ? commands.send(Request.cmd(Command.HDEL).arg(keys.session(peer)).arg("r:" + room.value())).<Void>mapEmpty()
+            : context.<Void>succeededFuture())
+        .compose(forgotten -> unlistIfEmpty(room));
   }
 
   private List<String> roomKeys(RoomId room, PeerId peer) {
-    return resume ? List.of(keys.members(room), keys.seq(room), keys.session(peer))
+    return resume && !keys.spread() ? List.of(keys.members(room), keys.seq(room), keys.session(peer))
         : List.of(keys.members(room), keys.seq(room));
+  }
+
+  // Whether 'peer' may have a session whose rooms this node records apart from the room's own
+  // script (the spread layout of a Redis Cluster, where the two are in different slots).
+  private boolean spreadSessions(PeerId peer) {
+    return resume && keys.spread() && peer.resumable();
+  }
+
+  // Before the join, so that a resume never misses a room its session holds a member in.
+  private Future<Void> recordInSession(RoomId room, Member member) {
+    if (!spreadSessions(member.peer())) {
+      return context.succeededFuture();
+    }
+    return commands.script(LuaScripts.SESSION_ROOM, List.of(keys.session(member.peer())),
+        List.of(room.value(), member.metaJson())).mapEmpty();
   }
 
   // Adds the room to this node's set, after whatever change to it came before, unless the last

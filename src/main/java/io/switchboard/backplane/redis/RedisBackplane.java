@@ -131,8 +131,8 @@ public final class RedisBackplane implements Backplane {
     // Fresh whatever thread builds us: borrowing a caller's context would tie our timers to
     // whatever owns it (a verticle's undeploy cancels them).
     this.context = ((VertxInternal) vertx).createEventLoopContext();
-    // On a Redis Cluster, resume puts everything in one slot (RedisKeys).
-    boolean oneSlot = target.cluster() && resume.windowMillis() > 0;
+    // On a Redis Cluster, a replica wait with resume puts everything in one slot (RedisKeys).
+    boolean oneSlot = target.cluster() && resume.windowMillis() > 0 && resume.waitReplicas() > 0;
     this.keys = new RedisKeys(prefix, target.cluster(), oneSlot);
     this.otherLayoutNodes = target.cluster() ? new RedisKeys(prefix, true, !oneSlot).nodes() : null;
     this.nodeTimeoutMs = nodeTimeoutMs;
@@ -209,8 +209,13 @@ public final class RedisBackplane implements Backplane {
         new ReplicaAcks(resume.waitReplicas(), commandTimeoutMs / 2,
             target.cluster() ? keys.node(nodeId) + ":replicated" : null),
         !target.cluster() && resume.waitReplicas() == 0);
-    this.control = new Control(vertx, context, connections, keys, nodeId, commandTimeoutMs, metrics, sessions::letGo);
-    this.fence = new Fence(context, commands, keys, nodeId, control);
+    // The answer to a fence waits until every publish about the peer is answered: on a Redis
+    // Cluster those went to other masters than the answer goes to.
+    this.control = new Control(vertx, context, connections, keys, nodeId, commandTimeoutMs, metrics, peer -> {
+      sessions.letGo(peer);
+      return senderOrder.settled(peer);
+    });
+    this.fence = new Fence(context, commands, keys, nodeId, control, target.cluster());
   }
 
   @Override
@@ -247,9 +252,9 @@ public final class RedisBackplane implements Backplane {
         .onSuccess(alive -> {
           if (alive != null && alive.size() > 0) {
             List<String> ids = alive.stream().map(Response::toString).toList();
-            log.warn("nodes {} use the other Redis Cluster key layout (RESUME_WINDOW_SECONDS is {} there): their rooms "
-                + "and this node's do not meet; give every node the same setting, with a full restart "
-                + "(docs/clustering.md, \"Two layouts\")", ids, keys.prefix().startsWith("{") ? "0" : "above 0");
+            log.warn("nodes {} use the other Redis Cluster key layout ({} there): their rooms and this node's do not "
+                + "meet; give every node the same settings, with a full restart (docs/clustering.md, \"Two layouts\")",
+                ids, keys.spread() ? "resume with REDIS_WAIT_REPLICAS" : "resume off, or REDIS_WAIT_REPLICAS=0");
           }
         })
         .onFailure(e -> log.debug("could not look for nodes of the other key layout", e));
@@ -404,7 +409,7 @@ public final class RedisBackplane implements Backplane {
     @Override
     public Future<Void> prepare(Connections.Link link) {
       return subscriptions.attach(link.subscriber)
-          .compose(v -> sessions.plainStores()
+          .compose(v -> sessions.plainStores() && !keys.spread()
               ? link.publisher.send(Request.cmd(Command.CLIENT).arg("ID"))
                   .map(id -> {
                     liveness.publisherClientId(id.toString());
@@ -523,14 +528,16 @@ public final class RedisBackplane implements Backplane {
   @Override
   public Future<Claim> claim(PeerId peer, String tokenHash, String subject, long lastSeq, String newTokenHash) {
     return onContext(() -> sessions.claim(peer, tokenHash, subject, lastSeq, newTokenHash)
-        .compose(claimed -> sessions.plainStores() ? fenced(peer, claimed) : context.succeededFuture(claimed.claim()))
+        .compose(claimed -> sessions.fencesResumes() ? fenced(peer, claimed)
+            : context.succeededFuture(claimed.claim()))
         .onSuccess(claim -> claim.rooms().forEach(room -> membership.adopt(room.room(), peer, room.metaJson()))));
   }
 
   // The claim read the accepted n before its previous node was fenced off: read again after.
   private Future<Claim> fenced(PeerId peer, Sessions.Claimed claimed) {
     Claim claim = claimed.claim();
-    return fence.previousOwner(peer, claimed.previousOwner()).compose(v -> {
+    // This node's own publishes about the peer, too: on a Redis Cluster those go to other masters.
+    return fence.previousOwner(peer, claimed.previousOwner()).compose(v -> senderOrder.settled(peer)).compose(v -> {
       RedisConnection publisher = connections.readyPublisher();
       Future<Long> accepted = publisher == null ? context.failedFuture("redis backplane not connected")
           : sessions.accepted(publisher, peer);

@@ -5,17 +5,20 @@ import io.switchboard.wire.RoomId;
 
 /**
  * Every Redis key and channel name Switchboard uses (the table in docs/clustering.md). All keys
- * of one room share the hash tag {@code {room}}; room names are from a safe character set, so
- * no escaping is needed. On a Redis Cluster the channels are sharded, and the keys take one of
- * two layouts: with resume off, the rooms spread over the masters by their own tags and the node
- * keys share the tag {@code {nodes}}, so that one script or pipeline may touch several of them;
- * with resume on, the session scripts touch a session's keys and its rooms' together, so every
- * key and channel takes the prefix itself as its tag ({@code {sb}:...}) and lives in one slot,
- * named as on a standalone server under that prefix.
+ * of one room share the hash tag {@code {room}}, and all keys of one resumable session the tag
+ * {@code {peer}}; room names and peer ids are from a safe character set, so no escaping is
+ * needed. On a Redis Cluster the channels are sharded, and the keys take one of two layouts:
+ * spread, where the rooms and the sessions spread over the masters by their own tags and the
+ * node keys (with the sorted set of sessions in their gap) share the tag {@code {nodes}}, so
+ * that one script or pipeline may touch several of them; or, with {@code REDIS_WAIT_REPLICAS}
+ * and resume on, one slot, where every key and channel takes the prefix itself as its tag
+ * ({@code {sb}:...}), named as on a standalone server under that prefix, because a replica wait
+ * must follow a session's writes on one connection to one master.
  */
 final class RedisKeys {
   private final String prefix;
   private final boolean cluster;
+  private final boolean spread;
   // Where the node keys start: keys of a standalone server keep the names they always had.
   private final String nodes;
   private final String nodeKeyStart;
@@ -27,9 +30,17 @@ final class RedisKeys {
   RedisKeys(String prefix, boolean cluster, boolean oneSlot) {
     this.prefix = oneSlot ? "{" + prefix + "}" : prefix;
     this.cluster = cluster;
-    boolean nodesTagged = cluster && !oneSlot;
-    this.nodes = nodesTagged ? this.prefix + ":{nodes}" : this.prefix + ":nodes";
-    this.nodeKeyStart = nodesTagged ? nodes + ":node:" : this.prefix + ":node:";
+    this.spread = cluster && !oneSlot;
+    this.nodes = spread ? this.prefix + ":{nodes}" : this.prefix + ":nodes";
+    this.nodeKeyStart = spread ? nodes + ":node:" : this.prefix + ":node:";
+  }
+
+  /**
+   * Whether a room's keys, a session's keys and the node keys may each live on another master
+   * (a Redis Cluster in the spread layout): then no script touches two of them.
+   */
+  boolean spread() {
+    return spread;
   }
 
   /** What every key and channel starts with: the configured prefix, braced in the one-slot layout. */
@@ -151,6 +162,7 @@ final class RedisKeys {
 
   /** Sorted set: peer -> deadline (ms) of each session in its gap; 0 for one that overflowed. */
   String gaps() {
-    return prefix + ":gaps";
+    // Beside the node keys when spread: the reaper and expire.lua read it with them.
+    return spread ? nodes + ":gaps" : prefix + ":gaps";
   }
 }

@@ -101,6 +101,12 @@ final class SenderOrder {
     });
   }
 
+  /** Completes once every publish about {@code peer} made so far is answered (or refused, or given up). */
+  Future<Void> settled(PeerId peer) {
+    Future<Void> previous = peer == null ? null : last.get(peer);
+    return previous == null ? Future.succeededFuture() : previous;
+  }
+
   /** Peers with a publish not yet settled, for tests. */
   int pending() {
     return last.size();

@@ -18,7 +18,9 @@ import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -52,6 +54,9 @@ final class Sessions {
 
   private final LuaScripts.Script publishScript;
   private final boolean plainStores;
+  // The spread layout of a Redis Cluster: each step about a session, a room or the node keys is a
+  // script or command of its own, in its own slot (docs/clustering.md, "Resume, spread").
+  private final boolean spread;
   // With plain stores: the highest relay n stored for each numbering sender this node holds,
   // which tells a retransmission apart, as publish.lua does from the session's "in"; or UNSURE
   // once a store went unanswered (it may have happened all the same), until the sender's next
@@ -77,6 +82,7 @@ final class Sessions {
     this.replicaAcks = replicaAcks;
     this.publishScript = keys.pubSub() == PubSub.SHARDED ? LuaScripts.SHARDED_PUBLISH : LuaScripts.PUBLISH;
     this.plainStores = plainStores && enabled();
+    this.spread = keys.spread() && enabled();
   }
 
   /**
@@ -125,6 +131,15 @@ final class Sessions {
     return plainStores;
   }
 
+  /**
+   * Whether this node tells a retransmitted relay apart by what it stored for the sender (plain
+   * stores, or the spread layout of a Redis Cluster), so that a resume must fence off the
+   * session's previous node before it reads what the session accepted ({@link Fence}).
+   */
+  boolean fencesResumes() {
+    return plainStores || spread;
+  }
+
   /** Loads the scripts a publish may run on a new publisher connection, before anything uses them. */
   Future<Void> prepare(RedisConnection publisher) {
     if (!enabled()) {
@@ -138,7 +153,7 @@ final class Sessions {
               : context.failedFuture("resume (RESUME_WINDOW_SECONDS above 0) needs Redis 7.0 or later, which numbers a "
                   + "stream's entries (XADD 0-*); this server is " + version + ": upgrade it, or set RESUME_WINDOW_SECONDS=0");
         })
-        .compose(v -> LuaScripts.load(publisher, publishScript))
+        .compose(v -> LuaScripts.load(publisher, spread ? LuaScripts.STORE : publishScript))
         .compose(v -> LuaScripts.load(publisher, LuaScripts.ACK));
     return (plainStores ? loaded.compose(v -> LuaScripts.load(publisher, LuaScripts.BOUND)) : loaded).mapEmpty();
   }
@@ -155,6 +170,9 @@ final class Sessions {
    * the wait fails: a replica that is down must not silence the rooms. Any thread.
    */
   Future<Void> publish(RedisConnection publisher, BackplaneMessage message) {
+    if (spread) {
+      return spreadPublish(publisher, message);
+    }
     PeerId to = message.to();
     if (!plainStores || to == null || !to.resumable()) {
       return scriptPublish(publisher, message);
@@ -308,6 +326,101 @@ final class Sessions {
         });
   }
 
+  /**
+   * {@link #publish} in the spread layout of a Redis Cluster, where the room's channel, the
+   * sender's session and each recipient's may be on three masters: a retransmission is told
+   * apart as with plain stores, from what this node stored for the sender (reading the session's
+   * {@code in} after a store that went unanswered); each resumable recipient's copy is stored by
+   * store.lua in the recipient's slot, the sender's {@code in} set in its own, and the event then
+   * published with the numbers the stores gave.
+   */
+  private Future<Void> spreadPublish(RedisConnection publisher, BackplaneMessage message) {
+    PeerId sender = message.subject();
+    long n = message.senderSeq();
+    if (n == 0 || sender == null || !sender.resumable()) {
+      return storeEachThenPublish(publisher, message);
+    }
+    Long known = accepted.get(sender);
+    if (known != null && known != UNSURE && n <= known) {
+      return Future.succeededFuture(); // a retransmission: stored, and published, before
+    }
+    Future<Boolean> fresh = known != null && known == UNSURE
+        ? accepted(publisher, sender).map(in -> n > in)
+        : Future.succeededFuture(true);
+    return recorded(message, fresh.compose(isFresh -> {
+      if (isFresh) {
+        return storeEachThenPublish(publisher, message);
+      }
+      // Stored before, and perhaps never published.
+      publishRefetch(publisher, message.room(), WireFormat.nowMicros());
+      return Future.succeededFuture();
+    }));
+  }
+
+  private Future<Void> storeEachThenPublish(RedisConnection publisher, BackplaneMessage message) {
+    long sentMicros = WireFormat.nowMicros();
+    WireFormat.Parts parts = WireFormat.parts(message, sentMicros);
+    PeerId subject = message.subject();
+    Future<List<PeerId>> recipients = message.to() != null ? Future.succeededFuture(List.of(message.to()))
+        : publisher.send(Request.cmd(Command.HKEYS).arg(keys.members(message.room()))).map(Sessions::peers);
+    return recipients.compose(peers -> {
+          Buffer entry = null;
+          List<Future<String>> stores = new ArrayList<>();
+          for (PeerId peer : peers) {
+            if (peer.resumable() && !peer.equals(subject)) {
+              entry = entry != null ? entry : WireFormat.stored(message.room(), parts);
+              stores.add(store(publisher, peer, entry));
+            }
+          }
+          return Future.all(stores);
+        })
+        .compose(stored -> {
+          StringBuilder seqs = new StringBuilder();
+          for (int i = 0; i < stored.size(); i++) {
+            String seq = stored.resultAt(i);
+            if (seq != null) {
+              seqs.append(seqs.isEmpty() ? "" : ",").append(seq);
+            }
+          }
+          Future<Response> published = publisher.send(Request.cmd(keys.pubSub().publish)
+              .arg(keys.events(message.room()))
+              .arg(WireFormat.numbered(parts, seqs.isEmpty() ? "-" : seqs.toString())));
+          if (message.senderSeq() == 0 || subject == null || !subject.resumable()) {
+            return published.<Void>mapEmpty();
+          }
+          Future<Response> marked = publisher.send(Request.cmd(Command.HSET).arg(keys.session(subject)).arg("in")
+              .arg(message.senderSeq()));
+          return Future.all(published, marked).<Void>mapEmpty();
+        })
+        .timeout(commands.timeoutMs(), TimeUnit.MILLISECONDS);
+  }
+
+  // Stores 'entry' for 'peer'; answers "peer:number", or null when the peer is no session.
+  private Future<String> store(RedisConnection publisher, PeerId peer, Buffer entry) {
+    return LuaScripts.run(publisher, LuaScripts.STORE, List.of(keys.session(peer), keys.sessionBuffer(peer)),
+            List.of(entry, Buffer.buffer(Integer.toString(resume.maxEvents())),
+                Buffer.buffer(Integer.toString(resume.maxBytes()))))
+        .map(reply -> {
+          if (reply == null) {
+            return null;
+          }
+          if (reply.get(1).toInteger() == 1) {
+            publisher.send(Request.cmd(Command.ZADD).arg(keys.gaps()).arg(0).arg(peer.value()))
+                .onFailure(e -> log.warn("could not mark peer {}'s session as overflowed in its gap; it ends at its "
+                    + "gap's deadline instead", peer, e));
+          }
+          return peer.value() + ':' + reply.get(0).toLong();
+        });
+  }
+
+  private static List<PeerId> peers(Response keys) {
+    List<PeerId> out = new ArrayList<>(keys == null ? 0 : keys.size());
+    for (int i = 0; keys != null && i < keys.size(); i++) {
+      out.add(new PeerId(keys.get(i).toString()));
+    }
+    return out;
+  }
+
   private boolean overBounds(long load) {
     return load >= (resume.maxEvents() + 1L) * LOAD_EVENT || load % LOAD_EVENT > resume.maxBytes();
   }
@@ -329,6 +442,13 @@ final class Sessions {
   }
 
   Future<Void> register(PeerId peer, String tokenHash, String subject) {
+    if (spread) {
+      // The node's set first: should this node die before the script, the reaper finds nothing.
+      return commands.send(Request.cmd(Command.SADD).arg(keys.nodeSessions(nodeId)).arg(peer.value()))
+          .compose(v -> commands.script(LuaScripts.REGISTER, List.of(keys.session(peer), keys.sessionBuffer(peer)),
+              List.of(tokenHash, subjectArg(subject), nodeId, peer.value())))
+          .mapEmpty();
+    }
     return replicated(LuaScripts.REGISTER, List.of(keys.session(peer), keys.sessionBuffer(peer), keys.nodeSessions(nodeId)),
         List.of(tokenHash, subjectArg(subject), nodeId, peer.value()), "register").mapEmpty();
   }
@@ -355,6 +475,9 @@ final class Sessions {
 
   Future<List<RoomId>> suspend(PeerId peer, long epoch, long deadlineMillis) {
     letGo(peer);
+    if (spread) {
+      return spreadSuspend(peer, epoch, deadlineMillis);
+    }
     return replicated(LuaScripts.SUSPEND,
             List.of(keys.session(peer), keys.gaps(), keys.nodeSessions(nodeId)),
             List.of(keys.prefix(), peer.value(), Long.toString(epoch), nodeId, Long.toString(deadlineMillis)),
@@ -368,28 +491,139 @@ final class Sessions {
         });
   }
 
+  /**
+   * {@link #suspend} in the spread layout: the session goes in the sorted set of those in their
+   * gap before its own script gives it the gap (so that nothing in its gap is missing there), and
+   * its member entries go to "-" after, each only if this node still holds it (a claim elsewhere
+   * may have come in between).
+   */
+  private Future<List<RoomId>> spreadSuspend(PeerId peer, long epoch, long deadlineMillis) {
+    return commands.send(Request.cmd(Command.ZADD).arg(keys.gaps()).arg(deadlineMillis).arg(peer.value()))
+        .compose(indexed -> commands.script(LuaScripts.SUSPEND, List.of(keys.session(peer)),
+            List.of(keys.prefix(), peer.value(), Long.toString(epoch), nodeId, Long.toString(deadlineMillis))))
+        .compose(reply -> {
+          if (reply.size() == 0) {
+            return context.succeededFuture(List.of());
+          }
+          List<RoomId> recorded = new ArrayList<>();
+          for (int i = 1; i < reply.size(); i++) {
+            recorded.add(new RoomId(reply.get(i).toString()));
+          }
+          commands.send(Request.cmd(Command.SREM).arg(keys.nodeSessions(nodeId)).arg(peer.value()))
+              .onFailure(e -> log.debug("could not take peer {} out of this node's sessions", peer, e));
+          return rebind(peer, recorded, nodeId + " -", "-");
+        });
+  }
+
+  /**
+   * Gives {@code peer}'s entry in each of {@code rooms} to {@code to}, where one of {@code from}
+   * (space separated) holds it; answers the rooms where it did. A room where the peer is no
+   * member any more is dropped from its session.
+   */
+  private Future<List<RoomId>> rebind(PeerId peer, List<RoomId> rooms, String from, String to) {
+    List<Future<Response>> given = new ArrayList<>(rooms.size());
+    for (RoomId room : rooms) {
+      given.add(commands.script(LuaScripts.REBIND, List.of(keys.members(room)), List.of(peer.value(), from, to)));
+    }
+    return Future.all(given).map(all -> {
+      List<RoomId> out = new ArrayList<>();
+      for (int i = 0; i < rooms.size(); i++) {
+        int outcome = all.<Response>resultAt(i).toInteger();
+        if (outcome == 1) {
+          out.add(rooms.get(i));
+        } else if (outcome == 0) {
+          commands.send(Request.cmd(Command.HDEL).arg(keys.session(peer)).arg("r:" + rooms.get(i).value()));
+        }
+      }
+      return out;
+    });
+  }
+
   /** A claim, and the node that owned the session before it. */
   record Claimed(Claim claim, String previousOwner) {}
 
   Future<Claimed> claim(PeerId peer, String tokenHash, String subject, long lastSeq, String newTokenHash) {
+    if (spread) {
+      return spreadClaim(peer, tokenHash, subject, lastSeq, newTokenHash);
+    }
     return replicated(LuaScripts.CLAIM,
             List.of(keys.session(peer), keys.sessionBuffer(peer), keys.gaps(), keys.nodeRooms(nodeId),
                 keys.nodeSessions(nodeId)),
             List.of(keys.prefix(), peer.value(), tokenHash, subjectArg(subject), Long.toString(lastSeq), newTokenHash,
                 nodeId), "claim")
         .compose(reply -> {
-          String outcome = reply.get(0).toString();
-          if (!"ok".equals(outcome)) {
-            ErrorCode code = refusal(outcome);
-            return context.failedFuture(new SignalingException(code, code.defaultMessage(), null));
+          Future<Void> refused = refused(reply);
+          if (refused != null) {
+            return refused.map(v -> null);
           }
-          List<RoomMeta> rooms = new ArrayList<>();
-          for (int i = 5; i + 1 < reply.size(); i += 2) {
-            rooms.add(new RoomMeta(new RoomId(reply.get(i).toString()), reply.get(i + 1).toString()));
+          return context.succeededFuture(claimed(reply, roomsOf(reply)));
+        });
+  }
+
+  // The claim's refusal as a failed future, or null when it succeeded.
+  private Future<Void> refused(Response reply) {
+    String outcome = reply.get(0).toString();
+    if ("ok".equals(outcome)) {
+      return null;
+    }
+    ErrorCode code = refusal(outcome);
+    return context.failedFuture(new SignalingException(code, code.defaultMessage(), null));
+  }
+
+  private static List<RoomMeta> roomsOf(Response claimed) {
+    List<RoomMeta> rooms = new ArrayList<>();
+    for (int i = 5; i + 1 < claimed.size(); i += 2) {
+      rooms.add(new RoomMeta(new RoomId(claimed.get(i).toString()), claimed.get(i + 1).toString()));
+    }
+    return rooms;
+  }
+
+  private Claimed claimed(Response reply, List<RoomMeta> rooms) {
+    long gapDeadline = reply.get(3).toLong();
+    return new Claimed(new Claim(reply.get(1).toLong(), reply.get(2).toLong(), rooms,
+        gapDeadline > 0 ? gapDeadline - resume.windowMillis() : 0), reply.get(4).toString());
+  }
+
+  /**
+   * {@link #claim} in the spread layout: the session goes in this node's set before its script
+   * takes it over, and its rooms in this node's room set before their entries are given to this
+   * node; after the script, the session leaves its previous owner's set, and the sorted set of
+   * those in their gap unless a suspension put it back there meanwhile.
+   */
+  private Future<Claimed> spreadClaim(PeerId peer, String tokenHash, String subject, long lastSeq,
+      String newTokenHash) {
+    return commands.send(Request.cmd(Command.SADD).arg(keys.nodeSessions(nodeId)).arg(peer.value()))
+        .compose(listed -> commands.script(LuaScripts.CLAIM, List.of(keys.session(peer), keys.sessionBuffer(peer)),
+            List.of(keys.prefix(), peer.value(), tokenHash, subjectArg(subject), Long.toString(lastSeq), newTokenHash,
+                nodeId)))
+        .compose(reply -> {
+          Future<Void> refused = refused(reply);
+          if (refused != null) {
+            if (reply.size() > 1 && "over".equals(reply.get(1).toString())) {
+              return commands.send(Request.cmd(Command.ZADD).arg(keys.gaps()).arg(0).arg(peer.value()))
+                  .transform(indexed -> refused.map(v -> null));
+            }
+            return refused.map(v -> null);
           }
+          String previous = reply.get(4).toString();
           long gapDeadline = reply.get(3).toLong();
-          return context.succeededFuture(new Claimed(new Claim(reply.get(1).toLong(), reply.get(2).toLong(), rooms,
-              gapDeadline > 0 ? gapDeadline - resume.windowMillis() : 0), reply.get(4).toString()));
+          List<Future<?>> unlisted = new ArrayList<>();
+          if (!previous.equals(nodeId)) {
+            unlisted.add(commands.send(Request.cmd(Command.SREM).arg(keys.nodeSessions(previous)).arg(peer.value())));
+          }
+          if (gapDeadline > 0) {
+            unlisted.add(commands.script(LuaScripts.UNINDEX, List.of(keys.gaps()),
+                List.of(peer.value(), Long.toString(gapDeadline))));
+          }
+          Map<RoomId, String> metas = new LinkedHashMap<>();
+          roomsOf(reply).forEach(room -> metas.put(room.room(), room.metaJson()));
+          Future<?> roomsListed = metas.isEmpty() ? context.succeededFuture() : commands.send(
+              metas.keySet().stream().map(RoomId::value).reduce(Request.cmd(Command.SADD).arg(keys.nodeRooms(nodeId)),
+                  Request::arg, (a, b) -> a));
+          return roomsListed
+              .compose(v -> rebind(peer, List.copyOf(metas.keySet()), previous + " -", nodeId))
+              .compose(given -> Future.all(unlisted).map(v -> claimed(reply,
+                  given.stream().map(room -> new RoomMeta(room, metas.get(room))).toList())));
         });
   }
 
@@ -408,6 +642,9 @@ final class Sessions {
   }
 
   Future<List<Expired>> expire(long nowMillis) {
+    if (spread) {
+      return spreadExpire(nowMillis);
+    }
     return commands.script(LuaScripts.EXPIRE, List.of(keys.gaps()),
             List.of(keys.prefix(), Long.toString(nowMillis), Integer.toString(EXPIRE_BATCH)))
         .map(ended -> {
@@ -420,8 +657,85 @@ final class Sessions {
         });
   }
 
+  /**
+   * {@link #expire} in the spread layout: ended.lua decides, in each session's slot, which of the
+   * sessions the sorted set lists as due have ended (marking them, so that no claim takes them
+   * any more); their members then leave their rooms, and only then is the session deleted and
+   * taken out of the sets, so that a node that dies half way leaves the rest to the next expire.
+   */
+  private Future<List<Expired>> spreadExpire(long nowMillis) {
+    return commands.send(Request.cmd(Command.ZRANGEBYSCORE).arg(keys.gaps()).arg("-inf").arg(nowMillis)
+            .arg("WITHSCORES").arg("LIMIT").arg(0).arg(EXPIRE_BATCH))
+        .compose(due -> {
+          List<Future<List<Expired>>> ended = new ArrayList<>();
+          for (int i = 0; due != null && i < due.size(); i++) {
+            // A pair under RESP2's flat list, or a [member, score] entry under RESP3.
+            Response item = due.get(i);
+            boolean paired = item.size() == 2;
+            String peer = paired ? item.get(0).toString() : item.toString();
+            String score = paired ? item.get(1).toString() : due.get(++i).toString();
+            ended.add(end(new PeerId(peer), score, nowMillis));
+          }
+          return Future.all(ended);
+        })
+        .map(all -> {
+          List<Expired> out = new ArrayList<>();
+          for (int i = 0; i < all.size(); i++) {
+            out.addAll(all.<List<Expired>>resultAt(i));
+          }
+          return out;
+        });
+  }
+
+  private Future<List<Expired>> end(PeerId peer, String score, long nowMillis) {
+    Request unindex = LuaScripts.eval(LuaScripts.UNINDEX, List.of(keys.gaps()), List.of(peer.value(), score));
+    return commands.script(LuaScripts.ENDED, List.of(keys.session(peer)), List.of(Long.toString(nowMillis)))
+        .compose(reply -> {
+          if (reply.size() == 0) {
+            return commands.send(unindex).map(v -> List.<Expired>of());
+          }
+          if ("later".equals(reply.get(0).toString())) {
+            return commands.send(Request.cmd(Command.ZADD).arg(keys.gaps()).arg(reply.get(1).toString())
+                .arg(peer.value())).map(v -> List.<Expired>of());
+          }
+          LeaveReason reason = LeaveReason.fromWire(reply.get(0).toString());
+          String owner = reply.get(1).toString();
+          List<RoomId> rooms = new ArrayList<>();
+          List<Future<Response>> left = new ArrayList<>();
+          for (int i = 2; i < reply.size(); i++) {
+            RoomId room = new RoomId(reply.get(i).toString());
+            rooms.add(room);
+            left.add(commands.script(LuaScripts.LEAVE, List.of(keys.members(room), keys.seq(room)),
+                List.of(peer.value(), "", room.value())));
+          }
+          return Future.all(left)
+              .compose(all -> commands.send(Request.cmd(Command.DEL).arg(keys.session(peer))
+                      .arg(keys.sessionBuffer(peer)))
+                  .compose(deleted -> Future.all(commands.send(unindex), commands.send(Request.cmd(Command.SREM)
+                      .arg(keys.nodeSessions(owner)).arg(peer.value()))))
+                  .map(v -> {
+                    List<Expired> out = new ArrayList<>();
+                    for (int i = 0; i < rooms.size(); i++) {
+                      if (all.<Response>resultAt(i).toInteger() == 1) {
+                        out.add(new Expired(rooms.get(i), peer, reason));
+                      }
+                    }
+                    return out;
+                  }));
+        });
+  }
+
   Future<Void> forget(PeerId peer, long epoch) {
     letGo(peer);
+    if (spread) {
+      return commands.script(LuaScripts.FORGET, List.of(keys.session(peer), keys.sessionBuffer(peer)),
+              List.of(Long.toString(epoch), peer.value(), keys.prefix()))
+          .compose(owner -> owner == null ? context.succeededFuture()
+              : Future.all(commands.send(Request.cmd(Command.SREM).arg(keys.nodeSessions(owner.toString()))
+                      .arg(peer.value())),
+                  commands.send(Request.cmd(Command.ZREM).arg(keys.gaps()).arg(peer.value()))))
+          .mapEmpty();
+    }
     return commands.script(LuaScripts.FORGET, List.of(keys.session(peer), keys.sessionBuffer(peer), keys.gaps()),
         List.of(Long.toString(epoch), peer.value(), keys.prefix())).mapEmpty();
   }
