@@ -44,8 +44,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The Redis backplane on a real Redis Cluster (three masters, three replicas, all local
- * processes, each requiring a password), with resume off so that the rooms spread over every master: the contract
- * every backplane meets (resume on a cluster: {@link RedisClusterResumeTest}), then sharded relays and membership with rooms on every shard, capacity under
+ * processes, each requiring a password), with resume off: the contract every backplane meets (resume on a
+ * cluster: {@link RedisClusterResumeTest}), then sharded relays and membership with rooms on every shard, capacity under
  * racing joins from several nodes, reaping, and what a failover, a killed master and a migrated
  * slot do to rooms that are in use. One cluster serves the class; every test leaves it with three
  * masters with one replica each. {@link RedisClusterTlsTest} runs all of it again over TLS.

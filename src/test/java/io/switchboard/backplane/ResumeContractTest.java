@@ -129,6 +129,35 @@ public abstract class ResumeContractTest extends BackplaneContractTest {
     assertEquals(List.of(1L, 2L), await(b.replay(receiver.peer(), 0)).stream().map(Numbered::seq).toList());
   }
 
+  /**
+   * A sender's relays accepted on one node, its session resumed on another, and the last of them
+   * sent again there (its acceptance never reached the client): stored once, and the next one
+   * after it.
+   */
+  @Test
+  void aRelaySentAgainAfterItsSenderResumedOnAnotherNodeIsDropped() throws Exception {
+    Backplane a = started("a", new LinkedBlockingQueue<>());
+    Backplane b = started("b", new LinkedBlockingQueue<>());
+    Backplane c = started("c", new LinkedBlockingQueue<>());
+    SessionPair pair = sessionPair(a, b);
+    RoomId room = pair.room();
+    PeerId sender = pair.sender().peer();
+    PeerId receiver = pair.receiver().peer();
+    for (long n = 1; n <= 2; n++) {
+      await(a.publish(new BackplaneMessage("a", room, receiver, relayed(room, sender, "" + n), n, Map.of())));
+    }
+    await(a.suspend(sender, 1, far()));
+    assertEquals(2, await(c.claim(sender, TOKEN, null, 0, NEXT_TOKEN)).acked(), "what the session accepted");
+    for (long n = 2; n <= 3; n++) {
+      await(c.publish(new BackplaneMessage("c", room, receiver, relayed(room, sender, "" + n), n, Map.of())));
+    }
+    List<String> stored = new ArrayList<>();
+    for (Numbered numbered : await(b.replay(receiver, 0))) {
+      stored.add(((Relayed) numbered.message().event()).data().toString());
+    }
+    assertEquals(List.of("1", "2", "3"), stored);
+  }
+
   @Test
   void aSuspendedSessionStaysAMemberAndIsClaimedByAnotherNode() throws Exception {
     Backplane a = started("a", new LinkedBlockingQueue<>());

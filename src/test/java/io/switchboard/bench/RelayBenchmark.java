@@ -262,10 +262,9 @@ public final class RelayBenchmark {
         --redis-cluster      with --nodes > 1: a Redis Cluster of 3 masters and 3 replicas (local
                              processes; redis-server and redis-cli from PATH) instead of one
                              redis-server, the nodes in REDIS_MODE=cluster; reports each shard's
-                             share of the relays and its CPU per relay. Resume is off (rooms
-                             spread over the shards) unless --resume or
-                             BENCH_SERVER_RESUME_WINDOW_SECONDS turns it on, which puts every key
-                             in one slot
+                             share of the relays and its CPU per relay. Rooms (and, with
+                             --resume, sessions) spread over the shards; with --wait-replica too,
+                             every key is in one slot
         --resume             clients open /ws?resume=1: every relay is numbered (n), stored for its
                              recipient before it is sent, and acknowledged after every 16 received
                              (docs/protocol.md, "Resume"); what resume costs per message

@@ -242,7 +242,7 @@ class RenderedManifestsTest {
     env.put("REDIS_URL", "rediss://:pw@clustercfg.example.internal:6379");
     SwitchboardConfig config = SwitchboardConfig.fromEnv(env);
     assertEquals(SwitchboardConfig.RedisMode.CLUSTER, config.redisMode());
-    assertTrue(config.resume().enabled(), "resume stays on (every key in one slot)");
+    assertTrue(config.resume().enabled(), "resume stays on (rooms and sessions spread)");
   }
 
   // ---- helpers ----

@@ -210,7 +210,7 @@ final class Sessions {
 
   /** This node claimed {@code peer}'s session, which had accepted relays up to {@code n}. */
   void claimedHere(PeerId peer, long n) {
-    if (plainStores) {
+    if (fencesResumes()) {
       accepted.put(peer, n);
     }
   }
