@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What a resume must wait for when relays are stored with plain commands
- * ({@link Sessions#storeThenPublish}): no store the session's previous node made for it may reach
+ * ({@link Sessions#storeThenPublish}), or one script per recipient in the spread layout of a Redis
+ * Cluster: no store the session's previous node made for it may reach
  * Redis after the new node reads the highest relay {@code n} the session accepted, or a
  * retransmission the client sends again would be stored twice. A script would compare {@code n}
  * in the same atomic step as the store; a transaction cannot, so the previous node is fenced off:
@@ -27,7 +28,11 @@ import org.slf4j.LoggerFactory;
  *   <li>one that does not answer in time: its publisher connection is closed with
  *       {@code CLIENT KILL}, which drops whatever it had not yet run.</li>
  * </ol>
- * What this does not cover: a node that lost its Redis connection, reconnected, and only then
+ * On a Redis Cluster, where a node's stores go to every master, the previous node answers once
+ * every publish it made about the peer is answered, and one that does not answer in time is not
+ * waited for further: no one connection of its could be closed.
+ *
+ * <p>What this does not cover: a node that lost its Redis connection, reconnected, and only then
  * read a relay its client had sent before going elsewhere (docs/clustering.md, "Resumable
  * sessions").
  *

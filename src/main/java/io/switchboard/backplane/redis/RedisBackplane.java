@@ -409,7 +409,7 @@ public final class RedisBackplane implements Backplane {
     @Override
     public Future<Void> prepare(Connections.Link link) {
       return subscriptions.attach(link.subscriber)
-          .compose(v -> sessions.plainStores() && !keys.spread()
+          .compose(v -> sessions.plainStores()
               ? link.publisher.send(Request.cmd(Command.CLIENT).arg("ID"))
                   .map(id -> {
                     liveness.publisherClientId(id.toString());

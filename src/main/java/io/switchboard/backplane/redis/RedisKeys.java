@@ -162,7 +162,7 @@ final class RedisKeys {
 
   /** Sorted set: peer -> deadline (ms) of each session in its gap; 0 for one that overflowed. */
   String gaps() {
-    // Beside the node keys when spread: the reaper and expire.lua read it with them.
+    // Beside the node keys when spread: read and written with them, never beside a session's keys.
     return spread ? nodes + ":gaps" : prefix + ":gaps";
   }
 }

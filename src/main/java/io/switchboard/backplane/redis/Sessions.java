@@ -17,6 +17,7 @@ import io.vertx.redis.client.Command;
 import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import io.vertx.redis.client.ResponseType;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,7 +34,10 @@ import org.slf4j.LoggerFactory;
  * session. Each is one script, so each is one atomic step on Redis, except the store of a relay
  * to one resumable peer, which on a single server without {@code REDIS_WAIT_REPLICAS} is a
  * transaction of plain commands whose reply gives the event its number
- * ({@link #storeThenPublish}).
+ * ({@link #storeThenPublish}), and everything in the spread layout of a Redis Cluster, where a
+ * session's keys, its rooms' and the node keys live in different slots: there each is a few
+ * steps, each one script or command in one slot, ordered so that a node that dies between two
+ * of them leaves nothing nobody would end (docs/clustering.md, "Resume, spread").
  *
  * <p>{@link #publish} runs on the caller's thread, like the plain publish it replaces; what it
  * keeps (the relay numbers it stored per sender) is in a concurrent map.
@@ -57,11 +61,11 @@ final class Sessions {
   // The spread layout of a Redis Cluster: each step about a session, a room or the node keys is a
   // script or command of its own, in its own slot (docs/clustering.md, "Resume, spread").
   private final boolean spread;
-  // With plain stores: the highest relay n stored for each numbering sender this node holds,
-  // which tells a retransmission apart, as publish.lua does from the session's "in"; or UNSURE
-  // once a store went unanswered (it may have happened all the same), until the sender's next
-  // relay, which goes through publish.lua, settles it. Absent means none stored: a new session,
-  // or one whose claim here put in what it had accepted before.
+  // With plain stores, or spread: the highest relay n stored for each numbering sender this node
+  // holds, which tells a retransmission apart, as publish.lua does from the session's "in"; or
+  // UNSURE once a store went unanswered (it may have happened all the same), until the sender's
+  // next relay settles it (through publish.lua, or spread by reading "in"). Absent means none
+  // stored: a new session, or one whose claim here put in what it had accepted before.
   private final ConcurrentHashMap<PeerId, Long> accepted = new ConcurrentHashMap<>();
   private static final long UNSURE = -1;
   private static final long STREAM_NODE_BYTES_ADVISED = 512;
@@ -612,8 +616,7 @@ final class Sessions {
             unlisted.add(commands.send(Request.cmd(Command.SREM).arg(keys.nodeSessions(previous)).arg(peer.value())));
           }
           if (gapDeadline > 0) {
-            unlisted.add(commands.script(LuaScripts.UNINDEX, List.of(keys.gaps()),
-                List.of(peer.value(), Long.toString(gapDeadline))));
+            unlisted.add(unindex(peer, Long.toString(gapDeadline)));
           }
           Map<RoomId, String> metas = new LinkedHashMap<>();
           roomsOf(reply).forEach(room -> metas.put(room.room(), room.metaJson()));
@@ -671,7 +674,7 @@ final class Sessions {
           for (int i = 0; due != null && i < due.size(); i++) {
             // A pair under RESP2's flat list, or a [member, score] entry under RESP3.
             Response item = due.get(i);
-            boolean paired = item.size() == 2;
+            boolean paired = item.type() == ResponseType.MULTI;
             String peer = paired ? item.get(0).toString() : item.toString();
             String score = paired ? item.get(1).toString() : due.get(++i).toString();
             ended.add(end(new PeerId(peer), score, nowMillis));
@@ -688,11 +691,10 @@ final class Sessions {
   }
 
   private Future<List<Expired>> end(PeerId peer, String score, long nowMillis) {
-    Request unindex = LuaScripts.eval(LuaScripts.UNINDEX, List.of(keys.gaps()), List.of(peer.value(), score));
     return commands.script(LuaScripts.ENDED, List.of(keys.session(peer)), List.of(Long.toString(nowMillis)))
         .compose(reply -> {
           if (reply.size() == 0) {
-            return commands.send(unindex).map(v -> List.<Expired>of());
+            return unindex(peer, score).map(v -> List.<Expired>of());
           }
           if ("later".equals(reply.get(0).toString())) {
             return commands.send(Request.cmd(Command.ZADD).arg(keys.gaps()).arg(reply.get(1).toString())
@@ -711,7 +713,7 @@ final class Sessions {
           return Future.all(left)
               .compose(all -> commands.send(Request.cmd(Command.DEL).arg(keys.session(peer))
                       .arg(keys.sessionBuffer(peer)))
-                  .compose(deleted -> Future.all(commands.send(unindex), commands.send(Request.cmd(Command.SREM)
+                  .compose(deleted -> Future.all(unindex(peer, score), commands.send(Request.cmd(Command.SREM)
                       .arg(keys.nodeSessions(owner)).arg(peer.value()))))
                   .map(v -> {
                     List<Expired> out = new ArrayList<>();
@@ -723,6 +725,11 @@ final class Sessions {
                     return out;
                   }));
         });
+  }
+
+  // Takes 'peer' out of the sorted set of sessions in their gap, unless its score changed since it was read.
+  private Future<Response> unindex(PeerId peer, String score) {
+    return commands.script(LuaScripts.UNINDEX, List.of(keys.gaps()), List.of(peer.value(), score));
   }
 
   Future<Void> forget(PeerId peer, long epoch) {
