@@ -44,7 +44,6 @@ final class LuaScripts {
   static final Script EXPIRE = load("expire");
   static final Script FORGET = load("forget");
   // Only in the spread layout of a Redis Cluster.
-  static final Script STORE = load("store", "buffer");
   static final Script REBIND = load("rebind");
   static final Script ENDED = load("ended");
   static final Script ORPHAN = load("orphan");

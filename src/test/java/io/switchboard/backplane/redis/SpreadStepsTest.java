@@ -188,26 +188,23 @@ class SpreadStepsTest {
   }
 
   @Test
-  void aStoreNumbersTheEventForASessionAndNothingForAPeerWithout() throws Exception {
+  void aBoundThatDropsAnEventOfASessionInItsGapSaysSoWhereItCannotReachTheSortedSet() throws Exception {
     registered("a");
-    List<String> keys = List.of(session(), session() + ":stream");
-    assertEquals(List.of("1", "0"), strings(run(LuaScripts.STORE, keys, ROOM + " x", "10", "1000")));
-    assertEquals(List.of("2", "0"), strings(run(LuaScripts.STORE, keys, ROOM + " y", "10", "1000")));
-    String none = prefix + ":resume:{g1111111111111111111Q}";
-    assertNull(run(LuaScripts.STORE, List.of(none, none + ":stream"), ROOM + " z", "10", "1000"));
-    assertEquals(0, send("EXISTS", none + ":stream").toInteger());
-  }
-
-  @Test
-  void aStoreThatOverflowsASessionInItsGapSaysSo() throws Exception {
-    registered("a");
-    List<String> keys = List.of(session(), session() + ":stream");
-    assertEquals(List.of("1", "0"), strings(run(LuaScripts.STORE, keys, ROOM + " x", "1", "1000")));
+    String buffer = session() + ":stream";
+    for (String event : List.of(ROOM + " x", ROOM + " y")) {
+      send("XADD", buffer, "NOMKSTREAM", "0-*", "e", event);
+      send("HINCRBY", session(), "load", Long.toString(Sessions.LOAD_EVENT + event.length()));
+    }
+    assertEquals(1, run(LuaScripts.BOUND, List.of(session(), buffer), PEER, "1", "1000").toInteger(),
+        "out of its gap, the oldest event just goes");
+    send("XADD", buffer, "NOMKSTREAM", "0-*", "e", ROOM + " z");
+    send("HINCRBY", session(), "load", Long.toString(Sessions.LOAD_EVENT + (ROOM + " z").length()));
     send("HSET", session(), "gap", "9000");
-    assertEquals(List.of("2", "1"), strings(run(LuaScripts.STORE, keys, ROOM + " y", "1", "1000")),
-        "the oldest event dropped in its gap: the node adds it to the sorted set of gaps with score 0");
+    assertEquals(2, run(LuaScripts.BOUND, List.of(session(), buffer), PEER, "1", "1000").toInteger(),
+        "in its gap it overflowed: the node adds it to the sorted set of gaps with score 0");
     assertEquals("1", send("HGET", session(), "over").toString());
-    assertEquals(1, send("XLEN", session() + ":stream").toInteger(), "the newest event is kept");
+    assertEquals(1, send("XLEN", buffer).toInteger(), "the newest event is kept");
+    assertEquals("0-3", send("XRANGE", buffer, "-", "+").get(0).get(0).toString());
   }
 
   private static List<String> strings(Response reply) {
