@@ -143,8 +143,8 @@ class RedisClusterResumeTest extends ResumeContractTest {
   }
 
   /**
-   * A node dies: the reaper, whose scripts build the session keys at run time, puts its
-   * resumable member in its gap and removes the other one, and another node claims the session.
+   * A node dies: the reaper puts its resumable member in its gap and removes the other one, and
+   * another node claims the session; its session in no room gets its gap too.
    */
   @Test
   void aDeadNodesSessionGoesIntoItsGapAndIsClaimedElsewhere() throws Exception {
@@ -157,6 +157,8 @@ class RedisClusterResumeTest extends ResumeContractTest {
     Backplane dead = newNode("d");
     nodes.add(dead);
     await(dead.register(resumable.peer(), TOKEN, null));
+    Member roomless = session();
+    await(dead.register(roomless.peer(), TOKEN, null));
     await(dead.join(room, resumable, 10));
     await(dead.join(room, plain, 10));
     Backplane a = started("a", atA);
@@ -176,6 +178,17 @@ class RedisClusterResumeTest extends ResumeContractTest {
         .map(io.switchboard.wire.RoomMeta::room).toList());
     assertEquals(Set.of("a"), await(a.members(room)).stream().map(JoinResult.Placed::node)
         .collect(java.util.stream.Collectors.toSet()));
+
+    // Its session in no room is given its gap when the node is buried, the last step of the reap.
+    String gaps = prefix + ":{nodes}:gaps";
+    int nodesMaster = cluster.masterOfSlot(ClusterFixture.slot(gaps));
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (cluster.command(nodesMaster, "ZSCORE", gaps, roomless.peer().value()) == null) {
+      assertTrue(System.nanoTime() < deadline, "the dead node's session in no room never got its gap");
+      Thread.sleep(20);
+    }
+    assertTrue(await(a.claim(roomless.peer(), TOKEN, null, 0, "b".repeat(64))).gapSinceMillis() > 0,
+        "claimed from its gap");
   }
 
   /**

@@ -149,7 +149,7 @@ final class Membership {
 
   /**
    * A resumable member this node claimed: held from now on, as if it had joined here. The claim
-   * added the room to this node's set in the same step.
+   * added the room to this node's set, in the same step (spread: just before it took the entry).
    */
   void adopt(RoomId room, PeerId peer, String meta) {
     Held entry = new Held(meta);
