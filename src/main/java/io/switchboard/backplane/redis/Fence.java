@@ -13,8 +13,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What a resume must wait for when relays are stored with plain commands
- * ({@link Sessions#storeThenPublish}), or one script per recipient in the spread layout of a Redis
- * Cluster: no store the session's previous node made for it may reach
+ * ({@link Sessions#storeThenPublish}), as they are for each recipient in the spread layout of a
+ * Redis Cluster: no store the session's previous node made for it may reach
  * Redis after the new node reads the highest relay {@code n} the session accepted, or a
  * retransmission the client sends again would be stored twice. A script would compare {@code n}
  * in the same atomic step as the store; a transaction cannot, so the previous node is fenced off:

@@ -33,8 +33,9 @@ import org.slf4j.LoggerFactory;
  *       (reaproom.lua): their members are removed and {@code peer-left} ({@code node-lost}) is
  *       announced for each, except resumable sessions the dead node owned, which go into their
  *       gap, counted from the node's last heartbeat, and are announced {@code peer-reconnecting};
- *       then the node is buried (bury.lua). Each step touches one room or the node's own keys,
- *       and a reap runs beside the heartbeat, never in its way;</li>
+ *       then the node is buried (bury.lua). Each step touches one room or the node's own keys
+ *       (in the spread layout of a Redis Cluster, or one session: orphan.lua), and a reap runs
+ *       beside the heartbeat, never in its way;</li>
  *   <li>reconcile: every 3 x {@code NODE_TIMEOUT_MS}, jittered by up to 20% either way, the
  *       membership of every subscribed room is read and handed to the listener's
  *       {@code reconcile}, which repairs differences that persist;</li>
