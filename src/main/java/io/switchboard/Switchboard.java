@@ -104,7 +104,8 @@ public final class Switchboard {
     if (config.clustered()) {
       RedisTarget target = switch (config.redisMode()) {
         case SENTINEL -> RedisTarget.sentinel(config.redisSentinelMaster(), config.redisUrls());
-        case CLUSTER -> RedisTarget.cluster(config.redisUrls());
+        case CLUSTER -> config.redisClusterLayout() == SwitchboardConfig.ClusterLayout.ONE_SLOT
+            ? RedisTarget.cluster(config.redisUrls()).inOneSlot() : RedisTarget.cluster(config.redisUrls());
         case STANDALONE -> RedisTarget.standalone(config.redisUrl());
       };
       RedisBackplane redis = new RedisBackplane(vertx, target, config.redisTlsCaFile(),

@@ -45,6 +45,7 @@ public record SwitchboardConfig(
     String redisSentinelMaster,
     String redisTlsCaFile,
     String redisKeyPrefix,
+    ClusterLayout redisClusterLayout,
     int nodeHeartbeatMillis,
     int nodeTimeoutMillis,
     int redisTimeoutMillis,
@@ -68,6 +69,12 @@ public record SwitchboardConfig(
 
   /** How the Redis backplane finds its Redis ({@code REDIS_MODE}). */
   public enum RedisMode { STANDALONE, SENTINEL, CLUSTER }
+
+  /**
+   * Where a Redis Cluster's keys go ({@code REDIS_CLUSTER_LAYOUT}, docs/clustering.md, "Two
+   * layouts"): spread over every master by room and by session, or all in the prefix's slot.
+   */
+  public enum ClusterLayout { SPREAD, ONE_SLOT }
 
   /** The environment variables, with their defaults as text (empty = unset). */
   public enum Setting {
@@ -101,6 +108,8 @@ public record SwitchboardConfig(
     REDIS_SENTINEL_MASTER(""),
     REDIS_TLS_CA_FILE(""),
     REDIS_KEY_PREFIX("sb"),
+    // Empty: one-slot on a Redis Cluster with REDIS_WAIT_REPLICAS above 0, else spread.
+    REDIS_CLUSTER_LAYOUT(""),
     NODE_HEARTBEAT_MS("1000"),
     NODE_TIMEOUT_MS("5000"),
     REDIS_TIMEOUT_MS("2000"),
@@ -269,6 +278,8 @@ public record SwitchboardConfig(
         get.apply(Setting.REDIS_SENTINEL_MASTER),
         get.apply(Setting.REDIS_TLS_CA_FILE),
         get.apply(Setting.REDIS_KEY_PREFIX),
+        clusterLayout(get.apply(Setting.REDIS_CLUSTER_LAYOUT), redisMode(get.apply(Setting.REDIS_MODE)),
+            integer(Setting.REDIS_WAIT_REPLICAS, get.apply(Setting.REDIS_WAIT_REPLICAS))),
         integer(Setting.NODE_HEARTBEAT_MS, get.apply(Setting.NODE_HEARTBEAT_MS)),
         integer(Setting.NODE_TIMEOUT_MS, get.apply(Setting.NODE_TIMEOUT_MS)),
         integer(Setting.REDIS_TIMEOUT_MS, get.apply(Setting.REDIS_TIMEOUT_MS)),
@@ -458,6 +469,27 @@ public record SwitchboardConfig(
       case "io_uring" -> Transport.IO_URING;
       default -> throw new ConfigException(Setting.TRANSPORT.name(), "epoll or io_uring, got '" + value + "'");
     };
+  }
+
+  // A replica wait follows a session's writes on one connection to one master, so on a Redis
+  // Cluster it needs every key in one slot.
+  private static ClusterLayout clusterLayout(String value, RedisMode mode, int waitReplicas) {
+    boolean waits = mode == RedisMode.CLUSTER && waitReplicas > 0;
+    ClusterLayout layout = switch (value.toLowerCase(Locale.ROOT)) {
+      case "" -> waits ? ClusterLayout.ONE_SLOT : ClusterLayout.SPREAD;
+      case "spread" -> ClusterLayout.SPREAD;
+      case "one-slot" -> ClusterLayout.ONE_SLOT;
+      default -> throw new ConfigException(Setting.REDIS_CLUSTER_LAYOUT.name(),
+          "spread or one-slot, got '" + value + "'");
+    };
+    if (!value.isEmpty() && mode != RedisMode.CLUSTER) {
+      throw new ConfigException(Setting.REDIS_CLUSTER_LAYOUT.name(), "unset unless REDIS_MODE is cluster");
+    }
+    if (waits && layout == ClusterLayout.SPREAD) {
+      throw new ConfigException(Setting.REDIS_CLUSTER_LAYOUT.name(),
+          "one-slot (or unset) when REDIS_WAIT_REPLICAS is above 0: a replica wait needs every key in one slot");
+    }
+    return layout;
   }
 
   private static RedisMode redisMode(String value) {

@@ -61,8 +61,9 @@ class RedisClusterResumeTest extends ResumeContractTest {
   private static ClusterFixture cluster;
   private static Vertx vertx;
   private String prefix;
-  // REDIS_WAIT_REPLICAS of the nodes newNode makes.
+  // REDIS_WAIT_REPLICAS of the nodes newNode makes, and whether they ask for the one-slot layout.
   private int waitReplicas;
+  private boolean oneSlot;
 
   @BeforeAll
   static void start() {
@@ -84,6 +85,7 @@ class RedisClusterResumeTest extends ResumeContractTest {
   void freshPrefix() {
     prefix = RedisFixture.uniquePrefix();
     waitReplicas = 0;
+    oneSlot = false;
   }
 
   /**
@@ -115,8 +117,18 @@ class RedisClusterResumeTest extends ResumeContractTest {
   }
 
   @Test
+  void inTheOneSlotLayoutEveryKeyAndChannelLivesOnTheMasterOfThePrefixsSlot() throws Exception {
+    oneSlot = true;
+    everyKeyAndChannelLivesOnTheMasterOfThePrefixsSlot();
+  }
+
+  @Test
   void withWaitReplicasEveryKeyAndChannelLivesOnTheMasterOfThePrefixsSlot() throws Exception {
     waitReplicas = 1;
+    everyKeyAndChannelLivesOnTheMasterOfThePrefixsSlot();
+  }
+
+  private void everyKeyAndChannelLivesOnTheMasterOfThePrefixsSlot() throws Exception {
     LinkedBlockingQueue<BackplaneMessage> inboxB = new LinkedBlockingQueue<>();
     Backplane a = started("a", new LinkedBlockingQueue<>());
     Backplane b = started("b", inboxB);
@@ -210,8 +222,7 @@ class RedisClusterResumeTest extends ResumeContractTest {
         assertTrue(System.nanoTime() < deadline, "no warning naming the other layout's node: " + log.lines());
         Thread.sleep(20);
       }
-      assertTrue(log.lines().stream().anyMatch(line -> line.contains("resume off, or REDIS_WAIT_REPLICAS=0 there")),
-          log.lines().toString());
+      assertTrue(log.lines().stream().anyMatch(line -> line.contains("(spread there)")), log.lines().toString());
     }
   }
 
@@ -601,7 +612,8 @@ class RedisClusterResumeTest extends ResumeContractTest {
     // A WAIT that times out holds the node's heartbeat for up to half the command timeout: the
     // node timeout must outlast it, as the defaults' does, or a frozen replica looks like dead nodes.
     long nodeTimeoutMs = waitReplicas > 0 ? 3000 : 1000;
-    return new RedisBackplane(vertx, RedisTarget.cluster(cluster.seedUrls()), "", prefix, nodeId, 200, nodeTimeoutMs,
+    RedisTarget target = RedisTarget.cluster(cluster.seedUrls());
+    return new RedisBackplane(vertx, oneSlot ? target.inOneSlot() : target, "", prefix, nodeId, 200, nodeTimeoutMs,
         2000, SignalingMetrics.NOOP, new RedisBackplane.Resume(30_000, DEFAULT_BUFFERED_EVENTS, 1 << 20, waitReplicas));
   }
 }

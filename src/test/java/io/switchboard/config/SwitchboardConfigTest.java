@@ -207,6 +207,32 @@ class SwitchboardConfigTest {
   }
 
   @Test
+  void aClusterSpreadsItsKeysUnlessOneSlotIsAskedForOrAReplicaWaitNeedsIt() {
+    Map<String, String> cluster = Map.of("REDIS_MODE", "cluster", "REDIS_URL", "redis://n1:6379");
+    assertEquals(SwitchboardConfig.ClusterLayout.SPREAD, SwitchboardConfig.fromEnv(cluster).redisClusterLayout());
+    assertEquals(SwitchboardConfig.ClusterLayout.ONE_SLOT,
+        SwitchboardConfig.fromEnv(with(cluster, "REDIS_CLUSTER_LAYOUT", "one-slot")).redisClusterLayout());
+    assertEquals(SwitchboardConfig.ClusterLayout.ONE_SLOT,
+        SwitchboardConfig.fromEnv(with(cluster, "REDIS_WAIT_REPLICAS", "1")).redisClusterLayout());
+    assertEquals(SwitchboardConfig.ClusterLayout.SPREAD,
+        SwitchboardConfig.fromEnv(with(cluster, "REDIS_CLUSTER_LAYOUT", "spread")).redisClusterLayout());
+    for (Map<String, String> refused : List.of(
+        with(with(cluster, "REDIS_WAIT_REPLICAS", "1"), "REDIS_CLUSTER_LAYOUT", "spread"),
+        with(cluster, "REDIS_CLUSTER_LAYOUT", "sharded"),
+        Map.of("REDIS_URL", "redis://r:6379", "REDIS_CLUSTER_LAYOUT", "one-slot"))) {
+      ConfigException e = assertThrows(ConfigException.class, () -> SwitchboardConfig.fromEnv(refused),
+          refused.toString());
+      assertEquals("REDIS_CLUSTER_LAYOUT", e.variable(), refused.toString());
+    }
+  }
+
+  private static Map<String, String> with(Map<String, String> env, String name, String value) {
+    Map<String, String> out = new java.util.HashMap<>(env);
+    out.put(name, value);
+    return out;
+  }
+
+  @Test
   void waitingForReplicasNeedsRedisAndResume() {
     assertEquals(0, SwitchboardConfig.defaults().resume().waitReplicas());
     SwitchboardConfig sentinel = SwitchboardConfig.fromEnv(Map.of("REDIS_MODE", "sentinel",

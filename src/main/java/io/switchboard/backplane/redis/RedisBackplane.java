@@ -131,8 +131,8 @@ public final class RedisBackplane implements Backplane {
     // Fresh whatever thread builds us: borrowing a caller's context would tie our timers to
     // whatever owns it (a verticle's undeploy cancels them).
     this.context = ((VertxInternal) vertx).createEventLoopContext();
-    // On a Redis Cluster, a replica wait with resume puts everything in one slot (RedisKeys).
-    boolean oneSlot = target.cluster() && resume.windowMillis() > 0 && resume.waitReplicas() > 0;
+    // On a Redis Cluster, a replica wait with resume needs everything in one slot (RedisKeys).
+    boolean oneSlot = target.oneSlot() || target.cluster() && resume.windowMillis() > 0 && resume.waitReplicas() > 0;
     this.keys = new RedisKeys(prefix, target.cluster(), oneSlot);
     this.otherLayoutNodes = target.cluster() ? new RedisKeys(prefix, true, !oneSlot).nodes() : null;
     this.nodeTimeoutMs = nodeTimeoutMs;
@@ -253,8 +253,8 @@ public final class RedisBackplane implements Backplane {
           if (alive != null && alive.size() > 0) {
             List<String> ids = alive.stream().map(Response::toString).toList();
             log.warn("nodes {} use the other Redis Cluster key layout ({} there): their rooms and this node's do not "
-                + "meet; give every node the same settings, with a full restart (docs/clustering.md, \"Two layouts\")",
-                ids, keys.spread() ? "resume with REDIS_WAIT_REPLICAS" : "resume off, or REDIS_WAIT_REPLICAS=0");
+                + "meet; give every node the same REDIS_CLUSTER_LAYOUT and REDIS_WAIT_REPLICAS, with a full restart "
+                + "(docs/clustering.md, \"Two layouts\")", ids, keys.spread() ? "one-slot" : "spread");
           }
         })
         .onFailure(e -> log.debug("could not look for nodes of the other key layout", e));

@@ -16,10 +16,15 @@ import java.util.List;
  *     every node the seeds name
  * @param sentinelMaster the name the sentinels monitor the master under; empty otherwise
  * @param cluster whether the URLs are a Redis Cluster's seed nodes
+ * @param oneSlot on a Redis Cluster, every key and channel in the prefix's slot rather than
+ *     spread over the masters (docs/clustering.md, "Two layouts")
  */
-public record RedisTarget(List<String> urls, String sentinelMaster, boolean cluster) {
+public record RedisTarget(List<String> urls, String sentinelMaster, boolean cluster, boolean oneSlot) {
   public RedisTarget {
     urls = List.copyOf(urls);
+    if (oneSlot && !cluster) {
+      throw new IllegalArgumentException("only a cluster has slots");
+    }
     if (urls.isEmpty() || sentinelMaster.isEmpty() && !cluster && urls.size() != 1) {
       throw new IllegalArgumentException("standalone takes one URL, sentinel and cluster at least one: " + urls.size());
     }
@@ -29,18 +34,24 @@ public record RedisTarget(List<String> urls, String sentinelMaster, boolean clus
   }
 
   public static RedisTarget standalone(String url) {
-    return new RedisTarget(List.of(url), "", false);
+    return new RedisTarget(List.of(url), "", false, false);
   }
 
   public static RedisTarget sentinel(String master, List<String> sentinels) {
     if (master.isEmpty()) {
       throw new IllegalArgumentException("sentinel mode needs the master's name");
     }
-    return new RedisTarget(sentinels, master, false);
+    return new RedisTarget(sentinels, master, false, false);
   }
 
+  /** A Redis Cluster in the spread layout. */
   public static RedisTarget cluster(List<String> seeds) {
-    return new RedisTarget(seeds, "", true);
+    return new RedisTarget(seeds, "", true, false);
+  }
+
+  /** This cluster with every key and channel in the prefix's slot. */
+  public RedisTarget inOneSlot() {
+    return new RedisTarget(urls, sentinelMaster, cluster, true);
   }
 
   public boolean sentinel() {
