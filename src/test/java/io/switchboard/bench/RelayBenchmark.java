@@ -263,8 +263,8 @@ public final class RelayBenchmark {
                              processes; redis-server and redis-cli from PATH) instead of one
                              redis-server, the nodes in REDIS_MODE=cluster; reports each shard's
                              share of the relays and its CPU per relay. Rooms (and, with
-                             --resume, sessions) spread over the shards; with --wait-replica too,
-                             every key is in one slot
+                             --resume, sessions) spread over the shards; with --wait-replica, or
+                             BENCH_SERVER_REDIS_CLUSTER_LAYOUT=one-slot, every key is in one slot
         --resume             clients open /ws?resume=1: every relay is numbered (n), stored for its
                              recipient before it is sent, and acknowledged after every 16 received
                              (docs/protocol.md, "Resume"); what resume costs per message
@@ -920,7 +920,7 @@ public final class RelayBenchmark {
       env.put("REDIS_URL", String.join(",", cluster.seedUrls()));
       env.put("REDIS_KEY_PREFIX", "bench-" + stamp);
       if (!o.resume) {
-        // The spread layout, unless BENCH_SERVER_RESUME_WINDOW_SECONDS asks for the one-slot one.
+        // Nobody resumes: no resume bookkeeping either, unless BENCH_SERVER_RESUME_WINDOW_SECONDS asks.
         env.putIfAbsent("RESUME_WINDOW_SECONDS", "0");
       }
     }
