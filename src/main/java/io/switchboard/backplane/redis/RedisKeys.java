@@ -10,10 +10,10 @@ import io.switchboard.wire.RoomId;
  * needed. On a Redis Cluster the channels are sharded, and the keys take one of two layouts:
  * spread, where the rooms and the sessions spread over the masters by their own tags and the
  * node keys (with the sorted set of sessions in their gap) share the tag {@code {nodes}}, so
- * that one script or pipeline may touch several of them; or, with {@code REDIS_WAIT_REPLICAS}
- * and resume on, one slot, where every key and channel takes the prefix itself as its tag
- * ({@code {sb}:...}), named as on a standalone server under that prefix, because a replica wait
- * must follow a session's writes on one connection to one master.
+ * that one script or pipeline may touch several of them; or one slot
+ * ({@code REDIS_CLUSTER_LAYOUT=one-slot}, which a replica wait needs, since it must follow a
+ * session's writes on one connection to one master), where every key and channel takes the
+ * prefix itself as its tag ({@code {sb}:...}), named as on a standalone server under that prefix.
  */
 final class RedisKeys {
   private final String prefix;
