@@ -181,18 +181,25 @@ final class Sessions {
     if (!plainStores || to == null || !to.resumable()) {
       return scriptPublish(publisher, message);
     }
-    long n = message.senderSeq();
-    if (n == 0) {
+    if (message.senderSeq() == 0) {
       return storeThenPublish(publisher, message);
     }
+    return switch (stored(message)) {
+      case BEFORE -> Future.succeededFuture(); // a retransmission: stored, and published, before
+      case UNSURE -> recorded(message, scriptPublish(publisher, message));
+      case NOT_YET -> recorded(message, storeThenPublish(publisher, message));
+    };
+  }
+
+  /** Whether this node stored a numbered relay before, as far as it knows ({@link #accepted}). */
+  private enum Stored { BEFORE, NOT_YET, UNSURE }
+
+  private Stored stored(BackplaneMessage message) {
     Long known = accepted.get(message.subject());
-    if (known != null && known == UNSURE) {
-      return recorded(message, scriptPublish(publisher, message));
+    if (known == null) {
+      return Stored.NOT_YET;
     }
-    if (known != null && n <= known) {
-      return Future.succeededFuture(); // a retransmission: stored, and published, before
-    }
-    return recorded(message, storeThenPublish(publisher, message));
+    return known == UNSURE ? Stored.UNSURE : message.senderSeq() <= known ? Stored.BEFORE : Stored.NOT_YET;
   }
 
   // What became of a numbered relay's store, for the sender's next one.
@@ -340,21 +347,18 @@ final class Sessions {
     if (n == 0 || sender == null || !sender.resumable()) {
       return storeEachThenPublish(publisher, message);
     }
-    Long known = accepted.get(sender);
-    if (known != null && known != UNSURE && n <= known) {
-      return Future.succeededFuture(); // a retransmission: stored, and published, before
-    }
-    Future<Boolean> fresh = known != null && known == UNSURE
-        ? accepted(publisher, sender).map(in -> n > in)
-        : Future.succeededFuture(true);
-    return recorded(message, fresh.compose(isFresh -> {
-      if (isFresh) {
-        return storeEachThenPublish(publisher, message);
-      }
-      // Stored before, and perhaps never published.
-      publishRefetch(publisher, message.room(), WireFormat.nowMicros());
-      return Future.succeededFuture();
-    }));
+    return switch (stored(message)) {
+      case BEFORE -> Future.succeededFuture(); // a retransmission: stored, and published, before
+      case NOT_YET -> recorded(message, storeEachThenPublish(publisher, message));
+      case UNSURE -> recorded(message, accepted(publisher, sender).compose(in -> {
+        if (n > in) {
+          return storeEachThenPublish(publisher, message);
+        }
+        // Stored before, and perhaps never published.
+        publishRefetch(publisher, message.room(), WireFormat.nowMicros());
+        return Future.succeededFuture();
+      }));
+    };
   }
 
   private Future<Void> storeEachThenPublish(RedisConnection publisher, BackplaneMessage message) {
