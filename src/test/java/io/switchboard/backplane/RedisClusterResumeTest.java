@@ -45,6 +45,7 @@ import java.util.function.LongFunction;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -615,5 +616,36 @@ class RedisClusterResumeTest extends ResumeContractTest {
     RedisTarget target = RedisTarget.cluster(cluster.seedUrls());
     return new RedisBackplane(vertx, oneSlot ? target.inOneSlot() : target, "", prefix, nodeId, 200, nodeTimeoutMs,
         2000, SignalingMetrics.NOOP, new RedisBackplane.Resume(30_000, DEFAULT_BUFFERED_EVENTS, 1 << 20, waitReplicas));
+  }
+
+  /**
+   * The contract of every resumable backplane on the same cluster in the one-slot layout asked for
+   * with {@code REDIS_CLUSTER_LAYOUT=one-slot} and no replica wait (docs/clustering.md, "Two
+   * layouts"): the session scripts touch a session's keys and its rooms' in one step, as on a
+   * standalone server.
+   */
+  @Nested
+  class OneSlot extends ResumeContractTest {
+    @BeforeEach
+    void askForOneSlot() {
+      oneSlot = true;
+    }
+
+    /** A server started with {@code REDIS_CLUSTER_LAYOUT=one-slot} heartbeats in the prefix's slot. */
+    @Test
+    void theSettingPutsAServersKeysInThePrefixsSlot() {
+      try (ServerFixture server = ServerFixture.start(Map.of("REDIS_MODE", "cluster", "REDIS_URL",
+          String.join(",", cluster.seedUrls()), "REDIS_KEY_PREFIX", prefix, "REDIS_CLUSTER_LAYOUT", "one-slot",
+          "NODE_ID", "one-slot-server"))) {
+        int home = cluster.masterOfSlot(ClusterFixture.slot("{" + prefix + "}"));
+        assertEquals(List.of("{" + prefix + "}:node:one-slot-server"),
+            cluster.command(home, "KEYS", "{" + prefix + "}:node:one-slot-server"));
+      }
+    }
+
+    @Override
+    protected Backplane newNode(String nodeId) {
+      return RedisClusterResumeTest.this.newNode(nodeId);
+    }
   }
 }
